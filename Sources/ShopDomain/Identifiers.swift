@@ -1,0 +1,49 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+
+/// Time-ordered identifiers (UUID version 7 layout): ids made later sort later,
+/// which keeps key-ordered pages stable while new items are added.
+public enum Identifier {
+    /// A new id for `date`, with 74 random bits.
+    public static func make(at date: Date) -> String {
+        var generator = SystemRandomNumberGenerator()
+        return make(at: date, using: &generator)
+    }
+
+    /// A new id for `date`, drawing randomness from `generator` (deterministic in tests).
+    public static func make(at date: Date, using generator: inout some RandomNumberGenerator) -> String {
+        let millis = UInt64(max(0, (date.timeIntervalSince1970 * 1000).rounded(.down)))
+        var bytes = [UInt8](repeating: 0, count: 16)
+        for i in 0..<6 { bytes[i] = UInt8((millis >> (8 * (5 - UInt64(i)))) & 0xff) }
+        let r1 = generator.next() as UInt64
+        let r2 = generator.next() as UInt64
+        for i in 6..<16 {
+            let source = i < 11 ? r1 : r2
+            bytes[i] = UInt8((source >> (8 * UInt64(i % 8))) & 0xff)
+        }
+        bytes[6] = (bytes[6] & 0x0f) | 0x70
+        bytes[8] = (bytes[8] & 0x3f) | 0x80
+        let hex = bytes.map { b -> String in
+            let s = String(b, radix: 16)
+            return s.count == 1 ? "0" + s : s
+        }.joined()
+        let c = Array(hex)
+        return String(c[0..<8]) + "-" + String(c[8..<12]) + "-" + String(c[12..<16]) + "-" + String(c[16..<20]) + "-" + String(c[20..<32])
+    }
+}
+
+/// The source of "now" for services and stores; injected so that tests control time.
+public struct WallClock: Sendable {
+    private let read: @Sendable () -> Date
+    public init(_ read: @escaping @Sendable () -> Date) { self.read = read }
+    public func now() -> Date { read() }
+    /// The system clock.
+    /// Truncated to whole milliseconds, the precision every store keeps, so that what
+    /// a store returns equals what was written.
+    public static let system = WallClock {
+        Date(timeIntervalSince1970: (Date().timeIntervalSince1970 * 1000).rounded(.down) / 1000)
+    }
+}

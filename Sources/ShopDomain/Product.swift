@@ -1,0 +1,137 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+
+/// A product in the catalog. Prices are integers in minor units of `currency`.
+public struct Product: Sendable, Codable, Equatable, Hashable {
+    public var id: String
+    public var name: String
+    public var description: String
+    public var price: Int
+    public var currency: String
+    public var quantity: Int
+    public var category: String
+    public var imageUrl: String?
+    /// Counts edits of the editable fields. Stock moves do not change it, so an
+    /// `If-Match` on an edit is not defeated by every sale.
+    public var version: Int
+    public var createdAt: Date
+    public var updatedAt: Date
+
+    public init(
+        id: String, name: String, description: String, price: Int, currency: String,
+        quantity: Int, category: String, imageUrl: String? = nil, version: Int = 1,
+        createdAt: Date, updatedAt: Date
+    ) {
+        self.id = id
+        self.name = name
+        self.description = description
+        self.price = price
+        self.currency = currency
+        self.quantity = quantity
+        self.category = category
+        self.imageUrl = imageUrl
+        self.version = version
+        self.createdAt = createdAt
+        self.updatedAt = updatedAt
+    }
+
+    /// Builds a new product (version 1) from validated fields.
+    public init(id: String, fields: ProductFields, quantity: Int, at now: Date) {
+        self.init(
+            id: id, name: fields.name, description: fields.description, price: fields.price,
+            currency: fields.currency, quantity: quantity, category: fields.category,
+            version: 1, createdAt: now, updatedAt: now)
+    }
+
+    /// The fields a product edit (`PUT`) replaces.
+    public var fields: ProductFields {
+        ProductFields(name: name, description: description, price: price, currency: currency, category: category)
+    }
+}
+
+/// The editable fields of a product: everything an admin replaces with `PUT`.
+public struct ProductFields: Sendable, Codable, Equatable, Hashable {
+    public var name: String
+    public var description: String
+    public var price: Int
+    public var currency: String
+    public var category: String
+
+    public init(name: String, description: String, price: Int, currency: String, category: String) {
+        self.name = name
+        self.description = description
+        self.price = price
+        self.currency = currency
+        self.category = category
+    }
+
+    /// Returns the fields trimmed and checked against the catalog's limits.
+    public func validated() throws(DomainError) -> ProductFields {
+        var problems: [FieldProblem] = []
+        let name = self.name.trimmingWhitespace()
+        let category = self.category.trimmingWhitespace()
+        let currency = self.currency.trimmingWhitespace().uppercased()
+        if name.isEmpty || name.count > Limits.productNameMax {
+            problems.append(.init(field: "name", problem: "must be 1 to \(Limits.productNameMax) characters"))
+        }
+        if description.count > Limits.productDescriptionMax {
+            problems.append(.init(field: "description", problem: "must be at most \(Limits.productDescriptionMax) characters"))
+        }
+        if !(Limits.priceRange ~= price) {
+            problems.append(.init(field: "price", problem: "must be \(Limits.priceRange.lowerBound) to \(Limits.priceRange.upperBound) minor units"))
+        }
+        if !Currency.isValid(currency) {
+            problems.append(.init(field: "currency", problem: "must be a 3-letter ISO 4217 code such as USD"))
+        }
+        if category.isEmpty || category.count > Limits.categoryMax {
+            problems.append(.init(field: "category", problem: "must be 1 to \(Limits.categoryMax) characters"))
+        }
+        guard problems.isEmpty else { throw .invalid(problems) }
+        return ProductFields(name: name, description: description, price: price, currency: currency, category: category)
+    }
+}
+
+/// Validates a stock quantity as held by a product.
+public func validateQuantity(_ quantity: Int, field: String = "quantity") throws(DomainError) {
+    guard Limits.stockRange ~= quantity else {
+        throw .invalid([.init(field: field, problem: "must be \(Limits.stockRange.lowerBound) to \(Limits.stockRange.upperBound)")])
+    }
+}
+
+/// Currency codes: three ASCII capital letters.
+public enum Currency {
+    public static func isValid(_ code: String) -> Bool {
+        code.utf8.count == 3 && code.utf8.allSatisfy { $0 >= UInt8(ascii: "A") && $0 <= UInt8(ascii: "Z") }
+    }
+}
+
+/// The limits of the HTTP API contract, in one place.
+public enum Limits {
+    public static let productNameMax = 200
+    public static let productDescriptionMax = 5_000
+    public static let categoryMax = 100
+    public static let priceRange = 1...100_000_000
+    public static let stockRange = 0...1_000_000
+    public static let orderLinesRange = 1...50
+    public static let lineQuantityRange = 1...1_000
+    public static let pageSizeRange = 1...100
+    public static let defaultPageSize = 20
+    public static let requestBodyMax = 1 << 20
+    public static let emailMax = 254
+    public static let passwordMin = 8
+    public static let passwordMax = 256
+    public static let userNameMax = 200
+    public static let idempotencyKeyMax = 255
+}
+
+extension String {
+    func trimmingWhitespace() -> String {
+        var s = Substring(self)
+        while let f = s.first, f.isWhitespace { s.removeFirst() }
+        while let l = s.last, l.isWhitespace { s.removeLast() }
+        return String(s)
+    }
+}

@@ -1,0 +1,153 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+import ShopDomain
+
+/// One page of a key-ordered listing. `nextKey` is the store's own position marker;
+/// the API wraps it in an authenticated opaque cursor before a client sees it.
+public struct Page<Item: Sendable>: Sendable {
+    public var items: [Item]
+    public var nextKey: String?
+    public init(items: [Item], nextKey: String?) {
+        self.items = items
+        self.nextKey = nextKey
+    }
+}
+
+/// The catalog. Every method is one atomic operation in the backend.
+public protocol CatalogStore: Sendable {
+    /// Inserts a new product; `StorageError.alreadyExists` if the id is taken.
+    func createProduct(_ product: Product) async throws(StorageError)
+    /// The product, or nil.
+    func product(id: String) async throws(StorageError) -> Product?
+    /// The products among `ids` that exist (any order).
+    func products(ids: [String]) async throws(StorageError) -> [Product]
+    /// Replaces the editable fields and bumps `version`, conditioned on the current
+    /// version when `expectedVersion` is given (`.versionMismatch` otherwise).
+    func updateProduct(id: String, fields: ProductFields, expectedVersion: Int?, at: Date) async throws(StorageError) -> Product
+    /// Deletes a product; `.notFound` if there is none.
+    func deleteProduct(id: String) async throws(StorageError)
+    /// Adds `delta` (which may be negative) to the stock. Throws `.insufficientStock`
+    /// rather than go below zero, and `.stockLimitExceeded` above the maximum.
+    func adjustStock(id: String, delta: Int, at: Date) async throws(StorageError) -> Product
+    /// Products ordered by id, after `after` (a key from a previous page), optionally in one category.
+    func listProducts(category: String?, limit: Int, after: String?) async throws(StorageError) -> Page<Product>
+    /// Number of products in the catalog (used to decide whether to seed a demo catalog).
+    func productCount() async throws(StorageError) -> Int
+}
+
+/// A claim on an idempotency key, written in the same atomic step as the order.
+public struct IdempotencyClaim: Sendable, Equatable {
+    public var userId: String
+    public var key: String
+    /// A digest of the request body; a replay with another body is refused.
+    public var requestHash: String
+    public var expiresAt: Date
+    public init(userId: String, key: String, requestHash: String, expiresAt: Date) {
+        self.userId = userId
+        self.key = key
+        self.requestHash = requestHash
+        self.expiresAt = expiresAt
+    }
+}
+
+/// A stored idempotency record: the claim and the order it produced.
+public struct IdempotencyRecord: Sendable, Equatable {
+    public var claim: IdempotencyClaim
+    public var orderId: String
+    public init(claim: IdempotencyClaim, orderId: String) {
+        self.claim = claim
+        self.orderId = orderId
+    }
+}
+
+/// What placing an order did.
+public enum PlaceOrderOutcome: Sendable, Equatable {
+    /// The order was stored and its stock taken.
+    case created(Order)
+    /// The idempotency key was already used (and is still live); nothing was written.
+    case replayed(IdempotencyRecord)
+}
+
+/// Orders. Placing one and moving one between states are each a single atomic operation.
+public protocol OrderStore: Sendable {
+    /// Takes the stock of every line and stores the order (and the idempotency claim)
+    /// all at once, or does nothing. Throws `.outOfStock` naming every short line,
+    /// `.notFound` for a product that no longer exists.
+    func placeOrder(_ order: Order, claim: IdempotencyClaim?, at now: Date) async throws(StorageError) -> PlaceOrderOutcome
+    /// The order, or nil.
+    func order(id: String) async throws(StorageError) -> Order?
+    /// Orders newest first, for one user or (nil) everyone, optionally in one status.
+    func listOrders(userId: String?, status: OrderStatus?, limit: Int, after: String?) async throws(StorageError) -> Page<Order>
+    /// Moves the order to `to` if its current status is one of `from` (and, if given,
+    /// it expired at or before `expiredBy`); entering a stock-returning state returns
+    /// the stock in the same step. Throws `.invalidTransition(current:)` otherwise.
+    func transitionOrder(id: String, from: Set<OrderStatus>, to: OrderStatus, expiredBy: Date?, at now: Date) async throws(StorageError) -> Order
+    /// Pending orders whose `expiresAt` is at or before `now`, oldest first.
+    func dueOrders(now: Date, limit: Int) async throws(StorageError) -> [Order]
+    /// Deletes idempotency records that expired before `now`; returns how many.
+    func purgeIdempotencyRecords(before now: Date) async throws(StorageError) -> Int
+}
+
+/// A user of the local identity provider.
+public struct UserRecord: Sendable, Equatable {
+    public var id: String
+    /// Lower-cased; unique.
+    public var email: String
+    public var name: String
+    public var passwordHash: String
+    public var groups: [String]
+    public var createdAt: Date
+    public init(id: String, email: String, name: String, passwordHash: String, groups: [String], createdAt: Date) {
+        self.id = id
+        self.email = email
+        self.name = name
+        self.passwordHash = passwordHash
+        self.groups = groups
+        self.createdAt = createdAt
+    }
+}
+
+/// Users and refresh tokens of the local identity provider.
+public protocol UserStore: Sendable {
+    /// Inserts a user; `.emailTaken` if the email is already registered.
+    func createUser(_ user: UserRecord) async throws(StorageError)
+    func user(email: String) async throws(StorageError) -> UserRecord?
+    func user(id: String) async throws(StorageError) -> UserRecord?
+    /// Stores the digest of a refresh token.
+    func saveRefreshToken(digest: String, userId: String, expiresAt: Date) async throws(StorageError)
+    /// The user a live refresh token belongs to, or nil if unknown or expired.
+    func refreshTokenOwner(digest: String, now: Date) async throws(StorageError) -> String?
+}
+
+/// A product that an order could not get enough of.
+public struct StockShortage: Sendable, Codable, Equatable, Hashable {
+    public var productId: String
+    public var requested: Int
+    public var available: Int
+    public init(productId: String, requested: Int, available: Int) {
+        self.productId = productId
+        self.requested = requested
+        self.available = available
+    }
+}
+
+/// Errors every backend translates its own failures into.
+public enum StorageError: Error, Sendable, Equatable {
+    case notFound
+    case alreadyExists
+    case versionMismatch(current: Int)
+    case insufficientStock(available: Int)
+    case stockLimitExceeded(current: Int)
+    case outOfStock([StockShortage])
+    /// A product named by an order no longer exists.
+    case productNotFound(String)
+    case invalidTransition(current: OrderStatus)
+    case emailTaken
+    /// A page key the store did not make.
+    case badPageKey
+    /// The backend failed; the message is for logs, never for clients.
+    case backend(String)
+}
