@@ -113,8 +113,8 @@ public final class SQLiteStore: Sendable {
 // MARK: - Row mapping
 
 extension Date {
-    var millis: Int64 { Int64((timeIntervalSince1970 * 1000).rounded(.down)) }
-    init(millis: Int64) { self.init(timeIntervalSince1970: Double(millis) / 1000) }
+    var millis: Int64 { unixMillis }
+    init(millis: Int64) { self.init(unixMillis: millis) }
 }
 
 extension Product {

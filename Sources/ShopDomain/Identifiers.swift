@@ -15,7 +15,7 @@ public enum Identifier {
 
     /// A new id for `date`, drawing randomness from `generator` (deterministic in tests).
     public static func make(at date: Date, using generator: inout some RandomNumberGenerator) -> String {
-        let millis = UInt64(max(0, (date.timeIntervalSince1970 * 1000).rounded(.down)))
+        let millis = UInt64(max(0, date.unixMillis))
         var bytes = [UInt8](repeating: 0, count: 16)
         for i in 0..<6 { bytes[i] = UInt8((millis >> (8 * (5 - UInt64(i)))) & 0xff) }
         let r1 = generator.next() as UInt64
@@ -43,7 +43,15 @@ public struct WallClock: Sendable {
     /// The system clock.
     /// Truncated to whole milliseconds, the precision every store keeps, so that what
     /// a store returns equals what was written.
-    public static let system = WallClock {
-        Date(timeIntervalSince1970: (Date().timeIntervalSince1970 * 1000).rounded(.down) / 1000)
-    }
+    public static let system = WallClock { Date(unixMillis: Date().unixMillis) }
+}
+
+extension Date {
+    /// Whole milliseconds since 1970. `Date` counts from 2001 in a `Double`, so a date
+    /// made from whole milliseconds can read back a hair below them; the nudge keeps
+    /// rounding down from losing a millisecond.
+    public var unixMillis: Int64 { Int64((timeIntervalSince1970 * 1000 + 1e-4).rounded(.down)) }
+
+    /// The date `millis` milliseconds after 1970.
+    public init(unixMillis millis: Int64) { self.init(timeIntervalSince1970: Double(millis) / 1000) }
 }

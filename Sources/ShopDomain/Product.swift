@@ -46,6 +46,22 @@ public struct Product: Sendable, Codable, Equatable, Hashable {
             version: 1, createdAt: now, updatedAt: now)
     }
 
+    /// Encodes every field, `imageUrl` as `null` when there is none, as the API contract shows it.
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(id, forKey: .id)
+        try c.encode(name, forKey: .name)
+        try c.encode(description, forKey: .description)
+        try c.encode(price, forKey: .price)
+        try c.encode(currency, forKey: .currency)
+        try c.encode(quantity, forKey: .quantity)
+        try c.encode(category, forKey: .category)
+        try c.encode(imageUrl, forKey: .imageUrl)
+        try c.encode(version, forKey: .version)
+        try c.encode(createdAt, forKey: .createdAt)
+        try c.encode(updatedAt, forKey: .updatedAt)
+    }
+
     /// The fields a product edit (`PUT`) replaces.
     public var fields: ProductFields {
         ProductFields(name: name, description: description, price: price, currency: currency, category: category)
@@ -73,7 +89,8 @@ public struct ProductFields: Sendable, Codable, Equatable, Hashable {
         var problems: [FieldProblem] = []
         let name = self.name.trimmingWhitespace()
         let category = self.category.trimmingWhitespace()
-        let currency = self.currency.trimmingWhitespace().uppercased()
+        // Uppercase ASCII only: "ßa".uppercased() would become a valid-looking "SSA".
+        let currency = String(self.currency.trimmingWhitespace().map { $0.isASCII ? Character($0.uppercased()) : $0 })
         if name.isEmpty || name.count > Limits.productNameMax {
             problems.append(.init(field: "name", problem: "must be 1 to \(Limits.productNameMax) characters"))
         }

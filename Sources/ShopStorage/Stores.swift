@@ -75,7 +75,8 @@ public enum PlaceOrderOutcome: Sendable, Equatable {
 public protocol OrderStore: Sendable {
     /// Takes the stock of every line and stores the order (and the idempotency claim)
     /// all at once, or does nothing. Throws `.outOfStock` naming every short line,
-    /// `.notFound` for a product that no longer exists.
+    /// `.productNotFound` for a product that no longer exists. A live claim on the same
+    /// key wins over every other outcome: it is answered `.replayed` before stock is looked at.
     func placeOrder(_ order: Order, claim: IdempotencyClaim?, at now: Date) async throws(StorageError) -> PlaceOrderOutcome
     /// The order, or nil.
     func order(id: String) async throws(StorageError) -> Order?

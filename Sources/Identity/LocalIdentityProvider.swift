@@ -1,0 +1,125 @@
+import Crypto
+import Foundation
+import HummingbirdBcrypt
+import NIOPosix
+import ShopDomain
+import ShopStorage
+
+/// Accounts kept in the embedded store: bcrypt password hashes, RS256 tokens from
+/// `LocalTokenIssuer`, opaque refresh tokens stored as digests.
+public struct LocalIdentityProvider: IdentityProvider {
+    let users: any UserStore
+    let issuer: LocalTokenIssuer
+    let bcryptCost: UInt8
+    let refreshLifetime: Duration
+    let clock: WallClock
+    /// Verified against when the email is unknown, so both failures take the same time.
+    let decoyHash: String
+
+    public init(
+        users: any UserStore, issuer: LocalTokenIssuer, bcryptCost: UInt8 = 12,
+        refreshLifetime: Duration = .seconds(30 * 24 * 3600), clock: WallClock = .system
+    ) {
+        self.users = users
+        self.issuer = issuer
+        self.bcryptCost = bcryptCost
+        self.refreshLifetime = refreshLifetime
+        self.clock = clock
+        decoyHash = Bcrypt.hash("decoy-password-never-matches", cost: bcryptCost)
+    }
+
+    public func register(email: String, password: String, name: String) async throws(IdentityError) -> Registration {
+        .registered(try await create(email: email, password: password, name: name, groups: []))
+    }
+
+    public func createAdmin(email: String, password: String, name: String) async throws(IdentityError) -> UserProfile {
+        try await create(email: email, password: password, name: name, groups: [adminGroup])
+    }
+
+    private func create(email: String, password: String, name: String, groups: [String]) async throws(IdentityError) -> UserProfile {
+        let email = try Credentials.normalizedEmail(email)
+        let name = try Credentials.normalizedName(name)
+        try Credentials.checkPassword(password)
+        let cost = bcryptCost
+        let hash: String
+        do {
+            hash = try await NIOThreadPool.singleton.runIfActive { Bcrypt.hash(password, cost: cost) }
+        } catch {
+            throw .backend("bcrypt: \(error)")
+        }
+        let now = clock.now()
+        let user = UserRecord(id: Identifier.make(at: now), email: email, name: name, passwordHash: hash, groups: groups, createdAt: now)
+        do {
+            try await users.createUser(user)
+        } catch .emailTaken {
+            throw .emailTaken
+        } catch {
+            throw .backend("\(error)")
+        }
+        return UserProfile(userId: user.id, email: email, name: name, groups: groups)
+    }
+
+    public func confirm(email: String, code: String) async throws(IdentityError) {
+        // Local accounts are confirmed when they are created; there is never a code to check.
+        throw .invalidCode
+    }
+
+    public func login(email: String, password: String) async throws(IdentityError) -> AuthTokens {
+        let normalized = (try? Credentials.normalizedEmail(email)) ?? ""
+        let user = normalized.isEmpty ? nil : try await storage { () throws(StorageError) in try await users.user(email: normalized) }
+        let hash = user?.passwordHash ?? decoyHash
+        let matches: Bool
+        do {
+            matches = try await NIOThreadPool.singleton.runIfActive { Bcrypt.verify(password, hash: hash) }
+        } catch {
+            throw .backend("bcrypt: \(error)")
+        }
+        guard let user, matches else { throw .invalidCredentials }
+        var refresh = [UInt8](repeating: 0, count: 32)
+        var rng = SystemRandomNumberGenerator()
+        for i in refresh.indices { refresh[i] = rng.next() }
+        let refreshToken = Data(refresh).base64URLEncoded()
+        let now = clock.now()
+        try await storage { () throws(StorageError) in
+            try await users.saveRefreshToken(
+                digest: Self.digest(refreshToken), userId: user.id, expiresAt: now.addingTimeInterval(refreshLifetime.seconds))
+        }
+        return try await tokens(for: user, refreshToken: refreshToken)
+    }
+
+    public func refresh(refreshToken: String) async throws(IdentityError) -> AuthTokens {
+        let now = clock.now()
+        guard let userId = try await storage({ () throws(StorageError) in try await users.refreshTokenOwner(digest: Self.digest(refreshToken), now: now) }),
+            let user = try await storage({ () throws(StorageError) in try await users.user(id: userId) })
+        else { throw .invalidToken("unknown or expired refresh token") }
+        return try await tokens(for: user, refreshToken: refreshToken)
+    }
+
+    public func profile(of caller: VerifiedCaller) async throws(IdentityError) -> UserProfile {
+        guard let user = try await storage({ () throws(StorageError) in try await users.user(id: caller.userId) }) else {
+            throw .invalidToken("user no longer exists")
+        }
+        return UserProfile(userId: user.id, email: user.email, name: user.name, groups: user.groups)
+    }
+
+    private func tokens(for user: UserRecord, refreshToken: String) async throws(IdentityError) -> AuthTokens {
+        do {
+            let (id, access) = try await issuer.issue(userId: user.id, email: user.email, name: user.name, groups: user.groups, at: clock.now())
+            return AuthTokens(idToken: id, accessToken: access, refreshToken: refreshToken, expiresIn: Int(issuer.lifetime.seconds))
+        } catch {
+            throw .backend("signing: \(error)")
+        }
+    }
+
+    static func digest(_ token: String) -> String {
+        SHA256.hash(data: Data(token.utf8)).map { String(format: "%02x", $0) }.joined()
+    }
+
+    private func storage<T>(_ body: () async throws(StorageError) -> T) async throws(IdentityError) -> T {
+        do {
+            return try await body()
+        } catch {
+            throw .backend("\(error)")
+        }
+    }
+}

@@ -1,0 +1,99 @@
+import Hummingbird
+import Identity
+import Logging
+import ServiceLifecycle
+
+/// Everything the routes need, built once per process by a host.
+public struct ShopServices: Sendable {
+    public var catalog: CatalogService
+    public var orders: OrderService
+    public var identity: any IdentityProvider
+    public var verifier: TokenVerifier
+    public var cursors: CursorCodec
+    /// Served at `/.well-known/jwks.json` when the local issuer signs tokens.
+    public var jwksJSON: String?
+
+    public init(
+        catalog: CatalogService, orders: OrderService, identity: any IdentityProvider, verifier: TokenVerifier,
+        cursors: CursorCodec, jwksJSON: String?
+    ) {
+        self.catalog = catalog
+        self.orders = orders
+        self.identity = identity
+        self.verifier = verifier
+        self.cursors = cursors
+        self.jwksJSON = jwksJSON
+    }
+}
+
+/// The one router both hosts serve.
+public func buildRouter<Context: ShopRequestContext>(services: ShopServices, context: Context.Type = ShopContext.self) -> Router<Context> {
+    let router = Router(context: Context.self)
+    router.add(middleware: EnvelopeMiddleware<Context>())
+    let auth = Authenticator(verifier: services.verifier)
+    router.get("health") { _, _ in try Response.json(["status": "ok"]) }
+    AuthController<Context>(identity: services.identity, auth: auth, jwksJSON: services.jwksJSON).addRoutes(to: router)
+    ProductsController<Context>(catalog: services.catalog, auth: auth, cursors: services.cursors).addRoutes(to: router)
+    OrdersController<Context>(orders: services.orders, auth: auth, cursors: services.cursors).addRoutes(to: router)
+    addMethodNotAllowed(to: router)
+    return router
+}
+
+/// A known path with an unsupported method answers 405 with `Allow`, not 404.
+func addMethodNotAllowed<Context: ShopRequestContext>(to router: Router<Context>) {
+    let methods: [HTTPRequest.Method] = [.get, .post, .put, .delete, .patch]
+    var byPath: [String: (path: RouterPath, methods: Set<HTTPRequest.Method>)] = [:]
+    for route in router.routes {
+        byPath[route.path.description, default: (route.path, [])].methods.insert(route.method)
+    }
+    for (_, entry) in byPath {
+        let allow = methods.filter(entry.methods.contains).map(\.rawValue).joined(separator: ", ")
+        for method in methods where !entry.methods.contains(method) {
+            router.on(entry.path, method: method) { request, _ -> Response in
+                throw APIError(
+                    .methodNotAllowed, "method_not_allowed", "\(request.method) is not allowed here; use \(allow).",
+                    headers: [.allow: allow])
+            }
+        }
+    }
+}
+
+/// `shop serve`: the router behind Hummingbird's HTTP server, plus background services.
+public func buildApplication(
+    configuration: ShopConfiguration, services: ShopServices, backgroundServices: [any Service] = [], logger: Logger,
+    onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
+) -> some ApplicationProtocol {
+    Application(
+        router: buildRouter(services: services, context: ShopContext.self),
+        configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "ServerlessShop"),
+        services: backgroundServices,
+        onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? configuration.port) },
+        logger: logger)
+}
+
+/// Expires overdue orders on a timer inside `shop serve`.
+public struct ExpirySweeper: Service {
+    let orders: OrderService
+    let interval: Duration
+    let logger: Logger
+
+    public init(orders: OrderService, interval: Duration, logger: Logger) {
+        self.orders = orders
+        self.interval = interval
+        self.logger = logger
+    }
+
+    public func run() async throws {
+        await cancelWhenGracefulShutdown {
+            while !Task.isCancelled {
+                do {
+                    let expired = try await orders.expireDue(logger: logger)
+                    if expired > 0 { logger.info("expired overdue orders", metadata: ["count": "\(expired)"]) }
+                } catch {
+                    logger.error("expiry sweep failed", metadata: ["error": "\(error)"])
+                }
+                try? await Task.sleep(for: interval)
+            }
+        }
+    }
+}

@@ -1,0 +1,60 @@
+import Foundation
+
+/// The one configuration type: environment variables, overridden by `shop` flags.
+/// Every variable is listed, with its default, in the README.
+public struct ShopConfiguration: Sendable, Equatable {
+    public var host = "127.0.0.1"
+    public var port = 8080
+    public var dataDirectory = "./data"
+    public var orderTTLSeconds = 900
+    public var seedDemoCatalog = true
+    /// `iss` of local tokens; defaults to the server's own base URL.
+    public var tokenIssuer: String?
+    public var clientId = "serverlessshop-local"
+    public var tokenTTLSeconds = 3600
+    public var bcryptCost = 12
+    public var sweepIntervalSeconds = 30
+    public var logLevel = "info"
+
+    public init() {}
+
+    /// A setting that could not be read, named with its variable.
+    public struct Invalid: Error, CustomStringConvertible {
+        public let description: String
+    }
+
+    /// Reads the `SHOP_*` variables from `environment`.
+    public init(environment: [String: String]) throws {
+        func int(_ name: String, _ range: ClosedRange<Int>) throws -> Int? {
+            guard let raw = environment[name], !raw.isEmpty else { return nil }
+            guard let value = Int(raw), range ~= value else {
+                throw Invalid(description: "\(name)=\(raw) is not a whole number from \(range.lowerBound) to \(range.upperBound)")
+            }
+            return value
+        }
+        func string(_ name: String) -> String? {
+            guard let raw = environment[name], !raw.isEmpty else { return nil }
+            return raw
+        }
+        if let v = string("SHOP_HOST") { host = v }
+        if let v = try int("SHOP_PORT", 0...65535) { port = v }
+        if let v = string("SHOP_DATA_DIR") { dataDirectory = v }
+        if let v = try int("SHOP_ORDER_TTL_SECONDS", 1...(30 * 24 * 3600)) { orderTTLSeconds = v }
+        if let raw = string("SHOP_SEED") {
+            switch raw.lowercased() {
+            case "1", "true", "yes": seedDemoCatalog = true
+            case "0", "false", "no": seedDemoCatalog = false
+            default: throw Invalid(description: "SHOP_SEED=\(raw) must be true or false")
+            }
+        }
+        tokenIssuer = string("SHOP_TOKEN_ISSUER")
+        if let v = string("SHOP_CLIENT_ID") { clientId = v }
+        if let v = try int("SHOP_TOKEN_TTL_SECONDS", 60...86_400) { tokenTTLSeconds = v }
+        if let v = try int("SHOP_BCRYPT_COST", 4...31) { bcryptCost = v }
+        if let v = try int("SHOP_SWEEP_INTERVAL_SECONDS", 1...86_400) { sweepIntervalSeconds = v }
+        if let v = string("SHOP_LOG_LEVEL") { logLevel = v }
+    }
+
+    /// The issuer local tokens carry.
+    public var effectiveIssuer: String { tokenIssuer ?? "http://\(host):\(port)" }
+}

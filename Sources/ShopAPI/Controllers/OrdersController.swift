@@ -1,0 +1,72 @@
+import Hummingbird
+import ShopDomain
+
+/// `/orders`: shoppers see and change their own orders; admins see all.
+struct OrdersController<Context: ShopRequestContext>: Sendable {
+    let orders: OrderService
+    let auth: Authenticator
+    let cursors: CursorCodec
+
+    struct OrderPage: Encodable {
+        var items: [Order]
+        var nextCursor: String?
+    }
+
+    func addRoutes(to router: Router<Context>) {
+        let group = router.group("orders")
+        group.post(use: place)
+        group.get(use: list)
+        group.get("{id}", use: get)
+        group.post("{id}/cancel", use: cancel)
+        group.post("{id}/fulfil", use: fulfil)
+    }
+
+    @Sendable func place(_ request: Request, context: Context) async throws -> Response {
+        let caller = try await auth.caller(of: request)
+        let body = try await request.decodeJSON(OrderRequest.self)
+        let key = request.headers[.idempotencyKey]
+        let order = try await orders.place(userId: caller.userId, request: body, idempotencyKey: key)
+        context.logger.info("order placed", metadata: ["order_id": "\(order.id)", "total": "\(order.total)"])
+        return try .json(order, status: .created, headers: [.location: "/orders/\(order.id)"])
+    }
+
+    @Sendable func list(_ request: Request, context: Context) async throws -> Response {
+        let caller = try await auth.caller(of: request)
+        let limit = try request.queryInt("limit", in: Limits.pageSizeRange, default: Limits.defaultPageSize)
+        let everyone: Bool
+        switch request.query("all") {
+        case nil, "false": everyone = false
+        case "true": everyone = true
+        default: throw APIError.badRequest("invalid_parameter", "'all' must be true or false.")
+        }
+        let status = try request.query("status").map { raw throws(APIError) in
+            guard let status = OrderStatus(rawValue: raw) else {
+                throw APIError.badRequest(
+                    "invalid_parameter", "'status' must be one of \(OrderStatus.allCases.map(\.rawValue).joined(separator: ", ")).")
+            }
+            return status
+        }
+        // The cursor is bound to whose orders it pages through, so it cannot open another listing.
+        let scope = "orders|\(everyone ? "*" : caller.userId)|\(status?.rawValue ?? "")"
+        let after = try request.query("cursor").map { cursor throws(APIError) in try cursors.decode(cursor, scope: scope) }
+        let page = try await orders.list(caller: caller, everyone: everyone, status: status, limit: limit, after: after)
+        return try .json(OrderPage(items: page.items, nextCursor: page.nextKey.map { cursors.encode($0, scope: scope) }))
+    }
+
+    @Sendable func get(_ request: Request, context: Context) async throws -> Response {
+        let caller = try await auth.caller(of: request)
+        return try .json(try await orders.get(id: try context.parameters.require("id"), caller: caller))
+    }
+
+    @Sendable func cancel(_ request: Request, context: Context) async throws -> Response {
+        let caller = try await auth.caller(of: request)
+        let order = try await orders.cancel(id: try context.parameters.require("id"), caller: caller)
+        context.logger.info("order cancelled", metadata: ["order_id": "\(order.id)"])
+        return try .json(order)
+    }
+
+    @Sendable func fulfil(_ request: Request, context: Context) async throws -> Response {
+        let caller = try await auth.caller(of: request)
+        return try .json(try await orders.fulfil(id: try context.parameters.require("id"), caller: caller))
+    }
+}

@@ -1,0 +1,110 @@
+import Hummingbird
+import ShopDomain
+
+/// `/products`: anyone reads, admins write.
+struct ProductsController<Context: ShopRequestContext>: Sendable {
+    let catalog: CatalogService
+    let auth: Authenticator
+    let cursors: CursorCodec
+
+    /// The body of `POST /products` and `PUT /products/{id}`.
+    struct ProductInput: Decodable {
+        var name: String
+        var description: String?
+        var price: Int
+        var currency: String?
+        var category: String
+        /// Initial stock, on create only; stock changes go through `/stock`.
+        var quantity: Int?
+
+        var fields: ProductFields {
+            ProductFields(name: name, description: description ?? "", price: price, currency: currency ?? "USD", category: category)
+        }
+    }
+
+    struct StockInput: Decodable {
+        var delta: Int
+    }
+
+    struct ProductPage: Encodable {
+        var items: [Product]
+        var nextCursor: String?
+    }
+
+    func addRoutes(to router: Router<Context>) {
+        let group = router.group("products")
+        group.get(use: list)
+        group.post(use: create)
+        group.get("{id}", use: get)
+        group.put("{id}", use: update)
+        group.delete("{id}", use: delete)
+        group.post("{id}/stock", use: stock)
+    }
+
+    @Sendable func list(_ request: Request, context: Context) async throws -> Response {
+        let limit = try request.queryInt("limit", in: Limits.pageSizeRange, default: Limits.defaultPageSize)
+        let category = request.query("category")
+        if let category, category.count > Limits.categoryMax {
+            throw APIError.badRequest("invalid_parameter", "'category' must be at most \(Limits.categoryMax) characters.")
+        }
+        let scope = "products|\(category ?? "")"
+        let after = try request.query("cursor").map { cursor throws(APIError) in try cursors.decode(cursor, scope: scope) }
+        let page = try await catalog.list(category: category, limit: limit, after: after)
+        return try .json(ProductPage(items: page.items, nextCursor: page.nextKey.map { cursors.encode($0, scope: scope) }))
+    }
+
+    @Sendable func get(_ request: Request, context: Context) async throws -> Response {
+        let product = try await catalog.get(id: try context.parameters.require("id"))
+        let etag = Self.etag(product)
+        if let match = request.headers[.ifNoneMatch], match.split(separator: ",").contains(where: { $0.trimmingCharacters(in: .whitespaces) == etag }) {
+            return Response(status: .notModified, headers: [.eTag: etag])
+        }
+        return try .json(product, headers: [.eTag: etag])
+    }
+
+    @Sendable func create(_ request: Request, context: Context) async throws -> Response {
+        _ = try await auth.admin(of: request)
+        let input = try await request.decodeJSON(ProductInput.self)
+        let product = try await catalog.create(input.fields, quantity: input.quantity ?? 0)
+        context.logger.info("product created", metadata: ["product_id": "\(product.id)"])
+        return try .json(product, status: .created, headers: [.location: "/products/\(product.id)", .eTag: Self.etag(product)])
+    }
+
+    @Sendable func update(_ request: Request, context: Context) async throws -> Response {
+        _ = try await auth.admin(of: request)
+        let id = try context.parameters.require("id")
+        let expected = try Self.expectedVersion(request.headers[.ifMatch])
+        let input = try await request.decodeJSON(ProductInput.self)
+        let product = try await catalog.update(id: id, fields: input.fields, expectedVersion: expected)
+        return try .json(product, headers: [.eTag: Self.etag(product)])
+    }
+
+    @Sendable func delete(_ request: Request, context: Context) async throws -> Response {
+        _ = try await auth.admin(of: request)
+        try await catalog.delete(id: try context.parameters.require("id"))
+        return .empty(.noContent)
+    }
+
+    @Sendable func stock(_ request: Request, context: Context) async throws -> Response {
+        _ = try await auth.admin(of: request)
+        let id = try context.parameters.require("id")
+        let input = try await request.decodeJSON(StockInput.self)
+        let product = try await catalog.adjustStock(id: id, delta: input.delta)
+        return try .json(product, headers: [.eTag: Self.etag(product)])
+    }
+
+    static func etag(_ product: Product) -> String { "\"v\(product.version)\"" }
+
+    /// The version an `If-Match` asks for; nil without the header or with `*`.
+    /// A value that is not one of our tags can never match: 412.
+    static func expectedVersion(_ header: String?) throws(APIError) -> Int? {
+        guard let header = header?.trimmingCharacters(in: .whitespaces) else { return nil }
+        if header == "*" { return nil }
+        var tag = Substring(header)
+        if tag.hasPrefix("W/") { tag = tag.dropFirst(2) }
+        guard tag.hasPrefix("\"v"), tag.hasSuffix("\""), let version = Int(tag.dropFirst(2).dropLast()) else {
+            throw APIError(.preconditionFailed, "precondition_failed", "If-Match does not match the product's current ETag.")
+        }
+        return version
+    }
+}

@@ -1,0 +1,103 @@
+import Foundation
+import Hummingbird
+import ShopDomain
+
+/// JSON coding shared by every response and request of the API.
+enum JSONCoding {
+    static let encoder: JSONEncoder = {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        encoder.dateEncodingStrategy = .custom { date, encoder in
+            var container = encoder.singleValueContainer()
+            try container.encode(date.formatted(Date.ISO8601FormatStyle(includingFractionalSeconds: true)))
+        }
+        return encoder
+    }()
+
+    static let decoder = JSONDecoder()
+}
+
+extension Response {
+    /// A JSON response with the API's encoder.
+    static func json(_ value: some Encodable, status: HTTPResponse.Status = .ok, headers: HTTPFields = [:]) throws -> Response {
+        let data = try JSONCoding.encoder.encode(value)
+        var fields = headers
+        fields[.contentType] = "application/json; charset=utf-8"
+        return Response(status: status, headers: fields, body: .init(byteBuffer: ByteBuffer(bytes: data)))
+    }
+
+    /// An empty response.
+    static func empty(_ status: HTTPResponse.Status) -> Response {
+        Response(status: status)
+    }
+}
+
+extension Request {
+    /// Reads at most 1 MiB of body (413 beyond) and decodes it, turning every
+    /// decoding failure into a 400 that says where the body is wrong.
+    func decodeJSON<T: Decodable>(_ type: T.Type) async throws -> T {
+        let buffer: ByteBuffer
+        do {
+            buffer = try await body.collect(upTo: Limits.requestBodyMax)
+        } catch {
+            throw APIError(.contentTooLarge, "payload_too_large", "The request body is larger than 1 MiB.")
+        }
+        guard buffer.readableBytes > 0 else {
+            throw APIError.badRequest("invalid_json", "The request needs a JSON body.")
+        }
+        do {
+            return try JSONCoding.decoder.decode(T.self, from: Data(buffer: buffer))
+        } catch let error as DecodingError {
+            throw APIError.badRequest(Self.code(for: error), Self.describe(error))
+        } catch {
+            throw APIError.badRequest("invalid_json", "The request body is not valid JSON.")
+        }
+    }
+
+    static func code(for error: DecodingError) -> String {
+        if case .dataCorrupted(let context) = error, context.codingPath.isEmpty { return "invalid_json" }
+        return "invalid_body"
+    }
+
+    static func describe(_ error: DecodingError) -> String {
+        func path(_ codingPath: [any CodingKey]) -> String {
+            codingPath.map { $0.intValue.map { "[\($0)]" } ?? ".\($0.stringValue)" }.joined().trimmingCharacters(in: ["."])
+        }
+        switch error {
+        case .keyNotFound(let key, let context):
+            let parent = path(context.codingPath)
+            return "The field '\(parent.isEmpty ? key.stringValue : parent + "." + key.stringValue)' is required."
+        case .typeMismatch(let type, let context), .valueNotFound(let type, let context):
+            return "The field '\(path(context.codingPath))' must be \(describe(type))."
+        case .dataCorrupted(let context):
+            return context.codingPath.isEmpty ? "The request body is not valid JSON." : "The field '\(path(context.codingPath))' is not valid."
+        @unknown default:
+            return "The request body is not valid."
+        }
+    }
+
+    static func describe(_ type: Any.Type) -> String {
+        switch type {
+        case is Int.Type: "an integer"
+        case is String.Type: "a string"
+        case is Bool.Type: "true or false"
+        case is Array<Any>.Type: "an array"
+        default: "of type \(type)"
+        }
+    }
+
+    /// A query parameter as an integer in `range`, or 400.
+    func queryInt(_ name: String, in range: ClosedRange<Int>, default value: Int) throws -> Int {
+        guard let raw = uri.queryParameters[Substring(name)] else { return value }
+        guard let number = Int(raw), range ~= number else {
+            throw APIError.badRequest("invalid_parameter", "'\(name)' must be an integer from \(range.lowerBound) to \(range.upperBound).")
+        }
+        return number
+    }
+
+    /// A query parameter's string value, if present and non-empty.
+    func query(_ name: String) -> String? {
+        guard let raw = uri.queryParameters[Substring(name)], !raw.isEmpty else { return nil }
+        return String(raw)
+    }
+}

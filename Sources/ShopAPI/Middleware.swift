@@ -1,0 +1,79 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Logging
+
+/// Outermost middleware: gives every request an id, turns every error into the
+/// envelope, and puts `X-Request-Id` on every response, errors included.
+struct EnvelopeMiddleware<Context: ShopRequestContext>: RouterMiddleware {
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        var context = context
+        context.requestId = Self.requestId(from: request)
+        context.logger[metadataKey: "request_id"] = .string(context.requestId)
+        var response: Response
+        do {
+            // Refuse an announced oversized body before any handler reads it.
+            if let length = request.headers[.contentLength].flatMap(Int.init), length > 1 << 20 {
+                throw APIError(.contentTooLarge, "payload_too_large", "The request body is larger than 1 MiB.")
+            }
+            response = try await next(request, context)
+        } catch let error as APIError {
+            response = try Self.envelope(error)
+        } catch let error as HTTPError {
+            response = try Self.envelope(Self.translate(error, request: request))
+        } catch {
+            context.logger.error("unhandled error", metadata: ["error": "\(String(reflecting: error))", "path": "\(request.uri.path)"])
+            response = try Self.envelope(.internalError)
+        }
+        response.headers[.requestId] = context.requestId
+        if response.status.code >= 500 {
+            context.logger.error("request failed", metadata: ["method": "\(request.method)", "path": "\(request.uri.path)", "status": "\(response.status.code)"])
+        }
+        return response
+    }
+
+    static func envelope(_ error: APIError) throws -> Response {
+        try Response.json(error.body, status: error.status, headers: error.headers)
+    }
+
+    static func translate(_ error: HTTPError, request: Request) -> APIError {
+        switch error.status {
+        case .notFound:
+            return APIError(.notFound, "route_not_found", "There is no route \(request.method) \(request.uri.path).")
+        case .contentTooLarge:
+            return APIError(.contentTooLarge, "payload_too_large", "The request body is larger than 1 MiB.")
+        case .badRequest:
+            return APIError(.badRequest, "bad_request", "The request is not valid.")
+        default:
+            let status = error.status
+            let code = status.reasonPhrase.lowercased().replacingOccurrences(of: " ", with: "_")
+            return APIError(status, code.isEmpty ? "http_error" : code, status.reasonPhrase.isEmpty ? "HTTP \(status.code)" : status.reasonPhrase + ".")
+        }
+    }
+
+    /// A caller's own request id is kept if it is short and plain; otherwise a new one.
+    static func requestId(from request: Request) -> String {
+        if let given = request.headers[.requestId], (1...128).contains(given.utf8.count),
+            given.utf8.allSatisfy(isPlain)
+        {
+            return given
+        }
+        return UUID().uuidString.lowercased()
+    }
+}
+
+private func isPlain(_ byte: UInt8) -> Bool {
+    switch byte {
+    case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"):
+        true
+    case UInt8(ascii: "-"), UInt8(ascii: "_"), UInt8(ascii: "."):
+        true
+    default:
+        false
+    }
+}
+
+extension HTTPField.Name {
+    static let requestId = Self("X-Request-Id")!
+    static let idempotencyKey = Self("Idempotency-Key")!
+}

@@ -1,0 +1,164 @@
+import Crypto
+import Foundation
+import Identity
+import Logging
+import ShopDomain
+import ShopStorage
+
+/// Order rules: pricing from the catalog, ownership, idempotency, the state machine.
+public struct OrderService: Sendable {
+    let orders: any OrderStore
+    let catalog: any CatalogStore
+    let clock: WallClock
+    let ttl: Duration
+    let idempotencyLifetime: Duration
+
+    public init(
+        orders: any OrderStore, catalog: any CatalogStore, clock: WallClock = .system, ttl: Duration = .seconds(900),
+        idempotencyLifetime: Duration = .seconds(24 * 3600)
+    ) {
+        self.orders = orders
+        self.catalog = catalog
+        self.clock = clock
+        self.ttl = ttl
+        self.idempotencyLifetime = idempotencyLifetime
+    }
+
+    /// Places an order for `userId`. With an idempotency key, a replay of the same
+    /// request returns the first order; the same key with another request is a 422.
+    public func place(userId: String, request: OrderRequest, idempotencyKey: String?) async throws(APIError) -> Order {
+        do { try request.validate() } catch { throw APIError(error) }
+        let now = clock.now()
+        var claim: IdempotencyClaim?
+        if let idempotencyKey {
+            guard (1...Limits.idempotencyKeyMax).contains(idempotencyKey.utf8.count),
+                idempotencyKey.utf8.allSatisfy({ $0 >= 0x21 && $0 <= 0x7e })
+            else {
+                throw .badRequest("invalid_idempotency_key", "Idempotency-Key must be 1 to 255 visible ASCII characters.")
+            }
+            claim = IdempotencyClaim(
+                userId: userId, key: idempotencyKey, requestHash: Self.fingerprint(request),
+                expiresAt: now.addingTimeInterval(idempotencyLifetime.seconds))
+        }
+        let ids = request.lines.map(\.productId)
+        let products = try await mapped { () throws(StorageError) in try await catalog.products(ids: ids) }
+        let byId = Dictionary(products.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
+        let order: Order
+        do {
+            order = try Order.price(id: Identifier.make(at: now), userId: userId, request: request, catalog: byId, at: now, ttl: ttl)
+        } catch .unknownProduct(let id) {
+            throw Self.unknownProduct(id)
+        } catch {
+            throw .badRequest("mixed_currencies", "All products in one order must have the same currency.")
+        }
+        let outcome: PlaceOrderOutcome
+        do {
+            outcome = try await orders.placeOrder(order, claim: claim, at: now)
+        } catch .outOfStock(let shortages) {
+            let names = shortages.map(\.productId).joined(separator: ", ")
+            throw APIError(
+                .conflict, "out_of_stock", "Not enough stock for: \(names).",
+                details: .array(shortages.map {
+                    .object(["productId": .string($0.productId), "requested": .int($0.requested), "available": .int($0.available)])
+                }))
+        } catch .productNotFound(let id) {
+            throw Self.unknownProduct(id)
+        } catch {
+            throw APIError(unexpected: error)
+        }
+        switch outcome {
+        case .created(let created):
+            return created
+        case .replayed(let record):
+            return try await resolve(record, claim: claim!)
+        }
+    }
+
+    private func resolve(_ record: IdempotencyRecord, claim: IdempotencyClaim) async throws(APIError) -> Order {
+        guard record.claim.requestHash == claim.requestHash else {
+            throw APIError(
+                .unprocessableContent, "idempotency_key_reused",
+                "This Idempotency-Key was already used with a different request; use a new key for a new order.")
+        }
+        guard let order = try await mapped({ () throws(StorageError) in try await orders.order(id: record.orderId) }) else {
+            throw .internalError
+        }
+        return order
+    }
+
+    static func unknownProduct(_ id: String) -> APIError {
+        APIError(.notFound, "product_not_found", "Product \(id) does not exist.", details: .object(["productId": .string(id)]))
+    }
+
+    /// A digest of the request's meaning, so that key order or spacing do not count as a different body.
+    static func fingerprint(_ request: OrderRequest) -> String {
+        let canonical = request.lines.map { "\($0.productId)\u{1f}\($0.quantity)" }.joined(separator: "\u{1e}")
+        return SHA256.hash(data: Data(canonical.utf8)).map { String(format: "%02x", $0) }.joined()
+    }
+
+    /// The order if `caller` may see it; someone else's order is a 404, as if it did not exist.
+    public func get(id: String, caller: VerifiedCaller) async throws(APIError) -> Order {
+        guard let order = try await mapped({ () throws(StorageError) in try await orders.order(id: id) }),
+            order.userId == caller.userId || caller.isAdmin
+        else { throw .notFound("Order \(id)") }
+        return order
+    }
+
+    public func list(caller: VerifiedCaller, everyone: Bool, status: OrderStatus?, limit: Int, after: String?) async throws(APIError) -> Page<Order> {
+        if everyone && !caller.isAdmin { throw .forbidden }
+        let userId = everyone ? nil : caller.userId
+        return try await mapped { () throws(StorageError) in try await orders.listOrders(userId: userId, status: status, limit: limit, after: after) }
+    }
+
+    /// Cancels an order of the caller's (or any, for an admin); the store returns the stock.
+    public func cancel(id: String, caller: VerifiedCaller) async throws(APIError) -> Order {
+        _ = try await get(id: id, caller: caller)
+        return try await move(id: id, to: .cancelled)
+    }
+
+    /// Marks a paid order fulfilled (admins only).
+    public func fulfil(id: String, caller: VerifiedCaller) async throws(APIError) -> Order {
+        guard caller.isAdmin else { throw .forbidden }
+        _ = try await get(id: id, caller: caller)
+        return try await move(id: id, to: .fulfilled)
+    }
+
+    private func move(id: String, to target: OrderStatus) async throws(APIError) -> Order {
+        do {
+            return try await orders.transitionOrder(id: id, from: OrderStatus.sources(of: target), to: target, expiredBy: nil, at: clock.now())
+        } catch .notFound {
+            throw .notFound("Order \(id)")
+        } catch .invalidTransition(let current) {
+            throw APIError(DomainError.invalidTransition(from: current, to: target))
+        } catch {
+            throw APIError(unexpected: error)
+        }
+    }
+
+    /// Cancels every pending order past its `expiresAt`, returning its stock, and
+    /// drops expired idempotency keys. Safe to run from several places at once.
+    public func expireDue(logger: Logger? = nil) async throws(APIError) -> Int {
+        let now = clock.now()
+        var expired = 0
+        while true {
+            let due = try await mapped { () throws(StorageError) in try await orders.dueOrders(now: now, limit: 100) }
+            var progressed = false
+            for order in due {
+                do {
+                    _ = try await orders.transitionOrder(id: order.id, from: [.pendingPayment], to: .cancelled, expiredBy: now, at: now)
+                    expired += 1
+                    progressed = true
+                    logger?.info("order expired", metadata: ["order_id": "\(order.id)"])
+                } catch .invalidTransition {
+                    // Paid or cancelled meanwhile: nothing to do.
+                    progressed = true
+                } catch {
+                    throw APIError(unexpected: error)
+                }
+            }
+            if due.count < 100 || !progressed { break }
+        }
+        _ = try await mapped { () throws(StorageError) in try await orders.purgeIdempotencyRecords(before: now) }
+        return expired
+    }
+}
