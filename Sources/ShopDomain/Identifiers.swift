@@ -50,7 +50,7 @@ extension Date {
     /// Whole milliseconds since 1970. `Date` counts from 2001 in a `Double`, so a date
     /// made from whole milliseconds can read back a hair below them; the nudge keeps
     /// rounding down from losing a millisecond.
-    public var unixMillis: Int64 { Int64((timeIntervalSince1970 * 1000 + 1e-4).rounded(.down)) }
+    public var unixMillis: Int64 { Int64((timeIntervalSince1970 * 1000 + 1e-3).rounded(.down)) }
 
     /// The date `millis` milliseconds after 1970.
     public init(unixMillis millis: Int64) { self.init(timeIntervalSince1970: Double(millis) / 1000) }
