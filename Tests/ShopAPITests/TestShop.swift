@@ -1,0 +1,175 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import Identity
+import SQLiteStore
+import ShopAPI
+import ShopDomain
+import ShopStorage
+import Synchronization
+import Testing
+
+/// A clock the test moves by hand.
+final class TestClock: Sendable {
+    private let current: Mutex<Date>
+    init(_ start: Date = Date(unixMillis: 1_780_000_000_000)) { current = Mutex(start) }
+    var now: Date { current.withLock { $0 } }
+    func advance(by seconds: Double) { current.withLock { $0 = Date(unixMillis: ($0.addingTimeInterval(seconds)).unixMillis) } }
+    var wallClock: WallClock { WallClock { self.now } }
+}
+
+/// The whole local store on a fresh SQLite file, with an injected clock and cheap bcrypt.
+struct TestShop {
+    static let issuer = "http://shop.test"
+    static let clientId = "test-client"
+    /// One key for the whole test run: RSA generation is slow.
+    static let signingKey: SigningKey = try! SigningKey.generate()
+
+    let dir: String
+    let store: SQLiteStore
+    let clock: TestClock
+    let services: ShopServices
+    let identity: LocalIdentityProvider
+
+    init(orderTTL: Int = 900, catalog: (any CatalogStore)? = nil) async throws {
+        dir = FileManager.default.temporaryDirectory.appendingPathComponent("shop-api-\(UUID().uuidString)").path
+        store = try SQLiteStore(directory: dir)
+        clock = TestClock()
+        let tokenIssuer = await LocalTokenIssuer(key: Self.signingKey, issuer: Self.issuer, clientId: Self.clientId)
+        identity = LocalIdentityProvider(users: store, issuer: tokenIssuer, bcryptCost: 4, clock: clock.wallClock)
+        let verifier = TokenVerifier(
+            policy: TokenPolicy(issuer: Self.issuer, clientId: Self.clientId), source: .keySet(Self.signingKey.jwksJSON),
+            clock: clock.wallClock)
+        let catalogStore = catalog ?? store
+        services = ShopServices(
+            catalog: CatalogService(store: catalogStore, clock: clock.wallClock),
+            orders: OrderService(orders: store, catalog: catalogStore, clock: clock.wallClock, ttl: .seconds(orderTTL)),
+            identity: identity, verifier: verifier, cursors: CursorCodec(secret: Array("test-cursor-secret".utf8)),
+            jwksJSON: Self.signingKey.jwksJSON)
+    }
+
+    func cleanUp() { try? FileManager.default.removeItem(atPath: dir) }
+
+    /// Runs `body` against the router, with no socket.
+    func test<T: Sendable>(_ body: @Sendable (ShopClient) async throws -> T) async throws -> T {
+        let app = Application(router: buildRouter(services: services, context: ShopContext.self))
+        return try await app.test(.router) { client in try await body(ShopClient(client: client)) }
+    }
+
+    /// Adds a product straight through the service.
+    @discardableResult
+    func product(_ name: String = "Tea", price: Int = 500, quantity: Int = 10, category: String = "pantry", currency: String = "USD") async throws -> Product {
+        try await services.catalog.create(
+            ProductFields(name: name, description: "", price: price, currency: currency, category: category), quantity: quantity)
+    }
+
+    func stock(_ id: String) async throws -> Int? { try await store.product(id: id)?.quantity }
+}
+
+/// A response with its body parsed as JSON.
+struct Reply: Sendable {
+    let status: HTTPResponse.Status
+    let headers: HTTPFields
+    let text: String
+
+    var json: [String: Any] { (try? JSONSerialization.jsonObject(with: Data(text.utf8))) as? [String: Any] ?? [:] }
+    var items: [[String: Any]] { json["items"] as? [[String: Any]] ?? [] }
+    var errorCode: String? { (json["error"] as? [String: Any])?["code"] as? String }
+    var errorMessage: String? { (json["error"] as? [String: Any])?["message"] as? String }
+    var errorDetails: Any? { (json["error"] as? [String: Any])?["details"] }
+    subscript(key: String) -> Any? { json[key] }
+    func string(_ key: String) -> String { json[key] as? String ?? "" }
+    func int(_ key: String) -> Int { json[key] as? Int ?? Int.min }
+}
+
+/// Signed-in sessions made during a test.
+struct Session: Sendable {
+    let userId: String
+    let idToken: String
+    let accessToken: String
+    let refreshToken: String
+}
+
+struct ShopClient: Sendable {
+    let client: any TestClientProtocol
+
+    func send(
+        _ method: HTTPRequest.Method, _ uri: String, token: String? = nil, json: String? = nil, headers: HTTPFields = [:]
+    ) async throws -> Reply {
+        var fields = headers
+        if let token { fields[.authorization] = "Bearer \(token)" }
+        if json != nil { fields[.contentType] = "application/json" }
+        let response = try await client.execute(uri: uri, method: method, headers: fields, body: json.map { ByteBuffer(string: $0) })
+        let reply = Reply(status: response.status, headers: response.headers, text: String(buffer: response.body))
+        #expect(reply.headers[HTTPField.Name("X-Request-Id")!] != nil, "every response carries X-Request-Id")
+        if reply.status.code >= 400 {
+            #expect(reply.errorCode != nil && reply.errorMessage != nil, "error \(reply.status.code) uses the envelope: \(reply.text)")
+        }
+        return reply
+    }
+
+    func register(_ email: String, password: String = "Passw0rd!", name: String = "Shopper") async throws -> Reply {
+        try await send(.post, "/auth/register", json: #"{"email":"\#(email)","password":"\#(password)","name":"\#(name)"}"#)
+    }
+
+    func login(_ email: String, password: String = "Passw0rd!") async throws -> Reply {
+        try await send(.post, "/auth/login", json: #"{"email":"\#(email)","password":"\#(password)"}"#)
+    }
+
+    /// Registers and signs in a new shopper.
+    func shopper(_ email: String = "shopper-\(UUID().uuidString.prefix(8))@example.com") async throws -> Session {
+        let registered = try await register(email)
+        #expect(registered.status == .created)
+        return try await session(email)
+    }
+
+    func session(_ email: String, password: String = "Passw0rd!") async throws -> Session {
+        let reply = try await login(email, password: password)
+        #expect(reply.status == .ok, "login: \(reply.text)")
+        let claims = try decodeClaims(reply.string("idToken"))
+        return Session(
+            userId: claims["sub"] as? String ?? "", idToken: reply.string("idToken"), accessToken: reply.string("accessToken"),
+            refreshToken: reply.string("refreshToken"))
+    }
+
+    func placeOrder(_ lines: [(String, Int)], token: String, key: String? = nil) async throws -> Reply {
+        let body = "{\"lines\":[" + lines.map { #"{"productId":"\#($0.0)","quantity":\#($0.1)}"# }.joined(separator: ",") + "]}"
+        var headers: HTTPFields = [:]
+        if let key { headers[HTTPField.Name("Idempotency-Key")!] = key }
+        return try await send(.post, "/orders", token: token, json: body, headers: headers)
+    }
+}
+
+extension TestShop {
+    /// An admin account made as `shop admin create` makes it, signed in.
+    func admin(_ client: ShopClient, email: String = "admin@example.com") async throws -> Session {
+        _ = try await identity.createAdmin(email: email, password: "Adm1nPassword", name: "Admin")
+        return try await client.session(email, password: "Adm1nPassword")
+    }
+}
+
+/// The payload of a JWT, unverified (to look at claims a test expects).
+func decodeClaims(_ token: String) throws -> [String: Any] {
+    try decodeSegment(token, 1)
+}
+
+func decodeSegment(_ token: String, _ index: Int) throws -> [String: Any] {
+    let parts = token.split(separator: ".", omittingEmptySubsequences: false)
+    guard parts.count == 3 else { throw TestFailure("not a JWT: \(token)") }
+    var s = String(parts[index]).replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
+    while s.count % 4 != 0 { s += "=" }
+    guard let data = Data(base64Encoded: s), let object = try JSONSerialization.jsonObject(with: data) as? [String: Any] else {
+        throw TestFailure("bad JWT segment")
+    }
+    return object
+}
+
+func base64URL(_ data: Data) -> String {
+    data.base64EncodedString().replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
+}
+
+struct TestFailure: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}
