@@ -1,0 +1,91 @@
+import Foundation
+import HTTPTypes
+import ShopAPI
+import ShopDomain
+import ShopStorage
+import Testing
+
+/// A catalog whose backend is down, to see what a client is shown when storage fails.
+struct BrokenCatalog: CatalogStore {
+    static let secret = "disk I/O error at /var/lib/shop/secret-path.sqlite"
+    func createProduct(_ product: Product) async throws(StorageError) { throw .backend(Self.secret) }
+    func product(id: String) async throws(StorageError) -> Product? { throw .backend(Self.secret) }
+    func products(ids: [String]) async throws(StorageError) -> [Product] { throw .backend(Self.secret) }
+    func updateProduct(id: String, fields: ProductFields, expectedVersion: Int?, at: Date) async throws(StorageError) -> Product { throw .backend(Self.secret) }
+    func deleteProduct(id: String) async throws(StorageError) { throw .backend(Self.secret) }
+    func adjustStock(id: String, delta: Int, at: Date) async throws(StorageError) -> Product { throw .backend(Self.secret) }
+    func listProducts(category: String?, limit: Int, after: String?) async throws(StorageError) -> Page<Product> { throw .backend(Self.secret) }
+    func productCount() async throws(StorageError) -> Int { throw .backend(Self.secret) }
+}
+
+@Suite("Errors and envelope")
+struct ErrorHandlingTests {
+    @Test func healthAndRequestIds() async throws {
+        let shop = try await TestShop()
+        defer { shop.cleanUp() }
+        try await shop.test { c in
+            let health = try await c.send(.get, "/health")
+            #expect(health.status == .ok)
+            #expect(health.string("status") == "ok")
+            let a = try await c.send(.get, "/health")
+            #expect(a.headers[HTTPField.Name("X-Request-Id")!] != health.headers[HTTPField.Name("X-Request-Id")!])
+            let echoed = try await c.send(.get, "/health", headers: [HTTPField.Name("X-Request-Id")!: "trace-42"])
+            #expect(echoed.headers[HTTPField.Name("X-Request-Id")!] == "trace-42")
+            let hostile = try await c.send(.get, "/health", headers: [HTTPField.Name("X-Request-Id")!: "bad id\twith space"])
+            #expect(hostile.headers[HTTPField.Name("X-Request-Id")!] != "bad id\twith space")
+        }
+    }
+
+    @Test func unknownRoutesAndMethods() async throws {
+        let shop = try await TestShop()
+        defer { shop.cleanUp() }
+        try await shop.test { c in
+            let missing = try await c.send(.get, "/no/such/route")
+            #expect(missing.status == .notFound)
+            #expect(missing.errorCode == "route_not_found")
+            let wrongMethod = try await c.send(.patch, "/products")
+            #expect(wrongMethod.status == .methodNotAllowed)
+            #expect(wrongMethod.errorCode == "method_not_allowed")
+            #expect(wrongMethod.headers[.allow] == "GET, POST")
+            let wrongOnItem = try await c.send(.post, "/products/abc")
+            #expect(wrongOnItem.status == .methodNotAllowed)
+            #expect(wrongOnItem.headers[.allow] == "GET, PUT, DELETE")
+            #expect(try await c.send(.delete, "/auth/login").status == .methodNotAllowed)
+        }
+    }
+
+    @Test func oversizedAndMalformedBodies() async throws {
+        let shop = try await TestShop()
+        defer { shop.cleanUp() }
+        try await shop.test { c in
+            let huge = #"{"email":"a@example.com","password":"Passw0rd!","name":""# + String(repeating: "x", count: 1 << 20) + #""}"#
+            let tooBig = try await c.send(.post, "/auth/register", json: huge)
+            #expect(tooBig.status == .contentTooLarge)
+            #expect(tooBig.errorCode == "payload_too_large")
+            #expect(try await c.login("a@example.com", password: "Passw0rd!").status == .unauthorized, "nothing was registered")
+
+            let malformed = try await c.send(.post, "/auth/login", json: "{not json")
+            #expect(malformed.status == .badRequest)
+            #expect(malformed.errorCode == "invalid_json")
+            let wrongShape = try await c.send(.post, "/auth/login", json: "[1,2]")
+            #expect(wrongShape.status == .badRequest)
+            let wrongType = try await c.send(.post, "/auth/login", json: #"{"email":1,"password":"x"}"#)
+            #expect(wrongType.status == .badRequest)
+            #expect(wrongType.errorMessage?.contains("email") == true)
+        }
+    }
+
+    @Test func failuresNeverShowInternals() async throws {
+        let shop = try await TestShop(catalog: BrokenCatalog())
+        defer { shop.cleanUp() }
+        try await shop.test { c in
+            for path in ["/products", "/products/abc"] {
+                let reply = try await c.send(.get, path)
+                #expect(reply.status == .internalServerError)
+                #expect(reply.errorCode == "internal_error")
+                #expect(!reply.text.contains("secret-path"), "\(reply.text)")
+                #expect(!reply.text.contains("I/O"))
+            }
+        }
+    }
+}
