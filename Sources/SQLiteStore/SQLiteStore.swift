@@ -89,6 +89,10 @@ public final class SQLiteStore: Sendable {
         return migrator
     }
 
+    private func readOnCallerThread<T>(_ body: (Database) throws -> T) throws -> T {
+        try pool.read(body)
+    }
+
     func write<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws(StorageError) -> T {
         do {
             return try await pool.write(body)
@@ -101,7 +105,9 @@ public final class SQLiteStore: Sendable {
 
     func read<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws(StorageError) -> T {
         do {
-            return try await pool.read(body)
+            // Reads run on the caller's thread: in WAL mode they never wait for the writer,
+            // and a point read costs less than the two thread hops of the async variant.
+            return try readOnCallerThread(body)
         } catch let error as StorageError {
             throw error
         } catch {
@@ -117,13 +123,16 @@ extension Date {
     init(millis: Int64) { self.init(unixMillis: millis) }
 }
 
+/// Product columns in the order `Product(row:)` reads them by index (faster than by name).
+let productColumns = "id, name, description, price, currency, quantity, category, image_url, version, created_at, updated_at"
+
 extension Product {
     init(row: Row) {
         self.init(
-            id: row["id"], name: row["name"], description: row["description"], price: row["price"],
-            currency: row["currency"], quantity: row["quantity"], category: row["category"],
-            imageUrl: row["image_url"], version: row["version"],
-            createdAt: Date(millis: row["created_at"]), updatedAt: Date(millis: row["updated_at"]))
+            id: row[0], name: row[1], description: row[2], price: row[3],
+            currency: row[4], quantity: row[5], category: row[6],
+            imageUrl: row[7], version: row[8],
+            createdAt: Date(millis: row[9]), updatedAt: Date(millis: row[10]))
     }
 }
 
@@ -148,10 +157,10 @@ extension Order {
 extension SQLiteStore: CatalogStore {
     public func createProduct(_ product: Product) async throws(StorageError) {
         try await write { db in
-            if try Bool.fetchOne(db, sql: "SELECT 1 FROM products WHERE id = ?", arguments: [product.id]) == true {
+            if try Bool.fetchOne(db.cachedStatement(sql: "SELECT 1 FROM products WHERE id = ?"), arguments: [product.id]) == true {
                 throw StorageError.alreadyExists
             }
-            try db.execute(
+            try db.run(
                 sql: """
                     INSERT INTO products (id, name, description, price, currency, quantity, category, image_url, version, created_at, updated_at)
                     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
@@ -169,14 +178,15 @@ extension SQLiteStore: CatalogStore {
     }
 
     static func fetchProduct(_ db: Database, id: String) throws -> Product? {
-        try Row.fetchOne(db, sql: "SELECT * FROM products WHERE id = ?", arguments: [id]).map(Product.init(row:))
+        let statement = try db.cachedStatement(sql: "SELECT \(productColumns) FROM products WHERE id = ?")
+        return try Row.fetchOne(statement, arguments: [id]).map(Product.init(row:))
     }
 
     public func products(ids: [String]) async throws(StorageError) -> [Product] {
         guard !ids.isEmpty else { return [] }
         return try await read { db in
             let marks = Array(repeating: "?", count: ids.count).joined(separator: ",")
-            return try Row.fetchAll(db, sql: "SELECT * FROM products WHERE id IN (\(marks))", arguments: StatementArguments(ids))
+            return try Row.fetchAll(db, cached: "SELECT \(productColumns) FROM products WHERE id IN (\(marks))", arguments: StatementArguments(ids))
                 .map(Product.init(row:))
         }
     }
@@ -193,7 +203,7 @@ extension SQLiteStore: CatalogStore {
                 sql += " AND version = ?"
                 arguments += [expectedVersion]
             }
-            try db.execute(sql: sql, arguments: arguments)
+            try db.run(sql: sql, arguments: arguments)
             guard let product = try Self.fetchProduct(db, id: id) else { throw StorageError.notFound }
             if db.changesCount == 0 { throw StorageError.versionMismatch(current: product.version) }
             return product
@@ -202,14 +212,14 @@ extension SQLiteStore: CatalogStore {
 
     public func deleteProduct(id: String) async throws(StorageError) {
         try await write { db in
-            try db.execute(sql: "DELETE FROM products WHERE id = ?", arguments: [id])
+            try db.run(sql: "DELETE FROM products WHERE id = ?", arguments: [id])
             if db.changesCount == 0 { throw StorageError.notFound }
         }
     }
 
     public func adjustStock(id: String, delta: Int, at now: Date) async throws(StorageError) -> Product {
         try await write { db in
-            try db.execute(
+            try db.run(
                 sql: """
                     UPDATE products SET quantity = quantity + ?1, updated_at = ?2
                     WHERE id = ?3 AND quantity + ?1 >= 0 AND quantity + ?1 <= ?4
@@ -239,14 +249,15 @@ extension SQLiteStore: CatalogStore {
             }
             let whereClause = conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")
             arguments += [limit + 1]
-            let rows = try Row.fetchAll(db, sql: "SELECT * FROM products \(whereClause) ORDER BY id LIMIT ?", arguments: arguments)
+            let statement = try db.cachedStatement(sql: "SELECT \(productColumns) FROM products \(whereClause) ORDER BY id LIMIT ?")
+            let rows = try Row.fetchAll(statement, arguments: arguments)
             let items = rows.prefix(limit).map(Product.init(row:))
             return Page(items: items, nextKey: rows.count > limit ? items.last?.id : nil)
         }
     }
 
     public func productCount() async throws(StorageError) -> Int {
-        try await read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM products") ?? 0 }
+        try await read { db in try Int.fetchOne(db.cachedStatement(sql: "SELECT COUNT(*) FROM products")) ?? 0 }
     }
 }
 
@@ -257,8 +268,7 @@ extension SQLiteStore: OrderStore {
         let linesJSON = String(decoding: (try? linesEncoder.encode(order.lines)) ?? Data("[]".utf8), as: UTF8.self)
         return try await write { db in
             if let claim {
-                if let row = try Row.fetchOne(
-                    db, sql: "SELECT * FROM idempotency_keys WHERE user_id = ? AND key = ? AND expires_at > ?",
+                if let row = try Row.fetchOne(db, cached: "SELECT * FROM idempotency_keys WHERE user_id = ? AND key = ? AND expires_at > ?",
                     arguments: [claim.userId, claim.key, now.millis])
                 {
                     let stored = IdempotencyClaim(
@@ -269,21 +279,21 @@ extension SQLiteStore: OrderStore {
             }
             var shortages: [StockShortage] = []
             for line in order.lines {
-                try db.execute(
+                try db.run(
                     sql: "UPDATE products SET quantity = quantity - ?1 WHERE id = ?2 AND quantity >= ?1",
                     arguments: [line.quantity, line.productId])
                 if db.changesCount == 0 {
-                    guard let available = try Int.fetchOne(db, sql: "SELECT quantity FROM products WHERE id = ?", arguments: [line.productId]) else {
+                    guard let available = try Int.fetchOne(db.cachedStatement(sql: "SELECT quantity FROM products WHERE id = ?"), arguments: [line.productId]) else {
                         throw StorageError.productNotFound(line.productId)
                     }
                     shortages.append(StockShortage(productId: line.productId, requested: line.quantity, available: available))
                 }
             }
             if !shortages.isEmpty { throw StorageError.outOfStock(shortages) }
-            if try Bool.fetchOne(db, sql: "SELECT 1 FROM orders WHERE id = ?", arguments: [order.id]) == true {
+            if try Bool.fetchOne(db.cachedStatement(sql: "SELECT 1 FROM orders WHERE id = ?"), arguments: [order.id]) == true {
                 throw StorageError.alreadyExists
             }
-            try db.execute(
+            try db.run(
                 sql: """
                     INSERT INTO orders (id, user_id, status, total, currency, lines, created_at, updated_at, expires_at)
                     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
@@ -293,7 +303,7 @@ extension SQLiteStore: OrderStore {
                     order.createdAt.millis, order.updatedAt.millis, order.expiresAt.millis,
                 ])
             if let claim {
-                try db.execute(
+                try db.run(
                     sql: """
                         INSERT OR REPLACE INTO idempotency_keys (user_id, key, request_hash, order_id, expires_at)
                         VALUES (?, ?, ?, ?, ?)
@@ -305,7 +315,7 @@ extension SQLiteStore: OrderStore {
     }
 
     public func order(id: String) async throws(StorageError) -> Order? {
-        try await read { db in try Row.fetchOne(db, sql: "SELECT * FROM orders WHERE id = ?", arguments: [id]).map(Order.init(row:)) }
+        try await read { db in try Row.fetchOne(db, cached: "SELECT * FROM orders WHERE id = ?", arguments: [id]).map(Order.init(row:)) }
     }
 
     public func listOrders(userId: String?, status: OrderStatus?, limit: Int, after: String?) async throws(StorageError) -> Page<Order> {
@@ -334,8 +344,7 @@ extension SQLiteStore: OrderStore {
             }
             let whereClause = conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")
             arguments += [limit + 1]
-            let rows = try Row.fetchAll(
-                db, sql: "SELECT * FROM orders \(whereClause) ORDER BY created_at DESC, id DESC LIMIT ?", arguments: arguments)
+            let rows = try Row.fetchAll(db, cached: "SELECT * FROM orders \(whereClause) ORDER BY created_at DESC, id DESC LIMIT ?", arguments: arguments)
             let items = try rows.prefix(limit).map(Order.init(row:))
             let next = rows.count > limit ? items.last.map { "\($0.createdAt.millis):\($0.id)" } : nil
             return Page(items: items, nextKey: next)
@@ -352,16 +361,16 @@ extension SQLiteStore: OrderStore {
                 sql += " AND expires_at <= ?"
                 arguments += [expiredBy.millis]
             }
-            try db.execute(sql: sql, arguments: arguments)
+            try db.run(sql: sql, arguments: arguments)
             let changed = db.changesCount
-            guard let order = try Row.fetchOne(db, sql: "SELECT * FROM orders WHERE id = ?", arguments: [id]).map(Order.init(row:)) else {
+            guard let order = try Row.fetchOne(db, cached: "SELECT * FROM orders WHERE id = ?", arguments: [id]).map(Order.init(row:)) else {
                 throw StorageError.notFound
             }
             guard changed == 1 else { throw StorageError.invalidTransition(current: order.status) }
             if to.returnsStock {
                 for line in order.lines {
                     // A product deleted since keeps nothing to return stock to.
-                    try db.execute(sql: "UPDATE products SET quantity = quantity + ? WHERE id = ?", arguments: [line.quantity, line.productId])
+                    try db.run(sql: "UPDATE products SET quantity = quantity + ? WHERE id = ?", arguments: [line.quantity, line.productId])
                 }
             }
             return order
@@ -370,8 +379,7 @@ extension SQLiteStore: OrderStore {
 
     public func dueOrders(now: Date, limit: Int) async throws(StorageError) -> [Order] {
         try await read { db in
-            try Row.fetchAll(
-                db, sql: "SELECT * FROM orders WHERE status = ? AND expires_at <= ? ORDER BY expires_at LIMIT ?",
+            try Row.fetchAll(db, cached: "SELECT * FROM orders WHERE status = ? AND expires_at <= ? ORDER BY expires_at LIMIT ?",
                 arguments: [OrderStatus.pendingPayment.rawValue, now.millis, limit]
             ).map(Order.init(row:))
         }
@@ -379,7 +387,7 @@ extension SQLiteStore: OrderStore {
 
     public func purgeIdempotencyRecords(before now: Date) async throws(StorageError) -> Int {
         try await write { db in
-            try db.execute(sql: "DELETE FROM idempotency_keys WHERE expires_at <= ?", arguments: [now.millis])
+            try db.run(sql: "DELETE FROM idempotency_keys WHERE expires_at <= ?", arguments: [now.millis])
             return db.changesCount
         }
     }
@@ -391,21 +399,21 @@ extension SQLiteStore: UserStore {
     public func createUser(_ user: UserRecord) async throws(StorageError) {
         let groups = user.groups.joined(separator: ",")
         try await write { db in
-            if try Bool.fetchOne(db, sql: "SELECT 1 FROM users WHERE email = ?", arguments: [user.email]) == true {
+            if try Bool.fetchOne(db.cachedStatement(sql: "SELECT 1 FROM users WHERE email = ?"), arguments: [user.email]) == true {
                 throw StorageError.emailTaken
             }
-            try db.execute(
+            try db.run(
                 sql: "INSERT INTO users (id, email, name, password_hash, groups, created_at) VALUES (?, ?, ?, ?, ?, ?)",
                 arguments: [user.id, user.email, user.name, user.passwordHash, groups, user.createdAt.millis])
         }
     }
 
     public func user(email: String) async throws(StorageError) -> UserRecord? {
-        try await read { db in try Row.fetchOne(db, sql: "SELECT * FROM users WHERE email = ?", arguments: [email]).map(Self.user(row:)) }
+        try await read { db in try Row.fetchOne(db, cached: "SELECT * FROM users WHERE email = ?", arguments: [email]).map(Self.user(row:)) }
     }
 
     public func user(id: String) async throws(StorageError) -> UserRecord? {
-        try await read { db in try Row.fetchOne(db, sql: "SELECT * FROM users WHERE id = ?", arguments: [id]).map(Self.user(row:)) }
+        try await read { db in try Row.fetchOne(db, cached: "SELECT * FROM users WHERE id = ?", arguments: [id]).map(Self.user(row:)) }
     }
 
     static func user(row: Row) -> UserRecord {
@@ -417,8 +425,8 @@ extension SQLiteStore: UserStore {
 
     public func saveRefreshToken(digest: String, userId: String, expiresAt: Date) async throws(StorageError) {
         try await write { db in
-            try db.execute(sql: "DELETE FROM refresh_tokens WHERE expires_at <= ?", arguments: [Date().millis])
-            try db.execute(
+            try db.run(sql: "DELETE FROM refresh_tokens WHERE expires_at <= ?", arguments: [Date().millis])
+            try db.run(
                 sql: "INSERT INTO refresh_tokens (digest, user_id, expires_at) VALUES (?, ?, ?)",
                 arguments: [digest, userId, expiresAt.millis])
         }
@@ -426,9 +434,25 @@ extension SQLiteStore: UserStore {
 
     public func refreshTokenOwner(digest: String, now: Date) async throws(StorageError) -> String? {
         try await read { db in
-            try String.fetchOne(
-                db, sql: "SELECT user_id FROM refresh_tokens WHERE digest = ? AND expires_at > ?",
+            try String.fetchOne(db.cachedStatement(sql: "SELECT user_id FROM refresh_tokens WHERE digest = ? AND expires_at > ?"),
                 arguments: [digest, now.millis])
         }
+    }
+}
+
+extension Database {
+    /// Executes through the statement cache: hot statements are parsed once per connection.
+    func run(sql: String, arguments: StatementArguments = []) throws {
+        try cachedStatement(sql: sql).execute(arguments: arguments)
+    }
+}
+
+extension Row {
+    static func fetchOne(_ db: Database, cached sql: String, arguments: StatementArguments = []) throws -> Row? {
+        try fetchOne(db.cachedStatement(sql: sql), arguments: arguments)
+    }
+
+    static func fetchAll(_ db: Database, cached sql: String, arguments: StatementArguments = []) throws -> [Row] {
+        try fetchAll(db.cachedStatement(sql: sql), arguments: arguments)
     }
 }

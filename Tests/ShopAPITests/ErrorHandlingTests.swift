@@ -1,6 +1,6 @@
 import Foundation
 import HTTPTypes
-import ShopAPI
+@testable import ShopAPI
 import ShopDomain
 import ShopStorage
 import Testing
@@ -87,5 +87,24 @@ struct ErrorHandlingTests {
                 #expect(!reply.text.contains("I/O"))
             }
         }
+    }
+}
+
+@Suite("JSON dates")
+struct JSONDateTests {
+    // Foundation's ISO 8601 style drops a millisecond on some dates, so the expected
+    // strings are written out (checked against `date -u -d @SECONDS`).
+    @Test(arguments: [
+        (Int64(0), "1970-01-01T00:00:00.000Z"),
+        (999, "1970-01-01T00:00:00.999Z"),
+        (86_399_999, "1970-01-01T23:59:59.999Z"),
+        (951_782_400_000, "2000-02-29T00:00:00.000Z"),
+        (1_780_000_000_123, "2026-05-28T20:26:40.123Z"),
+        (4_102_444_800_000, "2100-01-01T00:00:00.000Z"),
+        (-1, "1969-12-31T23:59:59.999Z"),
+        (-86_400_001, "1969-12-30T23:59:59.999Z"),
+    ])
+    func iso8601(_ millis: Int64, _ expected: String) {
+        #expect(JSONCoding.iso8601(Date(unixMillis: millis)) == expected)
     }
 }
