@@ -45,6 +45,21 @@ extension Int64 {
     fileprivate func floorMod(_ d: Int64) -> Int64 { self - floorDiv(d) * d }
 }
 
+/// A page of a listing: `{"items": [...], "nextCursor": "..." | null}`.
+struct PageBody<Item: Encodable>: Encodable {
+    var items: [Item]
+    var nextCursor: String?
+
+    enum CodingKeys: String, CodingKey { case items, nextCursor }
+
+    func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(items, forKey: .items)
+        // Always present, null on the last page, as the contract shows it.
+        try c.encode(nextCursor, forKey: .nextCursor)
+    }
+}
+
 extension Response {
     /// A JSON response with the API's encoder.
     static func json(_ value: some Encodable, status: HTTPResponse.Status = .ok, headers: HTTPFields = [:]) throws -> Response {

@@ -7,11 +7,6 @@ struct OrdersController<Context: ShopRequestContext>: Sendable {
     let auth: Authenticator
     let cursors: CursorCodec
 
-    struct OrderPage: Encodable {
-        var items: [Order]
-        var nextCursor: String?
-    }
-
     func addRoutes(to router: Router<Context>) {
         let group = router.group("orders")
         group.post(use: place)
@@ -50,7 +45,7 @@ struct OrdersController<Context: ShopRequestContext>: Sendable {
         let scope = "orders|\(everyone ? "*" : caller.userId)|\(status?.rawValue ?? "")"
         let after = try request.query("cursor").map { cursor throws(APIError) in try cursors.decode(cursor, scope: scope) }
         let page = try await orders.list(caller: caller, everyone: everyone, status: status, limit: limit, after: after)
-        return try .json(OrderPage(items: page.items, nextCursor: page.nextKey.map { cursors.encode($0, scope: scope) }))
+        return try .json(PageBody(items: page.items, nextCursor: page.nextKey.map { cursors.encode($0, scope: scope) }))
     }
 
     @Sendable func get(_ request: Request, context: Context) async throws -> Response {

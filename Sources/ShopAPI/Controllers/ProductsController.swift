@@ -26,11 +26,6 @@ struct ProductsController<Context: ShopRequestContext>: Sendable {
         var delta: Int
     }
 
-    struct ProductPage: Encodable {
-        var items: [Product]
-        var nextCursor: String?
-    }
-
     func addRoutes(to router: Router<Context>) {
         let group = router.group("products")
         group.get(use: list)
@@ -50,7 +45,7 @@ struct ProductsController<Context: ShopRequestContext>: Sendable {
         let scope = "products|\(category ?? "")"
         let after = try request.query("cursor").map { cursor throws(APIError) in try cursors.decode(cursor, scope: scope) }
         let page = try await catalog.list(category: category, limit: limit, after: after)
-        return try .json(ProductPage(items: page.items, nextCursor: page.nextKey.map { cursors.encode($0, scope: scope) }))
+        return try .json(PageBody(items: page.items, nextCursor: page.nextKey.map { cursors.encode($0, scope: scope) }))
     }
 
     @Sendable func get(_ request: Request, context: Context) async throws -> Response {
