@@ -93,8 +93,13 @@ let package = Package(
         ),
         .testTarget(
             name: "IdentityTests",
-            dependencies: ["Identity", "SQLiteStore", "ShopStorage", "ShopDomain",
-                           .product(name: "JWTKit", package: "jwt-kit")],
+            dependencies: [
+                "Identity", "SQLiteStore", "ShopStorage", "ShopDomain",
+                .product(name: "JWTKit", package: "jwt-kit"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(

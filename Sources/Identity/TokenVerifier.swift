@@ -53,10 +53,15 @@ public final class TokenVerifier: Sendable {
     let keys: KeyCache
     let clock: WallClock
 
-    public init(policy: TokenPolicy, source: JWKSSource, clock: WallClock = .system, logger: Logger = Logger(label: "shop.tokens")) {
+    /// `refetchInterval` bounds how often an unknown `kid` may trigger a JWKS fetch, so
+    /// that tokens with made-up kids cannot turn the verifier into a request flood.
+    public init(
+        policy: TokenPolicy, source: JWKSSource, clock: WallClock = .system, refetchInterval: Duration = .seconds(60),
+        logger: Logger = Logger(label: "shop.tokens")
+    ) {
         self.policy = policy
         self.clock = clock
-        keys = KeyCache(source: source, logger: logger)
+        keys = KeyCache(source: source, refetchInterval: refetchInterval, logger: logger)
     }
 
     /// Verifies `token` and returns its caller, or throws `.invalidToken` with a reason for logs.
@@ -101,21 +106,23 @@ public final class TokenVerifier: Sendable {
 /// Public keys by `kid`, each in its own collection so that jwt-kit never falls back to another key.
 actor KeyCache {
     let source: JWKSSource
+    let refetchInterval: Duration
     let logger: Logger
     var collections: [String: JWTKeyCollection] = [:]
     var lastFetch: ContinuousClock.Instant?
     var loaded = false
 
-    init(source: JWKSSource, logger: Logger) {
+    init(source: JWKSSource, refetchInterval: Duration, logger: Logger) {
         self.source = source
+        self.refetchInterval = refetchInterval
         self.logger = logger
     }
 
     func collection(for kid: String) async -> JWTKeyCollection? {
         if !loaded { await reload() }
         if let found = collections[kid] { return found }
-        // An unknown kid may mean the issuer rotated its keys; refetch, but not more than once a minute.
-        if case .url = source, lastFetch.map({ ContinuousClock.now - $0 > .seconds(60) }) ?? true {
+        // An unknown kid may mean the issuer rotated its keys; refetch, at most once per interval.
+        if case .url = source, lastFetch.map({ ContinuousClock.now - $0 >= refetchInterval }) ?? true {
             await reload()
         }
         return collections[kid]
