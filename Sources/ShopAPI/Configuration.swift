@@ -15,6 +15,17 @@ public struct ShopConfiguration: Sendable, Equatable {
     public var bcryptCost = 12
     public var sweepIntervalSeconds = 30
     public var logLevel = "info"
+    /// Where products, orders and local users live: `sqlite` (embedded) or `dynamodb`.
+    public var store: StoreBackend = .sqlite
+    /// `AWS_REGION`, for the AWS backends.
+    public var awsRegion = "us-east-1"
+    /// `SHOP_DYNAMODB_ENDPOINT`: overrides DynamoDB's regional endpoint (moto, DynamoDB Local).
+    public var dynamoDBEndpoint: String?
+
+    /// The storage backends `SHOP_STORE` selects.
+    public enum StoreBackend: String, Sendable, Equatable {
+        case sqlite, dynamodb
+    }
 
     public init() {}
 
@@ -53,6 +64,14 @@ public struct ShopConfiguration: Sendable, Equatable {
         if let v = try int("SHOP_BCRYPT_COST", 4...31) { bcryptCost = v }
         if let v = try int("SHOP_SWEEP_INTERVAL_SECONDS", 1...86_400) { sweepIntervalSeconds = v }
         if let v = string("SHOP_LOG_LEVEL") { logLevel = v }
+        if let raw = string("SHOP_STORE") {
+            guard let backend = StoreBackend(rawValue: raw.lowercased()) else {
+                throw Invalid(description: "SHOP_STORE=\(raw) must be sqlite or dynamodb")
+            }
+            store = backend
+        }
+        if let v = string("AWS_REGION") { awsRegion = v }
+        dynamoDBEndpoint = string("SHOP_DYNAMODB_ENDPOINT")
     }
 
     /// The issuer local tokens carry.

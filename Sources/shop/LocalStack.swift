@@ -1,34 +1,65 @@
+import AWSWire
+import AsyncHTTPClient
+import DynamoDBStore
 import Foundation
 import Identity
 import Logging
 import SQLiteStore
 import ShopAPI
 import ShopDomain
+import ShopStorage
 
-/// The embedded defaults: SQLite, the local token issuer, secrets in the data directory.
+/// The stores `SHOP_STORE` chose.
+struct Stores {
+    let catalog: any CatalogStore
+    let orders: any OrderStore
+    let users: any UserStore
+
+    static func open(_ configuration: ShopConfiguration) throws -> Stores {
+        switch configuration.store {
+        case .sqlite:
+            let store = try SQLiteStore(directory: configuration.dataDirectory)
+            return Stores(catalog: store, orders: store, users: store)
+        case .dynamodb:
+            let store = try dynamoDB(configuration)
+            return Stores(catalog: store, orders: store, users: store)
+        }
+    }
+
+    static func dynamoDB(_ configuration: ShopConfiguration) throws -> DynamoDBStore {
+        let environment = ProcessInfo.processInfo.environment
+        let client = AWSJSONClient(
+            httpClient: HTTPClient.shared,
+            endpoint: configuration.dynamoDBEndpoint ?? "https://dynamodb.\(configuration.awsRegion).amazonaws.com",
+            region: configuration.awsRegion, service: "dynamodb", targetPrefix: "DynamoDB_20120810", jsonVersion: "1.0",
+            credentials: try AWSCredentials.fromEnvironment(environment))
+        return DynamoDBStore(client: client, tables: DynamoDBTableNames(environment: environment))
+    }
+}
+
+/// The running store: the chosen backend, the local token issuer, secrets in the data directory.
 struct LocalStack {
-    let store: SQLiteStore
     let services: ShopServices
     let identity: LocalIdentityProvider
 
     static func open(_ configuration: ShopConfiguration, logger: Logger) async throws -> LocalStack {
         let dataDir = configuration.dataDirectory
-        let store = try SQLiteStore(directory: dataDir)
+        let stores = try Stores.open(configuration)
         let keysDir = (dataDir as NSString).appendingPathComponent("keys")
         let signingKey = try SigningKey.loadOrCreate(at: (keysDir as NSString).appendingPathComponent("token-signing.pem"))
         let cursorSecret = try SecretFile.randomBytes(at: (keysDir as NSString).appendingPathComponent("cursor.key"))
         let issuer = await LocalTokenIssuer(
             key: signingKey, issuer: configuration.effectiveIssuer, clientId: configuration.clientId,
             lifetime: .seconds(configuration.tokenTTLSeconds))
-        let identity = LocalIdentityProvider(users: store, issuer: issuer, bcryptCost: UInt8(configuration.bcryptCost))
+        let identity = LocalIdentityProvider(users: stores.users, issuer: issuer, bcryptCost: UInt8(configuration.bcryptCost))
         let verifier = TokenVerifier(
             policy: TokenPolicy(issuer: configuration.effectiveIssuer, clientId: configuration.clientId),
             source: .keySet(signingKey.jwksJSON), logger: logger)
-        let catalog = CatalogService(store: store)
-        let orders = OrderService(orders: store, catalog: store, ttl: .seconds(configuration.orderTTLSeconds))
+        let catalog = CatalogService(store: stores.catalog)
+        let orders = OrderService(orders: stores.orders, catalog: stores.catalog, ttl: .seconds(configuration.orderTTLSeconds))
         let services = ShopServices(
             catalog: catalog, orders: orders, identity: identity, verifier: verifier,
             cursors: CursorCodec(secret: cursorSecret), jwksJSON: signingKey.jwksJSON)
-        return LocalStack(store: store, services: services, identity: identity)
+        return LocalStack(services: services, identity: identity)
     }
 }

@@ -10,7 +10,7 @@ struct Shop: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "shop",
         abstract: "ServerlessShop: an online store in Swift, on one machine or on AWS.",
-        subcommands: [Serve.self, Admin.self, Sweep.self, Seed.self],
+        subcommands: [Serve.self, Admin.self, Sweep.self, Seed.self, AWS.self],
         defaultSubcommand: Serve.self)
 }
 
@@ -133,5 +133,30 @@ struct Seed: AsyncParsableCommand {
         let stack = try await LocalStack.open(configuration, logger: makeLogger(configuration))
         let added = try await stack.services.catalog.seedIfEmpty(DemoCatalog.products)
         print(added > 0 ? "Added \(added) demo products." : "The catalog is not empty; nothing added.")
+    }
+}
+
+struct AWS: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "aws", abstract: "Work with the AWS backends.", subcommands: [CreateTables.self])
+
+    struct CreateTables: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "create-tables",
+            abstract: "Create the DynamoDB tables (for moto or DynamoDB Local; production tables come from the SAM template).")
+
+        @Option(help: "DynamoDB endpoint (SHOP_DYNAMODB_ENDPOINT, default the region's).") var endpoint: String?
+
+        func run() async throws {
+            var configuration: ShopConfiguration
+            do {
+                configuration = try ShopConfiguration(environment: ProcessInfo.processInfo.environment)
+            } catch {
+                throw ValidationError("\(error)")
+            }
+            if let endpoint { configuration.dynamoDBEndpoint = endpoint }
+            let store = try Stores.dynamoDB(configuration)
+            try await store.createTables()
+            print("DynamoDB tables ready at \(configuration.dynamoDBEndpoint ?? "the \(configuration.awsRegion) endpoint").")
+        }
     }
 }

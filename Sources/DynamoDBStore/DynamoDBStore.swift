@@ -1,0 +1,239 @@
+import AWSWire
+import Crypto
+import Foundation
+import ShopDomain
+import ShopStorage
+
+/// The AWS backend: DynamoDB tables described in `DynamoDBSchema`, every invariant held
+/// by a condition expression or a `TransactWriteItems` call. See docs/DYNAMODB.md.
+public struct DynamoDBStore: Sendable {
+    let client: AWSJSONClient
+    let tables: DynamoDBTableNames
+
+    public init(client: AWSJSONClient, tables: DynamoDBTableNames) {
+        self.client = client
+        self.tables = tables
+    }
+
+    /// Creates the tables (and their TTL settings) if they do not exist yet.
+    public func createTables() async throws {
+        for table in DynamoDBSchema.createTables(tables) {
+            do {
+                _ = try await client.call("CreateTable", table, as: Empty.self)
+            } catch let error as AWSError where error.type == "ResourceInUseException" {
+                continue
+            }
+        }
+        for ttl in DynamoDBSchema.timeToLive(tables) {
+            _ = try? await client.call("UpdateTimeToLive", ttl, as: Empty.self)
+        }
+    }
+
+    // MARK: plumbing
+
+    func call<Output: Decodable>(_ operation: String, _ request: DDBRequest, as output: Output.Type) async throws(StorageError) -> Output {
+        do {
+            return try await client.call(operation, request, as: Output.self)
+        } catch let error as AWSError {
+            throw .backend("\(operation): \(error.type): \(error.message)")
+        } catch {
+            throw .backend("\(operation): \(error)")
+        }
+    }
+
+    /// Runs a conditional write; returns false when its condition failed.
+    func conditional(_ operation: String, _ request: DDBRequest) async throws(StorageError) -> Item? {
+        do {
+            return try await client.call(operation, request, as: UpdateItemOutput.self).Attributes ?? [:]
+        } catch let error as AWSError where error.type == "ConditionalCheckFailedException" {
+            return nil
+        } catch let error as AWSError {
+            throw .backend("\(operation): \(error.type): \(error.message)")
+        } catch {
+            throw .backend("\(operation): \(error)")
+        }
+    }
+
+    func get(_ table: String, _ key: Item) async throws(StorageError) -> Item? {
+        try await call("GetItem", DDBRequest(TableName: table, Key: key, ConsistentRead: true), as: GetItemOutput.self).Item
+    }
+
+    static func decode<T>(_ body: () throws -> T) throws(StorageError) -> T {
+        do { return try body() } catch { throw .backend("malformed item: \(error)") }
+    }
+}
+
+// MARK: - Item mapping
+
+extension Date {
+    var ms: Int64 { unixMillis }
+}
+
+extension DynamoDBStore {
+    static func item(_ p: Product) -> Item {
+        var item: Item = [
+            "ProductID": .s(p.id), "Name": .s(p.name), "Description": .s(p.description), "Price": .int(p.price),
+            "Currency": .s(p.currency), "Quantity": .int(p.quantity), "Category": .s(p.category), "Version": .int(p.version),
+            "CreatedAt": .int64(p.createdAt.ms), "UpdatedAt": .int64(p.updatedAt.ms), "Catalog": .s("P"),
+        ]
+        if let url = p.imageUrl { item["ImageUrl"] = .s(url) }
+        return item
+    }
+
+    static func product(_ item: Item) throws(StorageError) -> Product {
+        try decode {
+            let r = ItemReader(item: item)
+            return Product(
+                id: try r.string("ProductID"), name: try r.string("Name"), description: try r.string("Description"),
+                price: try r.int("Price"), currency: try r.string("Currency"), quantity: try r.int("Quantity"),
+                category: try r.string("Category"), imageUrl: r.optionalString("ImageUrl"), version: try r.int("Version"),
+                createdAt: Date(unixMillis: try r.int64("CreatedAt")), updatedAt: Date(unixMillis: try r.int64("UpdatedAt")))
+        }
+    }
+
+    /// `createdAt` zero-padded then the id: sorts like (createdAt, id).
+    static func sortKey(createdAt: Int64, id: String) -> String {
+        let digits = String(createdAt)
+        return String(repeating: "0", count: max(0, 15 - digits.count)) + digits + "#" + id
+    }
+
+    static func item(_ o: Order) -> Item {
+        [
+            "OrderID": .s(o.id), "UserID": .s(o.userId), "Status": .s(o.status.rawValue), "Total": .int(o.total),
+            "Currency": .s(o.currency), "CreatedAt": .int64(o.createdAt.ms), "UpdatedAt": .int64(o.updatedAt.ms),
+            "ExpiresAt": .int64(o.expiresAt.ms), "Kind": .s("ORDER"), "SortKey": .s(sortKey(createdAt: o.createdAt.ms, id: o.id)),
+            "Lines": .l(o.lines.map {
+                .m(["ProductID": .s($0.productId), "Name": .s($0.name), "UnitPrice": .int($0.unitPrice), "Quantity": .int($0.quantity)])
+            }),
+        ]
+    }
+
+    static func order(_ item: Item) throws(StorageError) -> Order {
+        try decode {
+            let r = ItemReader(item: item)
+            guard case .l(let rawLines)? = item["Lines"] else { throw MalformedItem(attribute: "Lines") }
+            let lines = try rawLines.map { value -> OrderLine in
+                guard case .m(let m) = value else { throw MalformedItem(attribute: "Lines") }
+                let l = ItemReader(item: m)
+                return OrderLine(productId: try l.string("ProductID"), name: try l.string("Name"), unitPrice: try l.int("UnitPrice"), quantity: try l.int("Quantity"))
+            }
+            guard let status = OrderStatus(rawValue: try r.string("Status")) else { throw MalformedItem(attribute: "Status") }
+            return Order(
+                id: try r.string("OrderID"), userId: try r.string("UserID"), lines: lines, total: try r.int("Total"),
+                currency: try r.string("Currency"), status: status,
+                createdAt: Date(unixMillis: try r.int64("CreatedAt")), updatedAt: Date(unixMillis: try r.int64("UpdatedAt")),
+                expiresAt: Date(unixMillis: try r.int64("ExpiresAt")))
+        }
+    }
+}
+
+// MARK: - CatalogStore
+
+extension DynamoDBStore: CatalogStore {
+    public func createProduct(_ product: Product) async throws(StorageError) {
+        let request = DDBRequest(TableName: tables.products, Item: Self.item(product), ConditionExpression: "attribute_not_exists(ProductID)")
+        guard try await conditional("PutItem", request) != nil else { throw .alreadyExists }
+    }
+
+    public func product(id: String) async throws(StorageError) -> Product? {
+        try await get(tables.products, ["ProductID": .s(id)]).map { item throws(StorageError) in try Self.product(item) }
+    }
+
+    public func products(ids: [String]) async throws(StorageError) -> [Product] {
+        var pending = Array(Set(ids)).map { ["ProductID": AttributeValue.s($0)] }
+        var found: [Product] = []
+        var rounds = 0
+        while !pending.isEmpty && rounds < 10 {
+            let batch = Array(pending.prefix(100))
+            pending.removeFirst(batch.count)
+            let output = try await call(
+                "BatchGetItem", DDBRequest(RequestItems: [tables.products: .init(Keys: batch, ConsistentRead: true)]), as: BatchGetOutput.self)
+            for item in output.Responses?[tables.products] ?? [] { found.append(try Self.product(item)) }
+            pending += output.UnprocessedKeys?[tables.products]?.Keys ?? []
+            rounds += 1
+        }
+        guard pending.isEmpty else { throw .backend("BatchGetItem: keys still unprocessed after retries") }
+        return found
+    }
+
+    public func updateProduct(id: String, fields: ProductFields, expectedVersion: Int?, at now: Date) async throws(StorageError) -> Product {
+        var condition = "attribute_exists(ProductID)"
+        var values: Item = [
+            ":name": .s(fields.name), ":description": .s(fields.description), ":price": .int(fields.price),
+            ":currency": .s(fields.currency), ":category": .s(fields.category), ":now": .int64(now.ms), ":one": .int(1),
+        ]
+        if let expectedVersion {
+            condition += " AND Version = :expected"
+            values[":expected"] = .int(expectedVersion)
+        }
+        let request = DDBRequest(
+            TableName: tables.products, Key: ["ProductID": .s(id)], ConditionExpression: condition,
+            UpdateExpression: "SET #name = :name, Description = :description, Price = :price, Currency = :currency, Category = :category, UpdatedAt = :now, Version = Version + :one",
+            ExpressionAttributeNames: ["#name": "Name"], ExpressionAttributeValues: values, ReturnValues: "ALL_NEW")
+        if let attributes = try await conditional("UpdateItem", request) { return try Self.product(attributes) }
+        guard let current = try await product(id: id) else { throw .notFound }
+        throw .versionMismatch(current: current.version)
+    }
+
+    public func deleteProduct(id: String) async throws(StorageError) {
+        let request = DDBRequest(TableName: tables.products, Key: ["ProductID": .s(id)], ConditionExpression: "attribute_exists(ProductID)")
+        guard try await conditional("DeleteItem", request) != nil else { throw .notFound }
+    }
+
+    public func adjustStock(id: String, delta: Int, at now: Date) async throws(StorageError) -> Product {
+        // Both bounds in the condition: the add happens only if the result stays in range.
+        let request = DDBRequest(
+            TableName: tables.products, Key: ["ProductID": .s(id)],
+            ConditionExpression: "attribute_exists(ProductID) AND Quantity >= :floor AND Quantity <= :ceiling",
+            UpdateExpression: "SET Quantity = Quantity + :delta, UpdatedAt = :now",
+            ExpressionAttributeValues: [
+                ":delta": .int(delta), ":now": .int64(now.ms), ":floor": .int(max(0, -delta)),
+                ":ceiling": .int(Limits.stockRange.upperBound - max(0, delta)),
+            ],
+            ReturnValues: "ALL_NEW")
+        if let attributes = try await conditional("UpdateItem", request) { return try Self.product(attributes) }
+        guard let current = try await product(id: id) else { throw .notFound }
+        if delta < 0 { throw .insufficientStock(available: current.quantity) }
+        throw .stockLimitExceeded(current: current.quantity)
+    }
+
+    public func listProducts(category: String?, limit: Int, after: String?) async throws(StorageError) -> Page<Product> {
+        let (index, hashName, hashValue) = category.map { (DynamoDBSchema.productsByCategory, "Category", $0) }
+            ?? (DynamoDBSchema.productsByCatalog, "Catalog", "P")
+        let start: Item? = after.map { ["ProductID": .s($0), hashName: .s(hashValue)] }
+        let items = try await query(
+            table: tables.products, index: index, keyCondition: "#h = :h", names: ["#h": hashName], values: [":h": .s(hashValue)],
+            forward: true, start: start, want: limit + 1)
+        let products = try items.prefix(limit).map { item throws(StorageError) in try Self.product(item) }
+        return Page(items: products, nextKey: items.count > limit ? products.last?.id : nil)
+    }
+
+    public func productCount() async throws(StorageError) -> Int {
+        // Used only to decide whether to seed; one page answers "is it empty".
+        try await query(
+            table: tables.products, index: DynamoDBSchema.productsByCatalog, keyCondition: "Catalog = :p", names: [:],
+            values: [":p": .s("P")], forward: true, start: nil, want: 1
+        ).count
+    }
+
+    /// Pages through a query until `want` items (after the filter) or the end.
+    func query(
+        table: String, index: String, keyCondition: String, filter: String? = nil, names: [String: String], values: Item,
+        forward: Bool, start: Item?, want: Int
+    ) async throws(StorageError) -> [Item] {
+        var items: [Item] = []
+        var exclusiveStart = start
+        repeat {
+            let output = try await call(
+                "Query",
+                DDBRequest(
+                    TableName: table, KeyConditionExpression: keyCondition, FilterExpression: filter,
+                    ExpressionAttributeNames: names.isEmpty ? nil : names, ExpressionAttributeValues: values, IndexName: index,
+                    Limit: max(want - items.count, 1), ScanIndexForward: forward, ExclusiveStartKey: exclusiveStart),
+                as: QueryOutput.self)
+            items += output.Items ?? []
+            exclusiveStart = output.LastEvaluatedKey
+        } while items.count < want && exclusiveStart != nil
+        return items
+    }
+}

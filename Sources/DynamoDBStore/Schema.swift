@@ -1,0 +1,103 @@
+import Foundation
+
+/// Table names, configurable so that several stores (or test runs) share one account.
+public struct DynamoDBTableNames: Sendable, Equatable {
+    public var products: String
+    public var orders: String
+    public var idempotency: String
+    public var users: String
+
+    public init(products: String = "Products", orders: String = "Orders", idempotency: String = "Idempotency", users: String = "Users") {
+        self.products = products
+        self.orders = orders
+        self.idempotency = idempotency
+        self.users = users
+    }
+
+    /// The same tables with `prefix` in front of each name.
+    public func prefixed(_ prefix: String) -> DynamoDBTableNames {
+        DynamoDBTableNames(products: prefix + products, orders: prefix + orders, idempotency: prefix + idempotency, users: prefix + users)
+    }
+
+    /// `SHOP_DYNAMODB_{PRODUCTS,ORDERS,IDEMPOTENCY,USERS}_TABLE`, defaulting to the names above.
+    public init(environment: [String: String]) {
+        self.init()
+        if let v = environment["SHOP_DYNAMODB_PRODUCTS_TABLE"], !v.isEmpty { products = v }
+        if let v = environment["SHOP_DYNAMODB_ORDERS_TABLE"], !v.isEmpty { orders = v }
+        if let v = environment["SHOP_DYNAMODB_IDEMPOTENCY_TABLE"], !v.isEmpty { idempotency = v }
+        if let v = environment["SHOP_DYNAMODB_USERS_TABLE"], !v.isEmpty { users = v }
+    }
+}
+
+/// The one description of the tables: `CreateTable` requests are generated from it (and,
+/// later, the SAM template's resources), so the two cannot drift apart.
+public enum DynamoDBSchema {
+    struct Attribute: Encodable { var AttributeName: String; var AttributeType: String }
+    struct KeyElement: Encodable { var AttributeName: String; var KeyType: String }
+    struct ProjectionSpec: Encodable { var ProjectionType = "ALL" }
+    struct Index: Encodable {
+        var IndexName: String
+        var KeySchema: [KeyElement]
+        var Projection = ProjectionSpec()
+    }
+    struct CreateTable: Encodable {
+        var TableName: String
+        var AttributeDefinitions: [Attribute]
+        var KeySchema: [KeyElement]
+        var GlobalSecondaryIndexes: [Index]?
+        var BillingMode = "PAY_PER_REQUEST"
+    }
+    /// A table's TTL attribute (`UpdateTimeToLive`).
+    struct TimeToLive: Encodable {
+        struct Specification: Encodable { var Enabled = true; var AttributeName: String }
+        var TableName: String
+        var TimeToLiveSpecification: Specification
+    }
+
+    static func key(_ hash: String, _ range: String? = nil) -> [KeyElement] {
+        [KeyElement(AttributeName: hash, KeyType: "HASH")] + (range.map { [KeyElement(AttributeName: $0, KeyType: "RANGE")] } ?? [])
+    }
+
+    static func strings(_ names: String...) -> [Attribute] { names.map { Attribute(AttributeName: $0, AttributeType: "S") } }
+
+    // Index names, used by the store's queries.
+    static let productsByCatalog = "ByCatalog"
+    static let productsByCategory = "ByCategory"
+    static let ordersByUser = "ByUser"
+    static let ordersByStatus = "ByStatus"
+    static let ordersByCreated = "ByCreated"
+    static let ordersDue = "Due"
+
+    static func createTables(_ names: DynamoDBTableNames) -> [CreateTable] {
+        [
+            CreateTable(
+                TableName: names.products,
+                AttributeDefinitions: strings("ProductID", "Catalog", "Category"),
+                KeySchema: key("ProductID"),
+                GlobalSecondaryIndexes: [
+                    Index(IndexName: productsByCatalog, KeySchema: key("Catalog", "ProductID")),
+                    Index(IndexName: productsByCategory, KeySchema: key("Category", "ProductID")),
+                ]),
+            CreateTable(
+                TableName: names.orders,
+                AttributeDefinitions: strings("OrderID", "UserID", "Status", "Kind", "SortKey")
+                    + [Attribute(AttributeName: "ExpiresAt", AttributeType: "N")],
+                KeySchema: key("OrderID"),
+                GlobalSecondaryIndexes: [
+                    Index(IndexName: ordersByUser, KeySchema: key("UserID", "SortKey")),
+                    Index(IndexName: ordersByStatus, KeySchema: key("Status", "SortKey")),
+                    Index(IndexName: ordersByCreated, KeySchema: key("Kind", "SortKey")),
+                    Index(IndexName: ordersDue, KeySchema: key("Status", "ExpiresAt")),
+                ]),
+            CreateTable(TableName: names.idempotency, AttributeDefinitions: strings("IdempotencyKey"), KeySchema: key("IdempotencyKey")),
+            CreateTable(TableName: names.users, AttributeDefinitions: strings("PK"), KeySchema: key("PK")),
+        ]
+    }
+
+    static func timeToLive(_ names: DynamoDBTableNames) -> [TimeToLive] {
+        [
+            TimeToLive(TableName: names.idempotency, TimeToLiveSpecification: .init(AttributeName: "TTL")),
+            TimeToLive(TableName: names.users, TimeToLiveSpecification: .init(AttributeName: "TTL")),
+        ]
+    }
+}

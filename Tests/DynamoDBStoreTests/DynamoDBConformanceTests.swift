@@ -1,0 +1,47 @@
+import AWSWire
+import AsyncHTTPClient
+import DynamoDBStore
+import Foundation
+import ShopStorage
+import StorageTestKit
+import Testing
+
+/// The moto server the test script started (`scripts/test` exports its endpoint).
+/// Without it these tests fail: they never pass by skipping.
+enum Moto {
+    static var endpoint: String {
+        get throws {
+            guard let endpoint = ProcessInfo.processInfo.environment["SHOP_TEST_MOTO_ENDPOINT"], !endpoint.isEmpty else {
+                throw MotoMissing()
+            }
+            return endpoint
+        }
+    }
+
+    struct MotoMissing: Error, CustomStringConvertible {
+        var description: String {
+            "SHOP_TEST_MOTO_ENDPOINT is not set: run the suite through ./scripts/test, which starts moto_server"
+        }
+    }
+
+    /// A store on fresh, uniquely named tables, so cases never see each other's data.
+    static func freshStore() async throws -> DynamoDBStore {
+        let client = AWSJSONClient(
+            httpClient: HTTPClient.shared, endpoint: try endpoint, region: "us-east-1", service: "dynamodb",
+            targetPrefix: "DynamoDB_20120810", jsonVersion: "1.0",
+            credentials: AWSCredentials(accessKeyId: "testing", secretAccessKey: "testing"))
+        let prefix = "t" + UUID().uuidString.prefix(8).lowercased() + "-"
+        let store = DynamoDBStore(client: client, tables: DynamoDBTableNames().prefixed(prefix))
+        try await store.createTables()
+        return store
+    }
+}
+
+@Suite("DynamoDB store conformance (moto)")
+struct DynamoDBConformanceTests {
+    @Test(arguments: StorageConformance.cases)
+    func conformance(_ testCase: StorageConformance.Case) async throws {
+        let store = try await Moto.freshStore()
+        try await testCase.run(StoreHarness(catalog: store, orders: store, users: store))
+    }
+}
