@@ -175,6 +175,15 @@ extension DynamoDBStore: CatalogStore {
         throw .versionMismatch(current: current.version)
     }
 
+    public func setProductImage(id: String, imageUrl: String, at now: Date) async throws(StorageError) -> Product {
+        let request = DDBRequest(
+            TableName: tables.products, Key: ["ProductID": .s(id)], ConditionExpression: "attribute_exists(ProductID)",
+            UpdateExpression: "SET ImageUrl = :url, UpdatedAt = :now, Version = Version + :one",
+            ExpressionAttributeValues: [":url": .s(imageUrl), ":now": .int64(now.ms), ":one": .int(1)], ReturnValues: "ALL_NEW")
+        guard let attributes = try await conditional("UpdateItem", request) else { throw .notFound }
+        return try Self.product(attributes)
+    }
+
     public func deleteProduct(id: String) async throws(StorageError) {
         let request = DDBRequest(TableName: tables.products, Key: ["ProductID": .s(id)], ConditionExpression: "attribute_exists(ProductID)")
         guard try await conditional("DeleteItem", request) != nil else { throw .notFound }

@@ -212,6 +212,16 @@ extension SQLiteStore: CatalogStore {
         }
     }
 
+    public func setProductImage(id: String, imageUrl: String, at now: Date) async throws(StorageError) -> Product {
+        try await write { db in
+            try db.run(
+                sql: "UPDATE products SET image_url = ?, version = version + 1, updated_at = ? WHERE id = ?",
+                arguments: [imageUrl, now.millis, id])
+            guard db.changesCount == 1, let product = try Self.fetchProduct(db, id: id) else { throw StorageError.notFound }
+            return product
+        }
+    }
+
     public func deleteProduct(id: String) async throws(StorageError) {
         try await write { db in
             try db.run(sql: "DELETE FROM products WHERE id = ?", arguments: [id])

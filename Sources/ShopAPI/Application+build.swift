@@ -12,10 +12,13 @@ public struct ShopServices: Sendable {
     public var cursors: CursorCodec
     /// Served at `/.well-known/jwks.json` when the local issuer signs tokens.
     public var jwksJSON: String?
+    public var images: ImageService
+    /// Set when images are files on this server: adds the signed upload and image routes.
+    public var localImages: LocalImageStore?
 
     public init(
         catalog: CatalogService, orders: OrderService, identity: any IdentityProvider, verifier: TokenVerifier,
-        cursors: CursorCodec, jwksJSON: String?
+        cursors: CursorCodec, jwksJSON: String?, images: ImageService, localImages: LocalImageStore?
     ) {
         self.catalog = catalog
         self.orders = orders
@@ -23,6 +26,8 @@ public struct ShopServices: Sendable {
         self.verifier = verifier
         self.cursors = cursors
         self.jwksJSON = jwksJSON
+        self.images = images
+        self.localImages = localImages
     }
 }
 
@@ -33,7 +38,10 @@ public func buildRouter<Context: ShopRequestContext>(services: ShopServices, con
     let auth = Authenticator(verifier: services.verifier)
     router.get("health") { _, _ in try Response.json(["status": "ok"]) }
     AuthController<Context>(identity: services.identity, auth: auth, jwksJSON: services.jwksJSON).addRoutes(to: router)
-    ProductsController<Context>(catalog: services.catalog, auth: auth, cursors: services.cursors).addRoutes(to: router)
+    ProductsController<Context>(catalog: services.catalog, images: services.images, auth: auth, cursors: services.cursors).addRoutes(to: router)
+    if let localImages = services.localImages {
+        LocalImagesController<Context>(store: localImages).addRoutes(to: router)
+    }
     OrdersController<Context>(orders: services.orders, auth: auth, cursors: services.cursors).addRoutes(to: router)
     addMethodNotAllowed(to: router)
     return router

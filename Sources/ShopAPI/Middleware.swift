@@ -13,7 +13,10 @@ struct EnvelopeMiddleware<Context: ShopRequestContext>: RouterMiddleware {
         var response: Response
         do {
             // Refuse an announced oversized body before any handler reads it.
-            if let length = request.headers[.contentLength].flatMap(Int.init), length > 1 << 20 {
+            // Image uploads have their own, larger limit (checked by their handler).
+            if let length = request.headers[.contentLength].flatMap(Int.init), length > 1 << 20,
+                !request.uri.path.hasPrefix("/uploads/")
+            {
                 throw APIError(.contentTooLarge, "payload_too_large", "The request body is larger than 1 MiB.")
             }
             response = try await next(request, context)

@@ -27,6 +27,8 @@ public protocol CatalogStore: Sendable {
     /// Replaces the editable fields and bumps `version`, conditioned on the current
     /// version when `expectedVersion` is given (`.versionMismatch` otherwise).
     func updateProduct(id: String, fields: ProductFields, expectedVersion: Int?, at: Date) async throws(StorageError) -> Product
+    /// Points the product at an uploaded image and bumps `version`; `.notFound` if there is none.
+    func setProductImage(id: String, imageUrl: String, at: Date) async throws(StorageError) -> Product
     /// Deletes a product; `.notFound` if there is none.
     func deleteProduct(id: String) async throws(StorageError)
     /// Adds `delta` (which may be negative) to the stock. Throws `.insufficientStock`

@@ -48,6 +48,19 @@ extension StorageConformance {
                 try await s.catalog.updateProduct(id: "missing", fields: p.fields, expectedVersion: nil, at: at(13))
             }
         },
+        Case(name: "setting an image bumps the version and keeps everything else") { s in
+            let p = makeProduct(quantity: 4)
+            try await s.catalog.createProduct(p)
+            let withImage = try await s.catalog.setProductImage(id: p.id, imageUrl: "https://img.example/p.png", at: at(5))
+            #expect(withImage.imageUrl == "https://img.example/p.png")
+            #expect(withImage.version == 2)
+            #expect(withImage.quantity == 4)
+            #expect(withImage.name == p.name)
+            #expect(try await s.catalog.product(id: p.id) == withImage)
+            await #expect(throws: StorageError.notFound) {
+                try await s.catalog.setProductImage(id: "missing", imageUrl: "x", at: at(6))
+            }
+        },
         Case(name: "delete removes a product once") { s in
             let p = makeProduct()
             try await s.catalog.createProduct(p)

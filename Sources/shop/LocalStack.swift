@@ -57,9 +57,12 @@ struct LocalStack {
             source: .keySet(signingKey.jwksJSON), logger: logger)
         let catalog = CatalogService(store: stores.catalog)
         let orders = OrderService(orders: stores.orders, catalog: stores.catalog, ttl: .seconds(configuration.orderTTLSeconds))
+        let uploadSecret = try SecretFile.randomBytes(at: (keysDir as NSString).appendingPathComponent("upload.key"))
+        let localImages = LocalImageStore(directory: (dataDir as NSString).appendingPathComponent("images"), secret: uploadSecret)
         let services = ShopServices(
             catalog: catalog, orders: orders, identity: identity, verifier: verifier,
-            cursors: CursorCodec(secret: cursorSecret), jwksJSON: signingKey.jwksJSON)
+            cursors: CursorCodec(secret: cursorSecret), jwksJSON: signingKey.jwksJSON,
+            images: ImageService(catalog: stores.catalog, images: localImages), localImages: localImages)
         return LocalStack(services: services, identity: identity)
     }
 }

@@ -13,6 +13,7 @@ struct BrokenCatalog: CatalogStore {
     func products(ids: [String]) async throws(StorageError) -> [Product] { throw .backend(Self.secret) }
     func updateProduct(id: String, fields: ProductFields, expectedVersion: Int?, at: Date) async throws(StorageError) -> Product { throw .backend(Self.secret) }
     func deleteProduct(id: String) async throws(StorageError) { throw .backend(Self.secret) }
+    func setProductImage(id: String, imageUrl: String, at: Date) async throws(StorageError) -> Product { throw .backend(Self.secret) }
     func adjustStock(id: String, delta: Int, at: Date) async throws(StorageError) -> Product { throw .backend(Self.secret) }
     func listProducts(category: String?, limit: Int, after: String?) async throws(StorageError) -> Page<Product> { throw .backend(Self.secret) }
     func productCount() async throws(StorageError) -> Int { throw .backend(Self.secret) }

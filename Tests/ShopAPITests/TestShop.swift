@@ -42,11 +42,13 @@ struct TestShop {
             policy: TokenPolicy(issuer: Self.issuer, clientId: Self.clientId), source: .keySet(Self.signingKey.jwksJSON),
             clock: clock.wallClock)
         let catalogStore = catalog ?? store
+        let images = LocalImageStore(directory: dir + "/images", secret: Array("test-upload-secret".utf8), clock: clock.wallClock)
         services = ShopServices(
             catalog: CatalogService(store: catalogStore, clock: clock.wallClock),
             orders: OrderService(orders: store, catalog: catalogStore, clock: clock.wallClock, ttl: .seconds(orderTTL)),
             identity: identity, verifier: verifier, cursors: CursorCodec(secret: Array("test-cursor-secret".utf8)),
-            jwksJSON: Self.signingKey.jwksJSON)
+            jwksJSON: Self.signingKey.jwksJSON,
+            images: ImageService(catalog: catalogStore, images: images, clock: clock.wallClock), localImages: images)
     }
 
     func cleanUp() { try? FileManager.default.removeItem(atPath: dir) }

@@ -4,6 +4,7 @@ import ShopDomain
 /// `/products`: anyone reads, admins write.
 struct ProductsController<Context: ShopRequestContext>: Sendable {
     let catalog: CatalogService
+    let images: ImageService
     let auth: Authenticator
     let cursors: CursorCodec
 
@@ -26,6 +27,14 @@ struct ProductsController<Context: ShopRequestContext>: Sendable {
         var delta: Int
     }
 
+    struct ImageInput: Decodable {
+        var contentType: String
+    }
+
+    struct CommitInput: Decodable {
+        var key: String
+    }
+
     func addRoutes(to router: Router<Context>) {
         let group = router.group("products")
         group.get(use: list)
@@ -34,6 +43,26 @@ struct ProductsController<Context: ShopRequestContext>: Sendable {
         group.put("{id}", use: update)
         group.delete("{id}", use: delete)
         group.post("{id}/stock", use: stock)
+        group.post("{id}/image", use: startImageUpload)
+        group.post("{id}/image/commit", use: commitImage)
+    }
+
+    @Sendable func startImageUpload(_ request: Request, context: Context) async throws -> Response {
+        _ = try await auth.admin(of: request)
+        let input = try await request.decodeJSON(ImageInput.self)
+        var upload = try await images.startUpload(productId: try context.parameters.require("id"), contentType: input.contentType)
+        // A local upload URL is a path on this server: make it absolute for the caller.
+        if upload.uploadUrl.hasPrefix("/"), let host = request.head.authority {
+            upload.uploadUrl = "http://\(host)\(upload.uploadUrl)"
+        }
+        return try .json(upload, headers: [.cacheControl: "no-store"])
+    }
+
+    @Sendable func commitImage(_ request: Request, context: Context) async throws -> Response {
+        _ = try await auth.admin(of: request)
+        let input = try await request.decodeJSON(CommitInput.self)
+        let product = try await images.commit(productId: try context.parameters.require("id"), key: input.key)
+        return try .json(product, headers: [.eTag: Self.etag(product)])
     }
 
     @Sendable func list(_ request: Request, context: Context) async throws -> Response {

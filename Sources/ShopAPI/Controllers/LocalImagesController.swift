@@ -1,0 +1,44 @@
+import Foundation
+import Hummingbird
+import ShopStorage
+
+/// The local image store's two routes: the signed upload target and the public images.
+struct LocalImagesController<Context: ShopRequestContext>: Sendable {
+    let store: LocalImageStore
+
+    func addRoutes(to router: Router<Context>) {
+        router.put("uploads/products/{productId}/{file}", use: upload)
+        router.get("images/products/{productId}/{file}", use: image)
+    }
+
+    @Sendable func upload(_ request: Request, context: Context) async throws -> Response {
+        let key = "products/\(try context.parameters.require("productId"))/\(try context.parameters.require("file"))"
+        let contentType = request.headers[.contentType] ?? ""
+        try store.authorize(
+            key: key, contentType: contentType, expires: request.query("expires"), signature: request.query("signature"))
+        let body: ByteBuffer
+        do {
+            body = try await request.body.collect(upTo: ImageRules.maxBytes)
+        } catch {
+            throw APIError(.contentTooLarge, "image_too_large", "Images must be at most 5 MiB.")
+        }
+        guard body.readableBytes > 0 else { throw APIError.badRequest("empty_upload", "The upload has no bytes.") }
+        do {
+            try store.store(key: key, bytes: Data(buffer: body))
+        } catch {
+            context.logger.error("storing an upload failed", metadata: ["error": "\(error)"])
+            throw APIError.internalError
+        }
+        return .empty(.ok)
+    }
+
+    @Sendable func image(_ request: Request, context: Context) async throws -> Response {
+        let key = "products/\(try context.parameters.require("productId"))/\(try context.parameters.require("file"))"
+        guard let data = store.read(key: key), let type = LocalImageStore.contentType(of: key) else {
+            throw APIError.notFound("Image")
+        }
+        return Response(
+            status: .ok, headers: [.contentType: type, .cacheControl: "public, max-age=31536000, immutable"],
+            body: .init(byteBuffer: ByteBuffer(data: data)))
+    }
+}

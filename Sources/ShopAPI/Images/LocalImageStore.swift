@@ -1,0 +1,90 @@
+import Crypto
+import Foundation
+import ShopDomain
+import ShopStorage
+
+/// Images as files under `<data dir>/images`, uploaded through signed, expiring URLs
+/// on `shop serve` itself (an HMAC over path, content type and expiry).
+public struct LocalImageStore: ImageStore {
+    let directory: String
+    let key: SymmetricKey
+    let clock: WallClock
+
+    public init(directory: String, secret: [UInt8], clock: WallClock = .system) {
+        self.directory = directory
+        key = SymmetricKey(data: secret)
+        self.clock = clock
+    }
+
+    /// Image keys are `products/<product id>/<name>.<ext>`, nothing else.
+    static func isValidKey(_ key: String) -> Bool {
+        let parts = key.split(separator: "/", omittingEmptySubsequences: false)
+        guard parts.count == 3, parts[0] == "products" else { return false }
+        return parts.dropFirst().allSatisfy { part in
+            !part.isEmpty && part.count <= 100 && !part.hasPrefix(".")
+                && part.utf8.allSatisfy { $0 == 45 || $0 == 46 || $0 == 95 || ($0 >= 48 && $0 <= 57) || ($0 >= 65 && $0 <= 90) || ($0 >= 97 && $0 <= 122) }
+        }
+    }
+
+    func signature(key imageKey: String, contentType: String, expires: Int64) -> String {
+        let message = "PUT\n/uploads/\(imageKey)\n\(contentType)\n\(expires)"
+        return Data(HMAC<SHA256>.authenticationCode(for: Data(message.utf8), using: key)).base64URL
+    }
+
+    public func prepareUpload(key imageKey: String, contentType: String, expiresAt: Date) async throws(StorageError) -> ImageUpload {
+        let expires = Int64(expiresAt.timeIntervalSince1970.rounded(.down))
+        let query = "expires=\(expires)&signature=\(signature(key: imageKey, contentType: contentType, expires: expires))"
+        return ImageUpload(
+            uploadUrl: "/uploads/\(imageKey)?\(query)", headers: ["Content-Type": contentType], key: imageKey,
+            expiresAt: Date(timeIntervalSince1970: Double(expires)))
+    }
+
+    /// Checks an upload's URL: a 403 for a wrong, tampered or expired signature.
+    func authorize(key imageKey: String, contentType: String, expires: String?, signature given: String?) throws(APIError) {
+        guard let expires, let seconds = Int64(expires), let given, Self.isValidKey(imageKey) else {
+            throw APIError(.forbidden, "invalid_upload_url", "The upload URL is not valid.")
+        }
+        let expected = signature(key: imageKey, contentType: contentType, expires: seconds)
+        // Constant-time comparison: the signature is a secret-derived value.
+        guard expected.utf8.count == given.utf8.count, zip(expected.utf8, given.utf8).reduce(0, { $0 | ($1.0 ^ $1.1) }) == 0 else {
+            throw APIError(.forbidden, "invalid_upload_url", "The upload URL's signature does not match (wrong URL or content type).")
+        }
+        guard Double(seconds) >= clock.now().timeIntervalSince1970 else {
+            throw APIError(.forbidden, "upload_url_expired", "The upload URL has expired; ask for a new one.")
+        }
+    }
+
+    func path(_ imageKey: String) -> String { (directory as NSString).appendingPathComponent(imageKey) }
+
+    /// Stores the bytes (already checked for size and signature), atomically.
+    func store(key imageKey: String, bytes: Data) throws {
+        let destination = path(imageKey)
+        try FileManager.default.createDirectory(atPath: (destination as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+        try bytes.write(to: URL(fileURLWithPath: destination), options: .atomic)
+    }
+
+    func read(key imageKey: String) -> Data? {
+        guard Self.isValidKey(imageKey) else { return nil }
+        return FileManager.default.contents(atPath: path(imageKey))
+    }
+
+    static func contentType(of imageKey: String) -> String? {
+        let ext = (imageKey as NSString).pathExtension.lowercased()
+        return ImageRules.allowedTypes.first { $0.value == ext }?.key
+    }
+
+    public func head(key imageKey: String) async throws(StorageError) -> StoredImage? {
+        guard Self.isValidKey(imageKey),
+            let attributes = try? FileManager.default.attributesOfItem(atPath: path(imageKey)),
+            let size = (attributes[.size] as? NSNumber)?.intValue
+        else { return nil }
+        return StoredImage(size: size, contentType: Self.contentType(of: imageKey))
+    }
+
+    public func delete(key imageKey: String) async throws(StorageError) {
+        guard Self.isValidKey(imageKey) else { return }
+        try? FileManager.default.removeItem(atPath: path(imageKey))
+    }
+
+    public func publicURL(key imageKey: String) -> String { "/images/\(imageKey)" }
+}

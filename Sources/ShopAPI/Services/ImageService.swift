@@ -1,0 +1,58 @@
+import Foundation
+import ShopDomain
+import ShopStorage
+
+/// Product images: hands out upload URLs, and points a product at an image only once
+/// the image is really there and within the rules.
+public struct ImageService: Sendable {
+    let catalog: any CatalogStore
+    let images: any ImageStore
+    let clock: WallClock
+
+    public init(catalog: any CatalogStore, images: any ImageStore, clock: WallClock = .system) {
+        self.catalog = catalog
+        self.images = images
+        self.clock = clock
+    }
+
+    public func startUpload(productId: String, contentType: String) async throws(APIError) -> ImageUpload {
+        let type = contentType.lowercased().trimmingCharacters(in: .whitespaces)
+        guard let ext = ImageRules.allowedTypes[type] else {
+            throw APIError.badRequest(
+                "unsupported_image_type", "Images must be image/jpeg, image/png or image/webp.",
+                details: .object(["allowed": .array(ImageRules.allowedTypes.keys.sorted().map { .string($0) })]))
+        }
+        guard try await mapped({ () throws(StorageError) in try await catalog.product(id: productId) }) != nil else {
+            throw .notFound("Product \(productId)")
+        }
+        let key = "products/\(productId)/\(UUID().uuidString.lowercased()).\(ext)"
+        let expiresAt = clock.now().addingTimeInterval(ImageRules.uploadLifetime)
+        return try await mapped { () throws(StorageError) in try await images.prepareUpload(key: key, contentType: type, expiresAt: expiresAt) }
+    }
+
+    public func commit(productId: String, key: String) async throws(APIError) -> Product {
+        guard key.hasPrefix("products/\(productId)/"), !key.contains(".."), key.count <= 300 else {
+            throw .badRequest("invalid_image_key", "The key is not an upload key for this product.")
+        }
+        guard let stored = try await mapped({ () throws(StorageError) in try await images.head(key: key) }) else {
+            throw APIError(.conflict, "image_not_uploaded", "Nothing has been uploaded under this key yet; upload the image first.")
+        }
+        // S3 cannot cap a presigned PUT's size, so the cap is enforced here: an oversized
+        // or mistyped object is removed and never becomes a product's image.
+        if stored.size > ImageRules.maxBytes || stored.size == 0 {
+            try? await images.delete(key: key)
+            throw APIError(.conflict, "image_too_large", "Images must be 1 byte to 5 MiB; upload a smaller one.")
+        }
+        if let type = stored.contentType, ImageRules.allowedTypes[type.lowercased()] == nil {
+            try? await images.delete(key: key)
+            throw .badRequest("unsupported_image_type", "Images must be image/jpeg, image/png or image/webp.")
+        }
+        do {
+            return try await catalog.setProductImage(id: productId, imageUrl: images.publicURL(key: key), at: clock.now())
+        } catch .notFound {
+            throw .notFound("Product \(productId)")
+        } catch {
+            throw APIError(unexpected: error)
+        }
+    }
+}

@@ -1,0 +1,52 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+
+/// Where a client uploads an image: a presigned S3 PUT, or a signed local URL.
+public struct ImageUpload: Sendable, Codable, Equatable {
+    public var uploadUrl: String
+    public var method: String
+    /// Headers the client must send with the upload (the content type is bound into the signature).
+    public var headers: [String: String]
+    public var key: String
+    public var expiresAt: Date
+    public init(uploadUrl: String, method: String = "PUT", headers: [String: String], key: String, expiresAt: Date) {
+        self.uploadUrl = uploadUrl
+        self.method = method
+        self.headers = headers
+        self.key = key
+        self.expiresAt = expiresAt
+    }
+}
+
+/// An uploaded object, as a `HEAD` sees it.
+public struct StoredImage: Sendable, Equatable {
+    public var size: Int
+    public var contentType: String?
+    public init(size: Int, contentType: String?) {
+        self.size = size
+        self.contentType = contentType
+    }
+}
+
+/// Product images: S3 in AWS, files in the data directory locally.
+public protocol ImageStore: Sendable {
+    /// A URL the client may PUT `contentType` bytes to under `key` until `expiresAt`.
+    func prepareUpload(key: String, contentType: String, expiresAt: Date) async throws(StorageError) -> ImageUpload
+    /// The object under `key`, or nil if nothing was uploaded.
+    func head(key: String) async throws(StorageError) -> StoredImage?
+    /// Removes the object (used when a committed upload breaks the rules).
+    func delete(key: String) async throws(StorageError)
+    /// The URL shoppers load the image from.
+    func publicURL(key: String) -> String
+}
+
+/// The rules every image store applies.
+public enum ImageRules {
+    public static let allowedTypes: [String: String] = ["image/jpeg": "jpg", "image/png": "png", "image/webp": "webp"]
+    public static let maxBytes = 5 * 1024 * 1024
+    /// Upload URLs live at most this long.
+    public static let uploadLifetime: Double = 15 * 60
+}
