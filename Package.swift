@@ -59,6 +59,16 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .target(
+            name: "S3ImageStore",
+            dependencies: [
+                "ShopDomain", "ShopStorage", "AWSWire",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
             name: "DynamoDBStore",
             dependencies: [
                 "ShopDomain", "ShopStorage", "AWSWire",
@@ -69,7 +79,7 @@ let package = Package(
         .target(
             name: "Identity",
             dependencies: [
-                "ShopDomain", "ShopStorage",
+                "ShopDomain", "ShopStorage", "AWSWire",
                 .product(name: "JWTKit", package: "jwt-kit"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "CryptoExtras", package: "swift-crypto"),
@@ -94,7 +104,7 @@ let package = Package(
         .executableTarget(
             name: "shop",
             dependencies: [
-                "ShopDomain", "ShopStorage", "SQLiteStore", "DynamoDBStore", "AWSWire", "Identity", "ShopAPI",
+                "ShopDomain", "ShopStorage", "SQLiteStore", "DynamoDBStore", "S3ImageStore", "AWSWire", "Identity", "ShopAPI",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -110,6 +120,16 @@ let package = Package(
         .testTarget(
             name: "SQLiteStoreTests",
             dependencies: ["SQLiteStore", "StorageTestKit", "ShopStorage", "ShopDomain"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "S3ImageStoreTests",
+            dependencies: [
+                "S3ImageStore", "ShopAPI", "ShopStorage", "ShopDomain", "SQLiteStore", "AWSWire",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(
@@ -147,7 +167,8 @@ let package = Package(
         .testTarget(
             name: "ShopAPITests",
             dependencies: [
-                "ShopAPI", "SQLiteStore", "Identity", "ShopStorage", "ShopDomain",
+                "ShopAPI", "SQLiteStore", "Identity", "ShopStorage", "ShopDomain", "AWSWire",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "JWTKit", package: "jwt-kit"),

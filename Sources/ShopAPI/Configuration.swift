@@ -22,6 +22,20 @@ public struct ShopConfiguration: Sendable, Equatable {
     /// `SHOP_DYNAMODB_ENDPOINT`: overrides DynamoDB's regional endpoint (moto, DynamoDB Local).
     public var dynamoDBEndpoint: String?
 
+    /// Where product images live: `local` (files under the data directory) or `s3`.
+    public var images: ImageBackend = .local
+    /// `SHOP_S3_BUCKET`: the images bucket when `images` is `s3`.
+    public var s3Bucket: String?
+    /// `SHOP_S3_ENDPOINT`: overrides S3's endpoint (moto); path-style URLs then.
+    public var s3Endpoint: String?
+    /// `SHOP_IMAGE_BASE_URL`: where shoppers load S3 images from (e.g. a CloudFront domain).
+    public var imageBaseURL: String?
+
+    /// The image stores `SHOP_IMAGES` selects.
+    public enum ImageBackend: String, Sendable, Equatable {
+        case local, s3
+    }
+
     /// The storage backends `SHOP_STORE` selects.
     public enum StoreBackend: String, Sendable, Equatable {
         case sqlite, dynamodb
@@ -72,6 +86,18 @@ public struct ShopConfiguration: Sendable, Equatable {
         }
         if let v = string("AWS_REGION") { awsRegion = v }
         dynamoDBEndpoint = string("SHOP_DYNAMODB_ENDPOINT")
+        if let raw = string("SHOP_IMAGES") {
+            guard let backend = ImageBackend(rawValue: raw.lowercased()) else {
+                throw Invalid(description: "SHOP_IMAGES=\(raw) must be local or s3")
+            }
+            images = backend
+        }
+        s3Bucket = string("SHOP_S3_BUCKET")
+        s3Endpoint = string("SHOP_S3_ENDPOINT")
+        imageBaseURL = string("SHOP_IMAGE_BASE_URL")
+        if images == .s3 && s3Bucket == nil {
+            throw Invalid(description: "SHOP_IMAGES=s3 needs SHOP_S3_BUCKET")
+        }
     }
 
     /// The issuer local tokens carry.

@@ -3,6 +3,7 @@ import AsyncHTTPClient
 import DynamoDBStore
 import Foundation
 import Identity
+import S3ImageStore
 import Logging
 import SQLiteStore
 import ShopAPI
@@ -57,12 +58,24 @@ struct LocalStack {
             source: .keySet(signingKey.jwksJSON), logger: logger)
         let catalog = CatalogService(store: stores.catalog)
         let orders = OrderService(orders: stores.orders, catalog: stores.catalog, ttl: .seconds(configuration.orderTTLSeconds))
-        let uploadSecret = try SecretFile.randomBytes(at: (keysDir as NSString).appendingPathComponent("upload.key"))
-        let localImages = LocalImageStore(directory: (dataDir as NSString).appendingPathComponent("images"), secret: uploadSecret)
+        let imageStore: any ImageStore
+        var localImages: LocalImageStore?
+        switch configuration.images {
+        case .local:
+            let uploadSecret = try SecretFile.randomBytes(at: (keysDir as NSString).appendingPathComponent("upload.key"))
+            let local = LocalImageStore(directory: (dataDir as NSString).appendingPathComponent("images"), secret: uploadSecret)
+            imageStore = local
+            localImages = local
+        case .s3:
+            imageStore = S3ImageStore(
+                httpClient: HTTPClient.shared, credentials: try AWSCredentials.fromEnvironment(ProcessInfo.processInfo.environment),
+                region: configuration.awsRegion, bucket: configuration.s3Bucket ?? "", endpoint: configuration.s3Endpoint,
+                publicBaseURL: configuration.imageBaseURL)
+        }
         let services = ShopServices(
             catalog: catalog, orders: orders, identity: identity, verifier: verifier,
             cursors: CursorCodec(secret: cursorSecret), jwksJSON: signingKey.jwksJSON,
-            images: ImageService(catalog: stores.catalog, images: localImages), localImages: localImages)
+            images: ImageService(catalog: stores.catalog, images: imageStore), localImages: localImages)
         return LocalStack(services: services, identity: identity)
     }
 }

@@ -1,0 +1,89 @@
+import AWSWire
+import AsyncHTTPClient
+import Foundation
+import NIOCore
+import NIOHTTP1
+import ShopDomain
+import ShopStorage
+
+/// Product images in an S3 bucket: presigned PUTs for uploads (content type bound into
+/// the signature), signed HEAD/DELETE from the server, public URLs for shoppers.
+public struct S3ImageStore: ImageStore {
+    let httpClient: HTTPClient
+    let signer: SigV4Signer
+    let bucket: String
+    /// Path-style base for an endpoint override (moto), virtual-hosted otherwise.
+    let objectBase: String
+    let publicBase: String
+    let clock: WallClock
+
+    /// - Parameters:
+    ///   - endpoint: an override such as moto's `http://127.0.0.1:PORT` (path-style URLs); nil for AWS.
+    ///   - publicBaseURL: where shoppers load images from (a CloudFront domain, say); defaults to the bucket's URL.
+    public init(
+        httpClient: HTTPClient, credentials: AWSCredentials, region: String, bucket: String, endpoint: String? = nil,
+        publicBaseURL: String? = nil, clock: WallClock = .system
+    ) {
+        self.httpClient = httpClient
+        signer = SigV4Signer(credentials: credentials, region: region, service: "s3")
+        self.bucket = bucket
+        if let endpoint {
+            objectBase = endpoint.hasSuffix("/") ? endpoint + bucket : endpoint + "/" + bucket
+        } else {
+            objectBase = "https://\(bucket).s3.\(region).amazonaws.com"
+        }
+        publicBase = publicBaseURL ?? objectBase
+        self.clock = clock
+    }
+
+    func objectURL(_ key: String) -> String { objectBase + "/" + AWSURI.encodePath(key) }
+
+    public func prepareUpload(key: String, contentType: String, expiresAt: Date) async throws(StorageError) -> ImageUpload {
+        let now = clock.now()
+        let expires = max(1, min(Int(ImageRules.uploadLifetime), Int(expiresAt.timeIntervalSince(now).rounded(.down))))
+        let url = signer.presignedURL(method: "PUT", url: objectURL(key), headers: [("Content-Type", contentType)], expires: expires, date: now)
+        return ImageUpload(uploadUrl: url, headers: ["Content-Type": contentType], key: key, expiresAt: now.addingTimeInterval(Double(expires)))
+    }
+
+    /// Sends a signed request with an empty body.
+    func send(_ method: HTTPMethod, _ url: String) async throws(StorageError) -> HTTPClientResponse {
+        var request = HTTPClientRequest(url: url)
+        request.method = method
+        for (name, value) in signer.signedHeaders(method: method.rawValue, url: url, headers: [], body: [], date: Date(), includeContentSHA256: true) {
+            request.headers.add(name: name, value: value)
+        }
+        do {
+            return try await httpClient.execute(request, timeout: .seconds(10))
+        } catch {
+            throw .backend("S3 \(method.rawValue): \(error)")
+        }
+    }
+
+    public func head(key: String) async throws(StorageError) -> StoredImage? {
+        let response = try await send(.HEAD, objectURL(key))
+        switch response.status.code {
+        case 200:
+            let size = response.headers.first(name: "content-length").flatMap(Int.init) ?? 0
+            return StoredImage(size: size, contentType: response.headers.first(name: "content-type"))
+        case 404: return nil
+        default: throw .backend("S3 HEAD answered \(response.status.code)")
+        }
+    }
+
+    public func delete(key: String) async throws(StorageError) {
+        let response = try await send(.DELETE, objectURL(key))
+        guard (200..<300).contains(Int(response.status.code)) || response.status.code == 404 else {
+            throw .backend("S3 DELETE answered \(response.status.code)")
+        }
+    }
+
+    public func publicURL(key: String) -> String { publicBase + "/" + AWSURI.encodePath(key) }
+
+    /// Creates the bucket (moto and tests; production buckets come from the SAM template).
+    public func createBucket() async throws(StorageError) {
+        let response = try await send(.PUT, objectBase)
+        guard (200..<300).contains(Int(response.status.code)) || response.status.code == 409 else {
+            throw .backend("S3 CreateBucket answered \(response.status.code)")
+        }
+    }
+}

@@ -1,0 +1,96 @@
+import AWSWire
+import AsyncHTTPClient
+import Foundation
+import NIOCore
+import NIOHTTP1
+import S3ImageStore
+import ShopAPI
+import ShopDomain
+import ShopStorage
+import SQLiteStore
+import Testing
+
+@Suite("S3 image store (moto)")
+struct S3ImageStoreTests {
+    static func endpoint() throws -> String {
+        guard let endpoint = ProcessInfo.processInfo.environment["SHOP_TEST_MOTO_ENDPOINT"], !endpoint.isEmpty else {
+            throw TestSetupError(description: "SHOP_TEST_MOTO_ENDPOINT is not set: run the suite through ./scripts/test, which starts moto_server")
+        }
+        return endpoint
+    }
+
+    struct TestSetupError: Error, CustomStringConvertible { let description: String }
+
+    static func plainRequest(_ method: HTTPMethod, _ url: String, headers: [String: String] = [:], body: Data? = nil) async throws -> HTTPClientResponse {
+        var request = HTTPClientRequest(url: url)
+        request.method = method
+        for (name, value) in headers { request.headers.add(name: name, value: value) }
+        if let body { request.body = .bytes(ByteBuffer(data: body)) }
+        return try await HTTPClient.shared.execute(request, timeout: .seconds(10))
+    }
+
+    @Test func presignedUploadCommitAndFetch() async throws {
+        let endpoint = try Self.endpoint()
+        let bucket = "images-" + UUID().uuidString.prefix(8).lowercased()
+        let images = S3ImageStore(
+            httpClient: HTTPClient.shared, credentials: AWSCredentials(accessKeyId: "testing", secretAccessKey: "testing"),
+            region: "us-east-1", bucket: bucket, endpoint: endpoint)
+        try await images.createBucket()
+
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("s3-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let catalog = try SQLiteStore(directory: dir)
+        let now = Date(unixMillis: Date().unixMillis)
+        let product = Product(id: "p1", name: "Mug", description: "", price: 900, currency: "USD", quantity: 1, category: "kitchen", createdAt: now, updatedAt: now)
+        try await catalog.createProduct(product)
+        let service = ImageService(catalog: catalog, images: images)
+
+        let upload = try await service.startUpload(productId: "p1", contentType: "image/webp")
+        #expect(upload.method == "PUT")
+        #expect(upload.uploadUrl.hasPrefix("\(endpoint)/\(bucket)/products/p1/"))
+        #expect(upload.uploadUrl.contains("X-Amz-Signature="))
+        #expect(upload.uploadUrl.contains("X-Amz-Expires=900"))
+        #expect(upload.uploadUrl.contains("X-Amz-SignedHeaders=content-type%3Bhost"))
+
+        // Nothing there yet: committing is refused.
+        await #expect(throws: APIError.self) { try await service.commit(productId: "p1", key: upload.key) }
+
+        let bytes = Data((0..<2048).map { UInt8($0 % 251) })
+        let put = try await Self.plainRequest(.PUT, upload.uploadUrl, headers: upload.headers, body: bytes)
+        #expect(put.status == .ok)
+
+        let committed = try await service.commit(productId: "p1", key: upload.key)
+        #expect(committed.imageUrl == "\(endpoint)/\(bucket)/\(upload.key)")
+        #expect(committed.version == 2)
+
+        // The bucket is private (public reads come from a bucket policy or CloudFront in
+        // production), so the test reads the object back through a presigned GET.
+        let signer = SigV4Signer(credentials: AWSCredentials(accessKeyId: "testing", secretAccessKey: "testing"), region: "us-east-1", service: "s3")
+        let getURL = signer.presignedURL(method: "GET", url: try #require(committed.imageUrl), headers: [], expires: 60, date: Date())
+        let fetched = try await Self.plainRequest(.GET, getURL)
+        #expect(fetched.status == .ok)
+        #expect(Data(buffer: try await fetched.body.collect(upTo: 1 << 20)) == bytes)
+        #expect(try await images.head(key: upload.key) == StoredImage(size: 2048, contentType: "image/webp"))
+    }
+
+    @Test func oversizedObjectsAreRemovedAtCommit() async throws {
+        let endpoint = try Self.endpoint()
+        let bucket = "images-" + UUID().uuidString.prefix(8).lowercased()
+        let images = S3ImageStore(
+            httpClient: HTTPClient.shared, credentials: AWSCredentials(accessKeyId: "testing", secretAccessKey: "testing"),
+            region: "us-east-1", bucket: bucket, endpoint: endpoint)
+        try await images.createBucket()
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("s3-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let catalog = try SQLiteStore(directory: dir)
+        let now = Date(unixMillis: Date().unixMillis)
+        try await catalog.createProduct(Product(id: "p2", name: "Bowl", description: "", price: 900, currency: "USD", quantity: 1, category: "kitchen", createdAt: now, updatedAt: now))
+        let service = ImageService(catalog: catalog, images: images)
+        let upload = try await service.startUpload(productId: "p2", contentType: "image/png")
+        let big = Data(repeating: 7, count: ImageRules.maxBytes + 1)
+        #expect(try await Self.plainRequest(.PUT, upload.uploadUrl, headers: upload.headers, body: big).status == .ok)
+        await #expect(throws: APIError.self) { try await service.commit(productId: "p2", key: upload.key) }
+        #expect(try await images.head(key: upload.key) == nil, "the oversized object is gone")
+        #expect(try await catalog.product(id: "p2")?.imageUrl == nil)
+    }
+}
