@@ -31,6 +31,22 @@ public struct ShopConfiguration: Sendable, Equatable {
     /// `SHOP_IMAGE_BASE_URL`: where shoppers load S3 images from (e.g. a CloudFront domain).
     public var imageBaseURL: String?
 
+    /// Who signs users in: `local` (bcrypt + RS256 tokens) or `cognito`.
+    public var identity: IdentityBackend = .local
+    /// `SHOP_COGNITO_USER_POOL_ID` and `SHOP_COGNITO_CLIENT_ID` (an app client without a secret).
+    public var cognitoUserPoolId: String?
+    public var cognitoClientId: String?
+    /// `SHOP_COGNITO_ENDPOINT`: overrides the Cognito IDP endpoint (moto).
+    public var cognitoEndpoint: String?
+    /// `SHOP_COGNITO_JWKS_URL`: where the pool's keys are; defaults to the issuer's
+    /// `/.well-known/jwks.json`. Separate from the issuer because moto serves it elsewhere.
+    public var cognitoJWKSURL: String?
+
+    /// The identity providers `SHOP_IDENTITY` selects.
+    public enum IdentityBackend: String, Sendable, Equatable {
+        case local, cognito
+    }
+
     /// The image stores `SHOP_IMAGES` selects.
     public enum ImageBackend: String, Sendable, Equatable {
         case local, s3
@@ -95,11 +111,29 @@ public struct ShopConfiguration: Sendable, Equatable {
         s3Bucket = string("SHOP_S3_BUCKET")
         s3Endpoint = string("SHOP_S3_ENDPOINT")
         imageBaseURL = string("SHOP_IMAGE_BASE_URL")
+        if let raw = string("SHOP_IDENTITY") {
+            guard let backend = IdentityBackend(rawValue: raw.lowercased()) else {
+                throw Invalid(description: "SHOP_IDENTITY=\(raw) must be local or cognito")
+            }
+            identity = backend
+        }
+        cognitoUserPoolId = string("SHOP_COGNITO_USER_POOL_ID")
+        cognitoClientId = string("SHOP_COGNITO_CLIENT_ID")
+        cognitoEndpoint = string("SHOP_COGNITO_ENDPOINT")
+        cognitoJWKSURL = string("SHOP_COGNITO_JWKS_URL")
+        if identity == .cognito && (cognitoUserPoolId == nil || cognitoClientId == nil) {
+            throw Invalid(description: "SHOP_IDENTITY=cognito needs SHOP_COGNITO_USER_POOL_ID and SHOP_COGNITO_CLIENT_ID")
+        }
         if images == .s3 && s3Bucket == nil {
             throw Invalid(description: "SHOP_IMAGES=s3 needs SHOP_S3_BUCKET")
         }
     }
 
-    /// The issuer local tokens carry.
-    public var effectiveIssuer: String { tokenIssuer ?? "http://\(host):\(port)" }
+    /// The issuer tokens must carry: the Cognito pool's, or the local issuer's.
+    public var effectiveIssuer: String {
+        if identity == .cognito, let pool = cognitoUserPoolId {
+            return "https://cognito-idp.\(awsRegion).amazonaws.com/\(pool)"
+        }
+        return tokenIssuer ?? "http://\(host):\(port)"
+    }
 }

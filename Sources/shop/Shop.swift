@@ -84,7 +84,8 @@ struct Admin: AsyncParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Manage administrators.", subcommands: [Create.self])
 
     struct Create: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Create an admin account in the local identity store (the server may be running).")
+        static let configuration = CommandConfiguration(
+            abstract: "Create an admin account (local identity store, or the Cognito pool with SHOP_IDENTITY=cognito); the server may be running.")
 
         @OptionGroup var store: StoreOptions
         @Option(help: "The admin's email.") var email: String
@@ -95,8 +96,11 @@ struct Admin: AsyncParsableCommand {
             let configuration = try store.configuration()
             let stack = try await LocalStack.open(configuration, logger: makeLogger(configuration))
             do {
+                if let cognito = stack.identity as? CognitoIdentityProvider { try await cognito.ensureAdminGroup() }
                 let profile = try await stack.identity.createAdmin(email: email, password: password, name: name)
-                print("Created admin \(profile.email) (user id \(profile.userId)) in \(configuration.dataDirectory).")
+                let place = configuration.identity == .cognito
+                    ? "the Cognito user pool \(configuration.cognitoUserPoolId ?? "")" : configuration.dataDirectory
+                print("Created admin \(profile.email) (user id \(profile.userId)) in \(place).")
             } catch .emailTaken {
                 throw ValidationError("An account with the email \(email) already exists.")
             } catch .weakPassword(let why) {

@@ -31,9 +31,20 @@ struct ConfigurationTests {
         #expect(c.effectiveIssuer == "https://shop.example")
     }
 
+    @Test func cognitoIssuerComesFromThePool() throws {
+        let c = try ShopConfiguration(environment: [
+            "SHOP_IDENTITY": "cognito", "AWS_REGION": "eu-central-1", "SHOP_COGNITO_USER_POOL_ID": "eu-central-1_abc",
+            "SHOP_COGNITO_CLIENT_ID": "client123",
+        ])
+        #expect(c.identity == .cognito)
+        #expect(c.effectiveIssuer == "https://cognito-idp.eu-central-1.amazonaws.com/eu-central-1_abc")
+        #expect(throws: (any Error).self) { try ShopConfiguration(environment: ["SHOP_IDENTITY": "cognito"]) }
+        #expect(throws: (any Error).self) { try ShopConfiguration(environment: ["SHOP_IMAGES": "s3"]) }
+    }
+
     @Test(arguments: [
         ("SHOP_PORT", "eighty"), ("SHOP_PORT", "70000"), ("SHOP_ORDER_TTL_SECONDS", "0"), ("SHOP_SEED", "maybe"),
-        ("SHOP_STORE", "postgres"), ("SHOP_BCRYPT_COST", "2"),
+        ("SHOP_STORE", "postgres"), ("SHOP_BCRYPT_COST", "2"), ("SHOP_IDENTITY", "ldap"), ("SHOP_IMAGES", "ftp"),
     ])
     func invalidValuesNameTheirVariable(_ name: String, _ value: String) {
         #expect {
