@@ -11,6 +11,8 @@ public struct APIError: Error, Sendable {
     public var message: String
     public var details: JSONValue?
     public var headers: HTTPFields
+    /// What really went wrong, for the log line of a 5xx; never sent to the client.
+    public var cause: String?
 
     public init(_ status: HTTPResponse.Status, _ code: String, _ message: String, details: JSONValue? = nil, headers: HTTPFields = [:]) {
         self.status = status
@@ -72,7 +74,9 @@ extension APIError {
         case .userNotConfirmed: self = APIError(.forbidden, "user_not_confirmed", "Confirm your account with the code you were sent first.")
         case .invalidCode: self = APIError(.badRequest, "invalid_code", "The confirmation code is wrong or has expired.")
         case .invalidToken: self = .invalidToken
-        case .backend: self = .internalError
+        case .backend(let why):
+            self = .internalError
+            cause = "identity: \(why)"
         }
     }
 
@@ -80,7 +84,9 @@ extension APIError {
     init(unexpected error: StorageError) {
         switch error {
         case .badPageKey: self = .badRequest("invalid_cursor", "The cursor is not valid for this listing.")
-        default: self = .internalError
+        default:
+            self = .internalError
+            cause = "storage: \(error)"
         }
     }
 }

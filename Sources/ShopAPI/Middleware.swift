@@ -11,6 +11,7 @@ struct EnvelopeMiddleware<Context: ShopRequestContext>: RouterMiddleware {
         context.requestId = Self.requestId(from: request)
         context.logger[metadataKey: "request_id"] = .string(context.requestId)
         var response: Response
+        var cause: String?
         do {
             // Refuse an announced oversized body before any handler reads it.
             // Image uploads have their own, larger limit (checked by their handler).
@@ -21,6 +22,7 @@ struct EnvelopeMiddleware<Context: ShopRequestContext>: RouterMiddleware {
             }
             response = try await next(request, context)
         } catch let error as APIError {
+            cause = error.cause
             response = try Self.envelope(error)
         } catch let error as HTTPError {
             response = try Self.envelope(Self.translate(error, request: request))
@@ -30,7 +32,12 @@ struct EnvelopeMiddleware<Context: ShopRequestContext>: RouterMiddleware {
         }
         response.headers[.requestId] = context.requestId
         if response.status.code >= 500 {
-            context.logger.error("request failed", metadata: ["method": "\(request.method)", "path": "\(request.uri.path)", "status": "\(response.status.code)"])
+            context.logger.error(
+                "request failed",
+                metadata: [
+                    "method": "\(request.method)", "path": "\(request.uri.path)", "status": "\(response.status.code)",
+                    "cause": "\(cause ?? "see above")",
+                ])
         }
         return response
     }
