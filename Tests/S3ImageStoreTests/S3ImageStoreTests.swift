@@ -29,21 +29,36 @@ struct S3ImageStoreTests {
         return try await HTTPClient.shared.execute(request, timeout: .seconds(10))
     }
 
-    @Test func presignedUploadCommitAndFetch() async throws {
-        let endpoint = try Self.endpoint()
-        let bucket = "images-" + UUID().uuidString.prefix(8).lowercased()
-        let images = S3ImageStore(
-            httpClient: HTTPClient.shared, credentials: AWSCredentials(accessKeyId: "testing", secretAccessKey: "testing"),
-            region: "us-east-1", bucket: bucket, endpoint: endpoint)
-        try await images.createBucket()
+    /// A fresh bucket on moto, a catalog holding `productId`, and the image service over both.
+    struct Setup {
+        let endpoint: String
+        let bucket: String
+        let images: S3ImageStore
+        let catalog: SQLiteStore
+        let service: ImageService
+        let dir: String
 
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("s3-\(UUID().uuidString)").path
-        defer { try? FileManager.default.removeItem(atPath: dir) }
-        let catalog = try SQLiteStore(directory: dir)
-        let now = Date(unixMillis: Date().unixMillis)
-        let product = Product(id: "p1", name: "Mug", description: "", price: 900, currency: "USD", quantity: 1, category: "kitchen", createdAt: now, updatedAt: now)
-        try await catalog.createProduct(product)
-        let service = ImageService(catalog: catalog, images: images)
+        init(productId: String) async throws {
+            endpoint = try S3ImageStoreTests.endpoint()
+            bucket = "images-" + UUID().uuidString.prefix(8).lowercased()
+            images = S3ImageStore(
+                httpClient: HTTPClient.shared, credentials: AWSCredentials(accessKeyId: "testing", secretAccessKey: "testing"),
+                region: "us-east-1", bucket: bucket, endpoint: endpoint)
+            try await images.createBucket()
+            dir = FileManager.default.temporaryDirectory.appendingPathComponent("s3-\(UUID().uuidString)").path
+            catalog = try SQLiteStore(directory: dir)
+            let now = Date(unixMillis: Date().unixMillis)
+            try await catalog.createProduct(Product(
+                id: productId, name: "Mug", description: "", price: 900, currency: "USD", quantity: 1, category: "kitchen",
+                createdAt: now, updatedAt: now))
+            service = ImageService(catalog: catalog, images: images)
+        }
+    }
+
+    @Test func presignedUploadCommitAndFetch() async throws {
+        let setup = try await Setup(productId: "p1")
+        defer { try? FileManager.default.removeItem(atPath: setup.dir) }
+        let (endpoint, bucket, images, service) = (setup.endpoint, setup.bucket, setup.images, setup.service)
 
         let upload = try await service.startUpload(productId: "p1", contentType: "image/webp")
         #expect(upload.method == "PUT")
@@ -74,18 +89,9 @@ struct S3ImageStoreTests {
     }
 
     @Test func oversizedObjectsAreRemovedAtCommit() async throws {
-        let endpoint = try Self.endpoint()
-        let bucket = "images-" + UUID().uuidString.prefix(8).lowercased()
-        let images = S3ImageStore(
-            httpClient: HTTPClient.shared, credentials: AWSCredentials(accessKeyId: "testing", secretAccessKey: "testing"),
-            region: "us-east-1", bucket: bucket, endpoint: endpoint)
-        try await images.createBucket()
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("s3-\(UUID().uuidString)").path
-        defer { try? FileManager.default.removeItem(atPath: dir) }
-        let catalog = try SQLiteStore(directory: dir)
-        let now = Date(unixMillis: Date().unixMillis)
-        try await catalog.createProduct(Product(id: "p2", name: "Bowl", description: "", price: 900, currency: "USD", quantity: 1, category: "kitchen", createdAt: now, updatedAt: now))
-        let service = ImageService(catalog: catalog, images: images)
+        let setup = try await Setup(productId: "p2")
+        defer { try? FileManager.default.removeItem(atPath: setup.dir) }
+        let (images, catalog, service) = (setup.images, setup.catalog, setup.service)
         let upload = try await service.startUpload(productId: "p2", contentType: "image/png")
         let big = Data(repeating: 7, count: ImageRules.maxBytes + 1)
         #expect(try await Self.plainRequest(.PUT, upload.uploadUrl, headers: upload.headers, body: big).status == .ok)
