@@ -62,6 +62,7 @@ public struct ShopConfiguration: Sendable, Equatable {
     /// A setting that could not be read, named with its variable.
     public struct Invalid: Error, CustomStringConvertible {
         public let description: String
+        public init(description: String) { self.description = description }
     }
 
     /// Reads the `SHOP_*` variables from `environment`.

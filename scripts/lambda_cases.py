@@ -1,0 +1,270 @@
+"""The cases of scripts/lambda-test: ShopLambda under the Runtime Interface Emulator.
+
+Reads SHOP_TEST_RIE, SHOP_TEST_SAM, SHOP_TEST_LAMBDA, SHOP_TEST_MOTO_ENDPOINT, SHOP_TEST_LOG_DIR.
+Tokens are minted here with the same RSA key the function gets in SHOP_TOKEN_SIGNING_KEY_PEM.
+"""
+import base64, copy, json, os, socket, subprocess, sys, time, urllib.error, urllib.request, uuid
+
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import padding, rsa
+
+RIE = os.environ["SHOP_TEST_RIE"]
+SAM = os.environ["SHOP_TEST_SAM"]
+LAMBDA = os.environ["SHOP_TEST_LAMBDA"]
+MOTO = os.environ["SHOP_TEST_MOTO_ENDPOINT"]
+LOG_DIR = os.environ.get("SHOP_TEST_LOG_DIR", ".cache/lambda-test")
+os.makedirs(LOG_DIR, exist_ok=True)
+
+ISSUER = "https://shop.lambda.test"
+CLIENT_ID = "serverlessshop-lambda-test"
+KEY = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+PEM = KEY.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()).decode()
+
+passed = 0
+failed = 0
+
+
+def check(name, condition, detail=""):
+    global passed, failed
+    if condition:
+        passed += 1
+        print(f"ok   {name}")
+    else:
+        failed += 1
+        print(f"FAIL {name} {detail}")
+
+
+def b64url(data):
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def token(kid, sub, groups):
+    now = int(time.time())
+    header = {"alg": "RS256", "typ": "JWT", "kid": kid}
+    claims = {"iss": ISSUER, "sub": sub, "aud": CLIENT_ID, "token_use": "id", "cognito:groups": groups,
+              "email": f"{sub}@example.com", "iat": now, "exp": now + 600}
+    signing_input = b64url(json.dumps(header).encode()) + "." + b64url(json.dumps(claims).encode())
+    signature = KEY.sign(signing_input.encode(), padding.PKCS1v15(), hashes.SHA256())
+    return signing_input + "." + b64url(signature)
+
+
+def sample(kind):
+    out = subprocess.run([SAM, "local", "generate-event", "apigateway", kind], check=True, capture_output=True, text=True,
+                         env=dict(os.environ, SAM_CLI_TELEMETRY="0")).stdout
+    return json.loads(out[out.index("{"):out.rindex("}") + 1])
+
+
+V2 = sample("http-api-proxy")
+V1 = sample("aws-proxy")
+
+
+def v2(method, path, body=None, headers=None, query="", b64=False, cookies=None):
+    event = copy.deepcopy(V2)
+    event["rawPath"] = path
+    event["rawQueryString"] = query
+    event["requestContext"]["http"]["method"] = method
+    event["requestContext"]["http"]["path"] = path
+    event["requestContext"]["requestId"] = str(uuid.uuid4())
+    event["requestContext"].pop("authorizer", None)
+    event["headers"] = {"content-type": "application/json", **(headers or {})}
+    event["cookies"] = cookies or []
+    event.pop("queryStringParameters", None)
+    event.pop("pathParameters", None)
+    if body is None:
+        event.pop("body", None)
+        event["isBase64Encoded"] = False
+    elif b64:
+        event["body"] = base64.b64encode(body.encode()).decode()
+        event["isBase64Encoded"] = True
+    else:
+        event["body"] = body
+        event["isBase64Encoded"] = False
+    return event
+
+
+def v1(method, path, body=None, headers=None, query=None):
+    event = copy.deepcopy(V1)
+    event["httpMethod"] = method
+    event["path"] = path
+    event["resource"] = "/{proxy+}"
+    event["headers"] = {"Content-Type": "application/json", **(headers or {})}
+    event["multiValueHeaders"] = {k: [v] for k, v in event["headers"].items()}
+    event["queryStringParameters"] = query
+    event["multiValueQueryStringParameters"] = {k: [v] for k, v in query.items()} if query else None
+    event["body"] = body
+    event["isBase64Encoded"] = False
+    return event
+
+
+class Emulator:
+    """One RIE running ShopLambda with _HANDLER=handler."""
+
+    def __init__(self, handler, extra_env=None):
+        self.handler = handler
+        self.port = free_port()
+        api_port = free_port()
+        env = dict(os.environ)
+        env.update({
+            "_HANDLER": handler, "SHOP_STORE": "dynamodb", "SHOP_DYNAMODB_ENDPOINT": MOTO, "SHOP_IDENTITY": "local",
+            "SHOP_TOKEN_SIGNING_KEY_PEM": PEM, "SHOP_TOKEN_ISSUER": ISSUER, "SHOP_CLIENT_ID": CLIENT_ID,
+            "SHOP_BCRYPT_COST": "4", "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
+            "AWS_SESSION_TOKEN": "", "AWS_REGION": "us-east-1", "SHOP_LOG_LEVEL": "info",
+        })
+        env.update(extra_env or {})
+        self.log = open(os.path.join(LOG_DIR, f"rie-{handler}.log"), "a")
+        self.process = subprocess.Popen(
+            [RIE, "--runtime-interface-emulator-address", f"127.0.0.1:{self.port}",
+             "--runtime-api-address", f"127.0.0.1:{api_port}", LAMBDA],
+            env=env, stdout=self.log, stderr=subprocess.STDOUT)
+        for _ in range(100):
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=0.2).close()
+                return
+            except OSError:
+                if self.process.poll() is not None:
+                    raise RuntimeError(f"emulator exited; see {self.log.name}")
+                time.sleep(0.1)
+        raise RuntimeError("emulator did not listen")
+
+    def invoke(self, event):
+        data = event if isinstance(event, bytes) else json.dumps(event).encode()
+        request = urllib.request.Request(f"http://127.0.0.1:{self.port}/2015-03-31/functions/function/invocations",
+                                         data=data, method="POST")
+        with urllib.request.urlopen(request, timeout=60) as response:
+            return json.loads(response.read() or b"null")
+
+    def stop(self):
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        self.log.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.stop()
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def body(result):
+    raw = result.get("body") or ""
+    if result.get("isBase64Encoded"):
+        raw = base64.b64decode(raw).decode()
+    return json.loads(raw) if raw else None
+
+
+def error_code(result):
+    try:
+        return body(result)["error"]["code"]
+    except Exception:
+        return None
+
+
+def run():
+    # auth: the JWKS (for the key id of the tokens minted here), and another area's path refused.
+    with Emulator("auth") as fn:
+        r = fn.invoke(v2("GET", "/.well-known/jwks.json"))
+        check("auth: GET /.well-known/jwks.json 200", r.get("statusCode") == 200, r)
+        kid = body(r)["keys"][0]["kid"]
+        r = fn.invoke(v2("GET", "/products"))
+        check("auth: GET /products is another area's: 404 envelope",
+              r.get("statusCode") == 404 and error_code(r) == "route_not_found" and "x-request-id" in {k.lower() for k in r["headers"]}, r)
+        r = fn.invoke(v2("GET", "/health"))
+        check("auth: GET /health 200", r.get("statusCode") == 200 and body(r) == {"status": "ok"}, r)
+    admin = {"authorization": "Bearer " + token(kid, "admin-1", ["admin"])}
+    shopper = {"authorization": "Bearer " + token(kid, "shopper-1", [])}
+
+    with Emulator("products") as fn:
+        product = {"name": "Lambda mug", "description": "d", "price": 1250, "currency": "USD", "quantity": 5, "category": "mugs"}
+        r = fn.invoke(v2("POST", "/products", json.dumps(product)))
+        check("products: create without a token 401", r.get("statusCode") == 401, r)
+        r = fn.invoke(v2("POST", "/products", json.dumps(product), headers=shopper))
+        check("products: create as a non-admin 403", r.get("statusCode") == 403, r)
+        r = fn.invoke(v2("POST", "/products", json.dumps(product), headers=admin))
+        check("products: create as admin 201", r.get("statusCode") == 201 and body(r)["name"] == "Lambda mug", r)
+        pid = body(r)["id"]
+        r = fn.invoke(v2("POST", "/products", json.dumps({**product, "name": "Base64 bowl"}), headers=admin, b64=True))
+        check("products: base64-encoded body 201", r.get("statusCode") == 201 and body(r)["name"] == "Base64 bowl", r)
+        r = fn.invoke(v2("GET", "/products", query="limit=10"))
+        names = sorted(p["name"] for p in body(r)["items"]) if r.get("statusCode") == 200 else []
+        check("products: list 200 with both", names == ["Base64 bowl", "Lambda mug"], r)
+        r = fn.invoke(v2("GET", "/products", query="limit=1"))
+        check("products: limit=1 gives a cursor", r.get("statusCode") == 200 and len(body(r)["items"]) == 1 and body(r)["nextCursor"], r)
+        r = fn.invoke(v2("GET", f"/products/{pid}"))
+        check("products: get one 200 with ETag",
+              r.get("statusCode") == 200 and body(r)["id"] == pid and "etag" in {k.lower() for k in r["headers"]}, r)
+        r = fn.invoke(v2("GET", "/products/nope"))
+        check("products: unknown product 404", r.get("statusCode") == 404, r)
+        r = fn.invoke(v2("GET", "/nowhere"))
+        check("products: unknown route 404 envelope", r.get("statusCode") == 404 and error_code(r) == "route_not_found", r)
+        r = fn.invoke(v2("POST", "/products", "{not json", headers=admin))
+        check("products: malformed JSON 400 envelope", r.get("statusCode") == 400 and error_code(r) is not None, r)
+        r = fn.invoke(v1("GET", f"/products/{pid}"))
+        check("products: v1 aws-proxy get one 200",
+              r.get("statusCode") == 200 and body(r)["id"] == pid and "multiValueHeaders" in r, r)
+        r = fn.invoke(v1("GET", "/products", query={"limit": "1"}))
+        check("products: v1 query string", r.get("statusCode") == 200 and len(body(r)["items"]) == 1, r)
+        r = fn.invoke(b'"not an API Gateway event"')
+        check("products: a bad event is a function error", isinstance(r, dict) and "errorType" in r and "errorMessage" in r, r)
+        r = fn.invoke(v2("GET", "/health"))
+        check("products: next invocation after the error 200", r.get("statusCode") == 200, r)
+
+    with Emulator("orders", {"SHOP_ORDER_TTL_SECONDS": "1"}) as fn:
+        order = {"lines": [{"productId": pid, "quantity": 2}]}
+        r = fn.invoke(v2("POST", "/orders", json.dumps(order)))
+        check("orders: place without a token 401", r.get("statusCode") == 401, r)
+        r = fn.invoke(v2("POST", "/orders", json.dumps(order), headers=shopper))
+        check("orders: place 201 PENDING_PAYMENT",
+              r.get("statusCode") == 201 and body(r)["status"] == "PENDING_PAYMENT" and body(r)["total"] == 2500, r)
+        oid = body(r)["id"]
+        r = fn.invoke(v2("GET", f"/orders/{oid}", headers=shopper))
+        check("orders: get own order 200", r.get("statusCode") == 200 and body(r)["id"] == oid, r)
+        r = fn.invoke(v2("GET", f"/products/{pid}"))
+        check("orders: /products is another area's: 404 envelope", r.get("statusCode") == 404 and error_code(r) == "route_not_found", r)
+
+    time.sleep(2)
+    with Emulator("sweep") as fn:
+        event = {"version": "0", "id": str(uuid.uuid4()), "detail-type": "Scheduled Event", "source": "aws.events",
+                 "account": "123456789012", "time": "2026-01-01T00:00:00Z", "region": "us-east-1",
+                 "resources": ["arn:aws:events:us-east-1:123456789012:rule/sweep"], "detail": {}}
+        r = fn.invoke(event)
+        check("sweep: expires the overdue order", isinstance(r, dict) and r.get("expired", 0) >= 1, r)
+
+    with Emulator("products") as fn:
+        r = fn.invoke(v2("GET", f"/products/{pid}"))
+        check("products: stock returned after expiry", r.get("statusCode") == 200 and body(r)["quantity"] == 5, r)
+
+    with Emulator("payment") as fn:
+        r = fn.invoke(v2("GET", "/orders"))
+        check("payment: /orders is another area's: 404 envelope", r.get("statusCode") == 404 and error_code(r) == "route_not_found", r)
+
+    with Emulator("nonsense") as fn:
+        try:
+            r = fn.invoke(v2("GET", "/health"))
+        except urllib.error.HTTPError as error:
+            r = {"httpStatus": error.code}
+        log_name = fn.log.name
+    log = open(log_name).read()
+    check("bad _HANDLER: init failure reported on /runtime/init/error, process exits non-zero",
+          (r.get("httpStatus", 0) >= 500 or "errorType" in r) and "INIT RTDONE(status: error)" in log
+          and "exit status 1" in log, r)
+
+
+try:
+    run()
+except Exception as error:  # a crash is a failure, not a pass
+    failed += 1
+    print(f"FAIL lambda-test crashed: {error!r}")
+print(f"lambda: {passed} passed, {failed} failed")
+sys.exit(1 if failed else 0)
