@@ -200,10 +200,12 @@ import Testing
     }
 
     @Test func requestTimeoutIsRetried() async throws {
-        let server = FaultServer(faults: [.slow(.milliseconds(700))], credentials: Self.credentials)
+        // The first answer is held back far longer than the client waits; the retry gets the whole
+        // timeout again, generous enough that a loaded CI machine still answers it in time.
+        let server = FaultServer(faults: [.slow(.seconds(6))], credentials: Self.credentials)
         try await FaultServer.run(server) { endpoint in
             try await Self.withHTTPClient { http in
-                _ = try await Self.client(http, endpoint: endpoint, timeout: .milliseconds(150)).call("PutItem", body: Self.putItem)
+                _ = try await Self.client(http, endpoint: endpoint, timeout: .seconds(2)).call("PutItem", body: Self.putItem)
             }
         }
         #expect(await server.attempts == 2)
