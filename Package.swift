@@ -13,7 +13,9 @@ let package = Package(
         .executable(name: "ShopLambda", targets: ["ShopLambda"]),
     ],
     dependencies: [
-        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.0"),
+        // No default traits: FullFoundation would link Foundation with ICU into every binary, and
+        // ConfigurationSupport (swift-configuration) is not used.
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.0", traits: []),
         .package(url: "https://github.com/hummingbird-project/hummingbird-auth.git", from: "2.5.0"),
         .package(url: "https://github.com/vapor/jwt-kit.git", from: "5.7.0"),
         .package(url: "https://github.com/apple/swift-crypto.git", from: "4.0.0"),
@@ -28,6 +30,11 @@ let package = Package(
     targets: [
         .target(
             name: "ShopDomain",
+            swiftSettings: swiftSettings
+        ),
+        // Text routines FoundationEssentials lacks (trimming, hex, base64url, percent-encoding).
+        .target(
+            name: "ShopSupport",
             swiftSettings: swiftSettings
         ),
         .target(
@@ -51,6 +58,7 @@ let package = Package(
         .target(
             name: "AWSWire",
             dependencies: [
+                "ShopSupport",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),
@@ -72,7 +80,7 @@ let package = Package(
         .target(
             name: "DynamoDBStore",
             dependencies: [
-                "ShopDomain", "ShopStorage", "AWSWire",
+                "ShopDomain", "ShopSupport", "ShopStorage", "AWSWire",
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
             swiftSettings: swiftSettings
@@ -80,7 +88,7 @@ let package = Package(
         .target(
             name: "Identity",
             dependencies: [
-                "ShopDomain", "ShopStorage", "AWSWire",
+                "ShopDomain", "ShopSupport", "ShopStorage", "AWSWire",
                 .product(name: "JWTKit", package: "jwt-kit"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "CryptoExtras", package: "swift-crypto"),
@@ -93,7 +101,7 @@ let package = Package(
         .target(
             name: "ShopAPI",
             dependencies: [
-                "ShopDomain", "ShopStorage", "Identity",
+                "ShopDomain", "ShopSupport", "ShopStorage", "Identity",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
@@ -105,6 +113,7 @@ let package = Package(
         .target(
             name: "LambdaHost",
             dependencies: [
+                "ShopSupport",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
@@ -135,6 +144,21 @@ let package = Package(
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "ShopSupportTests",
+            dependencies: ["ShopSupport"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "LambdaHostTests",
+            dependencies: [
+                "LambdaHost",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
             ],
             swiftSettings: swiftSettings
         ),

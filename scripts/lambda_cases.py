@@ -58,7 +58,14 @@ V2 = sample("http-api-proxy")
 V1 = sample("aws-proxy")
 
 
-def v2(method, path, body=None, headers=None, query="", b64=False, cookies=None):
+def gateway_claims(sub, groups, issuer=ISSUER):
+    """Claims as API Gateway's JWT authorizer hands them on: every value a string, lists as [a b]."""
+    now = int(time.time())
+    return {"iss": issuer, "sub": sub, "aud": CLIENT_ID, "token_use": "id", "cognito:groups": "[" + " ".join(groups) + "]",
+            "email": f"{sub}@example.com", "iat": str(now), "exp": str(now + 600)}
+
+
+def v2(method, path, body=None, headers=None, query="", b64=False, cookies=None, claims=None):
     event = copy.deepcopy(V2)
     event["rawPath"] = path
     event["rawQueryString"] = query
@@ -66,6 +73,8 @@ def v2(method, path, body=None, headers=None, query="", b64=False, cookies=None)
     event["requestContext"]["http"]["path"] = path
     event["requestContext"]["requestId"] = str(uuid.uuid4())
     event["requestContext"].pop("authorizer", None)
+    if claims is not None:
+        event["requestContext"]["authorizer"] = {"jwt": {"claims": claims, "scopes": None}}
     event["headers"] = {"content-type": "application/json", **(headers or {})}
     event["cookies"] = cookies or []
     event.pop("queryStringParameters", None)
@@ -219,6 +228,23 @@ def run():
         check("products: a bad event is a function error", isinstance(r, dict) and "errorType" in r and "errorMessage" in r, r)
         r = fn.invoke(v2("GET", "/health"))
         check("products: next invocation after the error 200", r.get("statusCode") == 200, r)
+
+        r = fn.invoke(v2("POST", "/products", json.dumps(product), claims=gateway_claims("admin-1", ["admin"])))
+        check("products: authorizer claims are ignored unless trusted (401)", r.get("statusCode") == 401, r)
+
+    with Emulator("products", {"SHOP_TRUST_AUTHORIZER_CLAIMS": "true"}) as fn:
+        product = {"name": "Trusted teapot", "description": "d", "price": 2500, "currency": "USD", "quantity": 2, "category": "mugs"}
+        r = fn.invoke(v2("POST", "/products", json.dumps(product), claims=gateway_claims("admin-1", ["admin", "staff"])))
+        check("products (trusting the authorizer): admin claims without a token 201",
+              r.get("statusCode") == 201 and body(r)["name"] == "Trusted teapot", r)
+        r = fn.invoke(v2("POST", "/products", json.dumps(product), claims=gateway_claims("shopper-1", [])))
+        check("products (trusting the authorizer): shopper claims 403", r.get("statusCode") == 403, r)
+        r = fn.invoke(v2("POST", "/products", json.dumps(product), claims=gateway_claims("admin-1", ["admin"], issuer="https://elsewhere")))
+        check("products (trusting the authorizer): another issuer's claims 401", r.get("statusCode") == 401, r)
+        r = fn.invoke(v2("POST", "/products", json.dumps(product)))
+        check("products (trusting the authorizer): no claims and no token 401", r.get("statusCode") == 401, r)
+        r = fn.invoke(v2("POST", "/products", json.dumps(product), headers=admin))
+        check("products (trusting the authorizer): no claims, a valid token 201", r.get("statusCode") == 201, r)
 
     with Emulator("orders", {"SHOP_ORDER_TTL_SECONDS": "1"}) as fn:
         order = {"lines": [{"productId": pid, "quantity": 2}]}

@@ -1,4 +1,9 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+import ShopSupport
 
 /// An error answer from an AWS JSON-protocol service (or a transport failure on the way to it).
 public struct AWSError: Error, Sendable, CustomStringConvertible {
@@ -87,7 +92,7 @@ public struct AWSError: Error, Sendable, CustomStringConvertible {
 
     /// "com.amazonaws.dynamodb.v20120810#ResourceNotFoundException" and "ValidationException:http://internal..." both become the bare code.
     static func normalizeType(_ raw: String?) -> String? {
-        guard var value = raw?.trimmingCharacters(in: .whitespaces), !value.isEmpty else { return nil }
+        guard var value = raw?.trimmingWhitespace(), !value.isEmpty else { return nil }
         if let colon = value.firstIndex(of: ":") { value = String(value[..<colon]) }
         if let hash = value.lastIndex(of: "#") { value = String(value[value.index(after: hash)...]) }
         return value.isEmpty ? nil : value

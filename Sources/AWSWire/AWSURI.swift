@@ -1,3 +1,5 @@
+import ShopSupport
+
 /// Percent-encoding and URL splitting the way SigV4 (and botocore) do them.
 ///
 /// Foundation's URL is not used: it rejects or rewrites URLs that SigV4 must sign as given
@@ -15,58 +17,12 @@ public enum AWSURI {
     }
 
     static func encode(_ string: String, keeping extra: Set<UInt8>) -> String {
-        var out: [UInt8] = []
-        out.reserveCapacity(string.utf8.count)
-        for byte in string.utf8 {
-            if isUnreserved(byte) || extra.contains(byte) {
-                out.append(byte)
-            } else {
-                out.append(UInt8(ascii: "%"))
-                out.append(hexDigits[Int(byte >> 4)])
-                out.append(hexDigits[Int(byte & 0x0F)])
-            }
-        }
-        return String(decoding: out, as: UTF8.self)
+        PercentEncoding.encode(string, keeping: extra)
     }
 
     /// Decodes `%XX` escapes (a malformed escape stays as it is); `+` is left alone.
     public static func decode(_ string: String, plusAsSpace: Bool = false) -> String {
-        let bytes = Array(string.utf8)
-        var out: [UInt8] = []
-        out.reserveCapacity(bytes.count)
-        var i = 0
-        while i < bytes.count {
-            let byte = bytes[i]
-            if byte == UInt8(ascii: "%"), i + 2 < bytes.count, let hi = hexValue(bytes[i + 1]), let lo = hexValue(bytes[i + 2]) {
-                out.append(hi << 4 | lo)
-                i += 3
-            } else {
-                out.append(plusAsSpace && byte == UInt8(ascii: "+") ? UInt8(ascii: " ") : byte)
-                i += 1
-            }
-        }
-        return String(decoding: out, as: UTF8.self)
-    }
-
-    static func isUnreserved(_ byte: UInt8) -> Bool {
-        switch byte {
-        case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
-             UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: "~"):
-            true
-        default:
-            false
-        }
-    }
-
-    static let hexDigits = Array("0123456789ABCDEF".utf8)
-
-    static func hexValue(_ byte: UInt8) -> UInt8? {
-        switch byte {
-        case UInt8(ascii: "0")...UInt8(ascii: "9"): byte - UInt8(ascii: "0")
-        case UInt8(ascii: "a")...UInt8(ascii: "f"): byte - UInt8(ascii: "a") + 10
-        case UInt8(ascii: "A")...UInt8(ascii: "F"): byte - UInt8(ascii: "A") + 10
-        default: nil
-        }
+        PercentEncoding.decode(string, plusAsSpace: plusAsSpace)
     }
 
     /// A URL split like Python's `urlsplit`: `scheme://netloc path ?query #fragment`, nothing decoded.
@@ -79,7 +35,7 @@ public enum AWSURI {
 
         public init(_ url: String) {
             var rest = Substring(url)
-            if let range = rest.range(of: "://") {
+            if let range = rest.firstRange(of: "://") {
                 scheme = rest[..<range.lowerBound].lowercased()
                 rest = rest[range.upperBound...]
                 let end = rest.firstIndex { $0 == "/" || $0 == "?" || $0 == "#" } ?? rest.endIndex

@@ -1,5 +1,10 @@
 import Crypto
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+import ShopSupport
 
 /// AWS Signature Version 4, as botocore computes it: `SigV4Auth` / `S3SigV4Auth` for headers,
 /// `S3SigV4QueryAuth` for presigned URLs. Held to AWS's `aws4_testsuite` and to botocore itself
@@ -165,7 +170,7 @@ public struct SigV4Signer: Sendable {
     static func canonicalHeaders(_ headers: [(String, String)], parts: AWSURI.Parts) -> (canonical: String, signedNames: String) {
         var values: [String: [String]] = [:]
         for (name, value) in headers {
-            let lower = name.lowercased().trimmingCharacters(in: .whitespaces)
+            let lower = name.lowercased().trimmingWhitespace()
             if unsignedHeaderNames.contains(lower) { continue }
             values[lower, default: []].append(value)
         }

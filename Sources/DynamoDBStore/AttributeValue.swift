@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 
 /// A DynamoDB attribute value in its JSON wire form (`{"S": "..."}`, `{"N": "12"}`, ...).
 public indirect enum AttributeValue: Sendable, Codable, Equatable {

@@ -1,6 +1,11 @@
 import AWSWire
 import Crypto
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+import ShopSupport
 import ShopDomain
 import ShopStorage
 
@@ -11,7 +16,7 @@ extension DynamoDBStore: OrderStore {
     /// `TransactWriteItems` of the same request as one (for ten minutes).
     static func clientRequestToken(_ claim: IdempotencyClaim, orderId: String) -> String {
         let digest = SHA256.hash(data: Data((idempotencyKey(claim) + "\n" + orderId).utf8))
-        return String(digest.map { String(format: "%02x", $0) }.joined().prefix(36))
+        return String(digest.hexEncoded.prefix(36))
     }
 
     func idempotencyRecord(_ claim: IdempotencyClaim, now: Date) async throws(StorageError) -> IdempotencyRecord? {

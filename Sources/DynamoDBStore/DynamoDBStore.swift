@@ -1,6 +1,10 @@
 import AWSWire
 import Crypto
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 import ShopDomain
 import ShopStorage
 

@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 
 /// Table names, configurable so that several stores (or test runs) share one account.
 public struct DynamoDBTableNames: Sendable, Equatable {

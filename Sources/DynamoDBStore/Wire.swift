@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 
 /// The request shapes of the DynamoDB operations the store uses: one struct whose unset
 /// fields are left out of the JSON.

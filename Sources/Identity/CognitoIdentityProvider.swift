@@ -1,5 +1,10 @@
 import AWSWire
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+import ShopSupport
 import Logging
 import ShopDomain
 
@@ -52,7 +57,7 @@ public struct CognitoIdentityProvider: IdentityProvider {
 
     public func confirm(email: String, code: String) async throws(IdentityError) {
         let email = try Credentials.normalizedEmail(email)
-        let code = code.trimmingCharacters(in: .whitespacesAndNewlines)
+        let code = code.trimmingWhitespace()
         guard !code.isEmpty else { throw .invalidCode }
         let input = ConfirmSignUpInput(ClientId: clientId, Username: email, ConfirmationCode: code)
         _ = try await call("ConfirmSignUp", input, as: Empty.self, during: .confirm)
@@ -67,7 +72,7 @@ public struct CognitoIdentityProvider: IdentityProvider {
     }
 
     public func refresh(refreshToken: String) async throws(IdentityError) -> AuthTokens {
-        let refreshToken = refreshToken.trimmingCharacters(in: .whitespacesAndNewlines)
+        let refreshToken = refreshToken.trimmingWhitespace()
         guard !refreshToken.isEmpty else { throw .invalidToken("empty refresh token") }
         let input = InitiateAuthInput(
             ClientId: clientId, AuthFlow: "REFRESH_TOKEN_AUTH", AuthParameters: ["REFRESH_TOKEN": refreshToken])

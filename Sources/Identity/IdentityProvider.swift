@@ -1,4 +1,9 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+import ShopSupport
 import ShopDomain
 
 /// Tokens handed to a client after login or refresh, in Cognito's shape.
@@ -72,7 +77,7 @@ public protocol IdentityProvider: Sendable {
 public enum Credentials {
     /// Lower-cased, trimmed email, or a field problem.
     public static func normalizedEmail(_ raw: String) throws(IdentityError) -> String {
-        let email = raw.trimmingCharacters(in: .whitespacesAndNewlines).lowercased()
+        let email = raw.trimmingWhitespace().lowercased()
         let parts = email.split(separator: "@", omittingEmptySubsequences: false)
         guard email.count <= Limits.emailMax, parts.count == 2, !parts[0].isEmpty, parts[1].contains("."),
             !parts[1].hasPrefix("."), !parts[1].hasSuffix("."),
@@ -104,7 +109,7 @@ public enum Credentials {
 
     /// A trimmed display name of 1 to 200 characters.
     public static func normalizedName(_ raw: String) throws(IdentityError) -> String {
-        let name = raw.trimmingCharacters(in: .whitespacesAndNewlines)
+        let name = raw.trimmingWhitespace()
         guard !name.isEmpty, name.count <= Limits.userNameMax else {
             throw .invalid([FieldProblem(field: "name", problem: "must be 1 to \(Limits.userNameMax) characters")])
         }

@@ -1,5 +1,10 @@
 import Crypto
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+import ShopSupport
 import HummingbirdBcrypt
 import NIOPosix
 import ShopDomain
@@ -112,7 +117,7 @@ public struct LocalIdentityProvider: IdentityProvider {
     }
 
     static func digest(_ token: String) -> String {
-        SHA256.hash(data: Data(token.utf8)).map { String(format: "%02x", $0) }.joined()
+        SHA256.hash(data: Data(token.utf8)).hexEncoded
     }
 
     private func storage<T>(_ body: () async throws(StorageError) -> T) async throws(IdentityError) -> T {

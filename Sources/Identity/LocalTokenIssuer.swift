@@ -1,5 +1,10 @@
 import Crypto
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+import ShopSupport
 import JWTKit
 import CryptoExtras
 
@@ -145,19 +150,5 @@ public struct LocalTokenIssuer: Sendable {
             try await keys.sign(id, kid: JWKIdentifier(string: key.kid), header: header),
             try await keys.sign(access, kid: JWKIdentifier(string: key.kid), header: header)
         )
-    }
-}
-
-extension Data {
-    /// Base64url without padding (RFC 7515 appendix C).
-    func base64URLEncoded() -> String {
-        base64EncodedString().replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
-            .replacingOccurrences(of: "=", with: "")
-    }
-
-    init?(base64URLEncoded string: String) {
-        var s = string.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
-        while s.count % 4 != 0 { s += "=" }
-        self.init(base64Encoded: s)
     }
 }

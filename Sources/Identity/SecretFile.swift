@@ -1,4 +1,13 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+
+/// A secret file could not be written.
+public struct SecretFileError: Error, CustomStringConvertible {
+    public let description: String
+}
 
 /// Secrets the local store keeps in its data directory, readable by the owner only.
 public enum SecretFile {
@@ -6,11 +15,11 @@ public enum SecretFile {
     public static func loadOrCreate(at path: String, make: () throws -> Data) throws -> Data {
         let fm = FileManager.default
         if let data = fm.contents(atPath: path) { return data }
-        try fm.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+        try fm.createDirectory(atPath: URL(fileURLWithPath: path).deletingLastPathComponent().path, withIntermediateDirectories: true)
         let data = try make()
         // Created with 0600 from the start: the secret is never readable by others, even briefly.
         guard fm.createFile(atPath: path, contents: data, attributes: [.posixPermissions: 0o600]) else {
-            throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: path])
+            throw SecretFileError(description: "cannot create the secret file \(path)")
         }
         return data
     }

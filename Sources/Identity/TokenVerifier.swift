@@ -1,5 +1,10 @@
 import AsyncHTTPClient
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+import ShopSupport
 import JWTKit
 import Logging
 import NIOCore
@@ -86,6 +91,38 @@ public final class TokenVerifier: Sendable {
         } catch {
             throw .invalidToken("signature or payload: \(error)")
         }
+        return try check(claims)
+    }
+
+    /// The caller from claims that API Gateway's JWT authorizer has already verified (signature,
+    /// issuer, audience, expiry), as `requestContext.authorizer.jwt.claims` carries them: every
+    /// value a string, arrays as `[a b]`. The same policy applies, so a misconfigured authorizer
+    /// (another pool or client) is still refused; only the signature is taken on trust.
+    public func caller(fromAuthorizerClaims given: [String: String]) throws(IdentityError) -> VerifiedCaller {
+        func number(_ name: String) throws(IdentityError) -> Double {
+            guard let text = given[name], let value = Double(text) else { throw .invalidToken("authorizer claims without \(name)") }
+            return value
+        }
+        guard let iss = given["iss"], let sub = given["sub"], let tokenUse = given["token_use"] else {
+            throw .invalidToken("authorizer claims without iss, sub or token_use")
+        }
+        let claims = ShopClaims(
+            iss: iss, sub: sub, aud: given["aud"], clientId: given["client_id"], tokenUse: tokenUse,
+            groups: given["cognito:groups"].map(Self.claimList), email: given["email"], name: given["name"],
+            username: given["username"] ?? given["cognito:username"], exp: try number("exp"), iat: try number("iat"))
+        return try check(claims)
+    }
+
+    /// A list claim as API Gateway renders it (`[admin user]`), or a bare single value.
+    static func claimList(_ text: String) -> [String] {
+        text.trimming { $0 == "[" || $0 == "]" || $0.isWhitespace }
+            .split(whereSeparator: { $0 == " " || $0 == "," })
+            .map { $0.trimmingWhitespace() }
+            .filter { !$0.isEmpty }
+    }
+
+    /// Issuer, token use, audience or client id, expiry and subject: everything but the signature.
+    func check(_ claims: ShopClaims) throws(IdentityError) -> VerifiedCaller {
         guard claims.iss == policy.issuer else { throw .invalidToken("wrong issuer") }
         guard policy.acceptedUses.contains(claims.tokenUse) else { throw .invalidToken("token_use \(claims.tokenUse) not accepted") }
         switch claims.tokenUse {

@@ -1,4 +1,9 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+import ShopSupport
 import HTTPTypes
 import Hummingbird
 import Logging
@@ -10,7 +15,8 @@ public struct LambdaRequestContextSource: RequestContextSource {
     public var invocation: LambdaInvocationContext
     /// `requestContext.requestId` of the API Gateway event.
     public var apiRequestId: String?
-    /// `requestContext.authorizer.jwt.claims` (v2) as given; not trusted by the router.
+    /// `requestContext.authorizer.jwt.claims` (v2), passed on only by an adapter told to trust
+    /// them (API Gateway's JWT authorizer verified them); otherwise nil.
     public var authorizerClaims: [String: String]?
 
     public init(logger: Logger, invocation: LambdaInvocationContext, apiRequestId: String?, authorizerClaims: [String: String]?) {
@@ -84,15 +90,19 @@ where Responder.Context: RequestContext, Responder.Context.Source == LambdaReque
     /// Answers requests this function does not serve; nil means every path goes to `responder`.
     let accepts: @Sendable (String) -> Bool
     let rejection: @Sendable (Request, Responder.Context) async throws -> Response
+    /// Pass `requestContext.authorizer.jwt.claims` on to the context as verified.
+    let trustAuthorizerClaims: Bool
 
     public init(
         responder: Responder,
+        trustAuthorizerClaims: Bool = false,
         accepts: @escaping @Sendable (String) -> Bool = { _ in true },
         rejection: @escaping @Sendable (Request, Responder.Context) async throws -> Response = { _, _ in Response(status: .notFound) }
     ) {
         self.responder = responder
         self.accepts = accepts
         self.rejection = rejection
+        self.trustAuthorizerClaims = trustAuthorizerClaims
     }
 
     public func handle(_ event: ByteBuffer, context invocation: LambdaInvocationContext) async throws -> ByteBuffer {
@@ -104,7 +114,7 @@ where Responder.Context: RequestContext, Responder.Context.Source == LambdaReque
         }
         let request = try Self.request(from: decoded)
         var claims: [String: String]?
-        if let given = decoded.requestContext?.authorizer?.jwt?.claims {
+        if trustAuthorizerClaims, let given = decoded.requestContext?.authorizer?.jwt?.claims {
             claims = given.mapValues(\.text)
         }
         var logger = invocation.logger
@@ -192,9 +202,7 @@ where Responder.Context: RequestContext, Responder.Context.Source == LambdaReque
     }
 
     static func escape(_ text: String) -> String {
-        var allowed = CharacterSet.alphanumerics
-        allowed.insert(charactersIn: "-._~")
-        return text.addingPercentEncoding(withAllowedCharacters: allowed) ?? text
+        PercentEncoding.encode(text)
     }
 
     /// Text types go as they are; everything else is base64.

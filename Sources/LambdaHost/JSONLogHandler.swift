@@ -1,5 +1,18 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 import Logging
+import Synchronization
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 /// One JSON object per line on stdout (CloudWatch keeps each line as one event), with the metadata
 /// (`aws_request_id`, `request_id`, `api_request_id`, ...) as top-level fields.
@@ -29,6 +42,25 @@ public struct JSONLogHandler: LogHandler {
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         guard var line = try? encoder.encode(fields) else { return }
         line.append(UInt8(ascii: "\n"))
-        FileHandle.standardOutput.write(line)
+        Self.writeToStandardOutput(line)
+    }
+
+    /// Whole lines under one lock: concurrent log calls never interleave within a line.
+    static let outputLock = Mutex(())
+
+    static func writeToStandardOutput(_ line: Data) {
+        outputLock.withLock { _ in
+            line.withUnsafeBytes { bytes in
+                var offset = 0
+                while offset < bytes.count {
+                    let written = write(STDOUT_FILENO, bytes.baseAddress! + offset, bytes.count - offset)
+                    if written < 0 {
+                        if errno == EINTR { continue }
+                        return
+                    }
+                    offset += written
+                }
+            }
+        }
     }
 }

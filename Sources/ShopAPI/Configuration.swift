@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 
 /// The one configuration type: environment variables, overridden by `shop` flags.
 /// Every variable is listed, with its default, in the README.
@@ -42,6 +46,11 @@ public struct ShopConfiguration: Sendable, Equatable {
     /// `/.well-known/jwks.json`. Separate from the issuer because moto serves it elsewhere.
     public var cognitoJWKSURL: String?
 
+    /// `SHOP_TRUST_AUTHORIZER_CLAIMS`: in the Lambda functions, take the caller from the claims
+    /// API Gateway's JWT authorizer verified instead of verifying the bearer token again. Off by
+    /// default; turn it on only where the authorizer is attached (the SAM template does that).
+    public var trustAuthorizerClaims = false
+
     /// The identity providers `SHOP_IDENTITY` selects.
     public enum IdentityBackend: String, Sendable, Equatable {
         case local, cognito
@@ -82,13 +91,16 @@ public struct ShopConfiguration: Sendable, Equatable {
         if let v = try int("SHOP_PORT", 0...65535) { port = v }
         if let v = string("SHOP_DATA_DIR") { dataDirectory = v }
         if let v = try int("SHOP_ORDER_TTL_SECONDS", 1...(30 * 24 * 3600)) { orderTTLSeconds = v }
-        if let raw = string("SHOP_SEED") {
+        func bool(_ name: String) throws -> Bool? {
+            guard let raw = string(name) else { return nil }
             switch raw.lowercased() {
-            case "1", "true", "yes": seedDemoCatalog = true
-            case "0", "false", "no": seedDemoCatalog = false
-            default: throw Invalid(description: "SHOP_SEED=\(raw) must be true or false")
+            case "1", "true", "yes": return true
+            case "0", "false", "no": return false
+            default: throw Invalid(description: "\(name)=\(raw) must be true or false")
             }
         }
+        if let v = try bool("SHOP_SEED") { seedDemoCatalog = v }
+        if let v = try bool("SHOP_TRUST_AUTHORIZER_CLAIMS") { trustAuthorizerClaims = v }
         tokenIssuer = string("SHOP_TOKEN_ISSUER")
         if let v = string("SHOP_CLIENT_ID") { clientId = v }
         if let v = try int("SHOP_TOKEN_TTL_SECONDS", 60...86_400) { tokenTTLSeconds = v }

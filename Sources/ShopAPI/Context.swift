@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 import Hummingbird
 import Identity
 
@@ -6,6 +10,13 @@ import Identity
 public protocol ShopRequestContext: RequestContext {
     /// The id echoed in `X-Request-Id` and every log line of the request.
     var requestId: String { get set }
+    /// Claims an API Gateway JWT authorizer has verified for this request, when the host is
+    /// configured to trust them (`SHOP_TRUST_AUTHORIZER_CLAIMS`); nil means "verify the bearer token".
+    var authorizerClaims: [String: String]? { get }
+}
+
+extension ShopRequestContext {
+    public var authorizerClaims: [String: String]? { nil }
 }
 
 /// The request context of `shop serve` and the tests.

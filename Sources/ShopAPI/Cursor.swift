@@ -1,5 +1,10 @@
 import Crypto
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+import ShopSupport
 
 /// Opaque, authenticated page cursors: the store's page key and the listing it
 /// belongs to, signed with HMAC-SHA256. A forged, tampered or misplaced cursor is a 400.
@@ -14,14 +19,14 @@ public struct CursorCodec: Sendable {
     public func encode(_ storeKey: String, scope: String) -> String {
         let payload = Data((scope + "\n" + storeKey).utf8)
         let mac = HMAC<SHA256>.authenticationCode(for: payload, using: key)
-        return payload.base64URL + "." + Data(mac).base64URL
+        return payload.base64URLEncoded() + "." + Data(mac).base64URLEncoded()
     }
 
     /// The store key inside `cursor`, if it is authentic and made for `scope`.
     public func decode(_ cursor: String, scope: String) throws(APIError) -> String {
         let parts = cursor.split(separator: ".", omittingEmptySubsequences: false)
         guard cursor.utf8.count <= 2048, parts.count == 2,
-            let payload = Data(base64URL: String(parts[0])), let mac = Data(base64URL: String(parts[1])),
+            let payload = Data(base64URLEncoded: String(parts[0])), let mac = Data(base64URLEncoded: String(parts[1])),
             HMAC<SHA256>.isValidAuthenticationCode(mac, authenticating: payload, using: key)
         else {
             throw APIError.badRequest("invalid_cursor", "The cursor is not valid; start again from the first page.")
@@ -31,21 +36,5 @@ public struct CursorCodec: Sendable {
             throw APIError.badRequest("invalid_cursor", "The cursor belongs to another listing; start again from the first page.")
         }
         return String(text[text.index(after: newline)...])
-    }
-}
-
-extension Data {
-    var base64URL: String {
-        base64EncodedString().replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
-            .replacingOccurrences(of: "=", with: "")
-    }
-
-    init?(base64URL string: String) {
-        guard string.utf8.allSatisfy({ $0 == 45 || $0 == 95 || ($0 >= 48 && $0 <= 57) || ($0 >= 65 && $0 <= 90) || ($0 >= 97 && $0 <= 122) }) else {
-            return nil
-        }
-        var s = string.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
-        while s.count % 4 != 0 { s += "=" }
-        self.init(base64Encoded: s)
     }
 }

@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 import HTTPTypes
 import Hummingbird
 import Logging
@@ -56,7 +60,7 @@ struct EnvelopeMiddleware<Context: ShopRequestContext>: RouterMiddleware {
             return APIError(.badRequest, "bad_request", "The request is not valid.")
         default:
             let status = error.status
-            let code = status.reasonPhrase.lowercased().replacingOccurrences(of: " ", with: "_")
+            let code = status.reasonPhrase.lowercased().replacing(" ", with: "_")
             return APIError(status, code.isEmpty ? "http_error" : code, status.reasonPhrase.isEmpty ? "HTTP \(status.code)" : status.reasonPhrase + ".")
         }
     }

@@ -8,11 +8,14 @@ struct LambdaContext: ShopRequestContext {
     var coreContext: CoreRequestContextStorage
     var requestId: String
     let invocation: LambdaInvocationContext
+    /// Set only when the adapter trusts API Gateway's authorizer (`SHOP_TRUST_AUTHORIZER_CLAIMS`).
+    let authorizerClaims: [String: String]?
 
     init(source: LambdaRequestContextSource) {
         coreContext = .init(source: source)
         requestId = ""
         invocation = source.invocation
+        authorizerClaims = source.authorizerClaims
     }
 
     /// Bodies are read through `JSONBody`, which enforces the limit itself.

@@ -2,7 +2,11 @@ import AWSWire
 import AsyncHTTPClient
 import Crypto
 import DynamoDBStore
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 import Identity
 import Logging
 import S3ImageStore

@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 import Hummingbird
 import LambdaHost
 import Logging
@@ -48,7 +52,7 @@ await LambdaRuntime.run(logger: logger) { logger in
     }
     let configuration = try ShopConfiguration(environment: environment)
     let services = try await LambdaServices.build(configuration, environment: environment, logger: logger)
-    logger.info("initialized", metadata: ["area": "\(area.rawValue)"])
+    logger.info("initialized", metadata: ["area": "\(area.rawValue)", "trust_authorizer_claims": "\(configuration.trustAuthorizerClaims)"])
     if area == .sweep {
         let orders = services.orders
         return { _, context in
@@ -59,6 +63,7 @@ await LambdaRuntime.run(logger: logger) { logger in
     }
     let adapter = APIGatewayAdapter(
         responder: buildRouter(services: services, context: LambdaContext.self).buildResponder(),
+        trustAuthorizerClaims: configuration.trustAuthorizerClaims,
         accepts: { area.serves($0) },
         rejection: { request, context in try RouteNotFound.response(to: request, context: context) })
     return { event, context in try await adapter.handle(event, context: context) }

@@ -103,6 +103,58 @@ struct RemoteJWKSTests {
     }
 }
 
+@Suite("TokenVerifier with API Gateway authorizer claims")
+struct AuthorizerClaimsTests {
+    static let now = Date(timeIntervalSince1970: 1_800_000_000)
+    static let verifier = TokenVerifier(
+        policy: TokenPolicy(issuer: "https://cognito-idp.us-east-1.amazonaws.com/pool", clientId: "client"),
+        source: .keySet(#"{"keys":[]}"#), clock: WallClock { now })
+
+    /// Claims as API Gateway's JWT authorizer hands them on: all strings, lists as `[a b]`.
+    static func claims(_ changes: [String: String?] = [:]) -> [String: String] {
+        var claims: [String: String] = [
+            "iss": "https://cognito-idp.us-east-1.amazonaws.com/pool", "sub": "user-1", "aud": "client", "token_use": "id",
+            "cognito:groups": "[admin staff]", "email": "u@example.com", "iat": "1799999900", "exp": "1800000600",
+        ]
+        for (name, value) in changes { claims[name] = value }
+        return claims
+    }
+
+    @Test func idTokenClaimsGiveTheCaller() throws {
+        let caller = try Self.verifier.caller(fromAuthorizerClaims: Self.claims())
+        #expect(caller == VerifiedCaller(userId: "user-1", email: "u@example.com", name: nil, groups: ["admin", "staff"], tokenUse: "id"))
+        #expect(caller.isAdmin)
+    }
+
+    @Test func accessTokenClaimsUseClientId() throws {
+        let caller = try Self.verifier.caller(fromAuthorizerClaims: Self.claims(["token_use": "access", "aud": nil, "client_id": "client", "cognito:groups": nil]))
+        #expect(caller.userId == "user-1")
+        #expect(caller.groups == [])
+        #expect(!caller.isAdmin)
+    }
+
+    @Test(arguments: ["[]", "[user]", "user", "[administrators]"])
+    func onlyTheAdminGroupMakesAnAdmin(_ groups: String) throws {
+        #expect(try !Self.verifier.caller(fromAuthorizerClaims: Self.claims(["cognito:groups": groups])).isAdmin)
+    }
+
+    @Test(arguments: [
+        ["iss": "https://cognito-idp.us-east-1.amazonaws.com/other-pool"],
+        ["aud": "another-client"],
+        ["token_use": "refresh"],
+        ["token_use": "access"],  // an access token must carry client_id
+        ["exp": "1799990000"],  // long expired
+        ["exp": "soon"],
+        ["iat": "1800009999"],  // issued in the future
+        ["sub": ""],
+        ["sub": nil],
+        ["iss": nil],
+    ] as [[String: String?]])
+    func claimsOutsideThePolicyAreRefused(_ changes: [String: String?]) {
+        #expect(throws: IdentityError.self) { try Self.verifier.caller(fromAuthorizerClaims: Self.claims(changes)) }
+    }
+}
+
 @Suite("Local identity provider")
 struct LocalIdentityTests {
     @Test func adminsAreInTheAdminGroupAndEmailsAreUnique() async throws {

@@ -62,7 +62,7 @@ struct AuthController<Context: ShopRequestContext>: Sendable {
     }
 
     @Sendable func me(_ request: Request, context: Context) async throws -> Response {
-        let caller = try await auth.caller(of: request)
+        let caller = try await auth.caller(of: request, context: context)
         return try .json(try await identityCall { () throws(IdentityError) in try await identity.profile(of: caller) })
     }
 

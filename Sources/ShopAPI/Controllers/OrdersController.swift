@@ -17,7 +17,7 @@ struct OrdersController<Context: ShopRequestContext>: Sendable {
     }
 
     @Sendable func place(_ request: Request, context: Context) async throws -> Response {
-        let caller = try await auth.caller(of: request)
+        let caller = try await auth.caller(of: request, context: context)
         let body = try await request.decodeJSON(OrderRequest.self)
         let key = request.headers[.idempotencyKey]
         let order = try await orders.place(userId: caller.userId, request: body, idempotencyKey: key)
@@ -26,7 +26,7 @@ struct OrdersController<Context: ShopRequestContext>: Sendable {
     }
 
     @Sendable func list(_ request: Request, context: Context) async throws -> Response {
-        let caller = try await auth.caller(of: request)
+        let caller = try await auth.caller(of: request, context: context)
         let limit = try request.queryInt("limit", in: Limits.pageSizeRange, default: Limits.defaultPageSize)
         let everyone: Bool
         switch request.query("all") {
@@ -49,19 +49,19 @@ struct OrdersController<Context: ShopRequestContext>: Sendable {
     }
 
     @Sendable func get(_ request: Request, context: Context) async throws -> Response {
-        let caller = try await auth.caller(of: request)
+        let caller = try await auth.caller(of: request, context: context)
         return try .json(try await orders.get(id: try context.parameters.require("id"), caller: caller))
     }
 
     @Sendable func cancel(_ request: Request, context: Context) async throws -> Response {
-        let caller = try await auth.caller(of: request)
+        let caller = try await auth.caller(of: request, context: context)
         let order = try await orders.cancel(id: try context.parameters.require("id"), caller: caller)
         context.logger.info("order cancelled", metadata: ["order_id": "\(order.id)"])
         return try .json(order)
     }
 
     @Sendable func fulfil(_ request: Request, context: Context) async throws -> Response {
-        let caller = try await auth.caller(of: request)
+        let caller = try await auth.caller(of: request, context: context)
         return try .json(try await orders.fulfil(id: try context.parameters.require("id"), caller: caller))
     }
 }

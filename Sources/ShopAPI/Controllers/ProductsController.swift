@@ -1,3 +1,4 @@
+import ShopSupport
 import Hummingbird
 import ShopDomain
 
@@ -48,7 +49,7 @@ struct ProductsController<Context: ShopRequestContext>: Sendable {
     }
 
     @Sendable func startImageUpload(_ request: Request, context: Context) async throws -> Response {
-        _ = try await auth.admin(of: request)
+        _ = try await auth.admin(of: request, context: context)
         let input = try await request.decodeJSON(ImageInput.self)
         var upload = try await images.startUpload(productId: try context.parameters.require("id"), contentType: input.contentType)
         // A local upload URL is a path on this server: make it absolute for the caller.
@@ -59,7 +60,7 @@ struct ProductsController<Context: ShopRequestContext>: Sendable {
     }
 
     @Sendable func commitImage(_ request: Request, context: Context) async throws -> Response {
-        _ = try await auth.admin(of: request)
+        _ = try await auth.admin(of: request, context: context)
         let input = try await request.decodeJSON(CommitInput.self)
         let product = try await images.commit(productId: try context.parameters.require("id"), key: input.key)
         return try .json(product, headers: [.eTag: Self.etag(product)])
@@ -80,14 +81,14 @@ struct ProductsController<Context: ShopRequestContext>: Sendable {
     @Sendable func get(_ request: Request, context: Context) async throws -> Response {
         let product = try await catalog.get(id: try context.parameters.require("id"))
         let etag = Self.etag(product)
-        if let match = request.headers[.ifNoneMatch], match.split(separator: ",").contains(where: { $0.trimmingCharacters(in: .whitespaces) == etag }) {
+        if let match = request.headers[.ifNoneMatch], match.split(separator: ",").contains(where: { $0.trimmingWhitespace() == etag }) {
             return Response(status: .notModified, headers: [.eTag: etag])
         }
         return try .json(product, headers: [.eTag: etag])
     }
 
     @Sendable func create(_ request: Request, context: Context) async throws -> Response {
-        _ = try await auth.admin(of: request)
+        _ = try await auth.admin(of: request, context: context)
         let input = try await request.decodeJSON(ProductInput.self)
         let product = try await catalog.create(input.fields, quantity: input.quantity ?? 0)
         context.logger.info("product created", metadata: ["product_id": "\(product.id)"])
@@ -95,7 +96,7 @@ struct ProductsController<Context: ShopRequestContext>: Sendable {
     }
 
     @Sendable func update(_ request: Request, context: Context) async throws -> Response {
-        _ = try await auth.admin(of: request)
+        _ = try await auth.admin(of: request, context: context)
         let id = try context.parameters.require("id")
         let expected = try Self.expectedVersion(request.headers[.ifMatch])
         let input = try await request.decodeJSON(ProductInput.self)
@@ -104,13 +105,13 @@ struct ProductsController<Context: ShopRequestContext>: Sendable {
     }
 
     @Sendable func delete(_ request: Request, context: Context) async throws -> Response {
-        _ = try await auth.admin(of: request)
+        _ = try await auth.admin(of: request, context: context)
         try await catalog.delete(id: try context.parameters.require("id"))
         return .empty(.noContent)
     }
 
     @Sendable func stock(_ request: Request, context: Context) async throws -> Response {
-        _ = try await auth.admin(of: request)
+        _ = try await auth.admin(of: request, context: context)
         let id = try context.parameters.require("id")
         let input = try await request.decodeJSON(StockInput.self)
         let product = try await catalog.adjustStock(id: id, delta: input.delta)
@@ -122,7 +123,7 @@ struct ProductsController<Context: ShopRequestContext>: Sendable {
     /// The version an `If-Match` asks for; nil without the header or with `*`.
     /// A value that is not one of our tags can never match: 412.
     static func expectedVersion(_ header: String?) throws(APIError) -> Int? {
-        guard let header = header?.trimmingCharacters(in: .whitespaces) else { return nil }
+        guard let header = header?.trimmingWhitespace() else { return nil }
         if header == "*" { return nil }
         var tag = Substring(header)
         if tag.hasPrefix("W/") { tag = tag.dropFirst(2) }

@@ -1,5 +1,10 @@
 import Crypto
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+import ShopSupport
 import ShopDomain
 import ShopStorage
 
@@ -28,7 +33,7 @@ public struct LocalImageStore: ImageStore {
 
     func signature(key imageKey: String, contentType: String, expires: Int64) -> String {
         let message = "PUT\n/uploads/\(imageKey)\n\(contentType)\n\(expires)"
-        return Data(HMAC<SHA256>.authenticationCode(for: Data(message.utf8), using: key)).base64URL
+        return Data(HMAC<SHA256>.authenticationCode(for: Data(message.utf8), using: key)).base64URLEncoded()
     }
 
     public func prepareUpload(key imageKey: String, contentType: String, expiresAt: Date) async throws(StorageError) -> ImageUpload {
@@ -54,12 +59,12 @@ public struct LocalImageStore: ImageStore {
         }
     }
 
-    func path(_ imageKey: String) -> String { (directory as NSString).appendingPathComponent(imageKey) }
+    func path(_ imageKey: String) -> String { URL(fileURLWithPath: directory).appendingPathComponent(imageKey).path }
 
     /// Stores the bytes (already checked for size and signature), atomically.
     func store(key imageKey: String, bytes: Data) throws {
         let destination = path(imageKey)
-        try FileManager.default.createDirectory(atPath: (destination as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(atPath: URL(fileURLWithPath: destination).deletingLastPathComponent().path, withIntermediateDirectories: true)
         try bytes.write(to: URL(fileURLWithPath: destination), options: .atomic)
     }
 
@@ -69,16 +74,26 @@ public struct LocalImageStore: ImageStore {
     }
 
     static func contentType(of imageKey: String) -> String? {
-        let ext = (imageKey as NSString).pathExtension.lowercased()
+        let ext = URL(fileURLWithPath: imageKey).pathExtension.lowercased()
         return ImageRules.allowedTypes.first { $0.value == ext }?.key
     }
 
     public func head(key imageKey: String) async throws(StorageError) -> StoredImage? {
         guard Self.isValidKey(imageKey),
             let attributes = try? FileManager.default.attributesOfItem(atPath: path(imageKey)),
-            let size = (attributes[.size] as? NSNumber)?.intValue
+            let size = Self.fileSize(attributes[.size])
         else { return nil }
         return StoredImage(size: size, contentType: Self.contentType(of: imageKey))
+    }
+
+    /// FileManager reports sizes as some integer type, depending on the Foundation in use.
+    static func fileSize(_ value: Any?) -> Int? {
+        switch value {
+        case let size as Int: size
+        case let size as UInt64: Int(exactly: size)
+        case let size as Int64: Int(exactly: size)
+        default: nil
+        }
     }
 
     public func delete(key imageKey: String) async throws(StorageError) {

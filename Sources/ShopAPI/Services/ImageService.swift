@@ -1,4 +1,9 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+import ShopSupport
 import ShopDomain
 import ShopStorage
 
@@ -16,7 +21,7 @@ public struct ImageService: Sendable {
     }
 
     public func startUpload(productId: String, contentType: String) async throws(APIError) -> ImageUpload {
-        let type = contentType.lowercased().trimmingCharacters(in: .whitespaces)
+        let type = contentType.lowercased().trimmingWhitespace()
         guard let ext = ImageRules.allowedTypes[type] else {
             throw APIError.badRequest(
                 "unsupported_image_type", "Images must be image/jpeg, image/png or image/webp.",

@@ -1,5 +1,10 @@
 import Crypto
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+import ShopSupport
 import Identity
 import Logging
 import ShopDomain
@@ -93,7 +98,7 @@ public struct OrderService: Sendable {
     /// A digest of the request's meaning, so that key order or spacing do not count as a different body.
     static func fingerprint(_ request: OrderRequest) -> String {
         let canonical = request.lines.map { "\($0.productId)\u{1f}\($0.quantity)" }.joined(separator: "\u{1e}")
-        return SHA256.hash(data: Data(canonical.utf8)).map { String(format: "%02x", $0) }.joined()
+        return SHA256.hash(data: Data(canonical.utf8)).hexEncoded
     }
 
     /// The order if `caller` may see it; someone else's order is a 404, as if it did not exist.
