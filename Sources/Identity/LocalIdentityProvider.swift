@@ -18,8 +18,10 @@ public struct LocalIdentityProvider: IdentityProvider {
     let bcryptCost: UInt8
     let refreshLifetime: Duration
     let clock: WallClock
-    /// Verified against when the email is unknown, so both failures take the same time.
-    let decoyHash: String
+    /// Verified against when the email is unknown, so both failures take the same time. Hashed in
+    /// the background: at cost 12 it takes about 300 ms, which would otherwise be every start's
+    /// (and every Lambda cold start's) time; only a login that comes sooner waits for it.
+    let decoyHash: Task<String, Never>
 
     public init(
         users: any UserStore, issuer: LocalTokenIssuer, bcryptCost: UInt8 = 12,
@@ -30,7 +32,10 @@ public struct LocalIdentityProvider: IdentityProvider {
         self.bcryptCost = bcryptCost
         self.refreshLifetime = refreshLifetime
         self.clock = clock
-        decoyHash = Bcrypt.hash("decoy-password-never-matches", cost: bcryptCost)
+        decoyHash = Task {
+            let decoy = "decoy-password-never-matches"
+            return (try? await NIOThreadPool.singleton.runIfActive { Bcrypt.hash(decoy, cost: bcryptCost) }) ?? Bcrypt.hash(decoy, cost: bcryptCost)
+        }
     }
 
     public func register(email: String, password: String, name: String) async throws(IdentityError) -> Registration {
@@ -72,7 +77,8 @@ public struct LocalIdentityProvider: IdentityProvider {
     public func login(email: String, password: String) async throws(IdentityError) -> AuthTokens {
         let normalized = (try? Credentials.normalizedEmail(email)) ?? ""
         let user = normalized.isEmpty ? nil : try await storage { () throws(StorageError) in try await users.user(email: normalized) }
-        let hash = user?.passwordHash ?? decoyHash
+        let hash: String
+        if let stored = user?.passwordHash { hash = stored } else { hash = await decoyHash.value }
         let matches: Bool
         do {
             matches = try await NIOThreadPool.singleton.runIfActive { Bcrypt.verify(password, hash: hash) }

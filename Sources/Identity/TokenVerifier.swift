@@ -94,6 +94,13 @@ public final class TokenVerifier: Sendable {
         return try check(claims)
     }
 
+    /// Fetches the key set ahead of the first token (a Lambda function's init phase); returns how
+    /// many keys are known. A failed fetch is logged and retried when a token needs the keys.
+    @discardableResult
+    public func preload() async -> Int {
+        await keys.preload()
+    }
+
     /// The caller from claims that API Gateway's JWT authorizer has already verified (signature,
     /// issuer, audience, expiry), as `requestContext.authorizer.jwt.claims` carries them: every
     /// value a string, arrays as `[a b]`. The same policy applies, so a misconfigured authorizer
@@ -153,6 +160,12 @@ actor KeyCache {
         self.source = source
         self.refetchInterval = refetchInterval
         self.logger = logger
+    }
+
+    /// Loads the key set now if it has not been loaded; returns how many keys are known.
+    func preload() async -> Int {
+        if !loaded { await reload() }
+        return collections.count
     }
 
     func collection(for kid: String) async -> JWTKeyCollection? {

@@ -66,6 +66,9 @@ enum LambdaServices {
             verifier = TokenVerifier(
                 policy: TokenPolicy(issuer: configuration.effectiveIssuer, clientId: configuration.cognitoClientId ?? ""),
                 source: .url(jwksURL, HTTPClient.shared), logger: logger)
+            // Key sets are built once, in the init phase, not on the first request.
+            let keys = await verifier.preload()
+            logger.info("JWKS loaded", metadata: ["keys": "\(keys)", "url": "\(jwksURL)"])
             // The pool id is public, so it cannot key the cursors: Cognito needs SHOP_CURSOR_SECRET.
             secretSeed = []
         }

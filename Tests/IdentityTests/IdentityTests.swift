@@ -92,6 +92,30 @@ struct RemoteJWKSTests {
         }
     }
 
+    @Test func preloadFetchesTheKeySetOnceBeforeAnyToken() async throws {
+        let key = try SigningKey.generate()
+        let fetches = Mutex(0)
+        let router = Router()
+        router.get("pool/.well-known/jwks.json") { _, _ in
+            fetches.withLock { $0 += 1 }
+            return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: key.jwksJSON)))
+        }
+        let app = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)))
+        try await app.test(.live) { client in
+            let port = try #require(client.port)
+            let verifier = TokenVerifier(
+                policy: TokenPolicy(issuer: "iss", clientId: "client"),
+                source: .url("http://127.0.0.1:\(port)/pool/.well-known/jwks.json", HTTPClient.shared))
+            #expect(await verifier.preload() == 1)
+            #expect(fetches.withLock { $0 } == 1)
+            let issuer = await LocalTokenIssuer(key: key, issuer: "iss", clientId: "client")
+            let tokens = try await issuer.issue(userId: "u1", email: "u@example.com", name: "U", groups: [], at: Date())
+            #expect(try await verifier.verify(tokens.id).userId == "u1")
+            #expect(await verifier.preload() == 1)
+            #expect(fetches.withLock { $0 } == 1, "neither the token nor a second preload fetched again")
+        }
+    }
+
     @Test func anUnreachableJWKSRefusesTokens() async throws {
         let key = try SigningKey.generate()
         let verifier = TokenVerifier(
