@@ -149,6 +149,25 @@ public final class LambdaRuntimeClient: Sendable {
 /// The process's main loop: builds the handler once (init phase), then serves invocations one at a time.
 /// An init failure is reported on `/runtime/init/error` and the process exits non-zero.
 public enum LambdaRuntime {
+    /// Runs one invocation: `_X_AMZN_TRACE_ID` is the invocation's trace id while the handler runs,
+    /// the result goes to `/response`, and an error thrown by the handler goes to `/error` as
+    /// `{errorType, errorMessage}`. Throws only when the Runtime API itself fails.
+    public static func invoke(
+        _ handler: LambdaHandler, event: ByteBuffer, context: LambdaInvocationContext, client: LambdaRuntimeClient
+    ) async throws {
+        if let trace = context.traceId { setenv("_X_AMZN_TRACE_ID", trace, 1) } else { unsetenv("_X_AMZN_TRACE_ID") }
+        defer { unsetenv("_X_AMZN_TRACE_ID") }
+        let result: ByteBuffer
+        do {
+            result = try await handler(event, context)
+        } catch {
+            context.logger.error("invocation failed", metadata: ["error": "\(error)"])
+            try await client.fail(requestId: context.requestId, error: error)
+            return
+        }
+        try await client.respond(requestId: context.requestId, body: result)
+    }
+
     public static func run(logger: Logger, makeHandler: (Logger) async throws -> LambdaHandler) async -> Never {
         let environment = ProcessInfo.processInfo.environment
         guard let endpoint = environment["AWS_LAMBDA_RUNTIME_API"], !endpoint.isEmpty else {
@@ -175,25 +194,13 @@ public enum LambdaRuntime {
                 await client.shutdown()
                 exit(1)
             }
-            if let trace = context.traceId { setenv("_X_AMZN_TRACE_ID", trace, 1) }
             do {
-                let result = try await handler(event, context)
-                try await client.respond(requestId: context.requestId, body: result)
-            } catch let error as LambdaRuntimeError {
+                try await invoke(handler, event: event, context: context, client: client)
+            } catch {
                 logger.critical("runtime API failed", metadata: ["error": "\(error)"])
                 await client.shutdown()
                 exit(1)
-            } catch {
-                context.logger.error("invocation failed", metadata: ["error": "\(error)"])
-                do {
-                    try await client.fail(requestId: context.requestId, error: error)
-                } catch {
-                    logger.critical("runtime API failed", metadata: ["error": "\(error)"])
-                    await client.shutdown()
-                    exit(1)
-                }
             }
-            unsetenv("_X_AMZN_TRACE_ID")
         }
     }
 }
