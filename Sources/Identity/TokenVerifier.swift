@@ -169,7 +169,11 @@ actor KeyCache {
     }
 
     func collection(for kid: String) async -> JWTKeyCollection? {
-        if !loaded { await reload() }
+        // Never loaded (the JWKS was unreachable): try again, but at most once a second, so that
+        // an outage does not turn every request into a fetch that waits for its timeout.
+        if !loaded, lastFetch.map({ ContinuousClock.now - $0 >= min(refetchInterval, .seconds(1)) }) ?? true {
+            await reload()
+        }
         if let found = collections[kid] { return found }
         // An unknown kid may mean the issuer rotated its keys; refetch, at most once per interval.
         if case .url = source, lastFetch.map({ ContinuousClock.now - $0 >= refetchInterval }) ?? true {
@@ -179,7 +183,10 @@ actor KeyCache {
     }
 
     private func reload() async {
+        // Set before the fetch (callers arriving meanwhile do not fetch too) and after it (the
+        // interval counts from when the answer came, however slow it was).
         lastFetch = .now
+        defer { lastFetch = .now }
         let json: String
         switch source {
         case .keySet(let keySet):

@@ -116,6 +116,33 @@ struct RemoteJWKSTests {
         }
     }
 
+    @Test func aFailingJWKSIsRetriedAtMostOnceASecond() async throws {
+        let key = try SigningKey.generate()
+        let fetches = Mutex(0)
+        let router = Router()
+        router.get("jwks.json") { _, _ in
+            let count = fetches.withLock { $0 += 1; return $0 }
+            return count == 1 ? Response(status: .serviceUnavailable)
+                : Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: key.jwksJSON)))
+        }
+        let app = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)))
+        try await app.test(.live) { client in
+            let verifier = TokenVerifier(
+                policy: TokenPolicy(issuer: "iss", clientId: "client"),
+                source: .url("http://127.0.0.1:\(try #require(client.port))/jwks.json", HTTPClient.shared))
+            let issuer = await LocalTokenIssuer(key: key, issuer: "iss", clientId: "client")
+            let tokens = try await issuer.issue(userId: "u1", email: "u@example.com", name: "U", groups: [], at: Date())
+            #expect(await verifier.preload() == 0)
+            for _ in 0..<5 {
+                await #expect(throws: IdentityError.self) { try await verifier.verify(tokens.id) }
+            }
+            #expect(fetches.withLock { $0 } == 1, "tokens right after a failed fetch do not fetch again")
+            try await Task.sleep(for: .milliseconds(1100))
+            #expect(try await verifier.verify(tokens.id).userId == "u1")
+            #expect(fetches.withLock { $0 } == 2)
+        }
+    }
+
     @Test func anUnreachableJWKSRefusesTokens() async throws {
         let key = try SigningKey.generate()
         let verifier = TokenVerifier(
