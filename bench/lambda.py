@@ -3,7 +3,7 @@
 Reads BENCH_RIE, BENCH_BOOTSTRAP, BENCH_ZIP, BENCH_SHOP, BENCH_MOTO, BENCH_COLD_RUNS, BENCH_WARM,
 BENCH_WORK from the environment. Prints a report; exits non-zero if any request fails.
 """
-import json, os, re, signal, socket, statistics, subprocess, sys, tempfile, time, urllib.request
+import http.client, json, os, re, signal, socket, statistics, subprocess, sys, tempfile, time, urllib.request
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
@@ -129,7 +129,6 @@ def lambda_runs(product_id):
             t = time.perf_counter()
             fn.invoke(event(f"/products/{product_id}"))
             round_trips.append((time.perf_counter() - t) * 1000)
-        health = []
         for _ in range(WARM if run == 0 else 0):
             fn.invoke(event("/health"))
         rss = fn.bootstrap_rss()
@@ -165,7 +164,6 @@ def serve_run(label, extra_env, data_dir):
     if first_response_ms is None:
         sys.exit(f"bench: shop serve ({label}) never answered")
     idle_rss = max_rss_kib(process.pid)
-    import http.client
     conn = http.client.HTTPConnection("127.0.0.1", port)
     conn.request("GET", "/products?limit=1")
     listing = json.loads(conn.getresponse().read())

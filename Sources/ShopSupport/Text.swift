@@ -58,7 +58,7 @@ extension Data {
         return String(decoding: text, as: UTF8.self)
     }
 
-    /// Decodes base64url with or without padding; nil for any character outside the alphabet.
+    /// Decodes unpadded base64url; nil for any character outside its alphabet, `=` included.
     public init?(base64URLEncoded string: String) {
         var text: [UInt8] = []
         text.reserveCapacity(string.utf8.count + 3)
