@@ -30,6 +30,7 @@ let package = Package(
     targets: [
         .target(
             name: "ShopDomain",
+            dependencies: ["ShopSupport"],
             swiftSettings: swiftSettings
         ),
         // Text routines FoundationEssentials lacks (trimming, hex, base64url, percent-encoding).
@@ -123,11 +124,34 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // The composition root: configuration + what a host opened -> ShopServices. No SQLite.
+        .target(
+            name: "ShopAssembly",
+            dependencies: [
+                "ShopAPI", "ShopDomain", "ShopStorage", "Identity", "DynamoDBStore", "S3ImageStore", "AWSWire",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // What only `shop serve` has: the SQLite file, key files, image files, the sweep timer, the demo catalog.
+        .target(
+            name: "ShopLocal",
+            dependencies: [
+                "ShopAssembly", "ShopAPI", "ShopDomain", "ShopSupport", "ShopStorage", "SQLiteStore", "Identity",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         // The Lambda functions' `bootstrap`: no SQLiteStore/GRDB, no local-only code.
         .executableTarget(
             name: "ShopLambda",
             dependencies: [
-                "LambdaHost", "ShopAPI", "ShopStorage", "DynamoDBStore", "S3ImageStore", "AWSWire", "Identity",
+                "LambdaHost", "ShopAssembly", "ShopAPI", "ShopStorage",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Crypto", package: "swift-crypto"),
@@ -139,7 +163,7 @@ let package = Package(
         .executableTarget(
             name: "shop",
             dependencies: [
-                "ShopDomain", "ShopStorage", "SQLiteStore", "DynamoDBStore", "S3ImageStore", "AWSWire", "Identity", "ShopAPI",
+                "ShopDomain", "ShopStorage", "ShopAssembly", "ShopLocal", "DynamoDBStore", "Identity", "ShopAPI",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -165,7 +189,7 @@ let package = Package(
         ),
         .testTarget(
             name: "ShopDomainTests",
-            dependencies: ["ShopDomain"],
+            dependencies: ["ShopDomain", "ShopSupport"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
@@ -194,7 +218,7 @@ let package = Package(
         .testTarget(
             name: "AWSWireTests",
             dependencies: [
-                "AWSWire",
+                "AWSWire", "ShopSupport",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
@@ -207,7 +231,7 @@ let package = Package(
         .testTarget(
             name: "IdentityTests",
             dependencies: [
-                "Identity", "SQLiteStore", "ShopStorage", "ShopDomain",
+                "Identity", "SQLiteStore", "ShopStorage", "ShopDomain", "ShopSupport",
                 .product(name: "JWTKit", package: "jwt-kit"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
@@ -218,8 +242,9 @@ let package = Package(
         .testTarget(
             name: "ShopAPITests",
             dependencies: [
-                "ShopAPI", "SQLiteStore", "Identity", "ShopStorage", "ShopDomain", "AWSWire",
+                "ShopAPI", "ShopAssembly", "ShopLocal", "SQLiteStore", "DynamoDBStore", "Identity", "ShopStorage", "ShopDomain", "ShopSupport", "AWSWire",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "JWTKit", package: "jwt-kit"),

@@ -8,6 +8,8 @@ import base64, copy, json, os, socket, subprocess, sys, time, urllib.error, urll
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
+from shoptest import free_port  # scripts/shoptest.py; scripts/ is on sys.path when run as a script
+
 RIE = os.environ["SHOP_TEST_RIE"]
 SAM = os.environ["SHOP_TEST_SAM"]
 LAMBDA = os.environ["SHOP_TEST_LAMBDA"]
@@ -115,7 +117,7 @@ class Emulator:
         env = dict(os.environ)
         env.update({
             "_HANDLER": handler, "SHOP_STORE": "dynamodb", "SHOP_DYNAMODB_ENDPOINT": MOTO, "SHOP_IDENTITY": "local",
-            "SHOP_TOKEN_SIGNING_KEY_PEM": PEM, "SHOP_TOKEN_ISSUER": ISSUER, "SHOP_CLIENT_ID": CLIENT_ID,
+            "SHOP_TOKEN_SIGNING_KEY_PEM": PEM, "SHOP_CURSOR_SECRET": "lambda-cases-cursor-secret", "SHOP_TOKEN_ISSUER": ISSUER, "SHOP_CLIENT_ID": CLIENT_ID,
             "SHOP_BCRYPT_COST": "4", "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
             "AWS_SESSION_TOKEN": "", "AWS_REGION": "us-east-1", "SHOP_LOG_LEVEL": "info",
         })
@@ -156,14 +158,6 @@ class Emulator:
 
     def __exit__(self, *exc):
         self.stop()
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 def body(result):

@@ -40,17 +40,6 @@ public struct AWSConfigurationError: Error, Sendable, CustomStringConvertible {
     }
 }
 
-/// The region requests are signed for and sent to.
-public enum AWSRegion {
-    /// AWS_REGION (set by Lambda), else AWS_DEFAULT_REGION; throws AWSConfigurationError when neither is set.
-    public static func fromEnvironment(_ environment: [String: String]) throws -> String {
-        for name in ["AWS_REGION", "AWS_DEFAULT_REGION"] {
-            if let value = environment[name], !value.isEmpty { return value }
-        }
-        throw AWSConfigurationError(description: "AWS_REGION is not set: it names the region of the AWS services, e.g. us-east-1")
-    }
-}
-
 /// Where a service's API is: AWS's public endpoint for the region, or an override (moto, DynamoDB Local).
 public enum AWSEndpoint {
     /// Default endpoint for a service, overridable: e.g. `AWSEndpoint.resolve(service: "dynamodb", region: region, override: env["SHOP_DYNAMODB_ENDPOINT"])`.

@@ -22,6 +22,8 @@ public struct AWSError: Error, Sendable, CustomStringConvertible {
     /// One entry per item of a cancelled transaction, in request order; `code` is "None" for items that did not fail.
     public struct CancellationReason: Sendable, Decodable, Equatable {
         public var code: String?
+        /// `code` typed; `.none` for an item that did not fail.
+        public var reason: AWSErrorCode { AWSErrorCode(rawValue: code ?? "None") }
         public var message: String?
         /// The item's current attributes (DynamoDB AttributeValue JSON, e.g. `{"Quantity": {"N": "3"}}`), present when the
         /// request asked for `ReturnValuesOnConditionCheckFailure: ALL_OLD`. Kept as JSON so this layer needs no DynamoDB types.
@@ -52,24 +54,26 @@ public struct AWSError: Error, Sendable, CustomStringConvertible {
         self.cancellationReasons = cancellationReasons
     }
 
-    /// ProvisionedThroughputExceededException, ThrottlingException, RequestLimitExceeded, InternalServerError, HTTP 500/502/503/504, transport errors.
+    /// The error code, typed: compare with `AWSErrorCode`'s members instead of strings.
+    public var code: AWSErrorCode { AWSErrorCode(rawValue: type) }
+
+    /// Set when a write that is not safe to repeat failed in a way that leaves its outcome unknown
+    /// (no answer, or a 5xx): it may have been applied. Callers answer "try again", never a guess.
+    public var outcomeUnknown = false
+
+    /// Throttling, 5xx and transport failures; whether a retry is allowed also depends on the request.
     public var isRetryable: Bool {
-        Self.retryableTypes.contains(type) || [500, 502, 503, 504].contains(statusCode) || type == Self.transportErrorType
+        AWSErrorCode.throttling.contains(code) || AWSErrorCode.transient.contains(code) || [500, 502, 503, 504].contains(statusCode)
+            || code == .transportError || code == .connectionFailed
     }
 
-    /// botocore's throttling and transient error codes (standard retry mode), less LimitExceededException,
-    /// which Cognito also uses for quotas that waiting a second does not lift.
-    static let retryableTypes: Set<String> = [
-        "ProvisionedThroughputExceededException", "ThrottlingException", "Throttling", "ThrottledException",
-        "RequestThrottledException", "RequestThrottled", "TooManyRequestsException", "RequestLimitExceeded",
-        "BandwidthLimitExceeded", "SlowDown", "TransactionInProgressException", "PriorRequestNotComplete",
-        "RequestTimeout", "RequestTimeoutException", "InternalServerError", "InternalFailure", "ServiceUnavailable",
-    ]
-
-    static let transportErrorType = "TransportError"
+    /// The service refused the request before acting on it (throttling), or it never reached the service.
+    public var certainlyNotApplied: Bool {
+        AWSErrorCode.throttling.contains(code) || code == .connectionFailed
+    }
 
     public var description: String {
-        statusCode == 0 ? "\(type): \(message)" : "\(type) (HTTP \(statusCode)): \(message)"
+        (statusCode == 0 ? "\(type): \(message)" : "\(type) (HTTP \(statusCode)): \(message)") + (outcomeUnknown ? " (outcome unknown)" : "")
     }
 
     /// Decodes a JSON-protocol error answer: `__type` (with or without the `namespace#` prefix) or the
@@ -84,7 +88,7 @@ public struct AWSError: Error, Sendable, CustomStringConvertible {
         let message = envelope?.message ?? envelope?.Message ?? envelope?.errorMessage
             ?? HTTPStatusText.reason(statusCode)
         var reasons: [CancellationReason]?
-        if code == "TransactionCanceledException" {
+        if code == AWSErrorCode.transactionCanceled.rawValue {
             reasons = envelope?.CancellationReasons ?? []
         }
         return AWSError(type: code, message: message, statusCode: statusCode, body: body, cancellationReasons: reasons)
@@ -126,37 +130,62 @@ enum HTTPStatusText {
     }
 }
 
-/// Any JSON value; used where this layer passes service JSON through without a model of it.
-public enum JSONValue: Sendable, Codable, Equatable {
-    case null
-    case bool(Bool)
-    case number(Double)
-    case string(String)
-    case array([JSONValue])
-    case object([String: JSONValue])
+/// AWS error codes, typed, in the manner of soto-core's `ServerErrors.swift`: the codes this project
+/// acts on are static members, any other code is still representable.
+public struct AWSErrorCode: RawRepresentable, Hashable, Sendable, CustomStringConvertible {
+    public var rawValue: String
+    public init(rawValue: String) { self.rawValue = rawValue }
+    public var description: String { rawValue }
 
-    public init(from decoder: any Decoder) throws {
-        let container = try decoder.singleValueContainer()
-        if container.decodeNil() { self = .null }
-        else if let value = try? container.decode(Bool.self) { self = .bool(value) }
-        else if let value = try? container.decode(Double.self) { self = .number(value) }
-        else if let value = try? container.decode(String.self) { self = .string(value) }
-        else if let value = try? container.decode([JSONValue].self) { self = .array(value) }
-        else { self = .object(try container.decode([String: JSONValue].self)) }
-    }
+    // No answer at all.
+    /// The request may have reached the service (a timeout, a dropped connection).
+    public static let transportError = Self(rawValue: "TransportError")
+    /// The connection was never made, so the request never left.
+    public static let connectionFailed = Self(rawValue: "ConnectionFailed")
 
-    public func encode(to encoder: any Encoder) throws {
-        var container = encoder.singleValueContainer()
-        switch self {
-        case .null: try container.encodeNil()
-        case .bool(let value): try container.encode(value)
-        case .number(let value): try container.encode(value)
-        case .string(let value): try container.encode(value)
-        case .array(let value): try container.encode(value)
-        case .object(let value): try container.encode(value)
-        }
-    }
+    // DynamoDB
+    public static let conditionalCheckFailed = Self(rawValue: "ConditionalCheckFailedException")
+    public static let transactionCanceled = Self(rawValue: "TransactionCanceledException")
+    public static let transactionConflict = Self(rawValue: "TransactionConflict")
+    public static let transactionInProgress = Self(rawValue: "TransactionInProgressException")
+    public static let idempotentParameterMismatch = Self(rawValue: "IdempotentParameterMismatchException")
+    public static let resourceInUse = Self(rawValue: "ResourceInUseException")
+    public static let resourceNotFound = Self(rawValue: "ResourceNotFoundException")
+    public static let provisionedThroughputExceeded = Self(rawValue: "ProvisionedThroughputExceededException")
+    public static let requestLimitExceeded = Self(rawValue: "RequestLimitExceeded")
+    /// A cancellation reason of an item that did not fail.
+    public static let none = Self(rawValue: "None")
+    /// A cancellation reason: the item's condition expression was false.
+    public static let conditionFailed = Self(rawValue: "ConditionalCheckFailed")
+
+    // Cognito
+    public static let usernameExists = Self(rawValue: "UsernameExistsException")
+    public static let aliasExists = Self(rawValue: "AliasExistsException")
+    public static let invalidPassword = Self(rawValue: "InvalidPasswordException")
+    public static let invalidParameter = Self(rawValue: "InvalidParameterException")
+    public static let notAuthorized = Self(rawValue: "NotAuthorizedException")
+    public static let userNotFound = Self(rawValue: "UserNotFoundException")
+    public static let userNotConfirmed = Self(rawValue: "UserNotConfirmedException")
+    public static let codeMismatch = Self(rawValue: "CodeMismatchException")
+    public static let expiredCode = Self(rawValue: "ExpiredCodeException")
+    public static let tooManyFailedAttempts = Self(rawValue: "TooManyFailedAttemptsException")
+    public static let groupExists = Self(rawValue: "GroupExistsException")
+
+    // Everyone
+    public static let throttlingException = Self(rawValue: "ThrottlingException")
+    public static let internalServerError = Self(rawValue: "InternalServerError")
+
+    /// botocore's throttling codes (standard retry mode), less LimitExceededException, which Cognito
+    /// also uses for quotas that waiting a second does not lift. The service refused before acting.
+    public static let throttling: Set<Self> = Set([
+        "ProvisionedThroughputExceededException", "ThrottlingException", "Throttling", "ThrottledException",
+        "RequestThrottledException", "RequestThrottled", "TooManyRequestsException", "RequestLimitExceeded",
+        "BandwidthLimitExceeded", "SlowDown", "PriorRequestNotComplete",
+    ].map(Self.init(rawValue:)))
+
+    /// botocore's transient codes: the service may or may not have acted.
+    public static let transient: Set<Self> = Set([
+        "TransactionInProgressException", "RequestTimeout", "RequestTimeoutException", "InternalServerError", "InternalFailure",
+        "ServiceUnavailable",
+    ].map(Self.init(rawValue:)))
 }
-
-/// The name the interface sketch used for `JSONValue`.
-public typealias JSONAny = JSONValue

@@ -62,7 +62,7 @@ public struct SigV4Signer: Sendable {
         if !includeContentSHA256, let given = toSign.first(where: { $0.0.lowercased() == "x-amz-content-sha256" }) {
             payloadHash = given.1
         } else {
-            payloadHash = Self.hex(SHA256.hash(data: body))
+            payloadHash = SHA256.hash(data: body).hexEncoded
         }
         if includeContentSHA256 { added.append(("x-amz-content-sha256", payloadHash)) }
         toSign += added
@@ -157,13 +157,13 @@ public struct SigV4Signer: Sendable {
             "AWS4-HMAC-SHA256",
             timestamp,
             credentialScope(timestamp),
-            Self.hex(SHA256.hash(data: Array(canonicalRequest.utf8))),
+            SHA256.hash(data: Array(canonicalRequest.utf8)).hexEncoded,
         ].joined(separator: "\n")
         let dateKey = Self.hmac(Array("AWS4\(credentials.secretAccessKey)".utf8), String(timestamp.prefix(8)))
         let regionKey = Self.hmac(dateKey, region)
         let serviceKey = Self.hmac(regionKey, service)
         let signingKey = Self.hmac(serviceKey, "aws4_request")
-        return (stringToSign, Self.hex(Self.hmac(signingKey, stringToSign)))
+        return (stringToSign, Self.hmac(signingKey, stringToSign).hexEncoded)
     }
 
     /// Lowercased names, sorted; repeated headers joined with commas in their order; values trimmed with inner whitespace runs collapsed.
@@ -250,38 +250,8 @@ public struct SigV4Signer: Sendable {
         Array(HMAC<SHA256>.authenticationCode(for: Array(message.utf8), using: SymmetricKey(data: key)))
     }
 
-    static func hex<D: Sequence>(_ bytes: D) -> String where D.Element == UInt8 {
-        var out: [UInt8] = []
-        for byte in bytes {
-            out.append(hexLower[Int(byte >> 4)])
-            out.append(hexLower[Int(byte & 0x0F)])
-        }
-        return String(decoding: out, as: UTF8.self)
-    }
-
-    static let hexLower = Array("0123456789abcdef".utf8)
-
     /// `yyyyMMdd'T'HHmmss'Z'` in UTC, without a DateFormatter (days-from-civil arithmetic).
     public static func amzDate(_ date: Date) -> String {
-        let seconds = Int64(date.timeIntervalSince1970.rounded(.down))
-        var days = seconds / 86_400
-        var secondOfDay = seconds % 86_400
-        if secondOfDay < 0 { secondOfDay += 86_400; days -= 1 }
-        // Howard Hinnant's civil_from_days.
-        let z = days + 719_468
-        let era = (z >= 0 ? z : z - 146_096) / 146_097
-        let dayOfEra = z - era * 146_097
-        let yearOfEra = (dayOfEra - dayOfEra / 1460 + dayOfEra / 36_524 - dayOfEra / 146_096) / 365
-        let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
-        let mp = (5 * dayOfYear + 2) / 153
-        let day = dayOfYear - (153 * mp + 2) / 5 + 1
-        let month = mp < 10 ? mp + 3 : mp - 9
-        let year = yearOfEra + era * 400 + (month <= 2 ? 1 : 0)
-        func pad(_ value: Int64, _ width: Int) -> String {
-            let digits = String(value)
-            return String(repeating: "0", count: max(0, width - digits.count)) + digits
-        }
-        return pad(year, 4) + pad(month, 2) + pad(day, 2) + "T"
-            + pad(secondOfDay / 3600, 2) + pad(secondOfDay / 60 % 60, 2) + pad(secondOfDay % 60, 2) + "Z"
+        CivilTime(unixMillis: Int64(date.timeIntervalSince1970.rounded(.down)) * 1000).basicISO8601
     }
 }

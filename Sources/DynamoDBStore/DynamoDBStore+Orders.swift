@@ -12,10 +12,10 @@ import ShopStorage
 extension DynamoDBStore: OrderStore {
     static func idempotencyKey(_ claim: IdempotencyClaim) -> String { claim.userId + "#" + claim.key }
 
-    /// At most 36 characters, the same for the same key: DynamoDB then treats a retried
-    /// `TransactWriteItems` of the same request as one (for ten minutes).
-    static func clientRequestToken(_ claim: IdempotencyClaim, orderId: String) -> String {
-        let digest = SHA256.hash(data: Data((idempotencyKey(claim) + "\n" + orderId).utf8))
+    /// At most 36 characters, the same for the same key, order and attempt: DynamoDB then treats a
+    /// retried `TransactWriteItems` of the same request as one (for ten minutes).
+    static func clientRequestToken(_ claim: IdempotencyClaim, orderId: String, attempt: Int) -> String {
+        let digest = SHA256.hash(data: Data((idempotencyKey(claim) + "\n" + orderId + "\n" + String(attempt)).utf8))
         return String(digest.hexEncoded.prefix(36))
     }
 
@@ -50,37 +50,38 @@ extension DynamoDBStore: OrderStore {
                 ConditionExpression: "attribute_not_exists(IdempotencyKey) OR ExpiresAt <= :now",
                 ExpressionAttributeValues: [":now": .int64(now.ms)])))
         }
-        let request = DDBRequest(TransactItems: items, ClientRequestToken: claim.map { Self.clientRequestToken($0, orderId: order.id) })
-        do {
-            _ = try await client.call("TransactWriteItems", request, as: Empty.self)
-            return .created(order)
-        } catch let error as AWSError where error.type == "TransactionCanceledException" || error.type == "IdempotentParameterMismatchException" {
-            // A live claim on the key wins over every other outcome.
-            if let claim, let record = try await idempotencyRecord(claim, now: now) { return .replayed(record) }
-            let reasons = error.cancellationReasons ?? []
-            var failedLines: [OrderLine] = []
-            for (index, line) in order.lines.enumerated() where index < reasons.count && reasons[index].code == "ConditionalCheckFailed" {
-                failedLines.append(line)
-            }
-            if failedLines.isEmpty && reasons.isEmpty { failedLines = order.lines }
-            if failedLines.isEmpty { throw .backend("TransactWriteItems cancelled: \(error.message)") }
-            let current = Dictionary(uniqueKeysWithValues: try await products(ids: failedLines.map(\.productId)).map { ($0.id, $0.quantity) })
-            var shortages: [StockShortage] = []
-            for line in failedLines {
-                guard let available = current[line.productId] else { throw .productNotFound(line.productId) }
-                if available < line.quantity {
-                    shortages.append(StockShortage(productId: line.productId, requested: line.quantity, available: available))
-                }
-            }
-            if shortages.isEmpty { throw .backend("TransactWriteItems cancelled, yet every line has stock now: \(error.message)") }
-            throw .outOfStock(shortages)
-        } catch let error as AWSError {
-            throw .backend("TransactWriteItems: \(error.type): \(error.message)")
-        } catch let error as StorageError {
-            throw error
-        } catch {
-            throw .backend("TransactWriteItems: \(error)")
+        // Every attempt carries a token, so the send layer's retries never take the stock twice. With an
+        // Idempotency-Key it is derived from the key and this call's order id: another request with the same
+        // key has another order id, so it is never mistaken for this one's replay.
+        let outcome = try await transactWrite(items) { attempt in
+            claim.map { Self.clientRequestToken($0, orderId: order.id, attempt: attempt) } ?? UUID().uuidString.lowercased()
         }
+        guard case .cancelled(let reasons) = outcome else { return .created(order) }
+        // A live claim on the key wins over every other outcome.
+        if let claim, let record = try await idempotencyRecord(claim, now: now) { return .replayed(record) }
+        let orderIndex = order.lines.count
+        if orderIndex < reasons.count, reasons[orderIndex].reason == .conditionFailed,
+            let stored = try await self.order(id: order.id), stored.userId == order.userId
+        {
+            // This very order is already stored: a replay of this call that outlived the token's window.
+            return .created(stored)
+        }
+        var failedLines: [OrderLine] = []
+        for (index, line) in order.lines.enumerated() where index < reasons.count && reasons[index].reason == .conditionFailed {
+            failedLines.append(line)
+        }
+        if failedLines.isEmpty && reasons.isEmpty { failedLines = order.lines }
+        if failedLines.isEmpty { throw .backend("TransactWriteItems cancelled: \(reasons.map { $0.code ?? "?" })") }
+        let current = Dictionary(uniqueKeysWithValues: try await products(ids: failedLines.map(\.productId)).map { ($0.id, $0.quantity) })
+        var shortages: [StockShortage] = []
+        for line in failedLines {
+            guard let available = current[line.productId] else { throw .productNotFound(line.productId) }
+            if available < line.quantity {
+                shortages.append(StockShortage(productId: line.productId, requested: line.quantity, available: available))
+            }
+        }
+        if shortages.isEmpty { throw .busy }
+        throw .outOfStock(shortages)
     }
 
     public func order(id: String) async throws(StorageError) -> Order? {
@@ -88,14 +89,7 @@ extension DynamoDBStore: OrderStore {
     }
 
     public func listOrders(userId: String?, status: OrderStatus?, limit: Int, after: String?) async throws(StorageError) -> Page<Order> {
-        var startSortKey: String?
-        var startId: String?
-        if let after {
-            let parts = after.split(separator: ":", maxSplits: 1)
-            guard parts.count == 2, let millis = Int64(parts[0]) else { throw .badPageKey }
-            startId = String(parts[1])
-            startSortKey = Self.sortKey(createdAt: millis, id: String(parts[1]))
-        }
+        let position = try after.map { text throws(StorageError) in try OrderPageKey(text) }
         let index: String, hashName: String, hashValue: String
         var filter: String?
         var values: Item = [:]
@@ -113,12 +107,14 @@ extension DynamoDBStore: OrderStore {
         values[":h"] = .s(hashValue)
         var names = ["#h": hashName]
         if filter != nil { names["#s"] = "Status" }
-        let start: Item? = startSortKey.map { ["OrderID": .s(startId!), "SortKey": .s($0), hashName: .s(hashValue)] }
+        let start: Item? = position.map {
+            ["OrderID": .s($0.id), "SortKey": .s(Self.sortKey(createdAt: $0.createdAtMillis, id: $0.id)), hashName: .s(hashValue)]
+        }
         let items = try await query(
             table: tables.orders, index: index, keyCondition: "#h = :h", filter: filter, names: names, values: values,
             forward: false, start: start, want: limit + 1)
         let orders = try items.prefix(limit).map { item throws(StorageError) in try Self.order(item) }
-        let next = items.count > limit ? orders.last.map { "\($0.createdAt.ms):\($0.id)" } : nil
+        let next = items.count > limit ? orders.last.map { OrderPageKey(after: $0).text } : nil
         return Page(items: orders, nextKey: next)
     }
 
@@ -149,19 +145,25 @@ extension DynamoDBStore: OrderStore {
                         ExpressionAttributeValues: [":q": .int(line.quantity)])))
                 }
             }
-            do {
-                _ = try await client.call("TransactWriteItems", DDBRequest(TransactItems: items), as: Empty.self)
+            // A fresh token per attempt (each attempt is built from a new read), reused only by this
+            // attempt's transport retries: two callers moving the same order never share one.
+            switch try await transactWrite(items) {
+            case .written:
                 var moved = current
                 moved.status = to
                 moved.updatedAt = now
                 return moved
-            } catch let error as AWSError where error.type == "TransactionCanceledException" {
+            case .cancelled(let reasons):
+                // The order moved, or a product vanished, since the read: look again.
+                guard reasons.isEmpty || reasons.contains(where: { $0.reason == .conditionFailed }) else {
+                    throw .backend("TransactWriteItems cancelled: \(reasons.map { $0.code ?? "?" })")
+                }
                 continue
-            } catch {
-                throw .backend("TransactWriteItems: \(error)")
             }
         }
         guard let current = try await order(id: id) else { throw .notFound }
+        // Still allowed, yet every attempt lost a race: busy, not "invalid".
+        if from.contains(current.status) { throw .busy }
         throw .invalidTransition(current: current.status)
     }
 
@@ -197,60 +199,5 @@ extension DynamoDBStore: OrderStore {
             start = page.LastEvaluatedKey
         } while start != nil
         return purged
-    }
-}
-
-extension DynamoDBStore: UserStore {
-    public func createUser(_ user: UserRecord) async throws(StorageError) {
-        let userItem: Item = [
-            "PK": .s("USER#" + user.id), "UserID": .s(user.id), "Email": .s(user.email), "Name": .s(user.name),
-            "PasswordHash": .s(user.passwordHash), "Groups": .l(user.groups.map { .s($0) }), "CreatedAt": .int64(user.createdAt.ms),
-        ]
-        let emailItem: Item = ["PK": .s("EMAIL#" + user.email), "UserID": .s(user.id)]
-        let request = DDBRequest(TransactItems: [
-            .init(Put: DDBRequest(TableName: tables.users, Item: userItem, ConditionExpression: "attribute_not_exists(PK)")),
-            .init(Put: DDBRequest(TableName: tables.users, Item: emailItem, ConditionExpression: "attribute_not_exists(PK)")),
-        ])
-        do {
-            _ = try await client.call("TransactWriteItems", request, as: Empty.self)
-        } catch let error as AWSError where error.type == "TransactionCanceledException" {
-            let reasons = error.cancellationReasons ?? []
-            if reasons.count > 1, reasons[1].code == "ConditionalCheckFailed" { throw .emailTaken }
-            if reasons.first?.code == "ConditionalCheckFailed" { throw .alreadyExists }
-            throw .emailTaken
-        } catch {
-            throw .backend("TransactWriteItems: \(error)")
-        }
-    }
-
-    public func user(email: String) async throws(StorageError) -> UserRecord? {
-        guard let pointer = try await get(tables.users, ["PK": .s("EMAIL#" + email)]), let id = pointer["UserID"]?.string else { return nil }
-        return try await user(id: id)
-    }
-
-    public func user(id: String) async throws(StorageError) -> UserRecord? {
-        guard let item = try await get(tables.users, ["PK": .s("USER#" + id)]) else { return nil }
-        return try Self.decode {
-            let r = ItemReader(item: item)
-            guard case .l(let groups)? = item["Groups"] else { throw MalformedItem(attribute: "Groups") }
-            return UserRecord(
-                id: try r.string("UserID"), email: try r.string("Email"), name: try r.string("Name"),
-                passwordHash: try r.string("PasswordHash"), groups: groups.compactMap(\.string),
-                createdAt: Date(unixMillis: try r.int64("CreatedAt")))
-        }
-    }
-
-    public func saveRefreshToken(digest: String, userId: String, expiresAt: Date) async throws(StorageError) {
-        let item: Item = [
-            "PK": .s("REFRESH#" + digest), "UserID": .s(userId), "ExpiresAt": .int64(expiresAt.ms), "TTL": .int64(expiresAt.ms / 1000),
-        ]
-        _ = try await call("PutItem", DDBRequest(TableName: tables.users, Item: item), as: Empty.self)
-    }
-
-    public func refreshTokenOwner(digest: String, now: Date) async throws(StorageError) -> String? {
-        guard let item = try await get(tables.users, ["PK": .s("REFRESH#" + digest)]),
-            let expires = item["ExpiresAt"]?.int64Value, expires > now.ms
-        else { return nil }
-        return item["UserID"]?.string
     }
 }

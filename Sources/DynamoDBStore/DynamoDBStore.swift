@@ -13,10 +13,16 @@ import ShopStorage
 public struct DynamoDBStore: Sendable {
     let client: AWSJSONClient
     let tables: DynamoDBTableNames
+    /// How often a transaction cancelled by `TransactionConflict` is tried again before `.busy`.
+    let conflictRetry: RetryPolicy
 
-    public init(client: AWSJSONClient, tables: DynamoDBTableNames) {
+    public init(
+        client: AWSJSONClient, tables: DynamoDBTableNames,
+        conflictRetry: RetryPolicy = RetryPolicy(maxAttempts: 6, baseDelay: .milliseconds(20), maxDelay: .milliseconds(500))
+    ) {
         self.client = client
         self.tables = tables
+        self.conflictRetry = conflictRetry
     }
 
     /// Creates the tables (and their TTL settings) if they do not exist yet.
@@ -24,7 +30,7 @@ public struct DynamoDBStore: Sendable {
         for table in DynamoDBSchema.createTables(tables) {
             do {
                 _ = try await client.call("CreateTable", table, as: Empty.self)
-            } catch let error as AWSError where error.type == "ResourceInUseException" {
+            } catch let error as AWSError where error.code == .resourceInUse {
                 continue
             }
         }
@@ -45,16 +51,69 @@ public struct DynamoDBStore: Sendable {
         }
     }
 
-    /// Runs a conditional write; returns false when its condition failed.
+    /// Runs a conditional write; returns nil when its condition failed. Only for writes whose replay
+    /// is harmless (the send layer may repeat them after a lost answer).
     func conditional(_ operation: String, _ request: DDBRequest) async throws(StorageError) -> Item? {
         do {
             return try await client.call(operation, request, as: UpdateItemOutput.self).Attributes ?? [:]
-        } catch let error as AWSError where error.type == "ConditionalCheckFailedException" {
+        } catch let error as AWSError where error.code == .conditionalCheckFailed {
             return nil
         } catch let error as AWSError {
             throw .backend("\(operation): \(error.type): \(error.message)")
         } catch {
             throw .backend("\(operation): \(error)")
+        }
+    }
+
+    /// The outcome of one `TransactWriteItems`.
+    enum TransactOutcome {
+        case written
+        /// Cancelled: one reason per item, in request order (`.none` for items that did not fail).
+        case cancelled([AWSError.CancellationReason])
+    }
+
+    /// One `TransactWriteItems`, as one service call that a replay can never apply twice.
+    ///
+    /// Each attempt carries a `ClientRequestToken` made here (`token(attempt)`, a fresh UUID unless the
+    /// caller derives one), which the send layer's own retries reuse: DynamoDB answers a repeated token
+    /// within 10 minutes with the first answer and applies nothing. A token is never shared with another
+    /// call. A cancellation for `TransactionConflict` (another transaction held an item) is tried again
+    /// with backoff under a new token, since nothing was applied; when conflicts outlast the attempts it
+    /// is `.busy`. Any other cancellation is handed back with its reasons.
+    func transactWrite(
+        _ items: [DDBRequest.TransactItem], token: (Int) -> String = { _ in UUID().uuidString.lowercased() }
+    ) async throws(StorageError) -> TransactOutcome {
+        var generator = SystemRandomNumberGenerator()
+        for attempt in 1...conflictRetry.maxAttempts {
+            let request = DDBRequest(TransactItems: items, ClientRequestToken: token(attempt))
+            do {
+                _ = try await client.call("TransactWriteItems", request, as: Empty.self)
+                return .written
+            } catch let error as AWSError where error.code == .transactionCanceled {
+                let reasons = error.cancellationReasons ?? []
+                guard reasons.contains(where: { $0.reason == .transactionConflict }),
+                    !reasons.contains(where: { $0.reason == .conditionFailed })
+                else { return .cancelled(reasons) }
+                if attempt < conflictRetry.maxAttempts {
+                    do { try await Task.sleep(for: conflictRetry.delay(beforeRetry: attempt, using: &generator)) } catch { throw .busy }
+                }
+            } catch let error as AWSError {
+                throw .backend("TransactWriteItems: \(error.type): \(error.message)")
+            } catch {
+                throw .backend("TransactWriteItems: \(error)")
+            }
+        }
+        throw .busy
+    }
+
+    /// A single-item write (`Put`, `Update` or `Delete` with its condition) made replay-proof by running it
+    /// as a one-item transaction. Returns false when the condition failed.
+    func write(_ item: DDBRequest.TransactItem) async throws(StorageError) -> Bool {
+        switch try await transactWrite([item]) {
+        case .written: return true
+        case .cancelled(let reasons):
+            if reasons.first?.reason == .conditionFailed { return false }
+            throw .backend("TransactWriteItems cancelled: \(reasons.map { $0.code ?? "?" })")
         }
     }
 
@@ -135,8 +194,8 @@ extension DynamoDBStore {
 
 extension DynamoDBStore: CatalogStore {
     public func createProduct(_ product: Product) async throws(StorageError) {
-        let request = DDBRequest(TableName: tables.products, Item: Self.item(product), ConditionExpression: "attribute_not_exists(ProductID)")
-        guard try await conditional("PutItem", request) != nil else { throw .alreadyExists }
+        let put = DDBRequest(TableName: tables.products, Item: Self.item(product), ConditionExpression: "attribute_not_exists(ProductID)")
+        guard try await write(.init(Put: put)) else { throw .alreadyExists }
     }
 
     public func product(id: String) async throws(StorageError) -> Product? {
@@ -170,42 +229,44 @@ extension DynamoDBStore: CatalogStore {
             condition += " AND Version = :expected"
             values[":expected"] = .int(expectedVersion)
         }
-        let request = DDBRequest(
+        let update = DDBRequest(
             TableName: tables.products, Key: ["ProductID": .s(id)], ConditionExpression: condition,
             UpdateExpression: "SET #name = :name, Description = :description, Price = :price, Currency = :currency, Category = :category, UpdatedAt = :now, Version = Version + :one",
-            ExpressionAttributeNames: ["#name": "Name"], ExpressionAttributeValues: values, ReturnValues: "ALL_NEW")
-        if let attributes = try await conditional("UpdateItem", request) { return try Self.product(attributes) }
+            ExpressionAttributeNames: ["#name": "Name"], ExpressionAttributeValues: values)
+        let written = try await write(.init(Update: update))
         guard let current = try await product(id: id) else { throw .notFound }
+        if written { return current }
         throw .versionMismatch(current: current.version)
     }
 
     public func setProductImage(id: String, imageUrl: String, at now: Date) async throws(StorageError) -> Product {
-        let request = DDBRequest(
+        let update = DDBRequest(
             TableName: tables.products, Key: ["ProductID": .s(id)], ConditionExpression: "attribute_exists(ProductID)",
             UpdateExpression: "SET ImageUrl = :url, UpdatedAt = :now, Version = Version + :one",
-            ExpressionAttributeValues: [":url": .s(imageUrl), ":now": .int64(now.ms), ":one": .int(1)], ReturnValues: "ALL_NEW")
-        guard let attributes = try await conditional("UpdateItem", request) else { throw .notFound }
-        return try Self.product(attributes)
+            ExpressionAttributeValues: [":url": .s(imageUrl), ":now": .int64(now.ms), ":one": .int(1)])
+        guard try await write(.init(Update: update)), let current = try await product(id: id) else { throw .notFound }
+        return current
     }
 
     public func deleteProduct(id: String) async throws(StorageError) {
-        let request = DDBRequest(TableName: tables.products, Key: ["ProductID": .s(id)], ConditionExpression: "attribute_exists(ProductID)")
-        guard try await conditional("DeleteItem", request) != nil else { throw .notFound }
+        let delete = DDBRequest(TableName: tables.products, Key: ["ProductID": .s(id)], ConditionExpression: "attribute_exists(ProductID)")
+        guard try await write(.init(Delete: delete)) else { throw .notFound }
     }
 
     public func adjustStock(id: String, delta: Int, at now: Date) async throws(StorageError) -> Product {
-        // Both bounds in the condition: the add happens only if the result stays in range.
-        let request = DDBRequest(
+        // Both bounds in the condition: the add happens only if the result stays in range. A transaction
+        // with a token, so that a replay after a lost answer cannot add the delta twice.
+        let update = DDBRequest(
             TableName: tables.products, Key: ["ProductID": .s(id)],
             ConditionExpression: "attribute_exists(ProductID) AND Quantity >= :floor AND Quantity <= :ceiling",
             UpdateExpression: "SET Quantity = Quantity + :delta, UpdatedAt = :now",
             ExpressionAttributeValues: [
                 ":delta": .int(delta), ":now": .int64(now.ms), ":floor": .int(max(0, -delta)),
                 ":ceiling": .int(Limits.stockRange.upperBound - max(0, delta)),
-            ],
-            ReturnValues: "ALL_NEW")
-        if let attributes = try await conditional("UpdateItem", request) { return try Self.product(attributes) }
+            ])
+        let written = try await write(.init(Update: update))
         guard let current = try await product(id: id) else { throw .notFound }
+        if written { return current }
         if delta < 0 { throw .insufficientStock(available: current.quantity) }
         throw .stockLimitExceeded(current: current.quantity)
     }

@@ -22,15 +22,6 @@ public struct DynamoDBTableNames: Sendable, Equatable {
     public func prefixed(_ prefix: String) -> DynamoDBTableNames {
         DynamoDBTableNames(products: prefix + products, orders: prefix + orders, idempotency: prefix + idempotency, users: prefix + users)
     }
-
-    /// `SHOP_DYNAMODB_{PRODUCTS,ORDERS,IDEMPOTENCY,USERS}_TABLE`, defaulting to the names above.
-    public init(environment: [String: String]) {
-        self.init()
-        if let v = environment["SHOP_DYNAMODB_PRODUCTS_TABLE"], !v.isEmpty { products = v }
-        if let v = environment["SHOP_DYNAMODB_ORDERS_TABLE"], !v.isEmpty { orders = v }
-        if let v = environment["SHOP_DYNAMODB_IDEMPOTENCY_TABLE"], !v.isEmpty { idempotency = v }
-        if let v = environment["SHOP_DYNAMODB_USERS_TABLE"], !v.isEmpty { users = v }
-    }
 }
 
 /// The one description of the tables: `CreateTable` requests are generated from it (and,

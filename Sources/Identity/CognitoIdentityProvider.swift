@@ -134,7 +134,7 @@ public struct CognitoIdentityProvider: IdentityProvider {
         let input = CreateGroupInput(GroupName: adminGroup, UserPoolId: userPoolId, Description: "Store administrators")
         do {
             _ = try await client.call("CreateGroup", input, as: Empty.self)
-        } catch let error as AWSError where error.type == "GroupExistsException" {
+        } catch let error as AWSError where error.code == .groupExists {
             return
         } catch {
             throw .backend("CreateGroup: \(error)")
@@ -146,13 +146,23 @@ public struct CognitoIdentityProvider: IdentityProvider {
     /// What the caller was doing, which decides how some Cognito errors read.
     enum Step: String {
         case register, confirm, login, refresh, profile, admin
+
+        /// SignUp, ConfirmSignUp and the admin writes carry no idempotency token: repeated after a lost
+        /// answer, a SignUp that succeeded reads as "email taken" and a confirm as "wrong code". They are
+        /// sent again only when Cognito certainly did not act (throttling, no connection).
+        var safety: RetrySafety {
+            switch self {
+            case .register, .confirm, .admin: .notAfterSend
+            case .login, .refresh, .profile: .idempotent
+            }
+        }
     }
 
     private func call<Input: Encodable, Output: Decodable>(
         _ operation: String, _ input: Input, as type: Output.Type, during step: Step
     ) async throws(IdentityError) -> Output {
         do {
-            return try await client.call(operation, input, as: type)
+            return try await client.call(operation, input, as: type, safety: step.safety)
         } catch let error as AWSError {
             let mapped = Self.map(error, during: step)
             if case .backend = mapped {
@@ -169,14 +179,17 @@ public struct CognitoIdentityProvider: IdentityProvider {
 
     /// Cognito's error codes in the API's terms. Anything not listed is a backend failure (500, logged).
     static func map(_ error: AWSError, during step: Step) -> IdentityError {
-        switch error.type {
-        case "UsernameExistsException", "AliasExistsException":
+        if error.outcomeUnknown || (error.isRetryable && step.safety == .idempotent) {
+            return .unavailable("\(error)")
+        }
+        switch error.code {
+        case .usernameExists, .aliasExists:
             return .emailTaken
-        case "InvalidPasswordException":
+        case .invalidPassword:
             return .weakPassword(error.message.isEmpty ? "The password does not meet the password policy." : error.message)
-        case "InvalidParameterException":
+        case .invalidParameter:
             return .invalid([FieldProblem(field: field(mentionedIn: error.message), problem: error.message)])
-        case "NotAuthorizedException", "UserNotFoundException":
+        case .notAuthorized, .userNotFound:
             switch step {
             // Unknown user and wrong password alike: never say which.
             case .login: return .invalidCredentials
@@ -186,11 +199,12 @@ public struct CognitoIdentityProvider: IdentityProvider {
             case .confirm: return .invalidCode
             case .register, .admin: return .backend("\(error)")
             }
-        case "UserNotConfirmedException":
+        case .userNotConfirmed:
             return .userNotConfirmed
-        case "CodeMismatchException", "ExpiredCodeException", "TooManyFailedAttemptsException":
+        case .codeMismatch, .expiredCode, .tooManyFailedAttempts:
             return .invalidCode
         default:
+            if error.isRetryable { return .unavailable("\(error)") }
             return .backend("\(error)")
         }
     }

@@ -93,7 +93,7 @@ public struct LocalIdentityProvider: IdentityProvider {
         let now = clock.now()
         try await storage { () throws(StorageError) in
             try await users.saveRefreshToken(
-                digest: Self.digest(refreshToken), userId: user.id, expiresAt: now.addingTimeInterval(refreshLifetime.seconds))
+                digest: Self.digest(refreshToken), userId: user.id, expiresAt: now.addingTimeInterval(refreshLifetime.seconds), now: now)
         }
         return try await tokens(for: user, refreshToken: refreshToken)
     }

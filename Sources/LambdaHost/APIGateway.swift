@@ -87,21 +87,11 @@ public struct APIGatewayEventError: Error, CustomStringConvertible {
 public struct APIGatewayAdapter<Responder: HTTPResponder>: Sendable
 where Responder.Context: RequestContext, Responder.Context.Source == LambdaRequestContextSource {
     let responder: Responder
-    /// Answers requests this function does not serve; nil means every path goes to `responder`.
-    let accepts: @Sendable (String) -> Bool
-    let rejection: @Sendable (Request, Responder.Context) async throws -> Response
     /// Pass `requestContext.authorizer.jwt.claims` on to the context as verified.
     let trustAuthorizerClaims: Bool
 
-    public init(
-        responder: Responder,
-        trustAuthorizerClaims: Bool = false,
-        accepts: @escaping @Sendable (String) -> Bool = { _ in true },
-        rejection: @escaping @Sendable (Request, Responder.Context) async throws -> Response = { _, _ in Response(status: .notFound) }
-    ) {
+    public init(responder: Responder, trustAuthorizerClaims: Bool = false) {
         self.responder = responder
-        self.accepts = accepts
-        self.rejection = rejection
         self.trustAuthorizerClaims = trustAuthorizerClaims
     }
 
@@ -124,12 +114,7 @@ where Responder.Context: RequestContext, Responder.Context.Source == LambdaReque
         let source = LambdaRequestContextSource(
             logger: logger, invocation: invocation, apiRequestId: decoded.requestContext?.requestId, authorizerClaims: claims)
         let context = Responder.Context(source: source)
-        let response: Response
-        if accepts(request.uri.path) {
-            response = try await responder.respond(to: request, context: context)
-        } else {
-            response = try await rejection(request, context)
-        }
+        let response = try await responder.respond(to: request, context: context)
         let result = try await Self.encode(response, v2: decoded.isV2)
         return ByteBuffer(bytes: result)
     }

@@ -9,12 +9,12 @@ import NIOCore
 import NIOHTTP1
 import ShopDomain
 import ShopStorage
+import ShopSupport
 
 /// Product images in an S3 bucket: presigned PUTs for uploads (content type bound into
 /// the signature), signed HEAD/DELETE from the server, public URLs for shoppers.
 public struct S3ImageStore: ImageStore {
-    let httpClient: HTTPClient
-    let signer: SigV4Signer
+    let client: AWSClient
     let bucket: String
     /// Path-style base for an endpoint override (moto), virtual-hosted otherwise.
     let objectBase: String
@@ -24,12 +24,10 @@ public struct S3ImageStore: ImageStore {
     /// - Parameters:
     ///   - endpoint: an override such as moto's `http://127.0.0.1:PORT` (path-style URLs); nil for AWS.
     ///   - publicBaseURL: where shoppers load images from (a CloudFront domain, say); defaults to the bucket's URL.
-    public init(
-        httpClient: HTTPClient, credentials: AWSCredentials, region: String, bucket: String, endpoint: String? = nil,
-        publicBaseURL: String? = nil, clock: WallClock = .system
-    ) {
-        self.httpClient = httpClient
-        signer = SigV4Signer(credentials: credentials, region: region, service: "s3")
+    ///   - client: the send layer, made for service `s3` in the bucket's region.
+    public init(client: AWSClient, bucket: String, endpoint: String? = nil, publicBaseURL: String? = nil, clock: WallClock = .system) {
+        self.client = client
+        let region = client.signer.region
         self.bucket = bucket
         if let endpoint {
             objectBase = endpoint.hasSuffix("/") ? endpoint + bucket : endpoint + "/" + bucket
@@ -45,19 +43,17 @@ public struct S3ImageStore: ImageStore {
     public func prepareUpload(key: String, contentType: String, expiresAt: Date) async throws(StorageError) -> ImageUpload {
         let now = clock.now()
         let expires = max(1, min(Int(ImageRules.uploadLifetime), Int(expiresAt.timeIntervalSince(now).rounded(.down))))
-        let url = signer.presignedURL(method: "PUT", url: objectURL(key), headers: [("Content-Type", contentType)], expires: expires, date: now)
+        let url = client.signer.presignedURL(method: "PUT", url: objectURL(key), headers: [("Content-Type", contentType)], expires: expires, date: now)
         return ImageUpload(uploadUrl: url, headers: ["Content-Type": contentType], key: key, expiresAt: now.addingTimeInterval(Double(expires)))
     }
 
-    /// Sends a signed request with an empty body.
-    func send(_ method: HTTPMethod, _ url: String) async throws(StorageError) -> HTTPClientResponse {
-        var request = HTTPClientRequest(url: url)
-        request.method = method
-        for (name, value) in signer.signedHeaders(method: method.rawValue, url: url, headers: [], body: [], date: Date(), includeContentSHA256: true) {
-            request.headers.add(name: name, value: value)
-        }
+    /// Sends a signed request with an empty body through the shared send layer. HEAD, DELETE and
+    /// CreateBucket are all safe to repeat, so every retry is allowed; any status is handed back.
+    func send(_ method: HTTPMethod, _ url: String) async throws(StorageError) -> AWSResponse {
         do {
-            return try await httpClient.execute(request, timeout: .seconds(10))
+            return try await client.send(
+                AWSRequest(method: method, url: url, includeContentSHA256: true), safety: .idempotent, operation: "S3 \(method.rawValue)",
+                accepts: { $0 < 500 })
         } catch {
             throw .backend("S3 \(method.rawValue): \(error)")
         }
@@ -65,19 +61,19 @@ public struct S3ImageStore: ImageStore {
 
     public func head(key: String) async throws(StorageError) -> StoredImage? {
         let response = try await send(.HEAD, objectURL(key))
-        switch response.status.code {
+        switch response.status {
         case 200:
-            let size = response.headers.first(name: "content-length").flatMap(Int.init) ?? 0
-            return StoredImage(size: size, contentType: response.headers.first(name: "content-type"))
+            let size = response.header("content-length").flatMap(Int.init) ?? 0
+            return StoredImage(size: size, contentType: response.header("content-type"))
         case 404: return nil
-        default: throw .backend("S3 HEAD answered \(response.status.code)")
+        default: throw .backend("S3 HEAD answered \(response.status)")
         }
     }
 
     public func delete(key: String) async throws(StorageError) {
         let response = try await send(.DELETE, objectURL(key))
-        guard (200..<300).contains(Int(response.status.code)) || response.status.code == 404 else {
-            throw .backend("S3 DELETE answered \(response.status.code)")
+        guard (200..<300).contains(response.status) || response.status == 404 else {
+            throw .backend("S3 DELETE answered \(response.status)")
         }
     }
 
@@ -86,8 +82,8 @@ public struct S3ImageStore: ImageStore {
     /// Creates the bucket (moto and tests; production buckets come from the SAM template).
     public func createBucket() async throws(StorageError) {
         let response = try await send(.PUT, objectBase)
-        guard (200..<300).contains(Int(response.status.code)) || response.status.code == 409 else {
-            throw .backend("S3 CreateBucket answered \(response.status.code)")
+        guard (200..<300).contains(response.status) || response.status == 409 else {
+            throw .backend("S3 CreateBucket answered \(response.status)")
         }
     }
 }

@@ -142,13 +142,21 @@ private let linesEncoder = JSONEncoder()
 private let linesDecoder = JSONDecoder()
 
 extension Order {
+    /// An unknown status is a malformed row, as it is on DynamoDB: never silently another status.
+    struct UnknownStatus: Error, CustomStringConvertible {
+        let status: String
+        var description: String { "malformed row: unknown order status '\(status)'" }
+    }
+
     init(row: Row) throws {
         let linesJSON: String = row["lines"]
+        let rawStatus: String = row["status"]
+        guard let status = OrderStatus(rawValue: rawStatus) else { throw UnknownStatus(status: rawStatus) }
         self.init(
             id: row["id"], userId: row["user_id"],
             lines: try linesDecoder.decode([OrderLine].self, from: Data(linesJSON.utf8)),
             total: row["total"], currency: row["currency"],
-            status: OrderStatus(rawValue: row["status"]) ?? .cancelled,
+            status: status,
             createdAt: Date(millis: row["created_at"]), updatedAt: Date(millis: row["updated_at"]),
             expiresAt: Date(millis: row["expires_at"]))
     }
@@ -331,14 +339,7 @@ extension SQLiteStore: OrderStore {
     }
 
     public func listOrders(userId: String?, status: OrderStatus?, limit: Int, after: String?) async throws(StorageError) -> Page<Order> {
-        let position: (Int64, String)?
-        if let after {
-            let parts = after.split(separator: ":", maxSplits: 1)
-            guard parts.count == 2, let millis = Int64(parts[0]) else { throw .badPageKey }
-            position = (millis, String(parts[1]))
-        } else {
-            position = nil
-        }
+        let position = try after.map { text throws(StorageError) in try OrderPageKey(text) }
         return try await read { db in
             var conditions: [String] = []
             var arguments: StatementArguments = []
@@ -352,13 +353,13 @@ extension SQLiteStore: OrderStore {
             }
             if let position {
                 conditions.append("(created_at < ? OR (created_at = ? AND id < ?))")
-                arguments += [position.0, position.0, position.1]
+                arguments += [position.createdAtMillis, position.createdAtMillis, position.id]
             }
             let whereClause = conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")
             arguments += [limit + 1]
             let rows = try Row.fetchAll(db, cached: "SELECT * FROM orders \(whereClause) ORDER BY created_at DESC, id DESC LIMIT ?", arguments: arguments)
             let items = try rows.prefix(limit).map(Order.init(row:))
-            let next = rows.count > limit ? items.last.map { "\($0.createdAt.millis):\($0.id)" } : nil
+            let next = rows.count > limit ? items.last.map { OrderPageKey(after: $0).text } : nil
             return Page(items: items, nextKey: next)
         }
     }
@@ -435,9 +436,9 @@ extension SQLiteStore: UserStore {
             groups: groups.split(separator: ",").map(String.init), createdAt: Date(millis: row["created_at"]))
     }
 
-    public func saveRefreshToken(digest: String, userId: String, expiresAt: Date) async throws(StorageError) {
+    public func saveRefreshToken(digest: String, userId: String, expiresAt: Date, now: Date) async throws(StorageError) {
         try await write { db in
-            try db.run(sql: "DELETE FROM refresh_tokens WHERE expires_at <= ?", arguments: [Date().millis])
+            try db.run(sql: "DELETE FROM refresh_tokens WHERE expires_at <= ?", arguments: [now.millis])
             try db.run(
                 sql: "INSERT INTO refresh_tokens (digest, user_id, expires_at) VALUES (?, ?, ?)",
                 arguments: [digest, userId, expiresAt.millis])

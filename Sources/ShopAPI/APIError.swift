@@ -6,6 +6,7 @@ import Foundation
 import Hummingbird
 import Identity
 import ShopDomain
+import ShopSupport
 import ShopStorage
 
 /// An error as the client sees it: a status and the `{"error": {...}}` envelope.
@@ -37,6 +38,10 @@ public struct APIError: Error, Sendable {
         .unauthorized, "invalid_token", "The bearer token is invalid or expired.",
         headers: [.wwwAuthenticate: #"Bearer error="invalid_token""#])
     static let forbidden = APIError(.forbidden, "forbidden", "Only store administrators may do this.")
+    /// Contention on a hot item outlasted the store's retries; nothing was changed.
+    static let busy = APIError(
+        .serviceUnavailable, "busy", "The store is busy with the same items right now; nothing was changed. Try again in a moment.",
+        headers: [.retryAfter: "1"])
     static let internalError = APIError(.internalServerError, "internal_error", "Something went wrong on our side. Quote the request id if you report it.")
 
     /// Field problems as a 400.
@@ -78,6 +83,11 @@ extension APIError {
         case .userNotConfirmed: self = APIError(.forbidden, "user_not_confirmed", "Confirm your account with the code you were sent first.")
         case .invalidCode: self = APIError(.badRequest, "invalid_code", "The confirmation code is wrong or has expired.")
         case .invalidToken: self = .invalidToken
+        case .unavailable(let why):
+            self = APIError(
+                .serviceUnavailable, "identity_unavailable", "Sign-in is unavailable for a moment; try again. If you were registering, try signing in first.",
+                headers: [.retryAfter: "2"])
+            cause = "identity: \(why)"
         case .backend(let why):
             self = .internalError
             cause = "identity: \(why)"
@@ -88,31 +98,10 @@ extension APIError {
     init(unexpected error: StorageError) {
         switch error {
         case .badPageKey: self = .badRequest("invalid_cursor", "The cursor is not valid for this listing.")
+        case .busy: self = .busy
         default:
             self = .internalError
             cause = "storage: \(error)"
-        }
-    }
-}
-
-/// A small JSON value, for error details and hand-built bodies.
-public enum JSONValue: Sendable, Equatable, Encodable {
-    case string(String)
-    case int(Int)
-    case bool(Bool)
-    case null
-    case array([JSONValue])
-    case object([String: JSONValue])
-
-    public func encode(to encoder: any Encoder) throws {
-        var c = encoder.singleValueContainer()
-        switch self {
-        case .string(let s): try c.encode(s)
-        case .int(let i): try c.encode(i)
-        case .bool(let b): try c.encode(b)
-        case .null: try c.encodeNil()
-        case .array(let a): try c.encode(a)
-        case .object(let o): try c.encode(o)
         }
     }
 }

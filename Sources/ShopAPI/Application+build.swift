@@ -2,6 +2,7 @@ import Hummingbird
 import Identity
 import Logging
 import ServiceLifecycle
+import ShopStorage
 
 /// Everything the routes need, built once per process by a host.
 public struct ShopServices: Sendable {
@@ -14,11 +15,11 @@ public struct ShopServices: Sendable {
     public var jwksJSON: String?
     public var images: ImageService
     /// Set when images are files on this server: adds the signed upload and image routes.
-    public var localImages: LocalImageStore?
+    public var localImages: (any LocalImageFiles)?
 
     public init(
         catalog: CatalogService, orders: OrderService, identity: any IdentityProvider, verifier: TokenVerifier,
-        cursors: CursorCodec, jwksJSON: String?, images: ImageService, localImages: LocalImageStore?
+        cursors: CursorCodec, jwksJSON: String?, images: ImageService, localImages: (any LocalImageFiles)?
     ) {
         self.catalog = catalog
         self.orders = orders
@@ -31,18 +32,40 @@ public struct ShopServices: Sendable {
     }
 }
 
-/// The one router both hosts serve.
-public func buildRouter<Context: ShopRequestContext>(services: ShopServices, context: Context.Type = ShopContext.self) -> Router<Context> {
+/// The parts of the API a router serves. `shop serve` serves all of them; each Lambda function one,
+/// so that a function's 404 and 405 come from its own router.
+public enum APIArea: String, Sendable, CaseIterable {
+    /// `/products/...`, and the local image routes when images are files on this server.
+    case products
+    /// `/orders/...`.
+    case orders
+    /// `/auth/...` and the local issuer's `/.well-known/jwks.json`.
+    case auth
+    /// `/payment/...` (payments are not built yet: only `/health`).
+    case payment
+}
+
+/// The one router every host serves: `/health`, then the routes of the chosen areas.
+public func buildRouter<Context: ShopRequestContext>(
+    services: ShopServices, areas: Set<APIArea> = Set(APIArea.allCases), context: Context.Type = ShopContext.self
+) -> Router<Context> {
     let router = Router(context: Context.self)
     router.add(middleware: EnvelopeMiddleware<Context>())
     let auth = Authenticator(verifier: services.verifier)
     router.get("health") { _, _ in try Response.json(["status": "ok"]) }
-    AuthController<Context>(identity: services.identity, auth: auth, jwksJSON: services.jwksJSON).addRoutes(to: router)
-    ProductsController<Context>(catalog: services.catalog, images: services.images, auth: auth, cursors: services.cursors).addRoutes(to: router)
-    if let localImages = services.localImages {
-        LocalImagesController<Context>(store: localImages).addRoutes(to: router)
+    if areas.contains(.auth) {
+        AuthController<Context>(identity: services.identity, auth: auth, jwksJSON: services.jwksJSON).addRoutes(to: router)
     }
-    OrdersController<Context>(orders: services.orders, auth: auth, cursors: services.cursors).addRoutes(to: router)
+    if areas.contains(.products) {
+        ProductsController<Context>(catalog: services.catalog, images: services.images, auth: auth, cursors: services.cursors)
+            .addRoutes(to: router)
+        if let localImages = services.localImages {
+            LocalImagesController<Context>(store: localImages).addRoutes(to: router)
+        }
+    }
+    if areas.contains(.orders) {
+        OrdersController<Context>(orders: services.orders, auth: auth, cursors: services.cursors).addRoutes(to: router)
+    }
     addMethodNotAllowed(to: router)
     return router
 }
@@ -68,40 +91,13 @@ func addMethodNotAllowed<Context: ShopRequestContext>(to router: Router<Context>
 
 /// `shop serve`: the router behind Hummingbird's HTTP server, plus background services.
 public func buildApplication(
-    configuration: ShopConfiguration, services: ShopServices, backgroundServices: [any Service] = [], logger: Logger,
+    host: String, port: Int, services: ShopServices, backgroundServices: [any Service] = [], logger: Logger,
     onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
 ) -> some ApplicationProtocol {
     Application(
         router: buildRouter(services: services, context: ShopContext.self),
-        configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "ServerlessShop"),
+        configuration: .init(address: .hostname(host, port: port), serverName: "ServerlessShop"),
         services: backgroundServices,
-        onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? configuration.port) },
+        onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? port) },
         logger: logger)
-}
-
-/// Expires overdue orders on a timer inside `shop serve`.
-public struct ExpirySweeper: Service {
-    let orders: OrderService
-    let interval: Duration
-    let logger: Logger
-
-    public init(orders: OrderService, interval: Duration, logger: Logger) {
-        self.orders = orders
-        self.interval = interval
-        self.logger = logger
-    }
-
-    public func run() async throws {
-        await cancelWhenGracefulShutdown {
-            while !Task.isCancelled {
-                do {
-                    let expired = try await orders.expireDue(logger: logger)
-                    if expired > 0 { logger.info("expired overdue orders", metadata: ["count": "\(expired)"]) }
-                } catch {
-                    logger.error("expiry sweep failed", metadata: ["error": "\(error)"])
-                }
-                try? await Task.sleep(for: interval)
-            }
-        }
-    }
 }

@@ -21,33 +21,8 @@ enum JSONCoding {
 
     static let decoder = JSONDecoder()
 
-    /// `2026-11-25T20:11:02.123Z`: UTC, milliseconds. Written by hand because it runs
-    /// for every date of every response and Foundation's formatters cost far more.
-    static func iso8601(_ date: Date) -> String {
-        let millis = date.unixMillis
-        let (days, msOfDay) = (millis.floorDiv(86_400_000), millis.floorMod(86_400_000))
-        // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
-        let z = days + 719_468
-        let era = z.floorDiv(146_097)
-        let doe = z - era * 146_097
-        let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365
-        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
-        let mp = (5 * doy + 2) / 153
-        let day = doy - (153 * mp + 2) / 5 + 1
-        let month = mp < 10 ? mp + 3 : mp - 9
-        let year = yoe + era * 400 + (month <= 2 ? 1 : 0)
-        func pad(_ value: Int64, _ width: Int) -> String {
-            let s = String(value)
-            return s.count >= width ? s : String(repeating: "0", count: width - s.count) + s
-        }
-        let h = msOfDay / 3_600_000, m = msOfDay / 60_000 % 60, sec = msOfDay / 1000 % 60, ms = msOfDay % 1000
-        return "\(pad(year, 4))-\(pad(month, 2))-\(pad(day, 2))T\(pad(h, 2)):\(pad(m, 2)):\(pad(sec, 2)).\(pad(ms, 3))Z"
-    }
-}
-
-extension Int64 {
-    fileprivate func floorDiv(_ d: Int64) -> Int64 { self >= 0 ? self / d : (self - d + 1) / d }
-    fileprivate func floorMod(_ d: Int64) -> Int64 { self - floorDiv(d) * d }
+    /// `2026-11-25T20:11:02.123Z`: UTC, milliseconds, without a formatter (ShopSupport's `CivilTime`).
+    static func iso8601(_ date: Date) -> String { CivilTime(date).iso8601 }
 }
 
 /// A page of a listing: `{"items": [...], "nextCursor": "..." | null}`.

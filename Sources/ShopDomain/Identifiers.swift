@@ -3,6 +3,7 @@ import FoundationEssentials
 #else
 import Foundation
 #endif
+import ShopSupport
 
 /// Time-ordered identifiers (UUID version 7 layout): ids made later sort later,
 /// which keeps key-ordered pages stable while new items are added.
@@ -26,32 +27,10 @@ public enum Identifier {
         }
         bytes[6] = (bytes[6] & 0x0f) | 0x70
         bytes[8] = (bytes[8] & 0x3f) | 0x80
-        let hex = bytes.map { b -> String in
-            let s = String(b, radix: 16)
-            return s.count == 1 ? "0" + s : s
-        }.joined()
-        let c = Array(hex)
+        let c = Array(bytes.hexEncoded)
         return String(c[0..<8]) + "-" + String(c[8..<12]) + "-" + String(c[12..<16]) + "-" + String(c[16..<20]) + "-" + String(c[20..<32])
     }
 }
 
-/// The source of "now" for services and stores; injected so that tests control time.
-public struct WallClock: Sendable {
-    private let read: @Sendable () -> Date
-    public init(_ read: @escaping @Sendable () -> Date) { self.read = read }
-    public func now() -> Date { read() }
-    /// The system clock.
-    /// Truncated to whole milliseconds, the precision every store keeps, so that what
-    /// a store returns equals what was written.
-    public static let system = WallClock { Date(unixMillis: Date().unixMillis) }
-}
-
-extension Date {
-    /// Whole milliseconds since 1970. `Date` counts from 2001 in a `Double`, so a date
-    /// made from whole milliseconds can read back a hair below them; the nudge keeps
-    /// rounding down from losing a millisecond.
-    public var unixMillis: Int64 { Int64((timeIntervalSince1970 * 1000 + 1e-3).rounded(.down)) }
-
-    /// The date `millis` milliseconds after 1970.
-    public init(unixMillis millis: Int64) { self.init(timeIntervalSince1970: Double(millis) / 1000) }
-}
+/// The clock services and stores read; it lives in ShopSupport so that the AWS layer signs with it too.
+public typealias WallClock = ShopSupport.WallClock

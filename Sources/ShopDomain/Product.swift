@@ -139,7 +139,6 @@ public enum Limits {
     public static let requestBodyMax = 1 << 20
     public static let emailMax = 254
     public static let passwordMin = 8
-    public static let passwordMax = 256
     public static let userNameMax = 200
     public static let idempotencyKeyMax = 255
 }

@@ -50,3 +50,30 @@ public enum ImageRules {
     /// Upload URLs live at most this long.
     public static let uploadLifetime: Double = 15 * 60
 }
+
+extension ImageRules {
+    /// The content type an image key's extension stands for, or nil for any other extension.
+    public static func contentType(ofKey key: String) -> String? {
+        guard let dot = key.lastIndex(of: "."), !key[dot...].contains("/") else { return nil }
+        let ext = key[key.index(after: dot)...].lowercased()
+        return allowedTypes.first { $0.value == ext }?.key
+    }
+}
+
+/// Why a local upload URL was refused.
+public enum UploadRefusal: Error, Sendable, Equatable {
+    /// Missing, malformed or wrongly signed (another path or content type).
+    case invalidURL(String)
+    case expired
+}
+
+/// An image store whose files this server itself receives and serves (`shop serve` without S3):
+/// the upload target checks the signed URL, then the bytes are stored and served from here.
+public protocol LocalImageFiles: ImageStore {
+    /// Checks an upload URL's signature and expiry for `key` and `contentType`.
+    func authorizeUpload(key: String, contentType: String, expires: String?, signature: String?) throws(UploadRefusal)
+    /// Stores the bytes (already checked for size and signature), atomically.
+    func store(key: String, bytes: [UInt8]) throws
+    /// The stored bytes, or nil.
+    func read(key: String) -> [UInt8]?
+}

@@ -119,8 +119,8 @@ public protocol UserStore: Sendable {
     func createUser(_ user: UserRecord) async throws(StorageError)
     func user(email: String) async throws(StorageError) -> UserRecord?
     func user(id: String) async throws(StorageError) -> UserRecord?
-    /// Stores the digest of a refresh token.
-    func saveRefreshToken(digest: String, userId: String, expiresAt: Date) async throws(StorageError)
+    /// Stores the digest of a refresh token; a backend may drop tokens that expired before `now` meanwhile.
+    func saveRefreshToken(digest: String, userId: String, expiresAt: Date, now: Date) async throws(StorageError)
     /// The user a live refresh token belongs to, or nil if unknown or expired.
     func refreshTokenOwner(digest: String, now: Date) async throws(StorageError) -> String?
 }
@@ -151,6 +151,34 @@ public enum StorageError: Error, Sendable, Equatable {
     case emailTaken
     /// A page key the store did not make.
     case badPageKey
+    /// Too many writers raced for the same item (DynamoDB's `TransactionConflict`, retried with backoff
+    /// first); nothing was written. The client may try again shortly.
+    case busy
     /// The backend failed; the message is for logs, never for clients.
     case backend(String)
+}
+
+/// The position after an order in a newest-first listing: its creation time and id, as
+/// `"<createdAt ms>:<id>"`. Every backend pages orders with it.
+public struct OrderPageKey: Sendable, Equatable {
+    public var createdAtMillis: Int64
+    public var id: String
+
+    public init(createdAtMillis: Int64, id: String) {
+        self.createdAtMillis = createdAtMillis
+        self.id = id
+    }
+
+    public init(after order: Order) {
+        self.init(createdAtMillis: order.createdAt.unixMillis, id: order.id)
+    }
+
+    /// Reads a key this type wrote; `.badPageKey` for anything else.
+    public init(_ text: String) throws(StorageError) {
+        let parts = text.split(separator: ":", maxSplits: 1)
+        guard parts.count == 2, let millis = Int64(parts[0]), !parts[1].isEmpty else { throw .badPageKey }
+        self.init(createdAtMillis: millis, id: String(parts[1]))
+    }
+
+    public var text: String { "\(createdAtMillis):\(id)" }
 }

@@ -20,7 +20,7 @@ extension StorageConformance {
             #expect(try await s.users.user(id: "u3")?.groups == [])
         },
         Case(name: "refresh tokens resolve to their user until they expire") { s in
-            try await s.users.saveRefreshToken(digest: "d1", userId: "u1", expiresAt: at(100))
+            try await s.users.saveRefreshToken(digest: "d1", userId: "u1", expiresAt: at(100), now: at(0))
             #expect(try await s.users.refreshTokenOwner(digest: "d1", now: at(50)) == "u1")
             #expect(try await s.users.refreshTokenOwner(digest: "d1", now: at(100)) == nil)
             #expect(try await s.users.refreshTokenOwner(digest: "other", now: at(50)) == nil)

@@ -3,7 +3,9 @@ import Foundation
 import Identity
 import Logging
 import ShopAPI
+import ShopAssembly
 import ShopDomain
+import ShopLocal
 
 @main
 struct Shop: AsyncParsableCommand {
@@ -14,26 +16,31 @@ struct Shop: AsyncParsableCommand {
         defaultSubcommand: Serve.self)
 }
 
+/// The configuration, parsed once from the process environment, where a flag overrides the
+/// variable of the same meaning. This is the only place `shop` reads the environment.
+func parseConfiguration(overrides: [String: String?]) throws -> ShopConfiguration {
+    var environment = ProcessInfo.processInfo.environment
+    for case let (name, value?) in overrides { environment[name] = value }
+    do {
+        return try ShopConfiguration(environment: environment)
+    } catch {
+        throw ValidationError("\(error)")
+    }
+}
+
 /// Flags shared by every command; each overrides its environment variable.
 struct StoreOptions: ParsableArguments {
     @Option(name: .customLong("data-dir"), help: "Data directory (SHOP_DATA_DIR, default ./data).")
     var dataDir: String?
 
-    func configuration() throws -> ShopConfiguration {
-        var configuration: ShopConfiguration
-        do {
-            configuration = try ShopConfiguration(environment: ProcessInfo.processInfo.environment)
-        } catch {
-            throw ValidationError("\(error)")
-        }
-        if let dataDir { configuration.dataDirectory = dataDir }
-        return configuration
+    func configuration(_ more: [String: String?] = [:]) throws -> ShopConfiguration {
+        try parseConfiguration(overrides: more.merging(["SHOP_DATA_DIR": dataDir]) { a, _ in a })
     }
 }
 
 func makeLogger(_ configuration: ShopConfiguration) -> Logger {
     var logger = Logger(label: "shop")
-    logger.logLevel = Logger.Level(rawValue: configuration.logLevel.lowercased()) ?? .info
+    logger.logLevel = configuration.logLevel
     return logger
 }
 
@@ -49,19 +56,14 @@ struct Serve: AsyncParsableCommand {
     var noSeed = false
 
     func run() async throws {
-        var configuration = try store.configuration()
-        if let host { configuration.host = host }
-        if let port {
-            guard (0...65535).contains(port) else { throw ValidationError("--port must be 0 to 65535") }
-            configuration.port = port
-        }
-        if let orderTTL {
-            guard orderTTL > 0 else { throw ValidationError("--order-ttl must be a positive number of seconds") }
-            configuration.orderTTLSeconds = orderTTL
-        }
-        if noSeed { configuration.seedDemoCatalog = false }
+        if let port, !(0...65535).contains(port) { throw ValidationError("--port must be 0 to 65535") }
+        if let orderTTL, orderTTL <= 0 { throw ValidationError("--order-ttl must be a positive number of seconds") }
+        let configuration = try store.configuration([
+            "SHOP_HOST": host, "SHOP_PORT": port.map(String.init), "SHOP_ORDER_TTL_SECONDS": orderTTL.map(String.init),
+            "SHOP_SEED": noSeed ? "false" : nil,
+        ])
         let logger = makeLogger(configuration)
-        let stack = try await LocalStack.open(configuration, logger: logger)
+        let stack = try await LocalHost.assemble(configuration, logger: logger)
         if configuration.seedDemoCatalog {
             let added = try await stack.services.catalog.seedIfEmpty(DemoCatalog.products)
             if added > 0 { logger.info("seeded the demo catalog", metadata: ["products": "\(added)"]) }
@@ -71,7 +73,7 @@ struct Serve: AsyncParsableCommand {
         let dataDir = configuration.dataDirectory
         let host = configuration.host
         let app = buildApplication(
-            configuration: configuration, services: stack.services, backgroundServices: [sweeper], logger: logger,
+            host: configuration.host, port: configuration.port, services: stack.services, backgroundServices: [sweeper], logger: logger,
             onServerRunning: { port in
                 logger.notice("ServerlessShop is listening on http://\(host):\(port) (data in \(dataDir))")
                 logger.notice("Create an admin with: swift run shop admin create --email you@example.com --password '<password>' --data-dir \(dataDir)")
@@ -94,12 +96,16 @@ struct Admin: AsyncParsableCommand {
 
         func run() async throws {
             let configuration = try store.configuration()
-            let stack = try await LocalStack.open(configuration, logger: makeLogger(configuration))
+            let stack = try await LocalHost.assemble(configuration, logger: makeLogger(configuration))
+            let identity = stack.services.identity
             do {
-                if let cognito = stack.identity as? CognitoIdentityProvider { try await cognito.ensureAdminGroup() }
-                let profile = try await stack.identity.createAdmin(email: email, password: password, name: name)
-                let place = configuration.identity == .cognito
-                    ? "the Cognito user pool \(configuration.cognitoUserPoolId ?? "")" : configuration.dataDirectory
+                if let cognito = identity as? CognitoIdentityProvider { try await cognito.ensureAdminGroup() }
+                let profile = try await identity.createAdmin(email: email, password: password, name: name)
+                let place: String
+                switch configuration.identity {
+                case .cognito(let cognito): place = "the Cognito user pool \(cognito.userPoolId)"
+                case .local: place = configuration.dataDirectory
+                }
                 print("Created admin \(profile.email) (user id \(profile.userId)) in \(place).")
             } catch .emailTaken {
                 throw ValidationError("An account with the email \(email) already exists.")
@@ -121,9 +127,14 @@ struct Sweep: AsyncParsableCommand {
 
     func run() async throws {
         let configuration = try store.configuration()
-        let stack = try await LocalStack.open(configuration, logger: makeLogger(configuration))
-        let expired = try await stack.services.orders.expireDue()
-        print("Expired \(expired) order(s).")
+        let stack = try await LocalHost.assemble(configuration, logger: makeLogger(configuration))
+        do {
+            let expired = try await stack.services.orders.expireDue()
+            print("Expired \(expired) order(s).")
+        } catch {
+            // The API's message says "quote the request id"; a command has none: say what failed.
+            throw ValidationError("The sweep failed: \(error.cause ?? error.message)")
+        }
     }
 }
 
@@ -134,7 +145,7 @@ struct Seed: AsyncParsableCommand {
 
     func run() async throws {
         let configuration = try store.configuration()
-        let stack = try await LocalStack.open(configuration, logger: makeLogger(configuration))
+        let stack = try await LocalHost.assemble(configuration, logger: makeLogger(configuration))
         let added = try await stack.services.catalog.seedIfEmpty(DemoCatalog.products)
         print(added > 0 ? "Added \(added) demo products." : "The catalog is not empty; nothing added.")
     }
@@ -151,16 +162,11 @@ struct AWS: AsyncParsableCommand {
         @Option(help: "DynamoDB endpoint (SHOP_DYNAMODB_ENDPOINT, default the region's).") var endpoint: String?
 
         func run() async throws {
-            var configuration: ShopConfiguration
-            do {
-                configuration = try ShopConfiguration(environment: ProcessInfo.processInfo.environment)
-            } catch {
-                throw ValidationError("\(error)")
-            }
-            if let endpoint { configuration.dynamoDBEndpoint = endpoint }
-            let store = try Stores.dynamoDB(configuration)
+            let configuration = try parseConfiguration(overrides: ["SHOP_STORE": "dynamodb", "SHOP_DYNAMODB_ENDPOINT": endpoint])
+            guard case .dynamodb(let settings) = configuration.store else { return }
+            let store = ShopAssembly.dynamoDB(settings, httpClient: .shared, logger: makeLogger(configuration))
             try await store.createTables()
-            print("DynamoDB tables ready at \(configuration.dynamoDBEndpoint ?? "the \(configuration.awsRegion) endpoint").")
+            print("DynamoDB tables ready at \(settings.endpoint).")
         }
     }
 }

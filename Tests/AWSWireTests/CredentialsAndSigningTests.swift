@@ -40,12 +40,6 @@ import Testing
         #expect(!text.contains("session-secret"))
     }
 
-    @Test func regionFromEnvironment() throws {
-        #expect(try AWSRegion.fromEnvironment(["AWS_REGION": "eu-west-1", "AWS_DEFAULT_REGION": "us-east-2"]) == "eu-west-1")
-        #expect(try AWSRegion.fromEnvironment(["AWS_DEFAULT_REGION": "us-east-2"]) == "us-east-2")
-        #expect(throws: AWSConfigurationError.self) { try AWSRegion.fromEnvironment([:]) }
-    }
-
     @Test func endpoints() {
         #expect(AWSEndpoint.resolve(service: "dynamodb", region: "us-east-1") == "https://dynamodb.us-east-1.amazonaws.com")
         #expect(AWSEndpoint.resolve(service: "cognito-idp", region: "eu-west-1", override: nil) == "https://cognito-idp.eu-west-1.amazonaws.com")

@@ -4,6 +4,7 @@ import Foundation
 import Logging
 import NIOCore
 import NIOPosix
+import ShopSupport
 import Testing
 
 /// Retries against a fault-injecting server: throttling and 5xx are retried with backoff, and a write
@@ -17,7 +18,7 @@ import Testing
     }
 
     static func withHTTPClient<Value>(connectTimeout: Duration = .seconds(2), _ body: (HTTPClient) async throws -> Value) async throws -> Value {
-        let httpClient = AWSJSONClient.makeHTTPClient(connectTimeout: connectTimeout)
+        let httpClient = AWSClient.makeHTTPClient(connectTimeout: connectTimeout)
         do {
             let value = try await body(httpClient)
             try await httpClient.shutdown()
@@ -223,10 +224,66 @@ import Testing
             let error = await #expect(throws: AWSError.self) {
                 try await Self.client(http, endpoint: "http://127.0.0.1:\(port)", retry: policy).call("PutItem", body: Self.putItem)
             }
-            #expect(error?.type == "TransportError")
+            #expect(error?.code == .connectionFailed)
             #expect(error?.statusCode == 0)
             #expect(error?.isRetryable == true)
+            #expect(error?.certainlyNotApplied == true, "a refused connection never carried the request")
         }
+    }
+
+    // MARK: writes that are not safe to repeat
+
+    @Test func unsafeWriteIsNotRepeatedAfterA5xx() async throws {
+        let server = FaultServer(faults: [.aws("InternalServerError", status: 500, messageKey: "Message")], credentials: Self.credentials)
+        try await FaultServer.run(server) { endpoint in
+            try await Self.withHTTPClient { http in
+                let error = await #expect(throws: AWSError.self) {
+                    try await Self.client(http, endpoint: endpoint).call("SignUp", body: Self.putItem, safety: .notAfterSend)
+                }
+                #expect(error?.code == .internalServerError)
+                #expect(error?.outcomeUnknown == true, "the 500 may hide an applied write, so the caller must not guess")
+            }
+        }
+        #expect(await server.attempts == 1)
+    }
+
+    @Test func unsafeWriteIsNotRepeatedAfterALostAnswer() async throws {
+        let server = FaultServer(faults: [.slow(.seconds(4))], credentials: Self.credentials)
+        try await FaultServer.run(server) { endpoint in
+            try await Self.withHTTPClient { http in
+                let error = await #expect(throws: AWSError.self) {
+                    try await Self.client(http, endpoint: endpoint, timeout: .seconds(1)).call("SignUp", body: Self.putItem, safety: .notAfterSend)
+                }
+                #expect(error?.code == .transportError)
+                #expect(error?.outcomeUnknown == true)
+            }
+        }
+        #expect(await server.attempts == 1)
+    }
+
+    @Test func unsafeWriteIsRepeatedAfterThrottling() async throws {
+        let server = FaultServer(faults: [.aws("ThrottlingException"), .aws("TooManyRequestsException")], credentials: Self.credentials)
+        try await FaultServer.run(server) { endpoint in
+            try await Self.withHTTPClient { http in
+                _ = try await Self.client(http, endpoint: endpoint).call("SignUp", body: Self.putItem, safety: .notAfterSend)
+            }
+        }
+        #expect(await server.attempts == 3, "a throttled request was refused before it was acted on, so it is safe to send again")
+    }
+
+    @Test func signingUsesTheInjectedClock() async throws {
+        let server = FaultServer(faults: [], credentials: Self.credentials)
+        let fixed = Date(timeIntervalSince1970: 1_780_000_000)
+        try await FaultServer.run(server) { endpoint in
+            try await Self.withHTTPClient { http in
+                let client = AWSJSONClient.dynamoDB(
+                    httpClient: http, region: "us-east-1", credentials: Self.credentials, endpoint: endpoint, clock: WallClock { fixed })
+                _ = try await client.call("GetItem", body: Self.putItem)
+            }
+        }
+        let received = await server.received
+        #expect(received.first?.headers.values("x-amz-date").first == SigV4Signer.amzDate(fixed))
+        #expect(received.first?.signatureValid == true)
     }
 }
 

@@ -26,10 +26,9 @@ enum Moto {
 
     /// A store on fresh, uniquely named tables, so cases never see each other's data.
     static func freshStore() async throws -> DynamoDBStore {
-        let client = AWSJSONClient(
-            httpClient: HTTPClient.shared, endpoint: try endpoint, region: "us-east-1", service: "dynamodb",
-            targetPrefix: "DynamoDB_20120810", jsonVersion: "1.0",
-            credentials: AWSCredentials(accessKeyId: "testing", secretAccessKey: "testing"))
+        let client = AWSJSONClient.dynamoDB(
+            httpClient: HTTPClient.shared, region: "us-east-1", credentials: AWSCredentials(accessKeyId: "testing", secretAccessKey: "testing"),
+            endpoint: try endpoint)
         let prefix = "t" + UUID().uuidString.prefix(8).lowercased() + "-"
         let store = DynamoDBStore(client: client, tables: DynamoDBTableNames().prefixed(prefix))
         try await store.createTables()

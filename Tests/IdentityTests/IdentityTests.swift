@@ -8,6 +8,7 @@ import SQLiteStore
 import ShopDomain
 import Synchronization
 import Testing
+import ShopSupport
 
 @Suite("Signing key")
 struct SigningKeyTests {

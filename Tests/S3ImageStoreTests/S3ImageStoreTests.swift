@@ -42,8 +42,10 @@ struct S3ImageStoreTests {
             endpoint = try S3ImageStoreTests.endpoint()
             bucket = "images-" + UUID().uuidString.prefix(8).lowercased()
             images = S3ImageStore(
-                httpClient: HTTPClient.shared, credentials: AWSCredentials(accessKeyId: "testing", secretAccessKey: "testing"),
-                region: "us-east-1", bucket: bucket, endpoint: endpoint)
+                client: AWSClient(
+                    httpClient: HTTPClient.shared, region: "us-east-1", service: "s3",
+                    credentials: AWSCredentials(accessKeyId: "testing", secretAccessKey: "testing")),
+                bucket: bucket, endpoint: endpoint)
             try await images.createBucket()
             dir = FileManager.default.temporaryDirectory.appendingPathComponent("s3-\(UUID().uuidString)").path
             catalog = try SQLiteStore(directory: dir)

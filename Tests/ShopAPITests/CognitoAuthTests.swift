@@ -9,12 +9,15 @@ import Logging
 import NIOCore
 import SQLiteStore
 import ShopAPI
+import ShopAssembly
 import ShopDomain
+import ShopLocal
 import Synchronization
+import ShopSupport
 import Testing
 
-/// AWSWire's JSON value (ShopAPI has its own, encode-only, `JSONValue`).
-typealias WireJSON = AWSWire.JSONValue
+/// The project's one JSON value (ShopSupport), as the Cognito calls below send it.
+typealias WireJSON = ShopSupport.JSONValue
 
 /// The shop's routes with `CognitoIdentityProvider` on moto's Cognito IDP: per test a fresh user pool,
 /// app client and `admin` group; catalog and orders stay in SQLite.
@@ -63,17 +66,21 @@ struct CognitoShop {
         try await identity.ensureAdminGroup()
         try await identity.ensureAdminGroup()  // a second call finds the group and is fine
 
-        // Issuer and JWKS URL are separate settings: moto names the real Cognito issuer but serves the keys itself.
-        let verifier = TokenVerifier(
-            policy: TokenPolicy(issuer: "https://cognito-idp.\(Self.region).amazonaws.com/\(poolId)", clientId: clientId),
-            source: .url("\(endpoint)/\(poolId)/.well-known/jwks.json", HTTPClient.shared))
+        // Through the one composition root, configured as a deployment would be. Issuer and JWKS URL are
+        // separate settings: moto names the real Cognito issuer but serves the keys itself.
+        let configuration = try ShopConfiguration(environment: [
+            "SHOP_IDENTITY": "cognito", "SHOP_COGNITO_USER_POOL_ID": poolId, "SHOP_COGNITO_CLIENT_ID": clientId,
+            "SHOP_COGNITO_ENDPOINT": endpoint, "SHOP_COGNITO_JWKS_URL": "\(endpoint)/\(poolId)/.well-known/jwks.json",
+            "AWS_REGION": Self.region, "AWS_ACCESS_KEY_ID": Self.credentials.accessKeyId,
+            "AWS_SECRET_ACCESS_KEY": Self.credentials.secretAccessKey,
+        ])
         dir = FileManager.default.temporaryDirectory.appendingPathComponent("shop-cognito-\(UUID().uuidString)").path
         let store = try SQLiteStore(directory: dir)
         let images = LocalImageStore(directory: dir + "/images", secret: Array("test-upload-secret".utf8))
-        services = ShopServices(
-            catalog: CatalogService(store: store), orders: OrderService(orders: store, catalog: store),
-            identity: identity, verifier: verifier, cursors: CursorCodec(secret: Array("test-cursor-secret".utf8)),
-            jwksJSON: nil, images: ImageService(catalog: store, images: images), localImages: images)
+        let host = HostParts(
+            stores: ShopStores(store), localImages: images,
+            secrets: ShopSecrets(cursorSecret: Array("test-cursor-secret".utf8), tokenSigningKey: nil), logger: Logger(label: "test"))
+        services = try await ShopAssembly.assemble(configuration, host: host).services
     }
 
     /// A pool where users sign in with their email, as the production pool is meant to be, and an app client
@@ -400,19 +407,18 @@ struct CognitoErrorMappingTests {
     func withShop(_ body: @Sendable @escaping (ScriptedCognito, ShopClient) async throws -> Void) async throws {
         let cognito = ScriptedCognito()
         try await cognito.run { endpoint in
-            let client = AWSJSONClient.cognitoIdentityProvider(
-                httpClient: HTTPClient.shared, region: "us-east-1", credentials: CognitoShop.credentials, endpoint: endpoint,
-                retry: .none)
-            let identity = CognitoIdentityProvider(client: client, userPoolId: "us-east-1_pool", clientId: "client")
+            let configuration = try ShopConfiguration(environment: [
+                "SHOP_IDENTITY": "cognito", "SHOP_COGNITO_USER_POOL_ID": "us-east-1_pool", "SHOP_COGNITO_CLIENT_ID": "client",
+                "SHOP_COGNITO_ENDPOINT": endpoint, "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
+                "SHOP_COGNITO_JWKS_URL": endpoint + "/keys",
+            ])
             let dir = FileManager.default.temporaryDirectory.appendingPathComponent("shop-cognito-\(UUID().uuidString)").path
             defer { try? FileManager.default.removeItem(atPath: dir) }
             let store = try SQLiteStore(directory: dir)
-            let images = LocalImageStore(directory: dir + "/images", secret: Array("test-upload-secret".utf8))
-            let services = ShopServices(
-                catalog: CatalogService(store: store), orders: OrderService(orders: store, catalog: store), identity: identity,
-                verifier: TokenVerifier(policy: TokenPolicy(issuer: "x", clientId: "client"), source: .keySet(#"{"keys":[]}"#)),
-                cursors: CursorCodec(secret: Array("test-cursor-secret".utf8)), jwksJSON: nil,
-                images: ImageService(catalog: store, images: images), localImages: images)
+            let host = HostParts(
+                stores: ShopStores(store), secrets: ShopSecrets(cursorSecret: Array("test-cursor-secret".utf8), tokenSigningKey: nil),
+                logger: Logger(label: "test"))
+            let services = try await ShopAssembly.assemble(configuration, host: host).services
             let app = Application(router: buildRouter(services: services, context: ShopContext.self))
             try await app.test(.router) { router in try await body(cognito, ShopClient(client: router)) }
         }
@@ -436,10 +442,16 @@ struct CognitoErrorMappingTests {
             #expect(invalid.status == .badRequest)
             #expect(invalid.errorCode == "validation_failed")
 
+            // SignUp carries no idempotency token: after a 5xx it may have been applied, so it is not sent
+            // again (a repeat would read "email taken"); the shopper is told to try again.
+            let signUpsBefore = cognito.requests.filter { $0.target.hasSuffix(".SignUp") }.count
             cognito.answer("SignUp", "InternalErrorException", message: "secret internals", status: 500)
             let broken = try await c.register("boom@example.com")
-            #expect(broken.status == .internalServerError)
+            #expect(broken.status == .serviceUnavailable)
+            #expect(broken.errorCode == "identity_unavailable")
+            #expect(broken.headers[.retryAfter] != nil)
             #expect(!broken.text.contains("secret internals"))
+            #expect(cognito.requests.filter { $0.target.hasSuffix(".SignUp") }.count == signUpsBefore + 1, "sent once, never repeated")
 
             cognito.succeed("SignUp", #"{"UserConfirmed":false,"UserSub":"1234"}"#)
             let accepted = try await c.register(" Zoe@Example.com", name: " Zoe ")

@@ -3,12 +3,16 @@ import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
 import Identity
+import Logging
 import SQLiteStore
 import ShopAPI
+import ShopAssembly
 import ShopDomain
+import ShopLocal
 import ShopStorage
 import Synchronization
 import Testing
+import ShopSupport
 
 /// A clock the test moves by hand.
 final class TestClock: Sendable {
@@ -30,25 +34,29 @@ struct TestShop {
     let store: SQLiteStore
     let clock: TestClock
     let services: ShopServices
-    let identity: LocalIdentityProvider
+    let identity: any IdentityProvider
 
+    /// The configuration every API test runs with: the embedded defaults, a fixed issuer and client id,
+    /// and cheap bcrypt.
+    static func configuration(orderTTL: Int) throws -> ShopConfiguration {
+        try ShopConfiguration(environment: [
+            "SHOP_TOKEN_ISSUER": issuer, "SHOP_CLIENT_ID": clientId, "SHOP_BCRYPT_COST": "4", "SHOP_ORDER_TTL_SECONDS": String(orderTTL),
+        ])
+    }
+
+    /// Built through the one composition root, as `shop serve` is, with the test's own SQLite file,
+    /// clock, image directory and secrets.
     init(orderTTL: Int = 900, catalog: (any CatalogStore)? = nil) async throws {
         dir = FileManager.default.temporaryDirectory.appendingPathComponent("shop-api-\(UUID().uuidString)").path
         store = try SQLiteStore(directory: dir)
         clock = TestClock()
-        let tokenIssuer = await LocalTokenIssuer(key: Self.signingKey, issuer: Self.issuer, clientId: Self.clientId)
-        identity = LocalIdentityProvider(users: store, issuer: tokenIssuer, bcryptCost: 4, clock: clock.wallClock)
-        let verifier = TokenVerifier(
-            policy: TokenPolicy(issuer: Self.issuer, clientId: Self.clientId), source: .keySet(Self.signingKey.jwksJSON),
-            clock: clock.wallClock)
-        let catalogStore = catalog ?? store
         let images = LocalImageStore(directory: dir + "/images", secret: Array("test-upload-secret".utf8), clock: clock.wallClock)
-        services = ShopServices(
-            catalog: CatalogService(store: catalogStore, clock: clock.wallClock),
-            orders: OrderService(orders: store, catalog: catalogStore, clock: clock.wallClock, ttl: .seconds(orderTTL)),
-            identity: identity, verifier: verifier, cursors: CursorCodec(secret: Array("test-cursor-secret".utf8)),
-            jwksJSON: Self.signingKey.jwksJSON,
-            images: ImageService(catalog: catalogStore, images: images, clock: clock.wallClock), localImages: images)
+        let host = HostParts(
+            stores: ShopStores(catalog: catalog ?? store, orders: store, users: store), localImages: images,
+            secrets: ShopSecrets(cursorSecret: Array("test-cursor-secret".utf8), tokenSigningKey: Self.signingKey),
+            clock: clock.wallClock, logger: Logger(label: "test"))
+        services = try await ShopAssembly.assemble(try Self.configuration(orderTTL: orderTTL), host: host).services
+        identity = services.identity
     }
 
     func cleanUp() { try? FileManager.default.removeItem(atPath: dir) }

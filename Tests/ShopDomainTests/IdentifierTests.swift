@@ -1,6 +1,7 @@
 import Foundation
 import ShopDomain
 import Testing
+import ShopSupport
 
 private let hexDigits = Set("0123456789abcdef")
 

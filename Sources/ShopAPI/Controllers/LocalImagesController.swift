@@ -8,7 +8,7 @@ import ShopStorage
 
 /// The local image store's two routes: the signed upload target and the public images.
 struct LocalImagesController<Context: ShopRequestContext>: Sendable {
-    let store: LocalImageStore
+    let store: any LocalImageFiles
 
     func addRoutes(to router: Router<Context>) {
         router.put("uploads/products/{productId}/{file}", use: upload)
@@ -18,8 +18,14 @@ struct LocalImagesController<Context: ShopRequestContext>: Sendable {
     @Sendable func upload(_ request: Request, context: Context) async throws -> Response {
         let key = "products/\(try context.parameters.require("productId"))/\(try context.parameters.require("file"))"
         let contentType = request.headers[.contentType] ?? ""
-        try store.authorize(
-            key: key, contentType: contentType, expires: request.query("expires"), signature: request.query("signature"))
+        do {
+            try store.authorizeUpload(
+                key: key, contentType: contentType, expires: request.query("expires"), signature: request.query("signature"))
+        } catch .invalidURL(let why) {
+            throw APIError(.forbidden, "invalid_upload_url", why)
+        } catch .expired {
+            throw APIError(.forbidden, "upload_url_expired", "The upload URL has expired; ask for a new one.")
+        }
         let body: ByteBuffer
         do {
             body = try await request.body.collect(upTo: ImageRules.maxBytes)
@@ -28,7 +34,7 @@ struct LocalImagesController<Context: ShopRequestContext>: Sendable {
         }
         guard body.readableBytes > 0 else { throw APIError.badRequest("empty_upload", "The upload has no bytes.") }
         do {
-            try store.store(key: key, bytes: Data(buffer: body))
+            try store.store(key: key, bytes: Array(body.readableBytesView))
         } catch {
             context.logger.error("storing an upload failed", metadata: ["error": "\(error)"])
             throw APIError.internalError
@@ -38,11 +44,11 @@ struct LocalImagesController<Context: ShopRequestContext>: Sendable {
 
     @Sendable func image(_ request: Request, context: Context) async throws -> Response {
         let key = "products/\(try context.parameters.require("productId"))/\(try context.parameters.require("file"))"
-        guard let data = store.read(key: key), let type = LocalImageStore.contentType(of: key) else {
+        guard let data = store.read(key: key), let type = ImageRules.contentType(ofKey: key) else {
             throw APIError.notFound("Image")
         }
         return Response(
             status: .ok, headers: [.contentType: type, .cacheControl: "public, max-age=31536000, immutable"],
-            body: .init(byteBuffer: ByteBuffer(data: data)))
+            body: .init(byteBuffer: ByteBuffer(bytes: data)))
     }
 }

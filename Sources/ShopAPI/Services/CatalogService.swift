@@ -5,6 +5,7 @@ import Foundation
 #endif
 import ShopDomain
 import ShopStorage
+import ShopSupport
 
 /// Catalog rules: validation, ids, time; the store does each change atomically.
 public struct CatalogService: Sendable {

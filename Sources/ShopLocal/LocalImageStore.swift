@@ -10,7 +10,7 @@ import ShopStorage
 
 /// Images as files under `<data dir>/images`, uploaded through signed, expiring URLs
 /// on `shop serve` itself (an HMAC over path, content type and expiry).
-public struct LocalImageStore: ImageStore {
+public struct LocalImageStore: LocalImageFiles {
     let directory: String
     let key: SymmetricKey
     let clock: WallClock
@@ -44,38 +44,30 @@ public struct LocalImageStore: ImageStore {
             expiresAt: Date(timeIntervalSince1970: Double(expires)))
     }
 
-    /// Checks an upload's URL: a 403 for a wrong, tampered or expired signature.
-    func authorize(key imageKey: String, contentType: String, expires: String?, signature given: String?) throws(APIError) {
+    /// Checks an upload's URL: refused for a wrong, tampered or expired signature.
+    public func authorizeUpload(key imageKey: String, contentType: String, expires: String?, signature given: String?) throws(UploadRefusal) {
         guard let expires, let seconds = Int64(expires), let given, Self.isValidKey(imageKey) else {
-            throw APIError(.forbidden, "invalid_upload_url", "The upload URL is not valid.")
+            throw .invalidURL("The upload URL is not valid.")
         }
         let expected = signature(key: imageKey, contentType: contentType, expires: seconds)
         // Constant-time comparison: the signature is a secret-derived value.
         guard expected.utf8.count == given.utf8.count, zip(expected.utf8, given.utf8).reduce(0, { $0 | ($1.0 ^ $1.1) }) == 0 else {
-            throw APIError(.forbidden, "invalid_upload_url", "The upload URL's signature does not match (wrong URL or content type).")
+            throw .invalidURL("The upload URL's signature does not match (wrong URL or content type).")
         }
-        guard Double(seconds) >= clock.now().timeIntervalSince1970 else {
-            throw APIError(.forbidden, "upload_url_expired", "The upload URL has expired; ask for a new one.")
-        }
+        guard Double(seconds) >= clock.now().timeIntervalSince1970 else { throw .expired }
     }
 
     func path(_ imageKey: String) -> String { URL(fileURLWithPath: directory).appendingPathComponent(imageKey).path }
 
-    /// Stores the bytes (already checked for size and signature), atomically.
-    func store(key imageKey: String, bytes: Data) throws {
+    public func store(key imageKey: String, bytes: [UInt8]) throws {
         let destination = path(imageKey)
         try FileManager.default.createDirectory(atPath: URL(fileURLWithPath: destination).deletingLastPathComponent().path, withIntermediateDirectories: true)
-        try bytes.write(to: URL(fileURLWithPath: destination), options: .atomic)
+        try Data(bytes).write(to: URL(fileURLWithPath: destination), options: .atomic)
     }
 
-    func read(key imageKey: String) -> Data? {
+    public func read(key imageKey: String) -> [UInt8]? {
         guard Self.isValidKey(imageKey) else { return nil }
-        return FileManager.default.contents(atPath: path(imageKey))
-    }
-
-    static func contentType(of imageKey: String) -> String? {
-        let ext = URL(fileURLWithPath: imageKey).pathExtension.lowercased()
-        return ImageRules.allowedTypes.first { $0.value == ext }?.key
+        return FileManager.default.contents(atPath: path(imageKey)).map { [UInt8]($0) }
     }
 
     public func head(key imageKey: String) async throws(StorageError) -> StoredImage? {
@@ -83,7 +75,7 @@ public struct LocalImageStore: ImageStore {
             let attributes = try? FileManager.default.attributesOfItem(atPath: path(imageKey)),
             let size = Self.fileSize(attributes[.size])
         else { return nil }
-        return StoredImage(size: size, contentType: Self.contentType(of: imageKey))
+        return StoredImage(size: size, contentType: ImageRules.contentType(ofKey: imageKey))
     }
 
     /// FileManager reports sizes as some integer type, depending on the Foundation in use.

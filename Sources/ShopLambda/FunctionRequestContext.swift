@@ -3,7 +3,7 @@ import LambdaHost
 import ShopAPI
 
 /// The request context of the shop's routes inside a Lambda function.
-struct LambdaContext: ShopRequestContext {
+struct FunctionRequestContext: ShopRequestContext {
     typealias Source = LambdaRequestContextSource
     var coreContext: CoreRequestContextStorage
     var requestId: String

@@ -1,0 +1,164 @@
+import AWSWire
+import AsyncHTTPClient
+import Crypto
+import DynamoDBStore
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+import Identity
+import Logging
+import S3ImageStore
+import ShopAPI
+import ShopDomain
+import ShopStorage
+import ShopSupport
+
+/// The three stores the services run on.
+public struct ShopStores: Sendable {
+    public var catalog: any CatalogStore
+    public var orders: any OrderStore
+    public var users: any UserStore
+
+    public init(catalog: any CatalogStore, orders: any OrderStore, users: any UserStore) {
+        self.catalog = catalog
+        self.orders = orders
+        self.users = users
+    }
+
+    /// One backend that is all three.
+    public init(_ store: some CatalogStore & OrderStore & UserStore) {
+        self.init(catalog: store, orders: store, users: store)
+    }
+}
+
+/// What a host owns and hands to the assembly: the things only it can open or decide.
+public struct HostParts: Sendable {
+    /// Stores the host opened itself: the SQLite file for `shop serve`, or a test's. Nil means
+    /// "open what the configuration names", which only DynamoDB can be here.
+    public var stores: ShopStores?
+    /// The host's image files (`shop serve` with `SHOP_IMAGES=local`); nil in a function.
+    public var localImages: (any LocalImageFiles)?
+    public var secrets: ShopSecrets
+    /// One HTTP client for every AWS call and JWKS fetch of the process.
+    public var httpClient: HTTPClient
+    public var clock: WallClock
+    public var logger: Logger
+
+    public init(
+        stores: ShopStores? = nil, localImages: (any LocalImageFiles)? = nil, secrets: ShopSecrets,
+        httpClient: HTTPClient = .shared, clock: WallClock = .system, logger: Logger
+    ) {
+        self.stores = stores
+        self.localImages = localImages
+        self.secrets = secrets
+        self.httpClient = httpClient
+        self.clock = clock
+        self.logger = logger
+    }
+}
+
+/// What the assembly built: the services the router serves, plus the parts a host's commands use.
+public struct Assembled: Sendable {
+    public var services: ShopServices
+    public var stores: ShopStores
+}
+
+/// The composition root: every host (`shop serve` and its commands, the Lambda functions, the
+/// API tests) turns its configuration and what it owns into `ShopServices` here, and nowhere else.
+public enum ShopAssembly {
+    public static func assemble(_ configuration: ShopConfiguration, host: HostParts) async throws -> Assembled {
+        let stores = try host.stores ?? openStores(configuration, host: host)
+        let logger = host.logger
+
+        let identity: any IdentityProvider
+        let verifier: TokenVerifier
+        var jwksJSON: String?
+        switch configuration.identity {
+        case .local(let local):
+            guard let signingKey = host.secrets.tokenSigningKey else {
+                throw ShopConfiguration.Invalid(
+                    description: "SHOP_IDENTITY=local needs the token-signing key (SHOP_TOKEN_SIGNING_KEY_PEM in a function; keys/token-signing.pem for shop serve)")
+            }
+            let issuer = await LocalTokenIssuer(
+                key: signingKey, issuer: local.issuer, clientId: local.clientId, lifetime: .seconds(local.tokenTTLSeconds))
+            identity = LocalIdentityProvider(users: stores.users, issuer: issuer, bcryptCost: UInt8(local.bcryptCost), clock: host.clock)
+            verifier = TokenVerifier(
+                policy: TokenPolicy(issuer: local.issuer, clientId: local.clientId), source: .keySet(signingKey.jwksJSON),
+                clock: host.clock, logger: logger)
+            jwksJSON = signingKey.jwksJSON
+        case .cognito(let cognito):
+            identity = CognitoIdentityProvider(
+                client: AWSJSONClient.cognitoIdentityProvider(
+                    httpClient: host.httpClient, region: cognito.aws.region, credentials: cognito.aws.credentials,
+                    endpoint: cognito.endpoint, clock: host.clock, logger: logger),
+                userPoolId: cognito.userPoolId, clientId: cognito.clientId, logger: logger)
+            verifier = TokenVerifier(
+                policy: TokenPolicy(issuer: cognito.issuer, clientId: cognito.clientId),
+                source: .url(cognito.jwksURL, host.httpClient), clock: host.clock, logger: logger)
+            // Keys are fetched before the first request, not by it: no 401 while the first fetch runs.
+            let keys = await verifier.preload()
+            logger.info("JWKS loaded", metadata: ["keys": "\(keys)", "url": "\(cognito.jwksURL)"])
+        }
+
+        let images: any ImageStore
+        switch configuration.images {
+        case .s3(let s3):
+            images = S3ImageStore(
+                client: AWSClient(
+                    httpClient: host.httpClient, region: s3.aws.region, service: "s3", credentials: s3.aws.credentials,
+                    clock: host.clock, logger: logger),
+                bucket: s3.bucket, endpoint: s3.endpoint, publicBaseURL: s3.publicBaseURL, clock: host.clock)
+        case .local:
+            images = host.localImages ?? NoImageStore()
+        }
+
+        let services = ShopServices(
+            catalog: CatalogService(store: stores.catalog, clock: host.clock),
+            orders: OrderService(
+                orders: stores.orders, catalog: stores.catalog, clock: host.clock, ttl: .seconds(configuration.orderTTLSeconds)),
+            identity: identity, verifier: verifier, cursors: CursorCodec(secret: cursorKey(host.secrets.cursorSecret)),
+            jwksJSON: jwksJSON, images: ImageService(catalog: stores.catalog, images: images, clock: host.clock),
+            localImages: configuration.images == .local ? host.localImages : nil)
+        return Assembled(services: services, stores: stores)
+    }
+
+    /// The stores the configuration names, for a host that did not open its own.
+    public static func openStores(_ configuration: ShopConfiguration, host: HostParts) throws -> ShopStores {
+        switch configuration.store {
+        case .sqlite:
+            throw ShopConfiguration.Invalid(
+                description: "SHOP_STORE=sqlite: the embedded store is not in this binary; use SHOP_STORE=dynamodb")
+        case .dynamodb(let settings):
+            return ShopStores(dynamoDB(settings, httpClient: host.httpClient, clock: host.clock, logger: host.logger))
+        }
+    }
+
+    /// The DynamoDB store of `settings` (also what `shop aws create-tables` creates tables with).
+    public static func dynamoDB(
+        _ settings: ShopConfiguration.DynamoDBSettings, httpClient: HTTPClient, clock: WallClock = .system, logger: Logger
+    ) -> DynamoDBStore {
+        DynamoDBStore(
+            client: AWSJSONClient.dynamoDB(
+                httpClient: httpClient, region: settings.aws.region, credentials: settings.aws.credentials,
+                endpoint: settings.endpoint, clock: clock, logger: logger),
+            tables: settings.tables)
+    }
+
+    /// Page cursors are signed with a key derived from the host's cursor secret, the same way in every host,
+    /// so every function reads the cursors the others write.
+    static func cursorKey(_ secret: [UInt8]) -> [UInt8] {
+        Array(HMAC<SHA256>.authenticationCode(for: Array("serverlessshop-cursor".utf8), using: SymmetricKey(data: secret)))
+    }
+}
+
+/// Images are not configured in this host (a function without `SHOP_IMAGES=s3`): uploads are refused.
+struct NoImageStore: ImageStore {
+    func prepareUpload(key: String, contentType: String, expiresAt: Date) async throws(StorageError) -> ImageUpload {
+        throw .backend("product images need SHOP_IMAGES=s3 in the Lambda functions")
+    }
+    func head(key: String) async throws(StorageError) -> StoredImage? { nil }
+    func delete(key: String) async throws(StorageError) {}
+    func publicURL(key: String) -> String { key }
+}

@@ -1,0 +1,271 @@
+import AWSWire
+import DynamoDBStore
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+import Logging
+
+/// The one configuration type, parsed once from the environment a host hands over (a `shop` flag
+/// is passed in as the variable it overrides). No other module reads the process environment.
+/// Every variable is listed, with its default, in the README.
+///
+/// Each backend is an enum case that carries its own settings, so a setting that a backend needs
+/// is never optional, and a host cannot be configured half way.
+public struct ShopConfiguration: Sendable, Equatable {
+    public var host: String
+    public var port: Int
+    /// `SHOP_DATA_DIR`: the SQLite file and the local secrets (`keys/`) of `shop serve`.
+    public var dataDirectory: String
+    public var orderTTLSeconds: Int
+    public var seedDemoCatalog: Bool
+    public var sweepIntervalSeconds: Int
+    public var logLevel: Logger.Level
+    public var store: StoreSettings
+    public var identity: IdentitySettings
+    public var images: ImageSettings
+    /// What a Lambda function serves (`_HANDLER`) and whether it trusts API Gateway's authorizer.
+    public var function: FunctionSettings
+
+    /// Where products, orders and local users live (`SHOP_STORE`).
+    public enum StoreSettings: Sendable, Equatable {
+        /// The embedded store: `shop.sqlite` in this directory. Opened by the host that links SQLite.
+        case sqlite(directory: String)
+        case dynamodb(DynamoDBSettings)
+    }
+
+    /// Who signs users in (`SHOP_IDENTITY`).
+    public enum IdentitySettings: Sendable, Equatable {
+        /// bcrypt passwords and RS256 tokens signed by this server (the key comes from the host's secrets).
+        case local(LocalIdentitySettings)
+        case cognito(CognitoSettings)
+    }
+
+    /// Where product images live (`SHOP_IMAGES`).
+    public enum ImageSettings: Sendable, Equatable {
+        /// Files the host keeps (`shop serve`); a Lambda function has none and refuses uploads.
+        case local
+        case s3(S3Settings)
+    }
+
+    /// The region and credentials every AWS backend signs with.
+    public struct AWSAccess: Sendable, Equatable {
+        public var region: String
+        public var credentials: AWSCredentials
+        public init(region: String, credentials: AWSCredentials) {
+            self.region = region
+            self.credentials = credentials
+        }
+    }
+
+    public struct DynamoDBSettings: Sendable, Equatable {
+        public var aws: AWSAccess
+        /// The regional endpoint, or `SHOP_DYNAMODB_ENDPOINT` (moto, DynamoDB Local).
+        public var endpoint: String
+        public var tables: DynamoDBTableNames
+    }
+
+    public struct LocalIdentitySettings: Sendable, Equatable {
+        /// `iss` of the tokens: `SHOP_TOKEN_ISSUER`, else `http://HOST:PORT`.
+        public var issuer: String
+        /// `aud` of id tokens and `client_id` of access tokens.
+        public var clientId: String
+        public var tokenTTLSeconds: Int
+        public var bcryptCost: Int
+
+        public init(issuer: String, clientId: String, tokenTTLSeconds: Int, bcryptCost: Int) {
+            self.issuer = issuer
+            self.clientId = clientId
+            self.tokenTTLSeconds = tokenTTLSeconds
+            self.bcryptCost = bcryptCost
+        }
+    }
+
+    public struct CognitoSettings: Sendable, Equatable {
+        public var aws: AWSAccess
+        public var userPoolId: String
+        /// An app client without a secret.
+        public var clientId: String
+        /// The region's Cognito IDP endpoint, or `SHOP_COGNITO_ENDPOINT` (moto).
+        public var endpoint: String
+        /// `SHOP_COGNITO_JWKS_URL`, else the issuer's `/.well-known/jwks.json`.
+        public var jwksURL: String
+        /// The `iss` Cognito puts in the pool's tokens.
+        public var issuer: String { "https://cognito-idp.\(aws.region).amazonaws.com/\(userPoolId)" }
+    }
+
+    public struct S3Settings: Sendable, Equatable {
+        public var aws: AWSAccess
+        public var bucket: String
+        /// `SHOP_S3_ENDPOINT` (moto; path-style URLs then); nil for AWS's virtual-hosted URLs.
+        public var endpoint: String?
+        /// `SHOP_IMAGE_BASE_URL`: where shoppers load images from; nil for the bucket's URL.
+        public var publicBaseURL: String?
+    }
+
+    public struct FunctionSettings: Sendable, Equatable {
+        /// `_HANDLER`, as Lambda sets it; nil outside Lambda.
+        public var handler: String?
+        /// `SHOP_TRUST_AUTHORIZER_CLAIMS`: take the caller from the claims API Gateway's JWT authorizer
+        /// verified. Off by default; on only where the authorizer is attached (the SAM template does that).
+        public var trustAuthorizerClaims: Bool
+
+        public init(handler: String?, trustAuthorizerClaims: Bool) {
+            self.handler = handler
+            self.trustAuthorizerClaims = trustAuthorizerClaims
+        }
+    }
+
+    /// A setting that could not be read, named with its variable.
+    public struct Invalid: Error, CustomStringConvertible, Equatable {
+        public let description: String
+        public init(description: String) { self.description = description }
+    }
+
+    /// The issuer tokens must carry: the Cognito pool's, or the local issuer's.
+    public var effectiveIssuer: String {
+        switch identity {
+        case .local(let local): local.issuer
+        case .cognito(let cognito): cognito.issuer
+        }
+    }
+
+    /// The embedded defaults, as `shop serve` runs with no variable set.
+    public init() {
+        try! self.init(environment: [:])
+    }
+
+    /// Reads the `SHOP_*` variables (and `AWS_*`, `_HANDLER`) from `environment`.
+    public init(environment: [String: String]) throws {
+        let reader = EnvironmentReader(environment: environment)
+        host = reader.string("SHOP_HOST") ?? "127.0.0.1"
+        port = try reader.int("SHOP_PORT", 0...65535) ?? 8080
+        dataDirectory = reader.string("SHOP_DATA_DIR") ?? "./data"
+        orderTTLSeconds = try reader.int("SHOP_ORDER_TTL_SECONDS", 1...(30 * 24 * 3600)) ?? 900
+        seedDemoCatalog = try reader.bool("SHOP_SEED") ?? true
+        sweepIntervalSeconds = try reader.int("SHOP_SWEEP_INTERVAL_SECONDS", 1...86_400) ?? 30
+        logLevel = try reader.choice("SHOP_LOG_LEVEL", Logger.Level.allCases.map(\.rawValue)).flatMap(Logger.Level.init(rawValue:)) ?? .info
+        function = FunctionSettings(
+            handler: reader.string("_HANDLER"), trustAuthorizerClaims: try reader.bool("SHOP_TRUST_AUTHORIZER_CLAIMS") ?? false)
+
+        switch try reader.choice("SHOP_STORE", ["sqlite", "dynamodb"]) ?? "sqlite" {
+        case "dynamodb":
+            let aws = try reader.aws()
+            store = .dynamodb(DynamoDBSettings(
+                aws: aws, endpoint: try reader.endpoint("SHOP_DYNAMODB_ENDPOINT", service: "dynamodb", region: aws.region),
+                tables: DynamoDBTableNames(
+                    products: reader.string("SHOP_DYNAMODB_PRODUCTS_TABLE") ?? "Products",
+                    orders: reader.string("SHOP_DYNAMODB_ORDERS_TABLE") ?? "Orders",
+                    idempotency: reader.string("SHOP_DYNAMODB_IDEMPOTENCY_TABLE") ?? "Idempotency",
+                    users: reader.string("SHOP_DYNAMODB_USERS_TABLE") ?? "Users")))
+        default:
+            store = .sqlite(directory: dataDirectory)
+        }
+
+        switch try reader.choice("SHOP_IDENTITY", ["local", "cognito"]) ?? "local" {
+        case "cognito":
+            let aws = try reader.aws()
+            let pool = try reader.required("SHOP_COGNITO_USER_POOL_ID", because: "SHOP_IDENTITY=cognito")
+            var cognito = CognitoSettings(
+                aws: aws, userPoolId: pool, clientId: try reader.required("SHOP_COGNITO_CLIENT_ID", because: "SHOP_IDENTITY=cognito"),
+                endpoint: try reader.endpoint("SHOP_COGNITO_ENDPOINT", service: "cognito-idp", region: aws.region), jwksURL: "")
+            cognito.jwksURL = try reader.url("SHOP_COGNITO_JWKS_URL") ?? cognito.issuer + "/.well-known/jwks.json"
+            identity = .cognito(cognito)
+        default:
+            identity = .local(LocalIdentitySettings(
+                issuer: reader.string("SHOP_TOKEN_ISSUER") ?? "http://\(host):\(port)",
+                clientId: reader.string("SHOP_CLIENT_ID") ?? "serverlessshop-local",
+                tokenTTLSeconds: try reader.int("SHOP_TOKEN_TTL_SECONDS", 60...86_400) ?? 3600,
+                bcryptCost: try reader.int("SHOP_BCRYPT_COST", 4...31) ?? 12))
+        }
+
+        switch try reader.choice("SHOP_IMAGES", ["local", "s3"]) ?? "local" {
+        case "s3":
+            images = .s3(S3Settings(
+                aws: try reader.aws(), bucket: try reader.required("SHOP_S3_BUCKET", because: "SHOP_IMAGES=s3"),
+                endpoint: try reader.url("SHOP_S3_ENDPOINT").map(Self.withoutTrailingSlash),
+                publicBaseURL: try reader.url("SHOP_IMAGE_BASE_URL").map(Self.withoutTrailingSlash)))
+        default:
+            images = .local
+        }
+    }
+
+    /// The region rule every AWS backend follows: `AWS_REGION`, then `AWS_DEFAULT_REGION`, else `us-east-1`.
+    public static func region(in environment: [String: String]) -> String {
+        EnvironmentReader(environment: environment).region
+    }
+
+    static func withoutTrailingSlash(_ url: String) -> String {
+        var value = url
+        while value.hasSuffix("/") { value.removeLast() }
+        return value
+    }
+}
+
+/// Reads typed values out of an environment, failing with a message that names the variable.
+struct EnvironmentReader {
+    let environment: [String: String]
+
+    typealias Invalid = ShopConfiguration.Invalid
+
+    func string(_ name: String) -> String? {
+        guard let raw = environment[name], !raw.isEmpty else { return nil }
+        return raw
+    }
+
+    func required(_ name: String, because reason: String) throws -> String {
+        guard let value = string(name) else { throw Invalid(description: "\(reason) needs \(name)") }
+        return value
+    }
+
+    func int(_ name: String, _ range: ClosedRange<Int>) throws -> Int? {
+        guard let raw = string(name) else { return nil }
+        guard let value = Int(raw), range ~= value else {
+            throw Invalid(description: "\(name)=\(raw) is not a whole number from \(range.lowerBound) to \(range.upperBound)")
+        }
+        return value
+    }
+
+    func bool(_ name: String) throws -> Bool? {
+        guard let raw = string(name) else { return nil }
+        switch raw.lowercased() {
+        case "1", "true", "yes": return true
+        case "0", "false", "no": return false
+        default: throw Invalid(description: "\(name)=\(raw) must be true or false")
+        }
+    }
+
+    /// One of `choices`, compared case-insensitively; the lower-cased choice.
+    func choice(_ name: String, _ choices: [String]) throws -> String? {
+        guard let raw = string(name) else { return nil }
+        guard choices.contains(raw.lowercased()) else {
+            throw Invalid(description: "\(name)=\(raw) must be one of \(choices.joined(separator: ", "))")
+        }
+        return raw.lowercased()
+    }
+
+    /// An `http://` or `https://` URL.
+    func url(_ name: String) throws -> String? {
+        guard let raw = string(name) else { return nil }
+        guard raw.hasPrefix("http://") || raw.hasPrefix("https://"), raw.count > "https://".count else {
+            throw Invalid(description: "\(name)=\(raw) must be an http:// or https:// URL")
+        }
+        return raw
+    }
+
+    /// The override named `name`, else AWS's endpoint for the service in the region.
+    func endpoint(_ name: String, service: String, region: String) throws -> String {
+        AWSEndpoint.resolve(service: service, region: region, override: try url(name))
+    }
+
+    var region: String { string("AWS_REGION") ?? string("AWS_DEFAULT_REGION") ?? "us-east-1" }
+
+    func aws() throws -> ShopConfiguration.AWSAccess {
+        do {
+            return ShopConfiguration.AWSAccess(region: region, credentials: try AWSCredentials.fromEnvironment(environment))
+        } catch {
+            throw Invalid(description: String(describing: error))
+        }
+    }
+}
