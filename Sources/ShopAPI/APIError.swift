@@ -98,7 +98,9 @@ extension APIError {
     init(unexpected error: StorageError) {
         switch error {
         case .badPageKey: self = .badRequest("invalid_cursor", "The cursor is not valid for this listing.")
-        case .busy: self = .busy
+        case .busy:
+            self = .busy
+            cause = "storage: transaction conflicts outlasted the retries"
         default:
             self = .internalError
             cause = "storage: \(error)"

@@ -15,7 +15,7 @@ public struct Product: Sendable, Codable, Equatable, Hashable {
     public var category: String
     public var imageUrl: String?
     /// Counts edits of the editable fields. Stock moves do not change it, so an
-    /// `If-Match` on an edit is not defeated by every sale.
+    /// `If-Match` on an edit is not defeated by every sale; the ETag (`entityTag`) does change.
     public var version: Int
     public var createdAt: Date
     public var updatedAt: Date
@@ -65,6 +65,24 @@ public struct Product: Sendable, Codable, Equatable, Hashable {
     /// The fields a product edit (`PUT`) replaces.
     public var fields: ProductFields {
         ProductFields(name: name, description: description, price: price, currency: currency, category: category)
+    }
+}
+
+
+extension Product {
+    /// The strong entity tag of the product's representation: `"v<version>-<quantity>-<updatedAt ms>"`.
+    /// `version` covers every editable field; quantity and `updatedAt` move without it (sales, stock
+    /// adjustments), so they are in the tag too: whenever any field of the body changes, so does the tag.
+    public var entityTag: String { "\"v\(version)-\(quantity)-\(updatedAt.unixMillis)\"" }
+
+    /// The edit version an `If-Match` tag names (`"v3-..."`, or the older `"v3"`; `W/` allowed), or nil
+    /// for a value that is not one of our tags.
+    public static func version(fromEntityTag tag: String) -> Int? {
+        var tag = Substring(tag)
+        if tag.hasPrefix("W/") { tag = tag.dropFirst(2) }
+        guard tag.hasPrefix("\"v"), tag.hasSuffix("\""), tag.count > 3 else { return nil }
+        let inner = tag.dropFirst(2).dropLast()
+        return Int(inner.prefix { $0 != "-" })
     }
 }
 

@@ -5,6 +5,20 @@ import Testing
 
 extension StorageConformance {
     static let catalogCases: [Case] = [
+        Case(name: "every stock move changes the product's entity tag, never its edit version") { s in
+            let p = makeProduct(quantity: 10)
+            try await s.catalog.createProduct(p)
+            let before = try #require(try await s.catalog.product(id: p.id))
+            let adjusted = try await s.catalog.adjustStock(id: p.id, delta: 3, at: at(5))
+            #expect(adjusted.version == before.version)
+            #expect(adjusted.entityTag != before.entityTag)
+            #expect(try await s.catalog.product(id: p.id)?.entityTag == adjusted.entityTag, "the stored product has the returned tag")
+            _ = try await s.orders.placeOrder(makeOrder(products: [(adjusted, 4)], at: at(6)), claim: nil, at: at(6))
+            let sold = try #require(try await s.catalog.product(id: p.id))
+            #expect(sold.quantity == 9)
+            #expect(sold.version == before.version)
+            #expect(sold.entityTag != adjusted.entityTag, "a sale changes the body (quantity), so it changes the tag")
+        },
         Case(name: "product round-trips unchanged") { s in
             let p = makeProduct()
             try await s.catalog.createProduct(p)

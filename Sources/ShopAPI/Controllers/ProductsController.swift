@@ -63,7 +63,7 @@ struct ProductsController<Context: ShopRequestContext>: Sendable {
         _ = try await auth.admin(of: request, context: context)
         let input = try await request.decodeJSON(CommitInput.self)
         let product = try await images.commit(productId: try context.parameters.require("id"), key: input.key)
-        return try .json(product, headers: [.eTag: Self.etag(product)])
+        return try .json(product, headers: [.eTag: product.entityTag])
     }
 
     @Sendable func list(_ request: Request, context: Context) async throws -> Response {
@@ -80,7 +80,7 @@ struct ProductsController<Context: ShopRequestContext>: Sendable {
 
     @Sendable func get(_ request: Request, context: Context) async throws -> Response {
         let product = try await catalog.get(id: try context.parameters.require("id"))
-        let etag = Self.etag(product)
+        let etag = product.entityTag
         if let match = request.headers[.ifNoneMatch], match.split(separator: ",").contains(where: { $0.trimmingWhitespace() == etag }) {
             return Response(status: .notModified, headers: [.eTag: etag])
         }
@@ -92,7 +92,7 @@ struct ProductsController<Context: ShopRequestContext>: Sendable {
         let input = try await request.decodeJSON(ProductInput.self)
         let product = try await catalog.create(input.fields, quantity: input.quantity ?? 0)
         context.logger.info("product created", metadata: ["product_id": "\(product.id)"])
-        return try .json(product, status: .created, headers: [.location: "/products/\(product.id)", .eTag: Self.etag(product)])
+        return try .json(product, status: .created, headers: [.location: "/products/\(product.id)", .eTag: product.entityTag])
     }
 
     @Sendable func update(_ request: Request, context: Context) async throws -> Response {
@@ -101,7 +101,7 @@ struct ProductsController<Context: ShopRequestContext>: Sendable {
         let expected = try Self.expectedVersion(request.headers[.ifMatch])
         let input = try await request.decodeJSON(ProductInput.self)
         let product = try await catalog.update(id: id, fields: input.fields, expectedVersion: expected)
-        return try .json(product, headers: [.eTag: Self.etag(product)])
+        return try .json(product, headers: [.eTag: product.entityTag])
     }
 
     @Sendable func delete(_ request: Request, context: Context) async throws -> Response {
@@ -115,19 +115,15 @@ struct ProductsController<Context: ShopRequestContext>: Sendable {
         let id = try context.parameters.require("id")
         let input = try await request.decodeJSON(StockInput.self)
         let product = try await catalog.adjustStock(id: id, delta: input.delta)
-        return try .json(product, headers: [.eTag: Self.etag(product)])
+        return try .json(product, headers: [.eTag: product.entityTag])
     }
-
-    static func etag(_ product: Product) -> String { "\"v\(product.version)\"" }
 
     /// The version an `If-Match` asks for; nil without the header or with `*`.
     /// A value that is not one of our tags can never match: 412.
     static func expectedVersion(_ header: String?) throws(APIError) -> Int? {
         guard let header = header?.trimmingWhitespace() else { return nil }
         if header == "*" { return nil }
-        var tag = Substring(header)
-        if tag.hasPrefix("W/") { tag = tag.dropFirst(2) }
-        guard tag.hasPrefix("\"v"), tag.hasSuffix("\""), let version = Int(tag.dropFirst(2).dropLast()) else {
+        guard let version = Product.version(fromEntityTag: header) else {
             throw APIError(.preconditionFailed, "precondition_failed", "If-Match does not match the product's current ETag.")
         }
         return version
