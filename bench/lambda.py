@@ -8,6 +8,9 @@ import http.client, json, os, re, signal, socket, statistics, subprocess, sys, t
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "scripts"))
+from shoptest import free_port  # noqa: E402
+
 RIE = os.environ["BENCH_RIE"]
 BOOTSTRAP = os.environ["BENCH_BOOTSTRAP"]
 ZIP = os.environ["BENCH_ZIP"]
@@ -20,14 +23,6 @@ WORK = os.environ["BENCH_WORK"]
 AWS_ENV = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_SESSION_TOKEN": "", "AWS_REGION": "us-east-1"}
 PEM = rsa.generate_private_key(public_exponent=65537, key_size=2048).private_bytes(
     serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()).decode()
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 def wait_for_port(port, process, what):
