@@ -12,14 +12,14 @@ import NIOCore
 /// Where a Lambda-hosted request context comes from: the invocation and the API Gateway event.
 public struct LambdaRequestContextSource: RequestContextSource {
     public var logger: Logger
-    public var invocation: LambdaInvocationContext
+    public var invocation: LambdaContext
     /// `requestContext.requestId` of the API Gateway event.
     public var apiRequestId: String?
     /// `requestContext.authorizer.jwt.claims` (v2), passed on only by an adapter told to trust
     /// them (API Gateway's JWT authorizer verified them); otherwise nil.
     public var authorizerClaims: [String: String]?
 
-    public init(logger: Logger, invocation: LambdaInvocationContext, apiRequestId: String?, authorizerClaims: [String: String]?) {
+    public init(logger: Logger, invocation: LambdaContext, apiRequestId: String?, authorizerClaims: [String: String]?) {
         self.logger = logger
         self.invocation = invocation
         self.apiRequestId = apiRequestId
@@ -27,54 +27,88 @@ public struct LambdaRequestContextSource: RequestContextSource {
     }
 }
 
-/// An API Gateway proxy event, HTTP API payload 2.0 or REST API payload 1.0 (`aws-proxy`).
-struct APIGatewayEvent: Decodable {
-    struct HTTPInfo: Decodable {
-        var method: String
-        var path: String?
+/// A claim value of a JWT authorizer: a string, or (in tests and some authorizers) another JSON scalar.
+public struct AuthorizerClaim: Decodable, Sendable {
+    public var text: String
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.singleValueContainer()
+        if let s = try? container.decode(String.self) { text = s }
+        else if let i = try? container.decode(Int64.self) { text = String(i) }
+        else if let d = try? container.decode(Double.self) { text = String(d) }
+        else if let b = try? container.decode(Bool.self) { text = String(b) }
+        else if let a = try? container.decode([String].self) { text = "[" + a.joined(separator: " ") + "]" }
+        else { text = "" }
     }
-    struct JWT: Decodable {
-        var claims: [String: ClaimValue]?
+}
+
+/// `requestContext.authorizer` as API Gateway's JWT authorizer fills it.
+public struct APIGatewayAuthorizer: Decodable, Sendable {
+    public struct JWT: Decodable, Sendable {
+        public var claims: [String: AuthorizerClaim]?
     }
-    struct Authorizer: Decodable {
-        var jwt: JWT?
-    }
-    struct RequestContext: Decodable {
-        var http: HTTPInfo?
-        var requestId: String?
-        var authorizer: Authorizer?
-    }
-    /// Claim values arrive as strings, or (in tests and some authorizers) other JSON scalars.
-    struct ClaimValue: Decodable {
-        var text: String
-        init(from decoder: any Decoder) throws {
-            let container = try decoder.singleValueContainer()
-            if let s = try? container.decode(String.self) { text = s }
-            else if let i = try? container.decode(Int64.self) { text = String(i) }
-            else if let d = try? container.decode(Double.self) { text = String(d) }
-            else if let b = try? container.decode(Bool.self) { text = String(b) }
-            else if let a = try? container.decode([String].self) { text = "[" + a.joined(separator: " ") + "]" }
-            else { text = "" }
+    public var jwt: JWT?
+}
+
+/// An HTTP API event, payload format 2.0 (swift-aws-lambda-events' `APIGatewayV2Request`).
+public struct APIGatewayV2Request: Decodable, Sendable {
+    public struct Context: Decodable, Sendable {
+        public struct HTTP: Decodable, Sendable {
+            public var method: String
+            public var path: String?
         }
+        public var http: HTTP
+        public var requestId: String?
+        public var authorizer: APIGatewayAuthorizer?
     }
+    public var version: String?
+    public var rawPath: String
+    public var rawQueryString: String?
+    public var cookies: [String]?
+    public var headers: [String: String?]?
+    public var body: String?
+    public var isBase64Encoded: Bool?
+    public var requestContext: Context
+}
 
+/// The answer to an HTTP API event, payload format 2.0 (`APIGatewayV2Response`).
+public struct APIGatewayV2Response: Encodable, Sendable {
+    public var statusCode: Int
+    public var headers: [String: String]
+    public var cookies: [String]?
+    public var body: String
+    public var isBase64Encoded: Bool
+}
+
+/// A REST API proxy event, payload format 1.0 (swift-aws-lambda-events' `APIGatewayRequest`).
+public struct APIGatewayRequest: Decodable, Sendable {
+    public struct Context: Decodable, Sendable {
+        public var requestId: String?
+        public var authorizer: APIGatewayAuthorizer?
+    }
+    public var httpMethod: String
+    public var path: String
+    public var headers: [String: String?]?
+    public var multiValueHeaders: [String: [String]?]?
+    public var queryStringParameters: [String: String]?
+    public var multiValueQueryStringParameters: [String: [String]?]?
+    public var body: String?
+    public var isBase64Encoded: Bool?
+    public var requestContext: Context?
+}
+
+/// The answer to a REST API proxy event (`APIGatewayResponse`).
+public struct APIGatewayResponse: Encodable, Sendable {
+    public var statusCode: Int
+    public var headers: [String: String]
+    public var multiValueHeaders: [String: [String]]
+    public var body: String
+    public var isBase64Encoded: Bool
+}
+
+/// Which payload format an event is in: 2.0 names itself (or has `rawPath`).
+struct APIGatewayPayloadVersion: Decodable {
     var version: String?
-    // v2
     var rawPath: String?
-    var rawQueryString: String?
-    var cookies: [String]?
-    // v1
-    var httpMethod: String?
-    var path: String?
-    var multiValueHeaders: [String: [String]?]?
-    var queryStringParameters: [String: String]?
-    var multiValueQueryStringParameters: [String: [String]?]?
-    // both
-    var headers: [String: String?]?
-    var body: String?
-    var isBase64Encoded: Bool?
-    var requestContext: RequestContext?
-
     var isV2: Bool { version == "2.0" || rawPath != nil }
 }
 
@@ -95,80 +129,88 @@ where Responder.Context: RequestContext, Responder.Context.Source == LambdaReque
         self.trustAuthorizerClaims = trustAuthorizerClaims
     }
 
-    public func handle(_ event: ByteBuffer, context invocation: LambdaInvocationContext) async throws -> ByteBuffer {
-        let decoded: APIGatewayEvent
+    public func handle(_ event: ByteBuffer, context invocation: LambdaContext) async throws -> ByteBuffer {
+        let data = Data(buffer: event)
+        let request: Request
+        let apiRequestId: String?
+        let authorizer: APIGatewayAuthorizer?
+        let v2: Bool
         do {
-            decoded = try JSONDecoder().decode(APIGatewayEvent.self, from: Data(buffer: event))
+            v2 = try JSONDecoder().decode(APIGatewayPayloadVersion.self, from: data).isV2
+            if v2 {
+                let decoded = try JSONDecoder().decode(APIGatewayV2Request.self, from: data)
+                request = try Self.request(from: decoded)
+                (apiRequestId, authorizer) = (decoded.requestContext.requestId, decoded.requestContext.authorizer)
+            } else {
+                let decoded = try JSONDecoder().decode(APIGatewayRequest.self, from: data)
+                request = try Self.request(from: decoded)
+                (apiRequestId, authorizer) = (decoded.requestContext?.requestId, decoded.requestContext?.authorizer)
+            }
+        } catch let error as APIGatewayEventError {
+            throw error
         } catch {
             throw APIGatewayEventError(description: "the event is not an API Gateway proxy event: \(error)")
         }
-        let request = try Self.request(from: decoded)
         var claims: [String: String]?
-        if trustAuthorizerClaims, let given = decoded.requestContext?.authorizer?.jwt?.claims {
+        if trustAuthorizerClaims, let given = authorizer?.jwt?.claims {
             claims = given.mapValues(\.text)
         }
         var logger = invocation.logger
-        if let apiRequestId = decoded.requestContext?.requestId {
+        if let apiRequestId {
             logger[metadataKey: "api_request_id"] = .string(apiRequestId)
         }
-        let source = LambdaRequestContextSource(
-            logger: logger, invocation: invocation, apiRequestId: decoded.requestContext?.requestId, authorizerClaims: claims)
-        let context = Responder.Context(source: source)
-        let response = try await responder.respond(to: request, context: context)
-        let result = try await Self.encode(response, v2: decoded.isV2)
-        return ByteBuffer(bytes: result)
+        let source = LambdaRequestContextSource(logger: logger, invocation: invocation, apiRequestId: apiRequestId, authorizerClaims: claims)
+        let response = try await responder.respond(to: request, context: Responder.Context(source: source))
+        return ByteBuffer(bytes: try await Self.encode(response, v2: v2))
     }
 
-    static func request(from event: APIGatewayEvent) throws -> Request {
+    static func request(from event: APIGatewayV2Request) throws -> Request {
         var fields = HTTPFields()
-        let methodName: String
-        var target: String
-        if event.isV2 {
-            guard let method = event.requestContext?.http?.method else {
-                throw APIGatewayEventError(description: "payload 2.0 event without requestContext.http.method")
+        var target = event.rawPath
+        if let query = event.rawQueryString, !query.isEmpty { target += "?" + query }
+        for (name, value) in event.headers ?? [:] {
+            guard let value, let field = HTTPField.Name(name) else { continue }
+            fields.append(HTTPField(name: field, value: value))
+        }
+        if let cookies = event.cookies, !cookies.isEmpty {
+            fields[.cookie] = cookies.joined(separator: "; ")
+        }
+        return try request(method: event.requestContext.http.method, target: target, fields: fields, body: event.body, base64: event.isBase64Encoded)
+    }
+
+    static func request(from event: APIGatewayRequest) throws -> Request {
+        var fields = HTTPFields()
+        var target = event.path
+        var pairs: [(String, String)] = []
+        if let multi = event.multiValueQueryStringParameters {
+            for (name, values) in multi.sorted(by: { $0.key < $1.key }) {
+                for value in values ?? [] { pairs.append((name, value)) }
             }
-            methodName = method
-            target = event.rawPath ?? event.requestContext?.http?.path ?? "/"
-            if let query = event.rawQueryString, !query.isEmpty { target += "?" + query }
+        } else if let single = event.queryStringParameters {
+            for (name, value) in single.sorted(by: { $0.key < $1.key }) { pairs.append((name, value)) }
+        }
+        if !pairs.isEmpty {
+            target += "?" + pairs.map { "\(Self.escape($0.0))=\(Self.escape($0.1))" }.joined(separator: "&")
+        }
+        if let multi = event.multiValueHeaders {
+            for (name, values) in multi {
+                guard let field = HTTPField.Name(name) else { continue }
+                for value in values ?? [] { fields.append(HTTPField(name: field, value: value)) }
+            }
+        } else {
             for (name, value) in event.headers ?? [:] {
                 guard let value, let field = HTTPField.Name(name) else { continue }
                 fields.append(HTTPField(name: field, value: value))
             }
-            if let cookies = event.cookies, !cookies.isEmpty {
-                fields[.cookie] = cookies.joined(separator: "; ")
-            }
-        } else {
-            guard let method = event.httpMethod else {
-                throw APIGatewayEventError(description: "event has neither payload 2.0 fields nor httpMethod")
-            }
-            methodName = method
-            target = event.path ?? "/"
-            var pairs: [(String, String)] = []
-            if let multi = event.multiValueQueryStringParameters {
-                for (name, values) in multi.sorted(by: { $0.key < $1.key }) {
-                    for value in values ?? [] { pairs.append((name, value)) }
-                }
-            } else if let single = event.queryStringParameters {
-                for (name, value) in single.sorted(by: { $0.key < $1.key }) { pairs.append((name, value)) }
-            }
-            if !pairs.isEmpty {
-                target += "?" + pairs.map { "\(Self.escape($0.0))=\(Self.escape($0.1))" }.joined(separator: "&")
-            }
-            if let multi = event.multiValueHeaders {
-                for (name, values) in multi {
-                    guard let field = HTTPField.Name(name) else { continue }
-                    for value in values ?? [] { fields.append(HTTPField(name: field, value: value)) }
-                }
-            } else {
-                for (name, value) in event.headers ?? [:] {
-                    guard let value, let field = HTTPField.Name(name) else { continue }
-                    fields.append(HTTPField(name: field, value: value))
-                }
-            }
         }
+        return try request(method: event.httpMethod, target: target, fields: fields, body: event.body, base64: event.isBase64Encoded)
+    }
+
+    static func request(method: String, target: String, fields: HTTPFields, body text: String?, base64: Bool?) throws -> Request {
+        var fields = fields
         var body = ByteBuffer()
-        if let text = event.body {
-            if event.isBase64Encoded == true {
+        if let text {
+            if base64 == true {
                 guard let data = Data(base64Encoded: text) else {
                     throw APIGatewayEventError(description: "isBase64Encoded is true but the body is not base64")
                 }
@@ -181,7 +223,7 @@ where Responder.Context: RequestContext, Responder.Context.Source == LambdaReque
             fields[.contentLength] = String(body.readableBytes)
         }
         let head = HTTPRequest(
-            method: HTTPRequest.Method(methodName.uppercased()) ?? .get, scheme: "https",
+            method: HTTPRequest.Method(method.uppercased()) ?? .get, scheme: "https",
             authority: HTTPField.Name("Host").flatMap { fields[$0] } ?? "lambda", path: target, headerFields: fields)
         return Request(head: head, body: RequestBody(buffer: body))
     }
@@ -223,32 +265,16 @@ where Responder.Context: RequestContext, Responder.Context.Source == LambdaReque
             ? String(buffer: bytes)
             : Data(buffer: bytes).base64EncodedString()
         if v2 {
-            let out = V2Response(
+            let out = APIGatewayV2Response(
                 statusCode: Int(response.status.code), headers: single, cookies: cookies.isEmpty ? nil : cookies,
                 body: body, isBase64Encoded: !text)
             return try JSONEncoder().encode(out)
         } else {
-            let out = V1Response(
+            let out = APIGatewayResponse(
                 statusCode: Int(response.status.code), headers: single, multiValueHeaders: multi, body: body, isBase64Encoded: !text)
             return try JSONEncoder().encode(out)
         }
     }
-}
-
-struct V2Response: Encodable {
-    var statusCode: Int
-    var headers: [String: String]
-    var cookies: [String]?
-    var body: String
-    var isBase64Encoded: Bool
-}
-
-struct V1Response: Encodable {
-    var statusCode: Int
-    var headers: [String: String]
-    var multiValueHeaders: [String: [String]]
-    var body: String
-    var isBase64Encoded: Bool
 }
 
 final class BodyCollector {

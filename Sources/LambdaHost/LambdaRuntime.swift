@@ -16,37 +16,53 @@ import Musl
 import Darwin
 #endif
 
-/// What the Runtime API says about the invocation being handled.
-public struct LambdaInvocationContext: Sendable {
+/// The invocation being handled, as the Runtime API describes it: swift-aws-lambda-runtime 2.x's
+/// `LambdaContext`, with the fields this project uses (see docs/ARCHITECTURE.md for the mapping).
+public struct LambdaContext: Sendable {
     /// `Lambda-Runtime-Aws-Request-Id`.
-    public var requestId: String
-    /// `Lambda-Runtime-Deadline-Ms`, milliseconds since the Unix epoch.
-    public var deadlineMilliseconds: Int64
+    public var requestID: String
+    /// `Lambda-Runtime-Trace-Id`, also exported as `_X_AMZN_TRACE_ID` during the invocation.
+    public var traceID: String?
     /// `Lambda-Runtime-Invoked-Function-Arn`.
     public var invokedFunctionARN: String
-    /// `Lambda-Runtime-Trace-Id`, also exported as `_X_AMZN_TRACE_ID` during the invocation.
-    public var traceId: String?
+    /// `Lambda-Runtime-Deadline-Ms`: when the invocation times out.
+    public var deadline: Date
+    /// The runtime's logger with the request id as metadata.
     public var logger: Logger
 
-    public init(requestId: String, deadlineMilliseconds: Int64, invokedFunctionARN: String, traceId: String?, logger: Logger) {
-        self.requestId = requestId
-        self.deadlineMilliseconds = deadlineMilliseconds
+    public init(requestID: String, traceID: String?, invokedFunctionARN: String, deadline: Date, logger: Logger) {
+        self.requestID = requestID
+        self.traceID = traceID
         self.invokedFunctionARN = invokedFunctionARN
-        self.traceId = traceId
+        self.deadline = deadline
         self.logger = logger
     }
 
-    /// The deadline as a `Date`.
-    public var deadline: Date { Date(timeIntervalSince1970: Double(deadlineMilliseconds) / 1000) }
-
     /// Time left before the deadline.
     public var remainingTime: Duration {
-        .milliseconds(deadlineMilliseconds - Int64(Date().timeIntervalSince1970 * 1000))
+        .milliseconds(Int64((deadline.timeIntervalSince1970 - Date().timeIntervalSince1970) * 1000))
     }
 }
 
-/// A handler: the raw event in, the raw result out. A thrown error is reported as a function error.
-public typealias LambdaHandler = @Sendable (ByteBuffer, LambdaInvocationContext) async throws -> ByteBuffer
+/// A handler of raw events: the event's bytes in, the result's bytes out; a thrown error is reported as
+/// a function error. (swift-aws-lambda-runtime 2.x's `StreamingLambdaHandler` writes its result to a
+/// response writer instead; its typed `LambdaHandler` decodes the event first.)
+public protocol ByteBufferLambdaHandler: Sendable {
+    func handle(_ event: ByteBuffer, context: LambdaContext) async throws -> ByteBuffer
+}
+
+/// A handler made from a closure, as `LambdaRuntime { (event, context) in ... }` makes one.
+public struct ClosureHandler: ByteBufferLambdaHandler {
+    let body: @Sendable (ByteBuffer, LambdaContext) async throws -> ByteBuffer
+
+    public init(_ body: @escaping @Sendable (ByteBuffer, LambdaContext) async throws -> ByteBuffer) {
+        self.body = body
+    }
+
+    public func handle(_ event: ByteBuffer, context: LambdaContext) async throws -> ByteBuffer {
+        try await body(event, context)
+    }
+}
 
 /// The error document the Runtime API accepts.
 struct LambdaErrorDocument: Encodable {
@@ -81,7 +97,7 @@ public final class LambdaRuntimeClient: Sendable {
     }
 
     /// Blocks until the next invocation arrives.
-    public func next() async throws -> (ByteBuffer, LambdaInvocationContext) {
+    public func next() async throws -> (ByteBuffer, LambdaContext) {
         let request = HTTPClientRequest(url: base + "/invocation/next")
         let response = try await httpClient.execute(request, timeout: .hours(24 * 365))
         let body = try await response.body.collect(upTo: 6 * 1024 * 1024 + 1024)
@@ -94,12 +110,11 @@ public final class LambdaRuntimeClient: Sendable {
         }
         var invocationLogger = logger
         invocationLogger[metadataKey: "aws_request_id"] = .string(requestId)
-        let context = LambdaInvocationContext(
-            requestId: requestId,
-            deadlineMilliseconds: headers.first(name: "Lambda-Runtime-Deadline-Ms").flatMap { Int64($0) } ?? 0,
+        let deadlineMilliseconds = headers.first(name: "Lambda-Runtime-Deadline-Ms").flatMap { Int64($0) } ?? 0
+        let context = LambdaContext(
+            requestID: requestId, traceID: headers.first(name: "Lambda-Runtime-Trace-Id"),
             invokedFunctionARN: headers.first(name: "Lambda-Runtime-Invoked-Function-Arn") ?? "",
-            traceId: headers.first(name: "Lambda-Runtime-Trace-Id"),
-            logger: invocationLogger)
+            deadline: Date(timeIntervalSince1970: Double(deadlineMilliseconds) / 1000), logger: invocationLogger)
         return (body, context)
     }
 
@@ -146,61 +161,86 @@ public final class LambdaRuntimeClient: Sendable {
     }
 }
 
-/// The process's main loop: builds the handler once (init phase), then serves invocations one at a time.
-/// An init failure is reported on `/runtime/init/error` and the process exits non-zero.
-public enum LambdaRuntime {
+/// The runtime loop of one function process, shaped like swift-aws-lambda-runtime 2.x's:
+/// `try await LambdaRuntime { (event, context) in ... }.run()`. It asks the Runtime API for the next
+/// invocation, runs the handler, reports the result, and repeats.
+public struct LambdaRuntime<Handler: ByteBufferLambdaHandler>: Sendable {
+    let handler: Handler
+    let logger: Logger
+
+    public init(handler: Handler, logger: Logger = Logger(label: "LambdaRuntime")) {
+        self.handler = handler
+        self.logger = logger
+    }
+
     /// Runs one invocation: `_X_AMZN_TRACE_ID` is the invocation's trace id while the handler runs,
     /// the result goes to `/response`, and an error thrown by the handler goes to `/error` as
     /// `{errorType, errorMessage}`. Throws only when the Runtime API itself fails.
-    public static func invoke(
-        _ handler: LambdaHandler, event: ByteBuffer, context: LambdaInvocationContext, client: LambdaRuntimeClient
-    ) async throws {
-        if let trace = context.traceId { setenv("_X_AMZN_TRACE_ID", trace, 1) } else { unsetenv("_X_AMZN_TRACE_ID") }
+    public static func invoke(_ handler: Handler, event: ByteBuffer, context: LambdaContext, client: LambdaRuntimeClient) async throws {
+        if let trace = context.traceID { setenv("_X_AMZN_TRACE_ID", trace, 1) } else { unsetenv("_X_AMZN_TRACE_ID") }
         defer { unsetenv("_X_AMZN_TRACE_ID") }
         let result: ByteBuffer
         do {
-            result = try await handler(event, context)
+            result = try await handler.handle(event, context: context)
         } catch {
             context.logger.error("invocation failed", metadata: ["error": "\(error)"])
-            try await client.fail(requestId: context.requestId, error: error)
+            try await client.fail(requestId: context.requestID, error: error)
             return
         }
-        try await client.respond(requestId: context.requestId, body: result)
+        try await client.respond(requestId: context.requestID, body: result)
     }
 
-    public static func run(logger: Logger, makeHandler: (Logger) async throws -> LambdaHandler) async -> Never {
-        let environment = ProcessInfo.processInfo.environment
-        guard let endpoint = environment["AWS_LAMBDA_RUNTIME_API"], !endpoint.isEmpty else {
-            logger.critical("AWS_LAMBDA_RUNTIME_API is not set; this binary runs inside AWS Lambda or its emulator")
-            exit(1)
+    /// Serves invocations until the Runtime API fails, then exits the process non-zero.
+    public func run() async -> Never {
+        let client = LambdaRuntimeEnvironment.client(logger: logger)
+        while true {
+            let event: ByteBuffer
+            let context: LambdaContext
+            do {
+                (event, context) = try await client.next()
+                try await Self.invoke(handler, event: event, context: context, client: client)
+            } catch {
+                logger.critical("runtime API failed", metadata: ["error": "\(error)"])
+                await client.shutdown()
+                exit(1)
+            }
         }
-        let client = LambdaRuntimeClient(endpoint: endpoint, logger: logger)
-        let handler: LambdaHandler
+    }
+}
+
+extension LambdaRuntime where Handler == ClosureHandler {
+    /// `LambdaRuntime { (event, context) in ... }`.
+    public init(logger: Logger = Logger(label: "LambdaRuntime"), body: @escaping @Sendable (ByteBuffer, LambdaContext) async throws -> ByteBuffer) {
+        self.init(handler: ClosureHandler(body), logger: logger)
+    }
+}
+
+/// The init phase. swift-aws-lambda-runtime 2.x leaves it to `main`; this project also reports an init
+/// failure on `/runtime/init/error`, as the Runtime API asks, so the emulator and CloudWatch show why.
+public enum LambdaInitialization {
+    /// Runs `body` (build the handler's dependencies) and returns its value; if it throws, the error is
+    /// reported on `/runtime/init/error` and the process exits non-zero.
+    public static func run<Value>(logger: Logger, _ body: () async throws -> Value) async -> Value {
         do {
-            handler = try await makeHandler(logger)
+            return try await body()
         } catch {
             logger.critical("initialization failed", metadata: ["error": "\(error)"])
+            let client = LambdaRuntimeEnvironment.client(logger: logger)
             try? await client.initFailed(error: error)
             await client.shutdown()
             exit(1)
         }
-        while true {
-            let event: ByteBuffer
-            let context: LambdaInvocationContext
-            do {
-                (event, context) = try await client.next()
-            } catch {
-                logger.critical("runtime API failed", metadata: ["error": "\(error)"])
-                await client.shutdown()
-                exit(1)
-            }
-            do {
-                try await invoke(handler, event: event, context: context, client: client)
-            } catch {
-                logger.critical("runtime API failed", metadata: ["error": "\(error)"])
-                await client.shutdown()
-                exit(1)
-            }
+    }
+}
+
+/// The Runtime API's address. This is the one place outside a host's `main` that reads the process
+/// environment, as the Lambda protocol requires (`AWS_LAMBDA_RUNTIME_API`).
+enum LambdaRuntimeEnvironment {
+    static func client(logger: Logger) -> LambdaRuntimeClient {
+        guard let endpoint = ProcessInfo.processInfo.environment["AWS_LAMBDA_RUNTIME_API"], !endpoint.isEmpty else {
+            logger.critical("AWS_LAMBDA_RUNTIME_API is not set; this binary runs inside AWS Lambda or its emulator")
+            exit(1)
         }
+        return LambdaRuntimeClient(endpoint: endpoint, logger: logger)
     }
 }

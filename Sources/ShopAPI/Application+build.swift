@@ -51,20 +51,20 @@ public func buildRouter<Context: ShopRequestContext>(
 ) -> Router<Context> {
     let router = Router(context: Context.self)
     router.add(middleware: EnvelopeMiddleware<Context>())
-    let auth = Authenticator(verifier: services.verifier)
-    router.get("health") { _, _ in try Response.json(["status": "ok"]) }
+    router.add(middleware: AuthenticationMiddleware<Context>(verifier: services.verifier))
+    router.get("health") { _, _ in ["status": "ok"] }
     if areas.contains(.auth) {
-        AuthController<Context>(identity: services.identity, auth: auth, jwksJSON: services.jwksJSON).addRoutes(to: router)
+        AuthController<Context>(identity: services.identity, jwksJSON: services.jwksJSON).addRoutes(to: router)
     }
     if areas.contains(.products) {
-        ProductsController<Context>(catalog: services.catalog, images: services.images, auth: auth, cursors: services.cursors)
+        ProductsController<Context>(catalog: services.catalog, images: services.images, cursors: services.cursors)
             .addRoutes(to: router)
         if let localImages = services.localImages {
             LocalImagesController<Context>(store: localImages).addRoutes(to: router)
         }
     }
     if areas.contains(.orders) {
-        OrdersController<Context>(orders: services.orders, auth: auth, cursors: services.cursors).addRoutes(to: router)
+        OrdersController<Context>(orders: services.orders, cursors: services.cursors).addRoutes(to: router)
     }
     addMethodNotAllowed(to: router)
     return router

@@ -1,36 +1,33 @@
-import ShopSupport
 import Hummingbird
 import Identity
+import ShopSupport
 
-/// Turns the `Authorization` header into a verified caller, through the one `TokenVerifier`; or,
-/// in a host configured to trust them, the claims API Gateway's JWT authorizer has verified.
-struct Authenticator: Sendable {
+/// Works out who is calling, once per request, and puts it in `context.shop`: the claims API Gateway's
+/// JWT authorizer verified (in a host told to trust them), else the bearer token, verified by the one
+/// `TokenVerifier`. It refuses nothing itself: public routes ignore the result, and routes that need a
+/// caller call `context.requireCaller()` or `context.requireAdmin()`.
+struct AuthenticationMiddleware<Context: ShopRequestContext>: RouterMiddleware {
     let verifier: TokenVerifier
 
-    /// The caller, or 401.
-    func caller(of request: Request, context: some ShopRequestContext) async throws(APIError) -> VerifiedCaller {
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        var context = context
         if let claims = context.authorizerClaims {
             do {
-                return try verifier.caller(fromAuthorizerClaims: claims)
+                context.shop.caller = try verifier.caller(fromAuthorizerClaims: claims)
             } catch {
                 context.logger.warning("authorizer claims refused", metadata: ["reason": "\(error)"])
-                throw .invalidToken
+                context.shop.refusal = .invalidToken
+            }
+        } else if let header = request.headers[.authorization] {
+            let parts = header.split(separator: " ", maxSplits: 1)
+            if parts.count == 2, parts[0].lowercased() == "bearer" {
+                do {
+                    context.shop.caller = try await verifier.verify(parts[1].trimmingWhitespace())
+                } catch {
+                    context.shop.refusal = .invalidToken
+                }
             }
         }
-        guard let header = request.headers[.authorization] else { throw .unauthorized }
-        let parts = header.split(separator: " ", maxSplits: 1)
-        guard parts.count == 2, parts[0].lowercased() == "bearer" else { throw .unauthorized }
-        do {
-            return try await verifier.verify(parts[1].trimmingWhitespace())
-        } catch {
-            throw .invalidToken
-        }
-    }
-
-    /// An admin caller: 401 without a valid token, 403 for a non-admin.
-    func admin(of request: Request, context: some ShopRequestContext) async throws(APIError) -> VerifiedCaller {
-        let caller = try await caller(of: request, context: context)
-        guard caller.isAdmin else { throw .forbidden }
-        return caller
+        return try await next(request, context)
     }
 }

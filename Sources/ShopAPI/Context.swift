@@ -6,29 +6,67 @@ import Foundation
 import Hummingbird
 import Identity
 
-/// What every host's request context carries for the shop's routes.
-public protocol ShopRequestContext: RequestContext {
+/// What the shop's middleware works out for a request, the same in every host.
+public struct ShopRequestState: Sendable {
     /// The id echoed in `X-Request-Id` and every log line of the request.
-    var requestId: String { get set }
-    /// Claims an API Gateway JWT authorizer has verified for this request, when the host is
-    /// configured to trust them (`SHOP_TRUST_AUTHORIZER_CLAIMS`); nil means "verify the bearer token".
-    var authorizerClaims: [String: String]? { get }
+    public var requestId = ""
+    /// Claims an API Gateway JWT authorizer verified, when the host trusts them (`SHOP_TRUST_AUTHORIZER_CLAIMS`);
+    /// nil means "verify the bearer token".
+    public var authorizerClaims: [String: String]?
+    /// Set by `AuthenticationMiddleware`: the verified caller, if the request carried valid credentials.
+    public var caller: VerifiedCaller?
+    /// Set by `AuthenticationMiddleware` when credentials were sent but refused; thrown by `requireCaller()`.
+    var refusal: APIError?
+
+    public init(authorizerClaims: [String: String]? = nil) {
+        self.authorizerClaims = authorizerClaims
+    }
+}
+
+/// The request context of the shop's routes. A host's context type adds only how it is made from its
+/// source (a channel for `shop serve`, an invocation for a Lambda function); everything else, JSON
+/// coding and authentication included, is here.
+public protocol ShopRequestContext: RequestContext where Decoder == ShopRequestDecoder, Encoder == ShopResponseEncoder {
+    var shop: ShopRequestState { get set }
 }
 
 extension ShopRequestContext {
-    public var authorizerClaims: [String: String]? { nil }
+    public var requestDecoder: ShopRequestDecoder { ShopRequestDecoder() }
+    public var responseEncoder: ShopResponseEncoder { ShopResponseEncoder() }
+
+    /// Bodies are read by `ShopRequestDecoder`, which enforces the API's own 1 MiB limit.
+    public var maxUploadSize: Int { 1 << 20 }
+
+    public var requestId: String {
+        get { shop.requestId }
+        set { shop.requestId = newValue }
+    }
+
+    public var authorizerClaims: [String: String]? { shop.authorizerClaims }
+
+    /// The verified caller, or nil for an anonymous request.
+    public var caller: VerifiedCaller? { shop.caller }
+
+    /// The caller, or 401: `unauthorized` without credentials, `invalid_token` with refused ones.
+    public func requireCaller() throws(APIError) -> VerifiedCaller {
+        if let caller = shop.caller { return caller }
+        throw shop.refusal ?? .unauthorized
+    }
+
+    /// An admin caller: 401 as `requireCaller()`, 403 for a non-admin.
+    public func requireAdmin() throws(APIError) -> VerifiedCaller {
+        let caller = try requireCaller()
+        guard caller.isAdmin else { throw .forbidden }
+        return caller
+    }
 }
 
 /// The request context of `shop serve` and the tests.
 public struct ShopContext: ShopRequestContext {
     public var coreContext: CoreRequestContextStorage
-    public var requestId: String
+    public var shop = ShopRequestState()
 
     public init(source: ApplicationRequestContextSource) {
         coreContext = .init(source: source)
-        requestId = ""
     }
-
-    /// Bodies are read through `JSONBody`, which enforces the limit itself.
-    public var maxUploadSize: Int { 1 << 20 }
 }

@@ -6,9 +6,19 @@ import Foundation
 import ShopSupport
 import Hummingbird
 import ShopDomain
+import ShopStorage
+import Identity
 
 /// JSON coding shared by every response and request of the API.
 enum JSONCoding {
+    /// A JSON response with the API's encoder; the one place a response body is encoded.
+    static func response(_ value: some Encodable, status: HTTPResponse.Status = .ok, headers: HTTPFields = [:]) throws -> Response {
+        let data = try encoder.encode(value)
+        var fields = headers
+        fields[.contentType] = "application/json; charset=utf-8"
+        return Response(status: status, headers: fields, body: .init(byteBuffer: ByteBuffer(bytes: data)))
+    }
+
     static let encoder: JSONEncoder = {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.withoutEscapingSlashes]
@@ -40,28 +50,25 @@ struct PageBody<Item: Encodable>: Encodable {
     }
 }
 
-extension Response {
-    /// A JSON response with the API's encoder.
-    static func json(_ value: some Encodable, status: HTTPResponse.Status = .ok, headers: HTTPFields = [:]) throws -> Response {
-        let data = try JSONCoding.encoder.encode(value)
-        var fields = headers
-        fields[.contentType] = "application/json; charset=utf-8"
-        return Response(status: status, headers: fields, body: .init(byteBuffer: ByteBuffer(bytes: data)))
-    }
+/// The API's response encoder (the request context's `responseEncoder`): every typed value a handler
+/// returns is written with the project's JSON settings and `application/json; charset=utf-8`.
+public struct ShopResponseEncoder: ResponseEncoder {
+    public init() {}
 
-    /// An empty response.
-    static func empty(_ status: HTTPResponse.Status) -> Response {
-        Response(status: status)
+    public func encode(_ value: some Encodable, from request: Request, context: some RequestContext) throws -> Response {
+        try JSONCoding.response(value)
     }
 }
 
-extension Request {
-    /// Reads at most 1 MiB of body (413 beyond) and decodes it, turning every
-    /// decoding failure into a 400 that says where the body is wrong.
-    func decodeJSON<T: Decodable>(_ type: T.Type) async throws -> T {
+/// The API's request decoder (the request context's `requestDecoder`): reads at most 1 MiB of body
+/// (413 beyond) and turns every decoding failure into a 400 that says where the body is wrong.
+public struct ShopRequestDecoder: RequestDecoder {
+    public init() {}
+
+    public func decode<T: Decodable>(_ type: T.Type, from request: Request, context: some RequestContext) async throws -> T {
         let buffer: ByteBuffer
         do {
-            buffer = try await body.collect(upTo: Limits.requestBodyMax)
+            buffer = try await request.body.collect(upTo: Limits.requestBodyMax)
         } catch {
             throw APIError(.contentTooLarge, "payload_too_large", "The request body is larger than 1 MiB.")
         }
@@ -108,7 +115,9 @@ extension Request {
         default: "of type \(type)"
         }
     }
+}
 
+extension Request {
     /// A query parameter as an integer in `range`, or 400.
     func queryInt(_ name: String, in range: ClosedRange<Int>, default value: Int) throws -> Int {
         guard let raw = uri.queryParameters[Substring(name)] else { return value }
@@ -124,3 +133,11 @@ extension Request {
         return String(raw)
     }
 }
+
+// The values handlers return are written by the context's `responseEncoder`.
+extension PageBody: ResponseEncodable, ResponseGenerator {}
+extension Product: ResponseGenerator, ResponseEncodable {}
+extension Order: ResponseGenerator, ResponseEncodable {}
+extension ImageUpload: ResponseGenerator, ResponseEncodable {}
+extension AuthTokens: ResponseGenerator, ResponseEncodable {}
+extension UserProfile: ResponseGenerator, ResponseEncodable {}

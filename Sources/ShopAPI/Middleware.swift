@@ -47,7 +47,7 @@ struct EnvelopeMiddleware<Context: ShopRequestContext>: RouterMiddleware {
     }
 
     static func envelope(_ error: APIError) throws -> Response {
-        try Response.json(error.body, status: error.status, headers: error.headers)
+        try JSONCoding.response(error.body, status: error.status, headers: error.headers)
     }
 
     static func translate(_ error: HTTPError, request: Request) -> APIError {

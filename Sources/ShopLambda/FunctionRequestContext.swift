@@ -2,22 +2,18 @@ import Hummingbird
 import LambdaHost
 import ShopAPI
 
-/// The request context of the shop's routes inside a Lambda function.
+/// The request context of the shop's routes inside a Lambda function: `ShopRequestContext` gives it
+/// everything but how it is made from an invocation.
 struct FunctionRequestContext: ShopRequestContext {
     typealias Source = LambdaRequestContextSource
     var coreContext: CoreRequestContextStorage
-    var requestId: String
-    let invocation: LambdaInvocationContext
-    /// Set only when the adapter trusts API Gateway's authorizer (`SHOP_TRUST_AUTHORIZER_CLAIMS`).
-    let authorizerClaims: [String: String]?
+    var shop: ShopRequestState
+    let invocation: LambdaContext
 
     init(source: LambdaRequestContextSource) {
         coreContext = .init(source: source)
-        requestId = ""
+        // Set only when the adapter trusts API Gateway's authorizer (`SHOP_TRUST_AUTHORIZER_CLAIMS`).
+        shop = ShopRequestState(authorizerClaims: source.authorizerClaims)
         invocation = source.invocation
-        authorizerClaims = source.authorizerClaims
     }
-
-    /// Bodies are read through `JSONBody`, which enforces the limit itself.
-    var maxUploadSize: Int { 1 << 20 }
 }

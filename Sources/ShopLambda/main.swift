@@ -22,7 +22,9 @@ LoggingSystem.bootstrap { label in
 }
 let logger = Logger(label: "ShopLambda")
 
-await LambdaRuntime.run(logger: logger) { logger in
+// The init phase: everything is built once, before the first invocation; a failure is reported on
+// the Runtime API's init-error endpoint and the process exits.
+let handler = await LambdaInitialization.run(logger: logger) { () async throws -> ClosureHandler in
     let configuration = try parsed.get()
     let role = try FunctionRole(handler: configuration.function.handler)
     let host = HostParts(secrets: try await EnvironmentSecrets(environment: environment).secrets(for: configuration), logger: logger)
@@ -31,7 +33,7 @@ await LambdaRuntime.run(logger: logger) { logger in
     switch role {
     case .sweep:
         let orders = services.orders
-        return { _, context in
+        return ClosureHandler { _, context in
             let expired = try await orders.expireDue(logger: context.logger)
             context.logger.info("expired overdue orders", metadata: ["count": "\(expired)"])
             return ByteBuffer(string: #"{"expired":\#(expired)}"#)
@@ -41,6 +43,8 @@ await LambdaRuntime.run(logger: logger) { logger in
         let adapter = APIGatewayAdapter(
             responder: buildRouter(services: services, areas: [area], context: FunctionRequestContext.self).buildResponder(),
             trustAuthorizerClaims: configuration.function.trustAuthorizerClaims)
-        return { event, context in try await adapter.handle(event, context: context) }
+        return ClosureHandler { event, context in try await adapter.handle(event, context: context) }
     }
 }
+
+await LambdaRuntime(handler: handler, logger: logger).run()

@@ -59,9 +59,9 @@ import Testing
             body: String(buffer: body), claims: context.claims, apiRequestId: context.apiRequestId)
     }
 
-    static let invocation = LambdaInvocationContext(
-        requestId: "aws-request-1", deadlineMilliseconds: 0, invokedFunctionARN: "arn:aws:lambda:us-east-1:123456789012:function:shop",
-        traceId: nil, logger: Logger(label: "test"))
+    static let invocation = LambdaContext(
+        requestID: "aws-request-1", traceID: nil, invokedFunctionARN: "arn:aws:lambda:us-east-1:123456789012:function:shop",
+        deadline: Date(timeIntervalSince1970: 0), logger: Logger(label: "test"))
 
     static func handle(_ event: String, trust: Bool = false) async throws -> [String: Any] {
         let adapter = APIGatewayAdapter(responder: router().buildResponder(), trustAuthorizerClaims: trust)

@@ -63,11 +63,10 @@ import Testing
         try await RuntimeAPI().run { runtime in
             let (event, context) = try await runtime.next()
             #expect(String(buffer: event) == #"{"hello":"world"}"#)
-            #expect(context.requestId == "8476a536-e9f4-11e8-9739-2dfe598c3fcd")
-            #expect(context.deadlineMilliseconds == 1_800_000_000_123)
+            #expect(context.requestID == "8476a536-e9f4-11e8-9739-2dfe598c3fcd")
             #expect(context.deadline == Date(timeIntervalSince1970: 1_800_000_000.123))
             #expect(context.invokedFunctionARN == "arn:aws:lambda:us-east-2:123456789012:function:custom-runtime")
-            #expect(context.traceId == "Root=1-5bef4de7-ad49b0e87f6ef6c87fc2e700;Parent=9a9197af755a6419;Sampled=1")
+            #expect(context.traceID == "Root=1-5bef4de7-ad49b0e87f6ef6c87fc2e700;Parent=9a9197af755a6419;Sampled=1")
         }
     }
 
@@ -75,7 +74,7 @@ import Testing
         let api = RuntimeAPI()
         try await api.run { runtime in
             let (event, context) = try await runtime.next()
-            try await LambdaRuntime.invoke({ event, _ in
+            try await LambdaRuntime.invoke(ClosureHandler { event, _ in
                 let trace = ProcessInfo.processInfo.environment["_X_AMZN_TRACE_ID"] ?? "unset"
                 return ByteBuffer(string: "\(String(buffer: event)) \(trace)")
             }, event: event, context: context, client: runtime)
@@ -94,7 +93,7 @@ import Testing
         let api = RuntimeAPI()
         try await api.run { runtime in
             let (event, context) = try await runtime.next()
-            try await LambdaRuntime.invoke({ _, _ in throw OutOfStock() }, event: event, context: context, client: runtime)
+            try await LambdaRuntime.invoke(ClosureHandler { _, _ in throw OutOfStock() }, event: event, context: context, client: runtime)
         }
         let posted = try #require(api.posted.withLock { $0.first })
         #expect(posted.path == "/2018-06-01/runtime/invocation/8476a536-e9f4-11e8-9739-2dfe598c3fcd/error")
@@ -107,7 +106,7 @@ import Testing
         try await RuntimeAPI(failPosts: true).run { runtime in
             let (event, context) = try await runtime.next()
             await #expect(throws: LambdaRuntimeError.self) {
-                try await LambdaRuntime.invoke({ event, _ in event }, event: event, context: context, client: runtime)
+                try await LambdaRuntime.invoke(ClosureHandler { event, _ in event }, event: event, context: context, client: runtime)
             }
         }
     }

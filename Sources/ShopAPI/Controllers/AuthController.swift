@@ -4,7 +4,6 @@ import Identity
 /// `/auth` and the local JWKS.
 struct AuthController<Context: ShopRequestContext>: Sendable {
     let identity: any IdentityProvider
-    let auth: Authenticator
     /// The local issuer's public keys; nil when tokens come from elsewhere (Cognito).
     let jwksJSON: String?
 
@@ -12,6 +11,26 @@ struct AuthController<Context: ShopRequestContext>: Sendable {
     struct ConfirmBody: Decodable { var email: String; var code: String }
     struct LoginBody: Decodable { var email: String; var password: String }
     struct RefreshBody: Decodable { var refreshToken: String }
+
+    /// What `POST /auth/register` answers: the new account (201), or that a code was sent (202, Cognito).
+    enum RegisterReply: ResponseEncodable {
+        case registered(userId: String, email: String, name: String)
+        case confirmationRequired
+
+        enum CodingKeys: String, CodingKey { case userId, email, name, confirmationRequired }
+
+        func encode(to encoder: any Encoder) throws {
+            var c = encoder.container(keyedBy: CodingKeys.self)
+            switch self {
+            case .registered(let userId, let email, let name):
+                try c.encode(userId, forKey: .userId)
+                try c.encode(email, forKey: .email)
+                try c.encode(name, forKey: .name)
+            case .confirmationRequired:
+                try c.encode(true, forKey: .confirmationRequired)
+            }
+        }
+    }
 
     func addRoutes(to router: Router<Context>) {
         let group = router.group("auth")
@@ -29,41 +48,41 @@ struct AuthController<Context: ShopRequestContext>: Sendable {
         }
     }
 
-    @Sendable func register(_ request: Request, context: Context) async throws -> Response {
-        let body = try await request.decodeJSON(RegisterBody.self)
+    @Sendable func register(_ request: Request, context: Context) async throws -> EditedResponse<RegisterReply> {
+        let body = try await request.decode(as: RegisterBody.self, context: context)
         let registration = try await identityCall { () throws(IdentityError) in
             try await identity.register(email: body.email, password: body.password, name: body.name)
         }
         switch registration {
         case .registered(let profile):
             context.logger.info("user registered", metadata: ["user_id": "\(profile.userId)"])
-            return try .json(["userId": profile.userId, "email": profile.email, "name": profile.name], status: .created)
+            return EditedResponse(status: .created, response: .registered(userId: profile.userId, email: profile.email, name: profile.name))
         case .confirmationRequired:
-            return try .json(["confirmationRequired": true], status: .accepted)
+            return EditedResponse(status: .accepted, response: .confirmationRequired)
         }
     }
 
-    @Sendable func confirm(_ request: Request, context: Context) async throws -> Response {
-        let body = try await request.decodeJSON(ConfirmBody.self)
+    @Sendable func confirm(_ request: Request, context: Context) async throws -> HTTPResponse.Status {
+        let body = try await request.decode(as: ConfirmBody.self, context: context)
         try await identityCall { () throws(IdentityError) in try await identity.confirm(email: body.email, code: body.code) }
-        return .empty(.noContent)
+        return .noContent
     }
 
-    @Sendable func login(_ request: Request, context: Context) async throws -> Response {
-        let body = try await request.decodeJSON(LoginBody.self)
+    @Sendable func login(_ request: Request, context: Context) async throws -> EditedResponse<AuthTokens> {
+        let body = try await request.decode(as: LoginBody.self, context: context)
         let tokens = try await identityCall { () throws(IdentityError) in try await identity.login(email: body.email, password: body.password) }
-        return try .json(tokens, headers: [.cacheControl: "no-store"])
+        return EditedResponse(headers: [.cacheControl: "no-store"], response: tokens)
     }
 
-    @Sendable func refresh(_ request: Request, context: Context) async throws -> Response {
-        let body = try await request.decodeJSON(RefreshBody.self)
+    @Sendable func refresh(_ request: Request, context: Context) async throws -> EditedResponse<AuthTokens> {
+        let body = try await request.decode(as: RefreshBody.self, context: context)
         let tokens = try await identityCall { () throws(IdentityError) in try await identity.refresh(refreshToken: body.refreshToken) }
-        return try .json(tokens, headers: [.cacheControl: "no-store"])
+        return EditedResponse(headers: [.cacheControl: "no-store"], response: tokens)
     }
 
-    @Sendable func me(_ request: Request, context: Context) async throws -> Response {
-        let caller = try await auth.caller(of: request, context: context)
-        return try .json(try await identityCall { () throws(IdentityError) in try await identity.profile(of: caller) })
+    @Sendable func me(_ request: Request, context: Context) async throws -> UserProfile {
+        let caller = try context.requireCaller()
+        return try await identityCall { () throws(IdentityError) in try await identity.profile(of: caller) }
     }
 
     private func identityCall<T>(_ body: () async throws(IdentityError) -> T) async throws(APIError) -> T {

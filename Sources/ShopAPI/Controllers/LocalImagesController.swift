@@ -15,7 +15,7 @@ struct LocalImagesController<Context: ShopRequestContext>: Sendable {
         router.get("images/products/{productId}/{file}", use: image)
     }
 
-    @Sendable func upload(_ request: Request, context: Context) async throws -> Response {
+    @Sendable func upload(_ request: Request, context: Context) async throws -> HTTPResponse.Status {
         let key = "products/\(try context.parameters.require("productId"))/\(try context.parameters.require("file"))"
         let contentType = request.headers[.contentType] ?? ""
         do {
@@ -39,7 +39,7 @@ struct LocalImagesController<Context: ShopRequestContext>: Sendable {
             context.logger.error("storing an upload failed", metadata: ["error": "\(error)"])
             throw APIError.internalError
         }
-        return .empty(.ok)
+        return .ok
     }
 
     @Sendable func image(_ request: Request, context: Context) async throws -> Response {

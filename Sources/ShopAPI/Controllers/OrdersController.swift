@@ -4,7 +4,6 @@ import ShopDomain
 /// `/orders`: shoppers see and change their own orders; admins see all.
 struct OrdersController<Context: ShopRequestContext>: Sendable {
     let orders: OrderService
-    let auth: Authenticator
     let cursors: CursorCodec
 
     func addRoutes(to router: Router<Context>) {
@@ -16,17 +15,17 @@ struct OrdersController<Context: ShopRequestContext>: Sendable {
         group.post("{id}/fulfil", use: fulfil)
     }
 
-    @Sendable func place(_ request: Request, context: Context) async throws -> Response {
-        let caller = try await auth.caller(of: request, context: context)
-        let body = try await request.decodeJSON(OrderRequest.self)
+    @Sendable func place(_ request: Request, context: Context) async throws -> EditedResponse<Order> {
+        let caller = try context.requireCaller()
+        let body = try await request.decode(as: OrderRequest.self, context: context)
         let key = request.headers[.idempotencyKey]
         let order = try await orders.place(userId: caller.userId, request: body, idempotencyKey: key)
         context.logger.info("order placed", metadata: ["order_id": "\(order.id)", "total": "\(order.total)"])
-        return try .json(order, status: .created, headers: [.location: "/orders/\(order.id)"])
+        return EditedResponse(status: .created, headers: [.location: "/orders/\(order.id)"], response: order)
     }
 
-    @Sendable func list(_ request: Request, context: Context) async throws -> Response {
-        let caller = try await auth.caller(of: request, context: context)
+    @Sendable func list(_ request: Request, context: Context) async throws -> PageBody<Order> {
+        let caller = try context.requireCaller()
         let limit = try request.queryInt("limit", in: Limits.pageSizeRange, default: Limits.defaultPageSize)
         let everyone: Bool
         switch request.query("all") {
@@ -45,23 +44,21 @@ struct OrdersController<Context: ShopRequestContext>: Sendable {
         let scope = "orders|\(everyone ? "*" : caller.userId)|\(status?.rawValue ?? "")"
         let after = try request.query("cursor").map { cursor throws(APIError) in try cursors.decode(cursor, scope: scope) }
         let page = try await orders.list(caller: caller, everyone: everyone, status: status, limit: limit, after: after)
-        return try .json(PageBody(items: page.items, nextCursor: page.nextKey.map { cursors.encode($0, scope: scope) }))
+        return PageBody(items: page.items, nextCursor: page.nextKey.map { cursors.encode($0, scope: scope) })
     }
 
-    @Sendable func get(_ request: Request, context: Context) async throws -> Response {
-        let caller = try await auth.caller(of: request, context: context)
-        return try .json(try await orders.get(id: try context.parameters.require("id"), caller: caller))
+    @Sendable func get(_ request: Request, context: Context) async throws -> Order {
+        try await orders.get(id: try context.parameters.require("id"), caller: try context.requireCaller())
     }
 
-    @Sendable func cancel(_ request: Request, context: Context) async throws -> Response {
-        let caller = try await auth.caller(of: request, context: context)
+    @Sendable func cancel(_ request: Request, context: Context) async throws -> Order {
+        let caller = try context.requireCaller()
         let order = try await orders.cancel(id: try context.parameters.require("id"), caller: caller)
         context.logger.info("order cancelled", metadata: ["order_id": "\(order.id)"])
-        return try .json(order)
+        return order
     }
 
-    @Sendable func fulfil(_ request: Request, context: Context) async throws -> Response {
-        let caller = try await auth.caller(of: request, context: context)
-        return try .json(try await orders.fulfil(id: try context.parameters.require("id"), caller: caller))
+    @Sendable func fulfil(_ request: Request, context: Context) async throws -> Order {
+        try await orders.fulfil(id: try context.parameters.require("id"), caller: try context.requireCaller())
     }
 }

@@ -1,12 +1,12 @@
 import ShopSupport
 import Hummingbird
 import ShopDomain
+import ShopStorage
 
 /// `/products`: anyone reads, admins write.
 struct ProductsController<Context: ShopRequestContext>: Sendable {
     let catalog: CatalogService
     let images: ImageService
-    let auth: Authenticator
     let cursors: CursorCodec
 
     /// The body of `POST /products` and `PUT /products/{id}`.
@@ -48,25 +48,24 @@ struct ProductsController<Context: ShopRequestContext>: Sendable {
         group.post("{id}/image/commit", use: commitImage)
     }
 
-    @Sendable func startImageUpload(_ request: Request, context: Context) async throws -> Response {
-        _ = try await auth.admin(of: request, context: context)
-        let input = try await request.decodeJSON(ImageInput.self)
+    @Sendable func startImageUpload(_ request: Request, context: Context) async throws -> EditedResponse<ImageUpload> {
+        _ = try context.requireAdmin()
+        let input = try await request.decode(as: ImageInput.self, context: context)
         var upload = try await images.startUpload(productId: try context.parameters.require("id"), contentType: input.contentType)
         // A local upload URL is a path on this server: make it absolute for the caller.
         if upload.uploadUrl.hasPrefix("/"), let host = request.head.authority {
             upload.uploadUrl = "http://\(host)\(upload.uploadUrl)"
         }
-        return try .json(upload, headers: [.cacheControl: "no-store"])
+        return EditedResponse(headers: [.cacheControl: "no-store"], response: upload)
     }
 
-    @Sendable func commitImage(_ request: Request, context: Context) async throws -> Response {
-        _ = try await auth.admin(of: request, context: context)
-        let input = try await request.decodeJSON(CommitInput.self)
-        let product = try await images.commit(productId: try context.parameters.require("id"), key: input.key)
-        return try .json(product, headers: [.eTag: product.entityTag])
+    @Sendable func commitImage(_ request: Request, context: Context) async throws -> EditedResponse<Product> {
+        _ = try context.requireAdmin()
+        let input = try await request.decode(as: CommitInput.self, context: context)
+        return Self.tagged(try await images.commit(productId: try context.parameters.require("id"), key: input.key))
     }
 
-    @Sendable func list(_ request: Request, context: Context) async throws -> Response {
+    @Sendable func list(_ request: Request, context: Context) async throws -> PageBody<Product> {
         let limit = try request.queryInt("limit", in: Limits.pageSizeRange, default: Limits.defaultPageSize)
         let category = request.query("category")
         if let category, category.count > Limits.categoryMax {
@@ -75,7 +74,7 @@ struct ProductsController<Context: ShopRequestContext>: Sendable {
         let scope = "products|\(category ?? "")"
         let after = try request.query("cursor").map { cursor throws(APIError) in try cursors.decode(cursor, scope: scope) }
         let page = try await catalog.list(category: category, limit: limit, after: after)
-        return try .json(PageBody(items: page.items, nextCursor: page.nextKey.map { cursors.encode($0, scope: scope) }))
+        return PageBody(items: page.items, nextCursor: page.nextKey.map { cursors.encode($0, scope: scope) })
     }
 
     @Sendable func get(_ request: Request, context: Context) async throws -> Response {
@@ -84,38 +83,41 @@ struct ProductsController<Context: ShopRequestContext>: Sendable {
         if let match = request.headers[.ifNoneMatch], match.split(separator: ",").contains(where: { $0.trimmingWhitespace() == etag }) {
             return Response(status: .notModified, headers: [.eTag: etag])
         }
-        return try .json(product, headers: [.eTag: etag])
+        return try Self.tagged(product).response(from: request, context: context)
     }
 
-    @Sendable func create(_ request: Request, context: Context) async throws -> Response {
-        _ = try await auth.admin(of: request, context: context)
-        let input = try await request.decodeJSON(ProductInput.self)
+    @Sendable func create(_ request: Request, context: Context) async throws -> EditedResponse<Product> {
+        _ = try context.requireAdmin()
+        let input = try await request.decode(as: ProductInput.self, context: context)
         let product = try await catalog.create(input.fields, quantity: input.quantity ?? 0)
         context.logger.info("product created", metadata: ["product_id": "\(product.id)"])
-        return try .json(product, status: .created, headers: [.location: "/products/\(product.id)", .eTag: product.entityTag])
+        return EditedResponse(status: .created, headers: [.location: "/products/\(product.id)", .eTag: product.entityTag], response: product)
     }
 
-    @Sendable func update(_ request: Request, context: Context) async throws -> Response {
-        _ = try await auth.admin(of: request, context: context)
+    @Sendable func update(_ request: Request, context: Context) async throws -> EditedResponse<Product> {
+        _ = try context.requireAdmin()
         let id = try context.parameters.require("id")
         let expected = try Self.expectedVersion(request.headers[.ifMatch])
-        let input = try await request.decodeJSON(ProductInput.self)
-        let product = try await catalog.update(id: id, fields: input.fields, expectedVersion: expected)
-        return try .json(product, headers: [.eTag: product.entityTag])
+        let input = try await request.decode(as: ProductInput.self, context: context)
+        return Self.tagged(try await catalog.update(id: id, fields: input.fields, expectedVersion: expected))
     }
 
-    @Sendable func delete(_ request: Request, context: Context) async throws -> Response {
-        _ = try await auth.admin(of: request, context: context)
+    @Sendable func delete(_ request: Request, context: Context) async throws -> HTTPResponse.Status {
+        _ = try context.requireAdmin()
         try await catalog.delete(id: try context.parameters.require("id"))
-        return .empty(.noContent)
+        return .noContent
     }
 
-    @Sendable func stock(_ request: Request, context: Context) async throws -> Response {
-        _ = try await auth.admin(of: request, context: context)
+    @Sendable func stock(_ request: Request, context: Context) async throws -> EditedResponse<Product> {
+        _ = try context.requireAdmin()
         let id = try context.parameters.require("id")
-        let input = try await request.decodeJSON(StockInput.self)
-        let product = try await catalog.adjustStock(id: id, delta: input.delta)
-        return try .json(product, headers: [.eTag: product.entityTag])
+        let input = try await request.decode(as: StockInput.self, context: context)
+        return Self.tagged(try await catalog.adjustStock(id: id, delta: input.delta))
+    }
+
+    /// A product with its `ETag`.
+    static func tagged(_ product: Product) -> EditedResponse<Product> {
+        EditedResponse(headers: [.eTag: product.entityTag], response: product)
     }
 
     /// The version an `If-Match` asks for; nil without the header or with `*`.
