@@ -52,6 +52,20 @@ public func buildRouter<Context: ShopRequestContext>(
     let router = Router(context: Context.self)
     router.add(middleware: EnvelopeMiddleware<Context>())
     router.add(middleware: AuthenticationMiddleware<Context>(verifier: services.verifier))
+    addRoutes(to: router, services: services, areas: areas)
+    addMethodNotAllowed(to: router)
+    return router
+}
+
+/// The routes `buildRouter` registers for `services` and `areas`, as `"METHOD /path"`, without the
+/// generated 405 answers: what docs/API.md must describe.
+public func routeTable(services: ShopServices, areas: Set<APIArea> = Set(APIArea.allCases)) -> [String] {
+    let router = Router(context: ShopContext.self)
+    addRoutes(to: router, services: services, areas: areas)
+    return router.routes.map { "\($0.method) \($0.path)" }
+}
+
+func addRoutes<Context: ShopRequestContext>(to router: Router<Context>, services: ShopServices, areas: Set<APIArea>) {
     router.get("health") { _, _ in ["status": "ok"] }
     if areas.contains(.auth) {
         AuthController<Context>(identity: services.identity, jwksJSON: services.jwksJSON).addRoutes(to: router)
@@ -66,8 +80,6 @@ public func buildRouter<Context: ShopRequestContext>(
     if areas.contains(.orders) {
         OrdersController<Context>(orders: services.orders, cursors: services.cursors).addRoutes(to: router)
     }
-    addMethodNotAllowed(to: router)
-    return router
 }
 
 /// A known path with an unsupported method answers 405 with `Allow`, not 404.
