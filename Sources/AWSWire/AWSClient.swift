@@ -9,6 +9,7 @@ import NIOCore
 import NIOHTTP1
 import ShopSupport
 
+// errno values of refused and unreachable connections.
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)

@@ -15,24 +15,6 @@ import ShopDomain
 import ShopStorage
 import ShopSupport
 
-/// The three stores the services run on.
-public struct ShopStores: Sendable {
-    public var catalog: any CatalogStore
-    public var orders: any OrderStore
-    public var users: any UserStore
-
-    public init(catalog: any CatalogStore, orders: any OrderStore, users: any UserStore) {
-        self.catalog = catalog
-        self.orders = orders
-        self.users = users
-    }
-
-    /// One backend that is all three.
-    public init(_ store: some CatalogStore & OrderStore & UserStore) {
-        self.init(catalog: store, orders: store, users: store)
-    }
-}
-
 /// What a host owns and hands to the assembly: the things only it can open or decide.
 public struct HostParts: Sendable {
     /// Stores the host opened itself: the SQLite file for `shop serve`, or a test's. Nil means

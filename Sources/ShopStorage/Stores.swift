@@ -40,6 +40,24 @@ public protocol CatalogStore: Sendable {
     func productCount() async throws(StorageError) -> Int
 }
 
+/// The three stores the services run on (also what each conformance case is handed).
+public struct ShopStores: Sendable {
+    public var catalog: any CatalogStore
+    public var orders: any OrderStore
+    public var users: any UserStore
+
+    public init(catalog: any CatalogStore, orders: any OrderStore, users: any UserStore) {
+        self.catalog = catalog
+        self.orders = orders
+        self.users = users
+    }
+
+    /// One backend that is all three.
+    public init(_ store: some CatalogStore & OrderStore & UserStore) {
+        self.init(catalog: store, orders: store, users: store)
+    }
+}
+
 /// A claim on an idempotency key, written in the same atomic step as the order.
 public struct IdempotencyClaim: Sendable, Equatable {
     public var userId: String

@@ -4,16 +4,7 @@ import ShopStorage
 import Testing
 
 /// The stores of one backend, freshly emptied, handed to each conformance case.
-public struct StoreHarness: Sendable {
-    public let catalog: any CatalogStore
-    public let orders: any OrderStore
-    public let users: any UserStore
-    public init(catalog: any CatalogStore, orders: any OrderStore, users: any UserStore) {
-        self.catalog = catalog
-        self.orders = orders
-        self.users = users
-    }
-}
+public typealias StoreHarness = ShopStores
 
 /// The behaviour every backend must show, run by each backend's own test target:
 /// `@Test(arguments: StorageConformance.cases) func conformance(_ c: ...)`.

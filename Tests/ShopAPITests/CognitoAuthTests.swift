@@ -13,6 +13,7 @@ import ShopAssembly
 import ShopDomain
 import ShopLocal
 import Synchronization
+import ShopStorage
 import ShopSupport
 import Testing
 
