@@ -99,10 +99,23 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // PaymentGateway (Stripe; the simulator lives in ShopLocal), webhook signatures, test cards.
+        .target(
+            name: "Payments",
+            dependencies: [
+                "ShopDomain", "ShopSupport",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .target(
             name: "ShopAPI",
             dependencies: [
-                "ShopDomain", "ShopSupport", "ShopStorage", "Identity",
+                "ShopDomain", "ShopSupport", "ShopStorage", "Identity", "Payments",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
@@ -128,7 +141,7 @@ let package = Package(
         .target(
             name: "ShopAssembly",
             dependencies: [
-                "ShopAPI", "ShopDomain", "ShopStorage", "Identity", "DynamoDBStore", "S3ImageStore", "AWSWire",
+                "ShopAPI", "ShopDomain", "ShopStorage", "Identity", "DynamoDBStore", "S3ImageStore", "AWSWire", "Payments",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
@@ -139,7 +152,8 @@ let package = Package(
         .target(
             name: "ShopLocal",
             dependencies: [
-                "ShopAssembly", "ShopAPI", "ShopDomain", "ShopSupport", "ShopStorage", "SQLiteStore", "Identity",
+                "ShopAssembly", "ShopAPI", "ShopDomain", "ShopSupport", "ShopStorage", "SQLiteStore", "Identity", "Payments",
+                .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
@@ -165,9 +179,21 @@ let package = Package(
             dependencies: [
                 "ShopDomain", "ShopStorage", "ShopAssembly", "ShopLocal", "DynamoDBStore", "Identity", "ShopAPI",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "PaymentsTests",
+            dependencies: [
+                "Payments", "ShopDomain", "ShopSupport",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "NIOCore", package: "swift-nio"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -242,7 +268,7 @@ let package = Package(
         .testTarget(
             name: "ShopAPITests",
             dependencies: [
-                "ShopAPI", "ShopAssembly", "ShopLocal", "SQLiteStore", "DynamoDBStore", "Identity", "ShopStorage", "ShopDomain", "ShopSupport", "AWSWire",
+                "ShopAPI", "ShopAssembly", "ShopLocal", "SQLiteStore", "DynamoDBStore", "Identity", "ShopStorage", "ShopDomain", "ShopSupport", "AWSWire", "Payments",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Hummingbird", package: "hummingbird"),

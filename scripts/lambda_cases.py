@@ -120,6 +120,10 @@ class Emulator:
             "SHOP_TOKEN_SIGNING_KEY_PEM": PEM, "SHOP_CURSOR_SECRET": "lambda-cases-cursor-secret", "SHOP_TOKEN_ISSUER": ISSUER, "SHOP_CLIENT_ID": CLIENT_ID,
             "SHOP_BCRYPT_COST": "4", "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
             "AWS_SESSION_TOKEN": "", "AWS_REGION": "us-east-1", "SHOP_LOG_LEVEL": "info",
+            # Functions take Stripe only (the simulator needs shop serve); nothing here calls it.
+            "SHOP_PAYMENTS": "stripe", "SHOP_STRIPE_SECRET_KEY": "sk_test_lambda_cases",
+            "SHOP_STRIPE_PUBLISHABLE_KEY": "pk_test_lambda_cases", "SHOP_PAYMENTS_WEBHOOK_SECRET": "whsec_lambda_cases",
+            "SHOP_STRIPE_API_BASE": "http://127.0.0.1:9",
         })
         env.update(extra_env or {})
         self.log = open(os.path.join(LOG_DIR, f"rie-{handler}.log"), "a")
@@ -268,6 +272,22 @@ def run():
     with Emulator("payment") as fn:
         r = fn.invoke(v2("GET", "/orders"))
         check("payment: /orders is another area's: 404 envelope", r.get("statusCode") == 404 and error_code(r) == "route_not_found", r)
+        r = fn.invoke(v2("GET", "/payment/config"))
+        check("payment: GET /payment/config names Stripe and its publishable key",
+              r.get("statusCode") == 200 and body(r) == {"provider": "stripe", "publishableKey": "pk_test_lambda_cases"}, r)
+        r = fn.invoke(v2("POST", "/payment/webhook", body='{"id":"evt_1"}', headers={"stripe-signature": "t=1,v1=00"}))
+        check("payment: a forged webhook signature is a 400", r.get("statusCode") == 400 and error_code(r) == "invalid_signature", r)
+        r = fn.invoke(v2("POST", "/payment/simulator/confirm", body="{}"))
+        check("payment: no simulator routes in a function", r.get("statusCode") == 404, r)
+
+    with Emulator("payment", {"SHOP_PAYMENTS": "simulated"}) as fn:
+        try:
+            r = fn.invoke(v2("GET", "/health"))
+        except urllib.error.HTTPError as error:
+            r = {"httpStatus": error.code}
+        log_name = fn.log.name
+    log = open(log_name).read()
+    check("SHOP_PAYMENTS=simulated: init failure naming SHOP_PAYMENTS", "INIT RTDONE(status: error)" in log and "SHOP_PAYMENTS" in log, r)
 
     with Emulator("nonsense") as fn:
         try:

@@ -168,3 +168,6 @@ public struct AWSClient: Sendable {
         return HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
     }
 }
+
+/// The retry policy type lives in ShopSupport, shared with the payment gateway's client.
+public typealias RetryPolicy = ShopSupport.RetryPolicy

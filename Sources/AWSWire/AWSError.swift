@@ -157,6 +157,9 @@ public struct AWSErrorCode: RawRepresentable, Hashable, Sendable, CustomStringCo
     public static let none = Self(rawValue: "None")
     /// A cancellation reason: the item's condition expression was false.
     public static let conditionFailed = Self(rawValue: "ConditionalCheckFailed")
+    /// Cancellation reasons: the item's partition was throttled; nothing was applied.
+    public static let throttlingError = Self(rawValue: "ThrottlingError")
+    public static let provisionedThroughputExceededReason = Self(rawValue: "ProvisionedThroughputExceeded")
 
     // Cognito
     public static let usernameExists = Self(rawValue: "UsernameExistsException")

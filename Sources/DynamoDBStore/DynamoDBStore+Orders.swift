@@ -122,7 +122,8 @@ extension DynamoDBStore: OrderStore {
         // Read, then write conditioned on exactly what was read: if anything moved the
         // order meanwhile the condition fails and the loop looks again.
         for _ in 0..<5 {
-            guard let current = try await order(id: id) else { throw .notFound }
+            guard let currentItem = try await get(tables.orders, ["OrderID": .s(id)]) else { throw .notFound }
+            let current = try Self.order(currentItem)
             guard from.contains(current.status) else { throw .invalidTransition(current: current.status) }
             if let expiredBy, current.expiresAt > expiredBy { throw .invalidTransition(current: current.status) }
             var condition = "#s = :from"
@@ -144,6 +145,13 @@ extension DynamoDBStore: OrderStore {
                         ConditionExpression: "attribute_exists(ProductID)", UpdateExpression: "SET Quantity = Quantity + :q",
                         ExpressionAttributeValues: [":q": .int(line.quantity)])))
                 }
+            }
+            if to == .cancelled, let paymentId = currentItem["PaymentID"]?.string {
+                // A paid order that is cancelled owes its payment back: due in the same step, sent after it.
+                items.append(DDBRequest.TransactItem(Update: DDBRequest(
+                    TableName: tables.payments, Key: ["PaymentID": .s(paymentId)], ConditionExpression: "attribute_exists(PaymentID)",
+                    UpdateExpression: "SET RefundDue = Amount - RefundedAmount, DueFlag = :due, UpdatedAt = :now",
+                    ExpressionAttributeValues: [":due": .s(Self.dueFlag), ":now": .int64(now.ms)])))
             }
             // A fresh token per attempt (each attempt is built from a new read), reused only by this
             // attempt's transport retries: two callers moving the same order never share one.

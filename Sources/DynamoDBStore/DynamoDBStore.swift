@@ -7,6 +7,7 @@ import Foundation
 #endif
 import ShopDomain
 import ShopStorage
+import ShopSupport
 
 /// The AWS backend: DynamoDB tables described in `DynamoDBSchema`, every invariant held
 /// by a condition expression or a `TransactWriteItems` call. See docs/DYNAMODB.md.
@@ -77,9 +78,9 @@ public struct DynamoDBStore: Sendable {
     /// Each attempt carries a `ClientRequestToken` made here (`token(attempt)`, a fresh UUID unless the
     /// caller derives one), which the send layer's own retries reuse: DynamoDB answers a repeated token
     /// within 10 minutes with the first answer and applies nothing. A token is never shared with another
-    /// call. A cancellation for `TransactionConflict` (another transaction held an item) is tried again
-    /// with backoff under a new token, since nothing was applied; when conflicts outlast the attempts it
-    /// is `.busy`. Any other cancellation is handed back with its reasons.
+    /// call. A cancellation for `TransactionConflict` (another transaction held an item) or a throttled
+    /// item is tried again with backoff under a new token, since nothing was applied; when they outlast
+    /// the attempts it is `.busy`. Any other cancellation is handed back with its reasons.
     func transactWrite(
         _ items: [DDBRequest.TransactItem], token: (Int) -> String = { _ in UUID().uuidString.lowercased() }
     ) async throws(StorageError) -> TransactOutcome {
@@ -91,7 +92,8 @@ public struct DynamoDBStore: Sendable {
                 return .written
             } catch let error as AWSError where error.code == .transactionCanceled {
                 let reasons = error.cancellationReasons ?? []
-                guard reasons.contains(where: { $0.reason == .transactionConflict }),
+                // Conflicts and throttled items applied nothing and pass: try again. A failed condition is an answer.
+                guard reasons.contains(where: { Self.transient.contains($0.reason) }),
                     !reasons.contains(where: { $0.reason == .conditionFailed })
                 else { return .cancelled(reasons) }
                 if attempt < conflictRetry.maxAttempts {
@@ -105,6 +107,9 @@ public struct DynamoDBStore: Sendable {
         }
         throw .busy
     }
+
+    /// Cancellation reasons that say "nothing was applied, try again later".
+    static let transient: Set<AWSErrorCode> = [.transactionConflict, .throttlingError, .provisionedThroughputExceededReason]
 
     /// A single-item write (`Put`, `Update` or `Delete` with its condition) made replay-proof by running it
     /// as a one-item transaction. Returns false when the condition failed.

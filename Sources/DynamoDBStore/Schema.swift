@@ -10,17 +10,26 @@ public struct DynamoDBTableNames: Sendable, Equatable {
     public var orders: String
     public var idempotency: String
     public var users: String
+    public var payments: String
+    public var paymentEvents: String
 
-    public init(products: String = "Products", orders: String = "Orders", idempotency: String = "Idempotency", users: String = "Users") {
+    public init(
+        products: String = "Products", orders: String = "Orders", idempotency: String = "Idempotency", users: String = "Users",
+        payments: String = "Payments", paymentEvents: String = "PaymentEvents"
+    ) {
         self.products = products
         self.orders = orders
         self.idempotency = idempotency
         self.users = users
+        self.payments = payments
+        self.paymentEvents = paymentEvents
     }
 
     /// The same tables with `prefix` in front of each name.
     public func prefixed(_ prefix: String) -> DynamoDBTableNames {
-        DynamoDBTableNames(products: prefix + products, orders: prefix + orders, idempotency: prefix + idempotency, users: prefix + users)
+        DynamoDBTableNames(
+            products: prefix + products, orders: prefix + orders, idempotency: prefix + idempotency, users: prefix + users,
+            payments: prefix + payments, paymentEvents: prefix + paymentEvents)
     }
 }
 
@@ -62,6 +71,9 @@ public enum DynamoDBSchema {
     static let ordersByStatus = "ByStatus"
     static let ordersByCreated = "ByCreated"
     static let ordersDue = "Due"
+    static let paymentsByOrder = "ByOrder"
+    /// Sparse: only payments with money still owed back carry `DueFlag`.
+    static let paymentsRefundDue = "RefundDue"
 
     static func createTables(_ names: DynamoDBTableNames) -> [CreateTable] {
         [
@@ -86,6 +98,16 @@ public enum DynamoDBSchema {
                 ]),
             CreateTable(TableName: names.idempotency, AttributeDefinitions: strings("IdempotencyKey"), KeySchema: key("IdempotencyKey")),
             CreateTable(TableName: names.users, AttributeDefinitions: strings("PK"), KeySchema: key("PK")),
+            CreateTable(
+                TableName: names.payments,
+                AttributeDefinitions: strings("PaymentID", "OrderID", "DueFlag")
+                    + [Attribute(AttributeName: "CreatedAt", AttributeType: "N"), Attribute(AttributeName: "UpdatedAt", AttributeType: "N")],
+                KeySchema: key("PaymentID"),
+                GlobalSecondaryIndexes: [
+                    Index(IndexName: paymentsByOrder, KeySchema: key("OrderID", "CreatedAt")),
+                    Index(IndexName: paymentsRefundDue, KeySchema: key("DueFlag", "UpdatedAt")),
+                ]),
+            CreateTable(TableName: names.paymentEvents, AttributeDefinitions: strings("EventID"), KeySchema: key("EventID")),
         ]
     }
 
@@ -93,6 +115,7 @@ public enum DynamoDBSchema {
         [
             TimeToLive(TableName: names.idempotency, TimeToLiveSpecification: .init(AttributeName: "TTL")),
             TimeToLive(TableName: names.users, TimeToLiveSpecification: .init(AttributeName: "TTL")),
+            TimeToLive(TableName: names.paymentEvents, TimeToLiveSpecification: .init(AttributeName: "TTL")),
         ]
     }
 }

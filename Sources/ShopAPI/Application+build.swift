@@ -2,6 +2,7 @@ import Hummingbird
 import Identity
 import Logging
 import ServiceLifecycle
+import Payments
 import ShopStorage
 
 /// Everything the routes need, built once per process by a host.
@@ -16,11 +17,17 @@ public struct ShopServices: Sendable {
     public var images: ImageService
     /// Set when images are files on this server: adds the signed upload and image routes.
     public var localImages: (any LocalImageFiles)?
+    public var payments: PaymentService
+    /// Set when the gateway is the simulator: adds its confirm and 3-D Secure routes.
+    public var simulator: (any PaymentSimulator)?
 
     public init(
         catalog: CatalogService, orders: OrderService, identity: any IdentityProvider, verifier: TokenVerifier,
-        cursors: CursorCodec, jwksJSON: String?, images: ImageService, localImages: (any LocalImageFiles)?
+        cursors: CursorCodec, jwksJSON: String?, images: ImageService, localImages: (any LocalImageFiles)?,
+        payments: PaymentService, simulator: (any PaymentSimulator)?
     ) {
+        self.payments = payments
+        self.simulator = simulator
         self.catalog = catalog
         self.orders = orders
         self.identity = identity
@@ -41,7 +48,7 @@ public enum APIArea: String, Sendable, CaseIterable {
     case orders
     /// `/auth/...` and the local issuer's `/.well-known/jwks.json`.
     case auth
-    /// `/payment/...` (payments are not built yet: only `/health`).
+    /// `/payment/...`: starting a payment, the gateway's webhook, the simulator's steps.
     case payment
 }
 
@@ -78,7 +85,10 @@ func addRoutes<Context: ShopRequestContext>(to router: Router<Context>, services
         }
     }
     if areas.contains(.orders) {
-        OrdersController<Context>(orders: services.orders, cursors: services.cursors).addRoutes(to: router)
+        OrdersController<Context>(orders: services.orders, payments: services.payments, cursors: services.cursors).addRoutes(to: router)
+    }
+    if areas.contains(.payment) {
+        PaymentsController<Context>(payments: services.payments, simulator: services.simulator).addRoutes(to: router)
     }
 }
 
@@ -112,4 +122,14 @@ public func buildApplication(
         services: backgroundServices,
         onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? port) },
         logger: logger)
+}
+
+extension ShopServices {
+    /// One pass of the sweep: expire overdue orders (returning their stock and closing their payments),
+    /// then send the refunds that are still due.
+    public func sweep(logger: Logger? = nil) async throws(APIError) -> (expired: Int, refundsRetried: Int) {
+        let expired = try await orders.expireDue(logger: logger)
+        let refunds = try await payments.retryDueRefunds()
+        return (expired, refunds)
+    }
 }

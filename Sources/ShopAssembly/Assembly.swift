@@ -9,6 +9,7 @@ import Foundation
 #endif
 import Identity
 import Logging
+import Payments
 import S3ImageStore
 import ShopAPI
 import ShopDomain
@@ -22,6 +23,8 @@ public struct HostParts: Sendable {
     public var stores: ShopStores?
     /// The host's image files (`shop serve` with `SHOP_IMAGES=local`); nil in a function.
     public var localImages: (any LocalImageFiles)?
+    /// The simulated gateway `shop serve` runs (`SHOP_PAYMENTS=simulated`); nil in a function.
+    public var simulatedPayments: (any PaymentGateway & PaymentSimulator)?
     public var secrets: ShopSecrets
     /// One HTTP client for every AWS call and JWKS fetch of the process.
     public var httpClient: HTTPClient
@@ -29,11 +32,13 @@ public struct HostParts: Sendable {
     public var logger: Logger
 
     public init(
-        stores: ShopStores? = nil, localImages: (any LocalImageFiles)? = nil, secrets: ShopSecrets,
+        stores: ShopStores? = nil, localImages: (any LocalImageFiles)? = nil,
+        simulatedPayments: (any PaymentGateway & PaymentSimulator)? = nil, secrets: ShopSecrets,
         httpClient: HTTPClient = .shared, clock: WallClock = .system, logger: Logger
     ) {
         self.stores = stores
         self.localImages = localImages
+        self.simulatedPayments = simulatedPayments
         self.secrets = secrets
         self.httpClient = httpClient
         self.clock = clock
@@ -96,13 +101,31 @@ public enum ShopAssembly {
             images = host.localImages ?? NoImageStore()
         }
 
+        let gateway: any PaymentGateway
+        var simulator: (any PaymentSimulator)?
+        switch configuration.payments {
+        case .stripe(let stripe):
+            gateway = StripeGateway(
+                httpClient: host.httpClient, secretKey: stripe.secretKey.value, publishableKey: stripe.publishableKey,
+                webhookSecret: stripe.webhookSecret.value, apiBase: stripe.apiBase, clock: host.clock, logger: logger)
+        case .simulated:
+            guard let simulated = host.simulatedPayments else {
+                throw ShopConfiguration.Invalid(
+                    description: "SHOP_PAYMENTS=simulated runs only inside shop serve (a function cannot deliver webhooks after it answers); set SHOP_PAYMENTS=stripe")
+            }
+            gateway = simulated
+            simulator = simulated
+        }
+        let payments = PaymentService(store: stores.orders, gateway: gateway, clock: host.clock, logger: logger)
+
         let services = ShopServices(
             catalog: CatalogService(store: stores.catalog, clock: host.clock),
             orders: OrderService(
-                orders: stores.orders, catalog: stores.catalog, clock: host.clock, ttl: .seconds(configuration.orderTTLSeconds)),
+                orders: stores.orders, catalog: stores.catalog, clock: host.clock, ttl: .seconds(configuration.orderTTLSeconds),
+                settlement: payments),
             identity: identity, verifier: verifier, cursors: CursorCodec(secret: cursorKey(host.secrets.cursorSecret)),
             jwksJSON: jwksJSON, images: ImageService(catalog: stores.catalog, images: images, clock: host.clock),
-            localImages: configuration.images == .local ? host.localImages : nil)
+            localImages: configuration.images == .local ? host.localImages : nil, payments: payments, simulator: simulator)
         return Assembled(services: services, stores: stores)
     }
 

@@ -25,6 +25,7 @@ public struct ShopConfiguration: Sendable, Equatable {
     public var store: StoreSettings
     public var identity: IdentitySettings
     public var images: ImageSettings
+    public var payments: PaymentSettings
     /// What a Lambda function serves (`_HANDLER`) and whether it trusts API Gateway's authorizer.
     public var function: FunctionSettings
 
@@ -47,6 +48,45 @@ public struct ShopConfiguration: Sendable, Equatable {
         /// Files the host keeps (`shop serve`); a Lambda function has none and refuses uploads.
         case local
         case s3(S3Settings)
+    }
+
+    /// Who takes the money (`SHOP_PAYMENTS`).
+    public enum PaymentSettings: Sendable, Equatable {
+        /// Stripe's test mode imitated in-process by `shop serve` (functions refuse it: they cannot deliver
+        /// webhooks after answering).
+        case simulated(SimulatorSettings)
+        case stripe(StripeSettings)
+
+        public var provider: String {
+            switch self {
+            case .simulated: "simulated"
+            case .stripe: "stripe"
+            }
+        }
+    }
+
+    public struct SimulatorSettings: Sendable, Equatable {
+        /// `SHOP_PAYMENTS_WEBHOOK_SECRET`; nil: `shop serve` generates one into `keys/`.
+        public var webhookSecret: Secret?
+        /// `SHOP_PAYMENTS_WEBHOOK_URL`; nil: the server's own `/payment/webhook`.
+        public var webhookURL: String?
+    }
+
+    public struct StripeSettings: Sendable, Equatable {
+        public var secretKey: Secret
+        public var publishableKey: String?
+        /// `SHOP_STRIPE_API_BASE` (localstripe in tests), else `https://api.stripe.com`.
+        public var apiBase: String
+        /// The endpoint's signing secret (`whsec_...`).
+        public var webhookSecret: Secret
+    }
+
+    /// A secret setting: its description never shows the value, so a configuration printed by accident leaks nothing.
+    public struct Secret: Sendable, Equatable, CustomStringConvertible, CustomDebugStringConvertible {
+        public let value: String
+        public init(_ value: String) { self.value = value }
+        public var description: String { "<redacted>" }
+        public var debugDescription: String { "<redacted>" }
     }
 
     /// The region and credentials every AWS backend signs with.
@@ -158,7 +198,9 @@ public struct ShopConfiguration: Sendable, Equatable {
                     products: reader.string("SHOP_DYNAMODB_PRODUCTS_TABLE") ?? "Products",
                     orders: reader.string("SHOP_DYNAMODB_ORDERS_TABLE") ?? "Orders",
                     idempotency: reader.string("SHOP_DYNAMODB_IDEMPOTENCY_TABLE") ?? "Idempotency",
-                    users: reader.string("SHOP_DYNAMODB_USERS_TABLE") ?? "Users")))
+                    users: reader.string("SHOP_DYNAMODB_USERS_TABLE") ?? "Users",
+                    payments: reader.string("SHOP_DYNAMODB_PAYMENTS_TABLE") ?? "Payments",
+                    paymentEvents: reader.string("SHOP_DYNAMODB_PAYMENT_EVENTS_TABLE") ?? "PaymentEvents")))
         default:
             store = .sqlite(directory: dataDirectory)
         }
@@ -178,6 +220,18 @@ public struct ShopConfiguration: Sendable, Equatable {
                 clientId: reader.string("SHOP_CLIENT_ID") ?? "serverlessshop-local",
                 tokenTTLSeconds: try reader.int("SHOP_TOKEN_TTL_SECONDS", 60...86_400) ?? 3600,
                 bcryptCost: try reader.int("SHOP_BCRYPT_COST", 4...31) ?? 12))
+        }
+
+        switch try reader.choice("SHOP_PAYMENTS", ["simulated", "stripe"]) ?? "simulated" {
+        case "stripe":
+            payments = .stripe(StripeSettings(
+                secretKey: Secret(try reader.required("SHOP_STRIPE_SECRET_KEY", because: "SHOP_PAYMENTS=stripe")),
+                publishableKey: reader.string("SHOP_STRIPE_PUBLISHABLE_KEY"),
+                apiBase: try reader.url("SHOP_STRIPE_API_BASE").map(Self.withoutTrailingSlash) ?? "https://api.stripe.com",
+                webhookSecret: Secret(try reader.required("SHOP_PAYMENTS_WEBHOOK_SECRET", because: "SHOP_PAYMENTS=stripe"))))
+        default:
+            payments = .simulated(SimulatorSettings(
+                webhookSecret: reader.string("SHOP_PAYMENTS_WEBHOOK_SECRET").map(Secret.init), webhookURL: try reader.url("SHOP_PAYMENTS_WEBHOOK_URL")))
         }
 
         switch try reader.choice("SHOP_IMAGES", ["local", "s3"]) ?? "local" {

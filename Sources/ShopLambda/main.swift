@@ -32,11 +32,10 @@ let handler = await LambdaInitialization.run(logger: logger) { () async throws -
     logger.info("initialized", metadata: ["role": "\(role)", "trust_authorizer_claims": "\(configuration.function.trustAuthorizerClaims)"])
     switch role {
     case .sweep:
-        let orders = services.orders
         return ClosureHandler { _, context in
-            let expired = try await orders.expireDue(logger: context.logger)
-            context.logger.info("expired overdue orders", metadata: ["count": "\(expired)"])
-            return ByteBuffer(string: #"{"expired":\#(expired)}"#)
+            let (expired, refunds) = try await services.sweep(logger: context.logger)
+            context.logger.info("swept", metadata: ["expired": "\(expired)", "refunds_retried": "\(refunds)"])
+            return ByteBuffer(string: #"{"expired":\#(expired),"refundsRetried":\#(refunds)}"#)
         }
     case .api(let area):
         // Only this area's routes: any other path is the router's own 404 envelope.

@@ -2,14 +2,15 @@ import Logging
 import ServiceLifecycle
 import ShopAPI
 
-/// Expires overdue orders on a timer inside `shop serve`.
+/// The sweep on a timer inside `shop serve`: expires overdue orders (returning their stock and closing
+/// their payments) and retries refunds that are still due.
 public struct ExpirySweeper: Service {
-    let orders: OrderService
+    let services: ShopServices
     let interval: Duration
     let logger: Logger
 
-    public init(orders: OrderService, interval: Duration, logger: Logger) {
-        self.orders = orders
+    public init(services: ShopServices, interval: Duration, logger: Logger) {
+        self.services = services
         self.interval = interval
         self.logger = logger
     }
@@ -18,10 +19,11 @@ public struct ExpirySweeper: Service {
         await cancelWhenGracefulShutdown {
             while !Task.isCancelled {
                 do {
-                    let expired = try await orders.expireDue(logger: logger)
+                    let (expired, refunds) = try await services.sweep(logger: logger)
                     if expired > 0 { logger.info("expired overdue orders", metadata: ["count": "\(expired)"]) }
+                    if refunds > 0 { logger.info("retried due refunds", metadata: ["count": "\(refunds)"]) }
                 } catch {
-                    logger.error("expiry sweep failed", metadata: ["error": "\(error)"])
+                    logger.error("sweep failed", metadata: ["error": "\(error)"])
                 }
                 try? await Task.sleep(for: interval)
             }

@@ -40,20 +40,21 @@ public protocol CatalogStore: Sendable {
     func productCount() async throws(StorageError) -> Int
 }
 
-/// The three stores the services run on (also what each conformance case is handed).
+/// The stores the services run on (also what each conformance case is handed). Orders and payments are
+/// one store: paying, cancelling and refunding change both in one atomic step.
 public struct ShopStores: Sendable {
     public var catalog: any CatalogStore
-    public var orders: any OrderStore
+    public var orders: any OrderStore & PaymentStore
     public var users: any UserStore
 
-    public init(catalog: any CatalogStore, orders: any OrderStore, users: any UserStore) {
+    public init(catalog: any CatalogStore, orders: any OrderStore & PaymentStore, users: any UserStore) {
         self.catalog = catalog
         self.orders = orders
         self.users = users
     }
 
-    /// One backend that is all three.
-    public init(_ store: some CatalogStore & OrderStore & UserStore) {
+    /// One backend that is all of them.
+    public init(_ store: some CatalogStore & OrderStore & PaymentStore & UserStore) {
         self.init(catalog: store, orders: store, users: store)
     }
 }
@@ -104,7 +105,8 @@ public protocol OrderStore: Sendable {
     func listOrders(userId: String?, status: OrderStatus?, limit: Int, after: String?) async throws(StorageError) -> Page<Order>
     /// Moves the order to `to` if its current status is one of `from` (and, if given,
     /// it expired at or before `expiredBy`); entering a stock-returning state returns
-    /// the stock in the same step. Throws `.invalidTransition(current:)` otherwise.
+    /// the stock in the same step, and cancelling a PAID order marks its paying payment's
+    /// refund as due in that step too. Throws `.invalidTransition(current:)` otherwise.
     func transitionOrder(id: String, from: Set<OrderStatus>, to: OrderStatus, expiredBy: Date?, at now: Date) async throws(StorageError) -> Order
     /// Pending orders whose `expiresAt` is at or before `now`, oldest first.
     func dueOrders(now: Date, limit: Int) async throws(StorageError) -> [Order]
@@ -199,4 +201,33 @@ public struct OrderPageKey: Sendable, Equatable {
     }
 
     public var text: String { "\(createdAtMillis):\(id)" }
+}
+
+/// Payments and processed webhook events. The order-changing steps are single atomic operations with
+/// the order, conditioned on its status, so a webhook racing a cancel, an expiry or another webhook
+/// changes the order at most once.
+public protocol PaymentStore: Sendable {
+    /// Stores a new payment; `.alreadyExists` if its id is taken.
+    func createPayment(_ payment: PaymentRecord) async throws(StorageError)
+    func payment(id: String) async throws(StorageError) -> PaymentRecord?
+    /// The order's payments, newest first.
+    func payments(orderId: String) async throws(StorageError) -> [PaymentRecord]
+    /// Records what the gateway says of a payment. A `succeeded` or `canceled` payment never moves to
+    /// another status; the record is returned as it stands.
+    func updatePayment(id: String, status: PaymentStatus, failureCode: String?, failureMessage: String?, at: Date) async throws(StorageError) -> PaymentRecord
+    /// PENDING_PAYMENT → PAID by `paymentId`, and the payment `succeeded`, in one step.
+    /// `.invalidTransition(current:)` if the order is no longer PENDING_PAYMENT.
+    func payOrder(orderId: String, paymentId: String, at: Date) async throws(StorageError) -> Order
+    /// The payment that moved the order to PAID, if any.
+    func payingPaymentId(orderId: String) async throws(StorageError) -> String?
+    /// Marks the whole unrefunded amount of a payment as owed back; false if a refund was already due or made.
+    func markRefundDue(paymentId: String, at: Date) async throws(StorageError) -> Bool
+    /// A refund reached the gateway: nothing is due any more and `refundedAmount` is at least `refundedAmount`.
+    func recordRefund(paymentId: String, refundedAmount: Int, at: Date) async throws(StorageError) -> PaymentRecord
+    /// Payments with money still owed back, oldest first.
+    func paymentsWithRefundDue(limit: Int) async throws(StorageError) -> [PaymentRecord]
+    /// Whether a webhook event id was recorded as processed.
+    func eventProcessed(id: String) async throws(StorageError) -> Bool
+    /// Records a webhook event id; false if it was recorded before (the event was processed already).
+    func markEventProcessed(id: String, at: Date, keepUntil: Date) async throws(StorageError) -> Bool
 }

@@ -5,6 +5,7 @@ import Logging
 import ShopAPI
 import ShopAssembly
 import ShopDomain
+import ServiceLifecycle
 import ShopLocal
 
 @main
@@ -68,13 +69,19 @@ struct Serve: AsyncParsableCommand {
             let added = try await stack.services.catalog.seedIfEmpty(DemoCatalog.products)
             if added > 0 { logger.info("seeded the demo catalog", metadata: ["products": "\(added)"]) }
         }
-        let sweeper = ExpirySweeper(
-            orders: stack.services.orders, interval: .seconds(configuration.sweepIntervalSeconds), logger: logger)
+        var background: [any Service] = [
+            ExpirySweeper(services: stack.services, interval: .seconds(configuration.sweepIntervalSeconds), logger: logger)
+        ]
+        if let simulator = stack.simulator { background.append(WebhookDelivery(gateway: simulator)) }
         let dataDir = configuration.dataDirectory
         let host = configuration.host
+        let simulator = stack.simulator
         let app = buildApplication(
-            host: configuration.host, port: configuration.port, services: stack.services, backgroundServices: [sweeper], logger: logger,
+            host: configuration.host, port: configuration.port, services: stack.services, backgroundServices: background, logger: logger,
             onServerRunning: { port in
+                // The simulator delivers to this server unless SHOP_PAYMENTS_WEBHOOK_URL says otherwise.
+                let reachable = ["0.0.0.0", "::", ""].contains(host) ? "127.0.0.1" : host
+                simulator?.useDefaultWebhookURL("http://\(reachable):\(port)/payment/webhook")
                 logger.notice("ServerlessShop is listening on http://\(host):\(port) (data in \(dataDir))")
                 logger.notice("Create an admin with: swift run shop admin create --email you@example.com --password '<password>' --data-dir \(dataDir)")
             })
@@ -129,8 +136,8 @@ struct Sweep: AsyncParsableCommand {
         let configuration = try store.configuration()
         let stack = try await LocalHost.assemble(configuration, logger: makeLogger(configuration))
         do {
-            let expired = try await stack.services.orders.expireDue()
-            print("Expired \(expired) order(s).")
+            let (expired, refunds) = try await stack.services.sweep()
+            print("Expired \(expired) order(s); retried \(refunds) due refund(s).")
         } catch {
             // The API's message says "quote the request id"; a command has none: say what failed.
             throw ValidationError("The sweep failed: \(error.cause ?? error.message)")

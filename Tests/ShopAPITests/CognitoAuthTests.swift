@@ -79,7 +79,7 @@ struct CognitoShop {
         let store = try SQLiteStore(directory: dir)
         let images = LocalImageStore(directory: dir + "/images", secret: Array("test-upload-secret".utf8))
         let host = HostParts(
-            stores: ShopStores(store), localImages: images,
+            stores: ShopStores(store), localImages: images, simulatedPayments: try TestShop.simulator(in: dir),
             secrets: ShopSecrets(cursorSecret: Array("test-cursor-secret".utf8), tokenSigningKey: nil), logger: Logger(label: "test"))
         services = try await ShopAssembly.assemble(configuration, host: host).services
     }
@@ -417,7 +417,7 @@ struct CognitoErrorMappingTests {
             defer { try? FileManager.default.removeItem(atPath: dir) }
             let store = try SQLiteStore(directory: dir)
             let host = HostParts(
-                stores: ShopStores(store), secrets: ShopSecrets(cursorSecret: Array("test-cursor-secret".utf8), tokenSigningKey: nil),
+                stores: ShopStores(store), simulatedPayments: try TestShop.simulator(in: dir), secrets: ShopSecrets(cursorSecret: Array("test-cursor-secret".utf8), tokenSigningKey: nil),
                 logger: Logger(label: "test"))
             let services = try await ShopAssembly.assemble(configuration, host: host).services
             let app = Application(router: buildRouter(services: services, context: ShopContext.self))

@@ -43,8 +43,9 @@ struct ProxiedShop {
         let proxy = DynamoDBFaultProxy(upstream: moto)
         try await proxy.run { endpoint in
             let configuration = try configuration(endpoint: endpoint, prefix: prefix)
+            let dir = FileManager.default.temporaryDirectory.appendingPathComponent("proxied-\(UUID().uuidString)").path
             let host = HostParts(
-                stores: ShopStores(try store(configuration)),
+                stores: ShopStores(try store(configuration)), simulatedPayments: try TestShop.simulator(in: dir),
                 secrets: ShopSecrets(cursorSecret: Array("test-cursor-secret".utf8), tokenSigningKey: TestShop.signingKey),
                 logger: Logger(label: "test"))
             let services = try await ShopAssembly.assemble(configuration, host: host).services

@@ -35,6 +35,15 @@ struct TestShop {
     let clock: TestClock
     let services: ShopServices
     let identity: any IdentityProvider
+    /// The payment simulator, its webhooks signed with `webhookSecret` and delivered only when a test asks.
+    let simulator: SimulatedGateway
+    static let webhookSecret = "whsec_test_secret"
+
+    /// A simulated gateway with its own file under `dir`.
+    static func simulator(in dir: String, clock: WallClock = .system) throws -> SimulatedGateway {
+        try SimulatedGateway(
+            path: dir + "/simulator.sqlite", webhookSecret: webhookSecret, webhookURL: nil, clock: clock, logger: Logger(label: "simulator"))
+    }
 
     /// The configuration every API test runs with: the embedded defaults, a fixed issuer and client id,
     /// and cheap bcrypt.
@@ -51,8 +60,9 @@ struct TestShop {
         store = try SQLiteStore(directory: dir)
         clock = TestClock()
         let images = LocalImageStore(directory: dir + "/images", secret: Array("test-upload-secret".utf8), clock: clock.wallClock)
+        simulator = try Self.simulator(in: dir, clock: clock.wallClock)
         let host = HostParts(
-            stores: ShopStores(catalog: catalog ?? store, orders: store, users: store), localImages: images,
+            stores: ShopStores(catalog: catalog ?? store, orders: store, users: store), localImages: images, simulatedPayments: simulator,
             secrets: ShopSecrets(cursorSecret: Array("test-cursor-secret".utf8), tokenSigningKey: Self.signingKey),
             clock: clock.wallClock, logger: Logger(label: "test"))
         services = try await ShopAssembly.assemble(try Self.configuration(orderTTL: orderTTL), host: host).services

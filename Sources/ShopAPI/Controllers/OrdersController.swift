@@ -4,6 +4,7 @@ import ShopDomain
 /// `/orders`: shoppers see and change their own orders; admins see all.
 struct OrdersController<Context: ShopRequestContext>: Sendable {
     let orders: OrderService
+    let payments: PaymentService
     let cursors: CursorCodec
 
     func addRoutes(to router: Router<Context>) {
@@ -47,18 +48,18 @@ struct OrdersController<Context: ShopRequestContext>: Sendable {
         return PageBody(items: page.items, nextCursor: page.nextKey.map { cursors.encode($0, scope: scope) })
     }
 
-    @Sendable func get(_ request: Request, context: Context) async throws -> Order {
-        try await orders.get(id: try context.parameters.require("id"), caller: try context.requireCaller())
+    @Sendable func get(_ request: Request, context: Context) async throws -> OrderView {
+        try await payments.view(try await orders.get(id: try context.parameters.require("id"), caller: try context.requireCaller()))
     }
 
-    @Sendable func cancel(_ request: Request, context: Context) async throws -> Order {
+    @Sendable func cancel(_ request: Request, context: Context) async throws -> OrderView {
         let caller = try context.requireCaller()
         let order = try await orders.cancel(id: try context.parameters.require("id"), caller: caller)
         context.logger.info("order cancelled", metadata: ["order_id": "\(order.id)"])
-        return order
+        return try await payments.view(order)
     }
 
-    @Sendable func fulfil(_ request: Request, context: Context) async throws -> Order {
-        try await orders.fulfil(id: try context.parameters.require("id"), caller: try context.requireCaller())
+    @Sendable func fulfil(_ request: Request, context: Context) async throws -> OrderView {
+        try await payments.view(try await orders.fulfil(id: try context.parameters.require("id"), caller: try context.requireCaller()))
     }
 }

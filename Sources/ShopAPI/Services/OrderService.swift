@@ -17,16 +17,19 @@ public struct OrderService: Sendable {
     let clock: WallClock
     let ttl: Duration
     let idempotencyLifetime: Duration
+    /// Sends what a cancelled order owes (a refund) or closes its open payment.
+    let settlement: (any OrderSettlement)?
 
     public init(
         orders: any OrderStore, catalog: any CatalogStore, clock: WallClock = .system, ttl: Duration = .seconds(900),
-        idempotencyLifetime: Duration = .seconds(24 * 3600)
+        idempotencyLifetime: Duration = .seconds(24 * 3600), settlement: (any OrderSettlement)? = nil
     ) {
         self.orders = orders
         self.catalog = catalog
         self.clock = clock
         self.ttl = ttl
         self.idempotencyLifetime = idempotencyLifetime
+        self.settlement = settlement
     }
 
     /// Places an order for `userId`. With an idempotency key, a replay of the same
@@ -118,7 +121,10 @@ public struct OrderService: Sendable {
     /// Cancels an order of the caller's (or any, for an admin); the store returns the stock.
     public func cancel(id: String, caller: VerifiedCaller) async throws(APIError) -> Order {
         _ = try await get(id: id, caller: caller)
-        return try await move(id: id, to: .cancelled)
+        let cancelled = try await move(id: id, to: .cancelled)
+        // The store marked a paid order's refund as due in the same step; send it (or close an open payment).
+        await settlement?.settle(orderId: id)
+        return cancelled
     }
 
     /// Marks a paid order fulfilled (admins only).
@@ -154,6 +160,7 @@ public struct OrderService: Sendable {
                     expired += 1
                     progressed = true
                     logger?.info("order expired", metadata: ["order_id": "\(order.id)"])
+                    await settlement?.settle(orderId: order.id)
                 } catch .invalidTransition {
                     // Paid or cancelled meanwhile: nothing to do.
                     progressed = true

@@ -1,4 +1,4 @@
-/// How often, and how far apart, retryable AWS errors are retried.
+/// How often, and how far apart, retryable errors of an outside service (AWS, the payment gateway) are retried.
 public struct RetryPolicy: Sendable, Equatable {
     /// Attempts in all, the first one included; 1 means no retry.
     public var maxAttempts: Int
@@ -32,7 +32,7 @@ public struct RetryPolicy: Sendable, Equatable {
         return .nanoseconds(Int64.random(in: 0...ceiling, using: &generator))
     }
 
-    static func nanoseconds(_ duration: Duration) -> Double {
+    public static func nanoseconds(_ duration: Duration) -> Double {
         let (seconds, attoseconds) = duration.components
         return Double(seconds) * 1e9 + Double(attoseconds) / 1e9
     }

@@ -1,0 +1,135 @@
+import Foundation
+import GRDB
+import ShopDomain
+import ShopStorage
+
+// MARK: - OrderStore
+
+extension SQLiteStore: OrderStore {
+    public func placeOrder(_ order: Order, claim: IdempotencyClaim?, at now: Date) async throws(StorageError) -> PlaceOrderOutcome {
+        let linesJSON = String(decoding: (try? linesEncoder.encode(order.lines)) ?? Data("[]".utf8), as: UTF8.self)
+        return try await write { db in
+            if let claim {
+                if let row = try Row.fetchOne(db, cached: "SELECT * FROM idempotency_keys WHERE user_id = ? AND key = ? AND expires_at > ?",
+                    arguments: [claim.userId, claim.key, now.millis])
+                {
+                    let stored = IdempotencyClaim(
+                        userId: row["user_id"], key: row["key"], requestHash: row["request_hash"],
+                        expiresAt: Date(millis: row["expires_at"]))
+                    return .replayed(IdempotencyRecord(claim: stored, orderId: row["order_id"]))
+                }
+            }
+            var shortages: [StockShortage] = []
+            for line in order.lines {
+                try db.run(
+                    sql: "UPDATE products SET quantity = quantity - ?1 WHERE id = ?2 AND quantity >= ?1",
+                    arguments: [line.quantity, line.productId])
+                if db.changesCount == 0 {
+                    guard let available = try Int.fetchOne(db.cachedStatement(sql: "SELECT quantity FROM products WHERE id = ?"), arguments: [line.productId]) else {
+                        throw StorageError.productNotFound(line.productId)
+                    }
+                    shortages.append(StockShortage(productId: line.productId, requested: line.quantity, available: available))
+                }
+            }
+            if !shortages.isEmpty { throw StorageError.outOfStock(shortages) }
+            if try Bool.fetchOne(db.cachedStatement(sql: "SELECT 1 FROM orders WHERE id = ?"), arguments: [order.id]) == true {
+                throw StorageError.alreadyExists
+            }
+            try db.run(
+                sql: """
+                    INSERT INTO orders (id, user_id, status, total, currency, lines, created_at, updated_at, expires_at)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    """,
+                arguments: [
+                    order.id, order.userId, order.status.rawValue, order.total, order.currency, linesJSON,
+                    order.createdAt.millis, order.updatedAt.millis, order.expiresAt.millis,
+                ])
+            if let claim {
+                try db.run(
+                    sql: """
+                        INSERT OR REPLACE INTO idempotency_keys (user_id, key, request_hash, order_id, expires_at)
+                        VALUES (?, ?, ?, ?, ?)
+                        """,
+                    arguments: [claim.userId, claim.key, claim.requestHash, order.id, claim.expiresAt.millis])
+            }
+            return .created(order)
+        }
+    }
+
+    public func order(id: String) async throws(StorageError) -> Order? {
+        try await read { db in try Row.fetchOne(db, cached: "SELECT * FROM orders WHERE id = ?", arguments: [id]).map(Order.init(row:)) }
+    }
+
+    public func listOrders(userId: String?, status: OrderStatus?, limit: Int, after: String?) async throws(StorageError) -> Page<Order> {
+        let position = try after.map { text throws(StorageError) in try OrderPageKey(text) }
+        return try await read { db in
+            var conditions: [String] = []
+            var arguments: StatementArguments = []
+            if let userId {
+                conditions.append("user_id = ?")
+                arguments += [userId]
+            }
+            if let status {
+                conditions.append("status = ?")
+                arguments += [status.rawValue]
+            }
+            if let position {
+                conditions.append("(created_at < ? OR (created_at = ? AND id < ?))")
+                arguments += [position.createdAtMillis, position.createdAtMillis, position.id]
+            }
+            let whereClause = conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")
+            arguments += [limit + 1]
+            let rows = try Row.fetchAll(db, cached: "SELECT * FROM orders \(whereClause) ORDER BY created_at DESC, id DESC LIMIT ?", arguments: arguments)
+            let items = try rows.prefix(limit).map(Order.init(row:))
+            let next = rows.count > limit ? items.last.map { OrderPageKey(after: $0).text } : nil
+            return Page(items: items, nextKey: next)
+        }
+    }
+
+    public func transitionOrder(id: String, from: Set<OrderStatus>, to: OrderStatus, expiredBy: Date?, at now: Date) async throws(StorageError) -> Order {
+        try await write { db in
+            let sources = from.map(\.rawValue).sorted()
+            var sql = "UPDATE orders SET status = ?, updated_at = ? WHERE id = ? AND status IN (\(Array(repeating: "?", count: max(sources.count, 1)).joined(separator: ",")))"
+            var arguments: StatementArguments = [to.rawValue, now.millis, id]
+            arguments += StatementArguments(sources.isEmpty ? [""] : sources)
+            if let expiredBy {
+                sql += " AND expires_at <= ?"
+                arguments += [expiredBy.millis]
+            }
+            try db.run(sql: sql, arguments: arguments)
+            let changed = db.changesCount
+            guard let order = try Row.fetchOne(db, cached: "SELECT * FROM orders WHERE id = ?", arguments: [id]).map(Order.init(row:)) else {
+                throw StorageError.notFound
+            }
+            guard changed == 1 else { throw StorageError.invalidTransition(current: order.status) }
+            if to.returnsStock {
+                for line in order.lines {
+                    // A product deleted since keeps nothing to return stock to.
+                    try db.run(sql: "UPDATE products SET quantity = quantity + ? WHERE id = ?", arguments: [line.quantity, line.productId])
+                }
+            }
+            if to == .cancelled, let paymentId = try String.fetchOne(db.cachedStatement(sql: "SELECT payment_id FROM orders WHERE id = ?"), arguments: [id]) {
+                // A paid order that is cancelled owes its payment back: due in the same step, sent after it.
+                try db.run(
+                    sql: "UPDATE payments SET refund_due = amount - refunded_amount, updated_at = ? WHERE id = ? AND refund_due = 0 AND refunded_amount < amount",
+                    arguments: [now.millis, paymentId])
+            }
+            return order
+        }
+    }
+
+    public func dueOrders(now: Date, limit: Int) async throws(StorageError) -> [Order] {
+        try await read { db in
+            try Row.fetchAll(db, cached: "SELECT * FROM orders WHERE status = ? AND expires_at <= ? ORDER BY expires_at LIMIT ?",
+                arguments: [OrderStatus.pendingPayment.rawValue, now.millis, limit]
+            ).map(Order.init(row:))
+        }
+    }
+
+    public func purgeIdempotencyRecords(before now: Date) async throws(StorageError) -> Int {
+        try await write { db in
+            try db.run(sql: "DELETE FROM idempotency_keys WHERE expires_at <= ?", arguments: [now.millis])
+            return db.changesCount
+        }
+    }
+}

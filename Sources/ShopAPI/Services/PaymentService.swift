@@ -1,0 +1,283 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+import HTTPTypes
+import Identity
+import Logging
+import Payments
+import ShopDomain
+import ShopStorage
+import ShopSupport
+
+/// What happens to an order's money after it is cancelled (by its owner, an admin or expiry).
+public protocol OrderSettlement: Sendable {
+    /// Sends the refund a cancelled PAID order owes, or cancels the order's still-open payment.
+    func settle(orderId: String) async
+}
+
+/// Payments: starting one for an order, the gateway's webhooks, and refunds. Every change to an order is
+/// a single conditioned store step (`payOrder`, `transitionOrder`), so webhooks, confirms, cancels and the
+/// sweep may arrive in any order and any number of times: the final state is the same, money is refunded
+/// at most once (one idempotency key per payment's refund) and no order moves twice.
+public struct PaymentService: OrderSettlement {
+    let store: any OrderStore & PaymentStore
+    public let gateway: any PaymentGateway
+    let clock: WallClock
+    let logger: Logger
+    /// How long a processed event id is remembered (Stripe retries deliveries for up to 3 days).
+    let eventMemory: Double = 7 * 24 * 3600
+
+    public init(store: any OrderStore & PaymentStore, gateway: any PaymentGateway, clock: WallClock = .system, logger: Logger) {
+        self.store = store
+        self.gateway = gateway
+        self.clock = clock
+        self.logger = logger
+    }
+
+    /// Starts paying `orderId`, or hands back the payment already open for it.
+    public func start(orderId: String, caller: VerifiedCaller) async throws(APIError) -> PaymentRecord {
+        guard let order = try await mapped({ () throws(StorageError) in try await store.order(id: orderId) }), order.userId == caller.userId else {
+            throw .notFound("Order \(orderId)")
+        }
+        guard order.status == .pendingPayment else {
+            throw APIError(
+                .conflict, "order_not_payable", "Only an order waiting for payment can be paid; this one is \(order.status.rawValue).",
+                details: .object(["status": .string(order.status.rawValue)]))
+        }
+        let existing = try await mapped { () throws(StorageError) in try await store.payments(orderId: orderId) }
+        if let open = existing.first(where: { $0.status.isOpen }) { return open }
+        // Derived from the order and the attempt: two requests racing for the same order get one PaymentIntent.
+        let key = "pay-\(orderId)-\(existing.count + 1)"
+        let made: GatewayPayment
+        do {
+            made = try await gateway.createPayment(orderId: orderId, amount: order.total, currency: order.currency, idempotencyKey: key)
+        } catch {
+            throw Self.apiError(error)
+        }
+        let now = clock.now()
+        let record = PaymentRecord(
+            id: made.id, orderId: orderId, userId: order.userId, provider: gateway.provider, status: made.status, amount: made.amount,
+            currency: made.currency, clientSecret: made.clientSecret, createdAt: now, updatedAt: now)
+        do {
+            try await store.createPayment(record)
+            return record
+        } catch .alreadyExists {
+            return try await mapped { () throws(StorageError) in try await store.payment(id: made.id) } ?? record
+        } catch {
+            throw APIError(unexpected: error)
+        }
+    }
+
+    /// A payment of the caller's own order (404 otherwise).
+    public func payment(id: String, caller: VerifiedCaller) async throws(APIError) -> PaymentRecord {
+        guard let payment = try await mapped({ () throws(StorageError) in try await store.payment(id: id) }),
+            payment.userId == caller.userId || caller.isAdmin
+        else { throw .notFound("Payment \(id)") }
+        return payment
+    }
+
+    /// The order as the API shows it: with its latest payment.
+    public func view(_ order: Order) async throws(APIError) -> OrderView {
+        let latest = try await mapped { () throws(StorageError) in try await store.payments(orderId: order.id) }.first
+        return OrderView(order: order, payment: latest.map(PaymentSummary.init))
+    }
+
+    // MARK: webhooks
+
+    /// Verifies and applies one webhook delivery. Bad or stale signatures are a 400 and change nothing;
+    /// a replayed or unknown event is acknowledged and changes nothing.
+    public func receiveWebhook(payload: [UInt8], signature: String?) async throws(APIError) {
+        let event: WebhookEvent
+        do {
+            event = try gateway.verifyWebhook(payload: payload, signatureHeader: signature)
+        } catch .malformedEvent(let why) {
+            throw APIError.badRequest("invalid_event", "The event is signed but cannot be read: \(why)")
+        } catch {
+            logger.warning("webhook refused", metadata: ["reason": "\(error)"])
+            throw APIError.badRequest("invalid_signature", "The Stripe-Signature header does not verify: \(error).")
+        }
+        if try await mapped({ () throws(StorageError) in try await store.eventProcessed(id: event.id) }) {
+            logger.info("webhook replay ignored", metadata: ["event_id": "\(event.id)", "type": "\(event.type)"])
+            return
+        }
+        try await apply(event)
+        let now = clock.now()
+        _ = try await mapped { () throws(StorageError) in
+            try await store.markEventProcessed(id: event.id, at: now, keepUntil: now.addingTimeInterval(eventMemory))
+        }
+    }
+
+    func apply(_ event: WebhookEvent) async throws(APIError) {
+        guard let kind = event.kind else {
+            logger.info("webhook of an unhandled type ignored", metadata: ["event_id": "\(event.id)", "type": "\(event.type)"])
+            return
+        }
+        guard let paymentId = event.paymentId,
+            let payment = try await mapped({ () throws(StorageError) in try await store.payment(id: paymentId) })
+        else {
+            logger.warning("webhook for an unknown payment ignored", metadata: ["event_id": "\(event.id)", "payment_id": "\(event.paymentId ?? "-")"])
+            return
+        }
+        let now = clock.now()
+        switch kind {
+        case .paymentSucceeded:
+            try await succeeded(payment, event: event)
+        case .paymentFailed:
+            _ = try await mapped { () throws(StorageError) in
+                try await store.updatePayment(
+                    id: payment.id, status: event.status ?? .requiresPaymentMethod, failureCode: event.failureCode ?? "payment_failed",
+                    failureMessage: event.failureMessage, at: now)
+            }
+        case .paymentCanceled:
+            _ = try await mapped { () throws(StorageError) in
+                try await store.updatePayment(id: payment.id, status: .canceled, failureCode: nil, failureMessage: nil, at: now)
+            }
+        case .chargeRefunded:
+            if let refunded = event.amountRefunded {
+                _ = try await mapped { () throws(StorageError) in try await store.recordRefund(paymentId: payment.id, refundedAmount: refunded, at: now) }
+            }
+        }
+    }
+
+    /// `payment_intent.succeeded`: the order becomes PAID, or, when it cannot take the money, the money goes back.
+    func succeeded(_ payment: PaymentRecord, event: WebhookEvent) async throws(APIError) {
+        for _ in 0..<3 {
+            guard let order = try await mapped({ () throws(StorageError) in try await store.order(id: payment.orderId) }) else { return }
+            let paidBy = try await mapped { () throws(StorageError) in try await store.payingPaymentId(orderId: order.id) }
+            let amount = event.amount ?? payment.amount
+            let currency = event.currency ?? payment.currency
+            let matches = amount == order.total && currency.uppercased() == order.currency.uppercased()
+            let decision = PaymentLifecycle.decide(
+                .succeeded, orderStatus: order.status, paidByThisPayment: paidBy == payment.id, amountMatches: matches)
+            switch decision {
+            case .markPaid:
+                do {
+                    _ = try await store.payOrder(orderId: order.id, paymentId: payment.id, at: clock.now())
+                    logger.info("order paid", metadata: ["order_id": "\(order.id)", "payment_id": "\(payment.id)"])
+                    return
+                } catch .invalidTransition {
+                    continue  // cancelled or expired meanwhile: decide again on what it is now
+                } catch {
+                    throw APIError(unexpected: error)
+                }
+            case .refund(let reason):
+                if reason == .amountMismatch {
+                    logger.error(
+                        "payment does not match its order; refunding",
+                        metadata: ["order_id": "\(order.id)", "payment_id": "\(payment.id)", "amount": "\(amount) \(currency)",
+                            "order_total": "\(order.total) \(order.currency)"])
+                } else {
+                    logger.notice("payment cannot be taken by its order; refunding", metadata: ["order_id": "\(order.id)", "reason": "\(reason.rawValue)"])
+                }
+                _ = try await mapped { () throws(StorageError) in
+                    try await store.updatePayment(id: payment.id, status: .succeeded, failureCode: nil, failureMessage: nil, at: clock.now())
+                }
+                _ = try await mapped { () throws(StorageError) in try await store.markRefundDue(paymentId: payment.id, at: clock.now()) }
+                await settle(orderId: order.id)
+                return
+            case .nothing, .recordOnly:
+                return
+            }
+        }
+    }
+
+    // MARK: refunds and cancels
+
+    public func settle(orderId: String) async {
+        let payments: [PaymentRecord]
+        do {
+            payments = try await store.payments(orderId: orderId)
+        } catch {
+            logger.error("could not read payments to settle", metadata: ["order_id": "\(orderId)", "error": "\(error)"])
+            return
+        }
+        for payment in payments {
+            if payment.refundDue > 0 {
+                await sendRefund(payment)
+            } else if payment.status.isOpen {
+                // The order can no longer be paid: close its payment. If it succeeded meanwhile, its webhook refunds it.
+                do {
+                    let cancelled = try await gateway.cancelPayment(id: payment.id)
+                    _ = try? await store.updatePayment(id: payment.id, status: cancelled.status, failureCode: nil, failureMessage: nil, at: clock.now())
+                } catch {
+                    logger.notice("could not cancel an open payment", metadata: ["payment_id": "\(payment.id)", "error": "\(error)"])
+                }
+            }
+        }
+    }
+
+    /// Sends the refund a payment owes. The idempotency key is the payment's own, so however many callers
+    /// send it (a cancel, a webhook, the sweep), the gateway refunds once. A failure stays due for the sweep.
+    func sendRefund(_ payment: PaymentRecord) async {
+        do {
+            let refund = try await gateway.refund(paymentId: payment.id, amount: payment.refundDue, idempotencyKey: "refund-\(payment.id)")
+            _ = try await store.recordRefund(paymentId: payment.id, refundedAmount: payment.refundedAmount + refund.amount, at: clock.now())
+            logger.info("refund sent", metadata: ["payment_id": "\(payment.id)", "amount": "\(refund.amount)"])
+        } catch {
+            logger.error("refund failed; it stays due and the sweep retries it", metadata: ["payment_id": "\(payment.id)", "error": "\(error)"])
+        }
+    }
+
+    /// The sweep's part: refunds that are still due.
+    public func retryDueRefunds(limit: Int = 50) async throws(APIError) -> Int {
+        let due = try await mapped { () throws(StorageError) in try await store.paymentsWithRefundDue(limit: limit) }
+        for payment in due { await sendRefund(payment) }
+        return due.count
+    }
+
+    static func apiError(_ error: PaymentError) -> APIError {
+        switch error {
+        case .cardDeclined(let code, let declineCode, let message):
+            var details: [String: JSONValue] = [:]
+            if let declineCode { details["declineCode"] = .string(declineCode) }
+            return APIError(HTTPResponse.Status(code: 402, reasonPhrase: "Payment Required"), code, message, details: .object(details))
+        case .invalidRequest(let code, let message):
+            return APIError(.conflict, code ?? "payment_refused", message)
+        case .unavailable(let why):
+            var error = APIError(
+                .serviceUnavailable, "payment_unavailable", "The payment service is unavailable for a moment; try again.",
+                headers: [.retryAfter: "2"])
+            error.cause = "payments: \(why)"
+            return error
+        case .configuration(let why):
+            var error = APIError.internalError
+            error.cause = "payments: \(why)"
+            return error
+        }
+    }
+}
+
+/// A payment as an order shows it.
+public struct PaymentSummary: Sendable, Encodable, Equatable {
+    public var id: String
+    public var provider: PaymentProvider
+    public var status: PaymentStatus
+    public var amount: Int
+    public var refundedAmount: Int
+    public var failureCode: String?
+
+    init(_ record: PaymentRecord) {
+        id = record.id
+        provider = record.provider
+        status = record.status
+        amount = record.amount
+        refundedAmount = record.refundedAmount
+        failureCode = record.failureCode
+    }
+}
+
+/// An order with its latest payment (`payment` is null before the first `POST /payment`).
+public struct OrderView: Sendable, Encodable {
+    public var order: Order
+    public var payment: PaymentSummary?
+
+    enum CodingKeys: String, CodingKey { case payment }
+
+    public func encode(to encoder: any Encoder) throws {
+        try order.encode(to: encoder)
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(payment, forKey: .payment)
+    }
+}
