@@ -98,11 +98,10 @@ extension SQLiteStore: PaymentStore {
         try await write { db in
             try db.run(
                 sql: """
-                    UPDATE payments SET refund_due = MAX(0, refund_due - (MAX(refunded_amount, ?) - refunded_amount)),
-                        refunded_amount = MAX(refunded_amount, ?), updated_at = ?
-                    WHERE id = ?
+                    UPDATE payments SET refund_due = MAX(0, refund_due - (? - refunded_amount)), refunded_amount = ?, updated_at = ?
+                    WHERE id = ? AND refunded_amount < ?
                     """,
-                arguments: [refundedAmount, refundedAmount, now.millis, paymentId])
+                arguments: [refundedAmount, refundedAmount, now.millis, paymentId, refundedAmount])
             guard let row = try Row.fetchOne(db, cached: "SELECT * FROM payments WHERE id = ?", arguments: [paymentId]) else {
                 throw StorageError.notFound
             }
