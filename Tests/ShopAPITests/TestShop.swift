@@ -77,6 +77,24 @@ struct TestShop {
         return try await app.test(.router) { client in try await body(ShopClient(client: client)) }
     }
 
+    /// Runs `body` against the router on a real socket, with the simulator delivering its webhooks there
+    /// whenever the test calls `deliver()`.
+    func live<T: Sendable>(_ body: @Sendable (ShopClient) async throws -> T) async throws -> T {
+        var logger = Logger(label: "test-server")
+        logger.logLevel = .warning
+        let app = Application(
+            router: buildRouter(services: services, context: ShopContext.self),
+            configuration: .init(address: .hostname("127.0.0.1", port: 0)), logger: logger)
+        return try await app.test(.live) { client in
+            simulator.useDefaultWebhookURL("http://127.0.0.1:\(client.port!)/payment/webhook")
+            return try await body(ShopClient(client: client))
+        }
+    }
+
+    /// Delivers every webhook the simulator has due, as `shop serve`'s background delivery would.
+    @discardableResult
+    func deliver() async -> Int { await WebhookDelivery(gateway: simulator).deliverDue() }
+
     /// Adds a product straight through the service.
     @discardableResult
     func product(_ name: String = "Tea", price: Int = 500, quantity: Int = 10, category: String = "pantry", currency: String = "USD") async throws -> Product {
