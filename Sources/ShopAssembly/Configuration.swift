@@ -70,6 +70,11 @@ public struct ShopConfiguration: Sendable, Equatable {
         public var webhookSecret: Secret?
         /// `SHOP_PAYMENTS_WEBHOOK_URL`; nil: the server's own `/payment/webhook`.
         public var webhookURL: String?
+
+        public init(webhookSecret: Secret?, webhookURL: String?) {
+            self.webhookSecret = webhookSecret
+            self.webhookURL = webhookURL
+        }
     }
 
     public struct StripeSettings: Sendable, Equatable {
@@ -79,6 +84,13 @@ public struct ShopConfiguration: Sendable, Equatable {
         public var apiBase: String
         /// The endpoint's signing secret (`whsec_...`).
         public var webhookSecret: Secret
+
+        public init(secretKey: Secret, publishableKey: String?, apiBase: String, webhookSecret: Secret) {
+            self.secretKey = secretKey
+            self.publishableKey = publishableKey
+            self.apiBase = apiBase
+            self.webhookSecret = webhookSecret
+        }
     }
 
     /// A secret setting: its description never shows the value, so a configuration printed by accident leaks nothing.

@@ -6,6 +6,8 @@ import Logging
 import ShopAPI
 import ShopAssembly
 import ShopLocal
+import ShopStorage
+import SQLiteStore
 import Testing
 
 /// Every error names its variable.
@@ -118,7 +120,35 @@ struct ConfigurationTests {
         expectNames("SHOP_IMAGE_BASE_URL", awsKeys.merging(["SHOP_IMAGES": "s3", "SHOP_S3_BUCKET": "b", "SHOP_IMAGE_BASE_URL": "cdn"]) { a, _ in a })
     }
 
+    @Test func paymentsFamily() throws {
+        #expect(try ShopConfiguration(environment: [:]).payments == .simulated(.init(webhookSecret: nil, webhookURL: nil)))
+        let simulated = try ShopConfiguration(environment: [
+            "SHOP_PAYMENTS_WEBHOOK_SECRET": "whsec_local", "SHOP_PAYMENTS_WEBHOOK_URL": "http://127.0.0.1:9999/hook",
+        ])
+        #expect(simulated.payments == .simulated(.init(webhookSecret: .init("whsec_local"), webhookURL: "http://127.0.0.1:9999/hook")))
+        let stripe = try ShopConfiguration(environment: [
+            "SHOP_PAYMENTS": "stripe", "SHOP_STRIPE_SECRET_KEY": "sk_test_very_secret", "SHOP_STRIPE_PUBLISHABLE_KEY": "pk_test_1",
+            "SHOP_PAYMENTS_WEBHOOK_SECRET": "whsec_very_secret", "SHOP_STRIPE_API_BASE": "http://127.0.0.1:12111/",
+        ])
+        guard case .stripe(let settings) = stripe.payments else { Issue.record("not stripe"); return }
+        #expect(settings.secretKey.value == "sk_test_very_secret")
+        #expect(settings.publishableKey == "pk_test_1")
+        #expect(settings.apiBase == "http://127.0.0.1:12111")
+        #expect(try ShopConfiguration(environment: [
+            "SHOP_PAYMENTS": "stripe", "SHOP_STRIPE_SECRET_KEY": "sk", "SHOP_PAYMENTS_WEBHOOK_SECRET": "whsec",
+        ]).payments == .stripe(.init(secretKey: .init("sk"), publishableKey: nil, apiBase: "https://api.stripe.com", webhookSecret: .init("whsec"))))
+        // Printed by accident, the configuration shows no secret.
+        let printed = String(describing: stripe) + String(reflecting: stripe)
+        #expect(!printed.contains("sk_test_very_secret"))
+        #expect(!printed.contains("whsec_very_secret"))
+        expectNames("SHOP_STRIPE_SECRET_KEY", ["SHOP_PAYMENTS": "stripe", "SHOP_PAYMENTS_WEBHOOK_SECRET": "whsec"])
+        expectNames("SHOP_PAYMENTS_WEBHOOK_SECRET", ["SHOP_PAYMENTS": "stripe", "SHOP_STRIPE_SECRET_KEY": "sk"])
+        expectNames("SHOP_STRIPE_API_BASE", ["SHOP_PAYMENTS": "stripe", "SHOP_STRIPE_SECRET_KEY": "sk", "SHOP_PAYMENTS_WEBHOOK_SECRET": "w", "SHOP_STRIPE_API_BASE": "stripe"])
+        expectNames("SHOP_PAYMENTS_WEBHOOK_URL", ["SHOP_PAYMENTS_WEBHOOK_URL": "localhost"])
+    }
+
     @Test(arguments: [
+        ("SHOP_PAYMENTS", "paypal"),
         ("SHOP_PORT", "eighty"), ("SHOP_PORT", "70000"), ("SHOP_ORDER_TTL_SECONDS", "0"), ("SHOP_SEED", "maybe"),
         ("SHOP_STORE", "postgres"), ("SHOP_BCRYPT_COST", "2"), ("SHOP_IDENTITY", "ldap"), ("SHOP_IMAGES", "ftp"),
         ("SHOP_LOG_LEVEL", "loud"), ("SHOP_TOKEN_TTL_SECONDS", "5"), ("SHOP_SWEEP_INTERVAL_SECONDS", "0"),
@@ -172,6 +202,16 @@ struct HostConfigurationTests {
         ]) { a, _ in a })
         let cognitoSecrets = try await EnvironmentSecrets(environment: ["SHOP_CURSOR_SECRET": "0123456789abcdef"]).secrets(for: cognito)
         #expect(cognitoSecrets.tokenSigningKey == nil)
+    }
+
+    @Test func aFunctionHasNoPaymentSimulator() async throws {
+        let secrets = ShopSecrets(cursorSecret: Array("0123456789abcdef".utf8), tokenSigningKey: try SigningKey(pem: Self.pem))
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("fn-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let store = try SQLiteStore(directory: dir)
+        await #expect {
+            try await ShopAssembly.assemble(ShopConfiguration(), host: HostParts(stores: ShopStores(store), secrets: secrets, logger: Logger(label: "test")))
+        } throws: { String(describing: $0).contains("SHOP_PAYMENTS") }
     }
 
     @Test func aFunctionHasNoEmbeddedStore() async throws {
