@@ -280,25 +280,24 @@ def run():
         r = fn.invoke(v2("POST", "/payment/simulator/confirm", body="{}"))
         check("payment: no simulator routes in a function", r.get("statusCode") == 404, r)
 
-    with Emulator("payment", {"SHOP_PAYMENTS": "simulated"}) as fn:
-        try:
-            r = fn.invoke(v2("GET", "/health"))
-        except urllib.error.HTTPError as error:
-            r = {"httpStatus": error.code}
-        log_name = fn.log.name
-    log = open(log_name).read()
+    r, log = failed_init("payment", {"SHOP_PAYMENTS": "simulated"})
     check("SHOP_PAYMENTS=simulated: init failure naming SHOP_PAYMENTS", "INIT RTDONE(status: error)" in log and "SHOP_PAYMENTS" in log, r)
 
-    with Emulator("nonsense") as fn:
-        try:
-            r = fn.invoke(v2("GET", "/health"))
-        except urllib.error.HTTPError as error:
-            r = {"httpStatus": error.code}
-        log_name = fn.log.name
-    log = open(log_name).read()
+    r, log = failed_init("nonsense")
     check("bad _HANDLER: init failure reported on /runtime/init/error, process exits non-zero",
           (r.get("httpStatus", 0) >= 500 or "errorType" in r) and "INIT RTDONE(status: error)" in log
           and "exit status 1" in log, r)
+
+
+def failed_init(handler, extra_env=None):
+    """Invokes a function whose init is expected to fail; returns the answer and the emulator's log."""
+    with Emulator(handler, extra_env) as fn:
+        try:
+            r = fn.invoke(v2("GET", "/health"))
+        except urllib.error.HTTPError as error:
+            r = {"httpStatus": error.code}
+        log_name = fn.log.name
+    return r, open(log_name).read()
 
 
 try:
