@@ -82,7 +82,7 @@ public enum Credentials {
     public static func normalizedEmail(_ raw: String) throws(IdentityError) -> String {
         let email = raw.trimmingWhitespace().lowercased()
         let parts = email.split(separator: "@", omittingEmptySubsequences: false)
-        guard email.count <= Limits.emailMax, parts.count == 2, !parts[0].isEmpty, parts[1].contains("."),
+        guard email.utf8.count <= Limits.emailMax, parts.count == 2, !parts[0].isEmpty, parts[1].contains("."),
             !parts[1].hasPrefix("."), !parts[1].hasSuffix("."),
             !email.contains(where: { $0.isWhitespace || $0.isNewline })
         else {
@@ -95,6 +95,11 @@ public enum Credentials {
     public static func checkPassword(_ password: String) throws(IdentityError) {
         if password.count < Limits.passwordMin {
             throw .weakPassword("Password must be at least \(Limits.passwordMin) characters long.")
+        }
+        // bcrypt stops at a NUL byte: a password starting with one would hash as the empty password.
+        // Other control characters cannot be typed and are refused with it.
+        if password.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) {
+            throw .weakPassword("Password must not contain control characters.")
         }
         // bcrypt ignores everything after 72 bytes; refuse rather than silently truncate.
         if password.utf8.count > 72 {
@@ -113,7 +118,7 @@ public enum Credentials {
     /// A trimmed display name of 1 to 200 characters.
     public static func normalizedName(_ raw: String) throws(IdentityError) -> String {
         let name = raw.trimmingWhitespace()
-        guard !name.isEmpty, name.count <= Limits.userNameMax else {
+        guard !name.isEmpty, Limits.fits(name, Limits.userNameMax) else {
             throw .invalid([FieldProblem(field: "name", problem: "must be 1 to \(Limits.userNameMax) characters")])
         }
         return name

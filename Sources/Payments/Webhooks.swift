@@ -70,8 +70,11 @@ public struct WebhookSignature: Sendable {
         guard let timestamp, !signatures.isEmpty else { throw .malformedSignature }
         let expected = Array(signature(payload, timestamp: timestamp).utf8)
         guard signatures.contains(where: { Self.constantTimeEqual(Array($0.utf8), expected) }) else { throw .signatureMismatch }
-        let skew = Int64(now.timeIntervalSince1970.rounded(.down)) - timestamp
-        guard abs(skew) <= tolerance else { throw .timestampOutsideTolerance(skewSeconds: skew) }
+        // Overflow-safe: a signed header may still carry any 64-bit timestamp.
+        let (skew, overflow) = Int64(now.timeIntervalSince1970.rounded(.down)).subtractingReportingOverflow(timestamp)
+        guard !overflow, skew.magnitude <= tolerance.magnitude else {
+            throw .timestampOutsideTolerance(skewSeconds: overflow ? (timestamp > 0 ? Int64.min : Int64.max) : skew)
+        }
     }
 
     static func constantTimeEqual(_ a: [UInt8], _ b: [UInt8]) -> Bool {

@@ -5,6 +5,7 @@ import Foundation
 #endif
 import Hummingbird
 import Identity
+import ShopDomain
 
 /// What the shop's middleware works out for a request, the same in every host.
 public struct ShopRequestState: Sendable {
@@ -51,6 +52,16 @@ extension ShopRequestContext {
     public func requireCaller() throws(APIError) -> VerifiedCaller {
         if let caller = shop.caller { return caller }
         throw shop.refusal ?? .unauthorized
+    }
+
+    /// A path parameter that names a record: at most `Limits.idMaxBytes` bytes, else 400 (a longer key
+    /// would be a DynamoDB error, not a "not found").
+    public func pathId(_ name: String = "id") throws -> String {
+        let value = try parameters.require(name)
+        guard !value.isEmpty, value.utf8.count <= Limits.idMaxBytes else {
+            throw APIError.badRequest("invalid_parameter", "'\(name)' must be 1 to \(Limits.idMaxBytes) bytes.")
+        }
+        return value
     }
 
     /// An admin caller: 401 as `requireCaller()`, 403 for a non-admin.

@@ -139,7 +139,7 @@ public struct OrderRequest: Sendable, Codable, Equatable, Hashable {
         }
         var seen: Set<String> = []
         for (index, line) in lines.enumerated() {
-            if line.productId.isEmpty || line.productId.count > 100 {
+            if line.productId.isEmpty || line.productId.utf8.count > Limits.idMaxBytes {
                 problems.append(.init(field: "lines[\(index)].productId", problem: "must be a product id"))
             }
             if !(Limits.lineQuantityRange ~= line.quantity) {

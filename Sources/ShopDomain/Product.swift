@@ -109,11 +109,11 @@ public struct ProductFields: Sendable, Codable, Equatable, Hashable {
         let category = self.category.trimmingWhitespace()
         // Uppercase ASCII only: "ßa".uppercased() would become a valid-looking "SSA".
         let currency = String(self.currency.trimmingWhitespace().map { $0.isASCII ? Character($0.uppercased()) : $0 })
-        if name.isEmpty || name.count > Limits.productNameMax {
-            problems.append(.init(field: "name", problem: "must be 1 to \(Limits.productNameMax) characters"))
+        if name.isEmpty || !Limits.fits(name, Limits.productNameMax) {
+            problems.append(.init(field: "name", problem: "must be 1 to \(Limits.productNameMax) characters (\(4 * Limits.productNameMax) bytes)"))
         }
-        if description.count > Limits.productDescriptionMax {
-            problems.append(.init(field: "description", problem: "must be at most \(Limits.productDescriptionMax) characters"))
+        if !Limits.fits(description, Limits.productDescriptionMax) {
+            problems.append(.init(field: "description", problem: "must be at most \(Limits.productDescriptionMax) characters (\(4 * Limits.productDescriptionMax) bytes)"))
         }
         if !(Limits.priceRange ~= price) {
             problems.append(.init(field: "price", problem: "must be \(Limits.priceRange.lowerBound) to \(Limits.priceRange.upperBound) minor units"))
@@ -121,8 +121,8 @@ public struct ProductFields: Sendable, Codable, Equatable, Hashable {
         if !Currency.isValid(currency) {
             problems.append(.init(field: "currency", problem: "must be a 3-letter ISO 4217 code such as USD"))
         }
-        if category.isEmpty || category.count > Limits.categoryMax {
-            problems.append(.init(field: "category", problem: "must be 1 to \(Limits.categoryMax) characters"))
+        if category.isEmpty || !Limits.fits(category, Limits.categoryMax) {
+            problems.append(.init(field: "category", problem: "must be 1 to \(Limits.categoryMax) characters (\(4 * Limits.categoryMax) bytes)"))
         }
         guard problems.isEmpty else { throw .invalid(problems) }
         return ProductFields(name: name, description: description, price: price, currency: currency, category: category)
@@ -145,6 +145,15 @@ public enum Currency {
 
 /// The limits of the HTTP API contract, in one place.
 public enum Limits {
+    /// Whether `text` is within a limit of `characters`: at most that many characters, and at most four
+    /// UTF-8 bytes per allowed character (one character can hold any number of combining marks).
+    public static func fits(_ text: some StringProtocol, _ characters: Int) -> Bool {
+        text.utf8.count <= 4 * characters && text.count <= characters
+    }
+
+    /// Ids in paths and bodies (ours are 36-character UUIDs): at most this many bytes.
+    public static let idMaxBytes = 100
+
     public static let productNameMax = 200
     public static let productDescriptionMax = 5_000
     public static let categoryMax = 100

@@ -151,3 +151,15 @@ struct TestFailure: Error, CustomStringConvertible {
     let description: String
     init(_ description: String) { self.description = description }
 }
+
+@Suite("Webhook signature edges")
+struct WebhookSignatureEdgeTests {
+    @Test(arguments: [Int64.min, Int64.max, Int64.min + 1, -1])
+    func extremeTimestampsAreRefusedNotTrapped(_ timestamp: Int64) {
+        let signature = WebhookSignature(secret: "whsec_edges")
+        let payload = Array("{}".utf8)
+        #expect(throws: WebhookError.self) {
+            try signature.verify(payload, header: signature.header(for: payload, timestamp: timestamp), now: Date(timeIntervalSince1970: 1_780_000_000))
+        }
+    }
+}

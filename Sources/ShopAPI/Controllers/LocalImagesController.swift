@@ -16,7 +16,7 @@ struct LocalImagesController<Context: ShopRequestContext>: Sendable {
     }
 
     @Sendable func upload(_ request: Request, context: Context) async throws -> HTTPResponse.Status {
-        let key = "products/\(try context.parameters.require("productId"))/\(try context.parameters.require("file"))"
+        let key = "products/\(try context.pathId("productId"))/\(try context.pathId("file"))"
         let contentType = request.headers[.contentType] ?? ""
         do {
             try store.authorizeUpload(
@@ -43,7 +43,7 @@ struct LocalImagesController<Context: ShopRequestContext>: Sendable {
     }
 
     @Sendable func image(_ request: Request, context: Context) async throws -> Response {
-        let key = "products/\(try context.parameters.require("productId"))/\(try context.parameters.require("file"))"
+        let key = "products/\(try context.pathId("productId"))/\(try context.pathId("file"))"
         guard let data = store.read(key: key), let type = ImageRules.contentType(ofKey: key) else {
             throw APIError.notFound("Image")
         }

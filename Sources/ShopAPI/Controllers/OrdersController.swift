@@ -49,17 +49,17 @@ struct OrdersController<Context: ShopRequestContext>: Sendable {
     }
 
     @Sendable func get(_ request: Request, context: Context) async throws -> OrderView {
-        try await payments.view(try await orders.get(id: try context.parameters.require("id"), caller: try context.requireCaller()))
+        try await payments.view(try await orders.get(id: try context.pathId(), caller: try context.requireCaller()))
     }
 
     @Sendable func cancel(_ request: Request, context: Context) async throws -> OrderView {
         let caller = try context.requireCaller()
-        let order = try await orders.cancel(id: try context.parameters.require("id"), caller: caller)
+        let order = try await orders.cancel(id: try context.pathId(), caller: caller)
         context.logger.info("order cancelled", metadata: ["order_id": "\(order.id)"])
         return try await payments.view(order)
     }
 
     @Sendable func fulfil(_ request: Request, context: Context) async throws -> OrderView {
-        try await payments.view(try await orders.fulfil(id: try context.parameters.require("id"), caller: try context.requireCaller()))
+        try await payments.view(try await orders.fulfil(id: try context.pathId(), caller: try context.requireCaller()))
     }
 }

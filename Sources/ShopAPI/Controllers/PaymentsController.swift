@@ -55,6 +55,7 @@ struct PaymentsController<Context: ShopRequestContext>: Sendable {
     @Sendable func start(_ request: Request, context: Context) async throws -> EditedResponse<Started> {
         let caller = try context.requireCaller()
         let body = try await request.decode(as: StartBody.self, context: context)
+        try Self.checkId(body.orderId, field: "orderId")
         let payment = try await payments.start(orderId: body.orderId, caller: caller)
         context.logger.info("payment started", metadata: ["order_id": "\(payment.orderId)", "payment_id": "\(payment.id)"])
         return EditedResponse(
@@ -80,6 +81,7 @@ struct PaymentsController<Context: ShopRequestContext>: Sendable {
     @Sendable func confirm(_ request: Request, context: Context) async throws -> GatewayPayment {
         let caller = try context.requireCaller()
         let body = try await request.decode(as: ConfirmBody.self, context: context)
+        try Self.checkId(body.paymentId, field: "paymentId")
         let problems = TestCards.problems(body.card, now: payments.clock.now())
         guard problems.isEmpty else { throw APIError.invalid(problems) }
         _ = try await payments.payment(id: body.paymentId, caller: caller)
@@ -93,6 +95,7 @@ struct PaymentsController<Context: ShopRequestContext>: Sendable {
     @Sendable func authenticate(_ request: Request, context: Context) async throws -> GatewayPayment {
         let caller = try context.requireCaller()
         let body = try await request.decode(as: AuthenticateBody.self, context: context)
+        try Self.checkId(body.paymentId, field: "paymentId")
         guard ["approve", "fail"].contains(body.outcome) else {
             throw APIError.invalid([FieldProblem(field: "outcome", problem: "must be approve or fail")])
         }
@@ -106,12 +109,20 @@ struct PaymentsController<Context: ShopRequestContext>: Sendable {
 
     @Sendable func inspect(_ request: Request, context: Context) async throws -> SimulatedPayment {
         let caller = try context.requireCaller()
-        let id = try context.parameters.require("id")
+        let id = try context.pathId()
         _ = try await payments.payment(id: id, caller: caller)
         do {
             return try await simulator!.inspect(paymentId: id)
         } catch {
             throw PaymentService.apiError(error)
+        }
+    }
+}
+
+extension PaymentsController {
+    static func checkId(_ id: String, field: String) throws(APIError) {
+        guard !id.isEmpty, id.utf8.count <= Limits.idMaxBytes else {
+            throw APIError.invalid([FieldProblem(field: field, problem: "must be 1 to \(Limits.idMaxBytes) bytes")])
         }
     }
 }

@@ -51,7 +51,7 @@ struct ProductsController<Context: ShopRequestContext>: Sendable {
     @Sendable func startImageUpload(_ request: Request, context: Context) async throws -> EditedResponse<ImageUpload> {
         _ = try context.requireAdmin()
         let input = try await request.decode(as: ImageInput.self, context: context)
-        var upload = try await images.startUpload(productId: try context.parameters.require("id"), contentType: input.contentType)
+        var upload = try await images.startUpload(productId: try context.pathId(), contentType: input.contentType)
         // A local upload URL is a path on this server: make it absolute for the caller.
         if upload.uploadUrl.hasPrefix("/"), let host = request.head.authority {
             upload.uploadUrl = "http://\(host)\(upload.uploadUrl)"
@@ -62,14 +62,14 @@ struct ProductsController<Context: ShopRequestContext>: Sendable {
     @Sendable func commitImage(_ request: Request, context: Context) async throws -> EditedResponse<Product> {
         _ = try context.requireAdmin()
         let input = try await request.decode(as: CommitInput.self, context: context)
-        return Self.tagged(try await images.commit(productId: try context.parameters.require("id"), key: input.key))
+        return Self.tagged(try await images.commit(productId: try context.pathId(), key: input.key))
     }
 
     @Sendable func list(_ request: Request, context: Context) async throws -> PageBody<Product> {
         let limit = try request.queryInt("limit", in: Limits.pageSizeRange, default: Limits.defaultPageSize)
         let category = request.query("category")
-        if let category, category.count > Limits.categoryMax {
-            throw APIError.badRequest("invalid_parameter", "'category' must be at most \(Limits.categoryMax) characters.")
+        if let category, !Limits.fits(category, Limits.categoryMax) {
+            throw APIError.badRequest("invalid_parameter", "'category' must be at most \(Limits.categoryMax) characters (\(4 * Limits.categoryMax) bytes).")
         }
         let scope = "products|\(category ?? "")"
         let after = try request.query("cursor").map { cursor throws(APIError) in try cursors.decode(cursor, scope: scope) }
@@ -78,7 +78,7 @@ struct ProductsController<Context: ShopRequestContext>: Sendable {
     }
 
     @Sendable func get(_ request: Request, context: Context) async throws -> Response {
-        let product = try await catalog.get(id: try context.parameters.require("id"))
+        let product = try await catalog.get(id: try context.pathId())
         let etag = product.entityTag
         if let match = request.headers[.ifNoneMatch], match.split(separator: ",").contains(where: { $0.trimmingWhitespace() == etag }) {
             return Response(status: .notModified, headers: [.eTag: etag])
@@ -96,7 +96,7 @@ struct ProductsController<Context: ShopRequestContext>: Sendable {
 
     @Sendable func update(_ request: Request, context: Context) async throws -> EditedResponse<Product> {
         _ = try context.requireAdmin()
-        let id = try context.parameters.require("id")
+        let id = try context.pathId()
         let expected = try Self.expectedVersion(request.headers[.ifMatch])
         let input = try await request.decode(as: ProductInput.self, context: context)
         return Self.tagged(try await catalog.update(id: id, fields: input.fields, expectedVersion: expected))
@@ -104,13 +104,13 @@ struct ProductsController<Context: ShopRequestContext>: Sendable {
 
     @Sendable func delete(_ request: Request, context: Context) async throws -> HTTPResponse.Status {
         _ = try context.requireAdmin()
-        try await catalog.delete(id: try context.parameters.require("id"))
+        try await catalog.delete(id: try context.pathId())
         return .noContent
     }
 
     @Sendable func stock(_ request: Request, context: Context) async throws -> EditedResponse<Product> {
         _ = try context.requireAdmin()
-        let id = try context.parameters.require("id")
+        let id = try context.pathId()
         let input = try await request.decode(as: StockInput.self, context: context)
         return Self.tagged(try await catalog.adjustStock(id: id, delta: input.delta))
     }

@@ -64,7 +64,8 @@ public struct CatalogService: Sendable {
     }
 
     public func adjustStock(id: String, delta: Int) async throws(APIError) -> Product {
-        guard delta != 0, abs(delta) <= Limits.stockRange.upperBound else {
+        // `magnitude`, not `abs`: abs(Int.min) traps and would take the whole process down.
+        guard delta != 0, delta.magnitude <= UInt(Limits.stockRange.upperBound) else {
             throw .invalid([FieldProblem(field: "delta", problem: "must be a non-zero integer from -\(Limits.stockRange.upperBound) to \(Limits.stockRange.upperBound)")])
         }
         do {
