@@ -4,6 +4,14 @@ import FoundationEssentials
 import Foundation
 #endif
 
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// A secret file could not be written.
 public struct SecretFileError: Error, CustomStringConvertible {
     public let description: String
@@ -11,15 +19,31 @@ public struct SecretFileError: Error, CustomStringConvertible {
 
 /// Secrets the local store keeps in its data directory, readable by the owner only.
 public enum SecretFile {
-    /// The file's contents, or `make()` written to a new file created with mode 0600.
+    /// The file's contents, or `make()` written to a new file.
+    ///
+    /// The directory is made with mode 0700. The secret is written to a temporary file created with
+    /// `O_CREAT | O_EXCL` and mode 0600 (never readable by others, not even for a moment), then published
+    /// with `link(2)`, which fails if the name exists: so two processes starting at once on a fresh data
+    /// directory agree on one secret (the loser reads the winner's, which is complete by then).
     public static func loadOrCreate(at path: String, make: () throws -> Data) throws -> Data {
-        let fm = FileManager.default
-        if let data = fm.contents(atPath: path) { return data }
-        try fm.createDirectory(atPath: URL(fileURLWithPath: path).deletingLastPathComponent().path, withIntermediateDirectories: true)
+        if let data = FileManager.default.contents(atPath: path) { return data }
+        let directory = URL(fileURLWithPath: path).deletingLastPathComponent().path
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        guard chmod(directory, 0o700) == 0 else { throw SecretFileError(description: "cannot make \(directory) private (errno \(errno))") }
         let data = try make()
-        // Created with 0600 from the start: the secret is never readable by others, even briefly.
-        guard fm.createFile(atPath: path, contents: data, attributes: [.posixPermissions: 0o600]) else {
-            throw SecretFileError(description: "cannot create the secret file \(path)")
+        let temporary = path + ".tmp-\(getpid())-\(UInt64.random(in: 0...UInt64.max))"
+        let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL, 0o600)
+        guard fd >= 0 else { throw SecretFileError(description: "cannot create the secret file \(temporary) (errno \(errno))") }
+        defer { unlink(temporary) }
+        let written = data.withUnsafeBytes { buffer in write(fd, buffer.baseAddress, buffer.count) }
+        let synced = fsync(fd)
+        close(fd)
+        guard written == data.count, synced == 0 else { throw SecretFileError(description: "cannot write the secret file \(temporary)") }
+        if link(temporary, path) != 0 {
+            guard errno == EEXIST, let winner = FileManager.default.contents(atPath: path) else {
+                throw SecretFileError(description: "cannot publish the secret file \(path) (errno \(errno))")
+            }
+            return winner
         }
         return data
     }

@@ -26,6 +26,28 @@ struct SigningKeyTests {
         #expect(key?["kty"] as? String == "RSA")
         #expect(key?["alg"] as? String == "RS256")
         #expect(key?["d"] == nil && key?["p"] == nil, "the JWKS holds no private part")
+        let directory = try FileManager.default.attributesOfItem(atPath: dir + "/keys")
+        #expect((directory[.posixPermissions] as? NSNumber)?.intValue == 0o700, "keys/ is the owner's only")
+    }
+
+    @Test func processesStartingTogetherAgreeOnOneSecret() async throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("keys-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let path = dir + "/keys/cursor.key"
+        // Threads, not tasks: each call blocks in file system calls, as separate processes would.
+        let secrets = await withTaskGroup(of: [UInt8]?.self) { group in
+            for _ in 0..<16 {
+                group.addTask { await Task.detached { try? SecretFile.randomBytes(at: path) }.value }
+            }
+            return await group.reduce(into: [[UInt8]?]()) { $0.append($1) }
+        }
+        #expect(secrets.allSatisfy { $0 != nil })
+        #expect(Set(secrets.compactMap { $0 }).count == 1, "one secret for everyone")
+        #expect(try SecretFile.randomBytes(at: path) == secrets.first!)
+        let leftovers = try FileManager.default.contentsOfDirectory(atPath: dir + "/keys").filter { $0.contains(".tmp-") }
+        #expect(leftovers.isEmpty, "no temporary files left behind")
+        let attributes = try FileManager.default.attributesOfItem(atPath: path)
+        #expect((attributes[.posixPermissions] as? NSNumber)?.intValue == 0o600)
     }
 }
 
