@@ -173,6 +173,7 @@ public struct AWSErrorCode: RawRepresentable, Hashable, Sendable, CustomStringCo
     public static let expiredCode = Self(rawValue: "ExpiredCodeException")
     public static let tooManyFailedAttempts = Self(rawValue: "TooManyFailedAttemptsException")
     public static let groupExists = Self(rawValue: "GroupExistsException")
+    public static let unsupportedTokenType = Self(rawValue: "UnsupportedTokenTypeException")
 
     // Everyone
     public static let throttlingException = Self(rawValue: "ThrottlingException")

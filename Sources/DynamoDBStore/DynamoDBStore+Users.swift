@@ -54,6 +54,13 @@ extension DynamoDBStore: UserStore {
         _ = try await call("PutItem", DDBRequest(TableName: tables.users, Item: item), as: Empty.self)
     }
 
+    public func deleteRefreshToken(digest: String, userId: String) async throws(StorageError) -> Bool {
+        // A token-carrying transaction: a repeat after a lost answer reports the first answer, not "none".
+        try await write(.init(Delete: DDBRequest(
+            TableName: tables.users, Key: ["PK": .s("REFRESH#" + digest)], ConditionExpression: "UserID = :u",
+            ExpressionAttributeValues: [":u": .s(userId)])))
+    }
+
     public func refreshTokenOwner(digest: String, now: Date) async throws(StorageError) -> String? {
         guard let item = try await get(tables.users, ["PK": .s("REFRESH#" + digest)]),
             let expires = item["ExpiresAt"]?.int64Value, expires > now.ms

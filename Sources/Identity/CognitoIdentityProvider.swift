@@ -81,6 +81,14 @@ public struct CognitoIdentityProvider: IdentityProvider {
         return try tokens(from: output, refreshToken: refreshToken)
     }
 
+    /// `RevokeToken` (the app client has token revocation on): the refresh token and the access tokens
+    /// it issued stop working. Revoking twice is harmless, so the call may be repeated.
+    public func logout(refreshToken: String, caller: VerifiedCaller) async throws(IdentityError) {
+        let token = refreshToken.trimmingWhitespace()
+        guard !token.isEmpty else { throw .invalidToken("empty refresh token") }
+        _ = try await call("RevokeToken", RevokeTokenInput(Token: token, ClientId: clientId), as: Empty.self, during: .logout)
+    }
+
     public func profile(of caller: VerifiedCaller) async throws(IdentityError) -> UserProfile {
         if let email = caller.email, let name = caller.name {
             return UserProfile(userId: caller.userId, email: email, name: name, groups: caller.groups)
@@ -145,7 +153,7 @@ public struct CognitoIdentityProvider: IdentityProvider {
 
     /// What the caller was doing, which decides how some Cognito errors read.
     enum Step: String {
-        case register, confirm, login, refresh, profile, admin
+        case register, confirm, login, refresh, profile, admin, logout
 
         /// SignUp, ConfirmSignUp and the admin writes carry no idempotency token: repeated after a lost
         /// answer, a SignUp that succeeded reads as "email taken" and a confirm as "wrong code". They are
@@ -153,7 +161,7 @@ public struct CognitoIdentityProvider: IdentityProvider {
         var safety: RetrySafety {
             switch self {
             case .register, .confirm, .admin: .notAfterSend
-            case .login, .refresh, .profile: .idempotent
+            case .login, .refresh, .profile, .logout: .idempotent
             }
         }
     }
@@ -193,7 +201,7 @@ public struct CognitoIdentityProvider: IdentityProvider {
             switch step {
             // Unknown user and wrong password alike: never say which.
             case .login: return .invalidCredentials
-            case .refresh: return .invalidToken("refresh token refused: \(error.type)")
+            case .refresh, .logout: return .invalidToken("refresh token refused: \(error.type)")
             case .profile: return .invalidToken("user no longer exists: \(error.type)")
             // Unknown user, or one that is already confirmed: the code cannot be right.
             case .confirm: return .invalidCode
@@ -203,6 +211,8 @@ public struct CognitoIdentityProvider: IdentityProvider {
             return .userNotConfirmed
         case .codeMismatch, .expiredCode, .tooManyFailedAttempts:
             return .invalidCode
+        case .unsupportedTokenType:
+            return .invalidToken("not a refresh token: \(error.type)")
         default:
             if error.isRetryable { return .unavailable("\(error)") }
             return .backend("\(error)")
@@ -265,7 +275,12 @@ public struct CognitoIdentityProvider: IdentityProvider {
         var ConfirmationCode: String
     }
 
-    struct InitiateAuthInput: Encodable {
+    struct RevokeTokenInput: Encodable {
+    var Token: String
+    var ClientId: String
+}
+
+struct InitiateAuthInput: Encodable {
         var ClientId: String
         var AuthFlow: String
         var AuthParameters: [String: String]

@@ -70,6 +70,8 @@ public protocol IdentityProvider: Sendable {
     func confirm(email: String, code: String) async throws(IdentityError)
     func login(email: String, password: String) async throws(IdentityError) -> AuthTokens
     func refresh(refreshToken: String) async throws(IdentityError) -> AuthTokens
+    /// Revokes the caller's refresh token (signing out): `.invalidToken` if it is unknown or another user's.
+    func logout(refreshToken: String, caller: VerifiedCaller) async throws(IdentityError)
     /// The caller's profile, given the verified claims of their token.
     func profile(of caller: VerifiedCaller) async throws(IdentityError) -> UserProfile
     /// Creates an account in the admin group (used by `shop admin create`).

@@ -106,6 +106,13 @@ public struct LocalIdentityProvider: IdentityProvider {
         return try await tokens(for: user, refreshToken: refreshToken)
     }
 
+    public func logout(refreshToken: String, caller: VerifiedCaller) async throws(IdentityError) {
+        let digest = Self.digest(refreshToken)
+        guard try await storage({ () throws(StorageError) in try await users.deleteRefreshToken(digest: digest, userId: caller.userId) }) else {
+            throw .invalidToken("refresh token unknown, expired or another user's")
+        }
+    }
+
     public func profile(of caller: VerifiedCaller) async throws(IdentityError) -> UserProfile {
         guard let user = try await storage({ () throws(StorageError) in try await users.user(id: caller.userId) }) else {
             throw .invalidToken("user no longer exists")

@@ -42,6 +42,13 @@ extension SQLiteStore: UserStore {
         }
     }
 
+    public func deleteRefreshToken(digest: String, userId: String) async throws(StorageError) -> Bool {
+        try await write { db in
+            try db.run(sql: "DELETE FROM refresh_tokens WHERE digest = ? AND user_id = ?", arguments: [digest, userId])
+            return db.changesCount == 1
+        }
+    }
+
     public func refreshTokenOwner(digest: String, now: Date) async throws(StorageError) -> String? {
         try await read { db in
             try String.fetchOne(db.cachedStatement(sql: "SELECT user_id FROM refresh_tokens WHERE digest = ? AND expires_at > ?"),

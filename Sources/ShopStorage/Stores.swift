@@ -141,6 +141,8 @@ public protocol UserStore: Sendable {
     func user(id: String) async throws(StorageError) -> UserRecord?
     /// Stores the digest of a refresh token; a backend may drop tokens that expired before `now` meanwhile.
     func saveRefreshToken(digest: String, userId: String, expiresAt: Date, now: Date) async throws(StorageError)
+    /// Deletes a refresh token if it is `userId`'s; false if there was none of theirs.
+    func deleteRefreshToken(digest: String, userId: String) async throws(StorageError) -> Bool
     /// The user a live refresh token belongs to, or nil if unknown or expired.
     func refreshTokenOwner(digest: String, now: Date) async throws(StorageError) -> String?
 }

@@ -25,5 +25,13 @@ extension StorageConformance {
             #expect(try await s.users.refreshTokenOwner(digest: "d1", now: at(100)) == nil)
             #expect(try await s.users.refreshTokenOwner(digest: "other", now: at(50)) == nil)
         },
+        Case(name: "a refresh token is deleted only by its owner") { s in
+            try await s.users.saveRefreshToken(digest: "d2", userId: "u1", expiresAt: at(100), now: at(0))
+            #expect(try await s.users.deleteRefreshToken(digest: "d2", userId: "u2") == false, "not someone else's")
+            #expect(try await s.users.refreshTokenOwner(digest: "d2", now: at(1)) == "u1")
+            #expect(try await s.users.deleteRefreshToken(digest: "d2", userId: "u1"))
+            #expect(try await s.users.refreshTokenOwner(digest: "d2", now: at(1)) == nil)
+            #expect(try await s.users.deleteRefreshToken(digest: "d2", userId: "u1") == false)
+        },
     ]
 }

@@ -49,6 +49,26 @@ struct AuthTests {
         }
     }
 
+    @Test func logoutRevokesTheRefreshToken() async throws {
+        let shop = try await TestShop()
+        defer { shop.cleanUp() }
+        try await shop.test { c in
+            let ada = try await c.shopper()
+            let bob = try await c.shopper()
+            let logout = #"{"refreshToken":"\#(ada.refreshToken)"}"#
+            #expect(try await c.send(.post, "/auth/logout", json: logout).status == .unauthorized, "a bearer token is needed")
+            let stolen = try await c.send(.post, "/auth/logout", token: bob.accessToken, json: logout)
+            #expect(stolen.status == .unauthorized, "another user cannot revoke Ada's token")
+            #expect(try await c.send(.post, "/auth/refresh", json: logout).status == .ok, "so it still works")
+            #expect(try await c.send(.post, "/auth/logout", token: ada.accessToken, json: logout).status == .noContent)
+            let refused = try await c.send(.post, "/auth/refresh", json: logout)
+            #expect(refused.status == .unauthorized)
+            #expect(refused.errorCode == "invalid_token")
+            #expect(try await c.send(.post, "/auth/logout", token: ada.accessToken, json: logout).status == .unauthorized, "already revoked")
+            #expect(try await c.send(.post, "/auth/refresh", json: #"{"refreshToken":"\#(bob.refreshToken)"}"#).status == .ok)
+        }
+    }
+
     @Test func tokensHaveCognitosShape() async throws {
         let shop = try await TestShop()
         defer { shop.cleanUp() }

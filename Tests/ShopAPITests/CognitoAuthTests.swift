@@ -386,6 +386,10 @@ final class ScriptedCognito: Sendable {
 
     func run<T: Sendable>(_ body: @Sendable (_ endpoint: String) async throws -> T) async throws -> T {
         let router = Router()
+        // The pool's keys: the test signs its tokens with TestShop's key.
+        router.get("keys") { _, _ in
+            Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: TestShop.signingKey.jwksJSON)))
+        }
         router.post("/") { request, _ -> Response in
             let target = request.headers[HTTPField.Name("X-Amz-Target")!] ?? ""
             let bytes = Array(try await request.body.collect(upTo: 1 << 20).readableBytesView)
@@ -422,6 +426,23 @@ struct CognitoErrorMappingTests {
             let services = try await ShopAssembly.assemble(configuration, host: host).services
             let app = Application(router: buildRouter(services: services, context: ShopContext.self))
             try await app.test(.router) { router in try await body(cognito, ShopClient(client: router)) }
+        }
+    }
+
+    /// moto has no RevokeToken, so the call is shown against the scripted Cognito.
+    @Test func logoutRevokesTheRefreshTokenWithCognito() async throws {
+        try await withShop { cognito, c in
+            let issuer = await LocalTokenIssuer(key: TestShop.signingKey, issuer: "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_pool", clientId: "client")
+            let caller = try await issuer.issue(userId: "sub-1", email: "a@example.com", name: "A", groups: [], at: Date()).access
+            cognito.succeed("RevokeToken", "{}")
+            let reply = try await c.send(.post, "/auth/logout", token: caller, json: #"{"refreshToken":"refresh-1"}"#)
+            #expect(reply.status == .noContent, "\(reply.text)")
+            let sent = cognito.requests.last { $0.target.hasSuffix(".RevokeToken") }
+            #expect(sent?.target == "AWSCognitoIdentityProviderService.RevokeToken")
+            #expect(sent?.body["Token"] as? String == "refresh-1")
+            #expect(sent?.body["ClientId"] as? String == "client")
+            cognito.answer("RevokeToken", "UnsupportedTokenTypeException", message: "not a refresh token")
+            #expect(try await c.send(.post, "/auth/logout", token: caller, json: #"{"refreshToken":"nope"}"#).errorCode == "invalid_token")
         }
     }
 

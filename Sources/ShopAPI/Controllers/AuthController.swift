@@ -39,6 +39,7 @@ struct AuthController<Context: ShopRequestContext>: Sendable {
         group.post("login", use: login)
         group.post("refresh", use: refresh)
         group.get("me", use: me)
+        group.post("logout", use: logout)
         if let jwksJSON {
             router.get(".well-known/jwks.json") { _, _ in
                 Response(
@@ -78,6 +79,15 @@ struct AuthController<Context: ShopRequestContext>: Sendable {
         let body = try await request.decode(as: RefreshBody.self, context: context)
         let tokens = try await identityCall { () throws(IdentityError) in try await identity.refresh(refreshToken: body.refreshToken) }
         return EditedResponse(headers: [.cacheControl: "no-store"], response: tokens)
+    }
+
+    /// Signs out: revokes the refresh token, so `/auth/refresh` refuses it from now on.
+    @Sendable func logout(_ request: Request, context: Context) async throws -> HTTPResponse.Status {
+        let caller = try context.requireCaller()
+        let body = try await request.decode(as: RefreshBody.self, context: context)
+        try await identityCall { () throws(IdentityError) in try await identity.logout(refreshToken: body.refreshToken, caller: caller) }
+        context.logger.info("signed out", metadata: ["user_id": "\(caller.userId)"])
+        return .noContent
     }
 
     @Sendable func me(_ request: Request, context: Context) async throws -> UserProfile {
