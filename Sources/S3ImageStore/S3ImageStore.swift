@@ -11,8 +11,11 @@ import ShopDomain
 import ShopStorage
 import ShopSupport
 
-/// Product images in an S3 bucket: presigned PUTs for uploads (content type bound into
-/// the signature), signed HEAD/DELETE from the server, public URLs for shoppers.
+/// Product images in an S3 bucket: presigned PUTs for uploads (content type bound into the signature)
+/// to a staging key, checked at commit (HEAD for the size and type, a ranged GET for the first bytes),
+/// then copied to a content-addressed key (named by the object's ETag) that shoppers load, and the
+/// staging object deleted. A presigned URL stays usable for its 15 minutes, but a reused one only ever
+/// writes the staging key: nothing public changes.
 public struct S3ImageStore: ImageStore {
     let client: AWSClient
     let bucket: String
@@ -40,27 +43,31 @@ public struct S3ImageStore: ImageStore {
 
     func objectURL(_ key: String) -> String { objectBase + "/" + AWSURI.encodePath(key) }
 
+    /// Where the browser uploads `key` (`products/<id>/<uuid>.<ext>`) before it is checked.
+    static func stagingKey(_ key: String) -> String { "uploads/" + key }
+
     public func prepareUpload(key: String, contentType: String, expiresAt: Date) async throws(StorageError) -> ImageUpload {
         let now = clock.now()
         let expires = max(1, min(Int(ImageRules.uploadLifetime), Int(expiresAt.timeIntervalSince(now).rounded(.down))))
-        let url = client.signer.presignedURL(method: "PUT", url: objectURL(key), headers: [("Content-Type", contentType)], expires: expires, date: now)
+        let url = client.signer.presignedURL(
+            method: "PUT", url: objectURL(Self.stagingKey(key)), headers: [("Content-Type", contentType)], expires: expires, date: now)
         return ImageUpload(uploadUrl: url, headers: ["Content-Type": contentType], key: key, expiresAt: now.addingTimeInterval(Double(expires)))
     }
 
     /// Sends a signed request with an empty body through the shared send layer. HEAD, DELETE and
     /// CreateBucket are all safe to repeat, so every retry is allowed; any status is handed back.
-    func send(_ method: HTTPMethod, _ url: String) async throws(StorageError) -> AWSResponse {
+    func send(_ method: HTTPMethod, _ url: String, headers: [(String, String)] = []) async throws(StorageError) -> AWSResponse {
         do {
             return try await client.send(
-                AWSRequest(method: method, url: url, includeContentSHA256: true), safety: .idempotent, operation: "S3 \(method.rawValue)",
-                accepts: { $0 < 500 })
+                AWSRequest(method: method, url: url, headers: headers, includeContentSHA256: true), safety: .idempotent,
+                operation: "S3 \(method.rawValue)", accepts: { $0 < 500 })
         } catch {
             throw .backend("S3 \(method.rawValue): \(error)")
         }
     }
 
     public func head(key: String) async throws(StorageError) -> StoredImage? {
-        let response = try await send(.HEAD, objectURL(key))
+        let response = try await send(.HEAD, objectURL(Self.stagingKey(key)))
         switch response.status {
         case 200:
             let size = response.header("content-length").flatMap(Int.init) ?? 0
@@ -70,14 +77,38 @@ public struct S3ImageStore: ImageStore {
         }
     }
 
+    public func leadingBytes(key: String, count: Int) async throws(StorageError) -> [UInt8] {
+        let response = try await send(.GET, objectURL(Self.stagingKey(key)), headers: [("Range", "bytes=0-\(max(count, 1) - 1)")])
+        guard response.status == 200 || response.status == 206 else { throw .backend("S3 GET answered \(response.status)") }
+        return Array(response.body.prefix(count))
+    }
+
+    /// Copies the staging object to `products/<id>/<etag>.<ext>` and deletes the staging object.
+    public func publish(key: String) async throws(StorageError) -> String {
+        let staging = Self.stagingKey(key)
+        let head = try await send(.HEAD, objectURL(staging))
+        guard head.status == 200, let etag = head.header("etag")?.filter({ $0 != "\"" }), !etag.isEmpty else {
+            throw .backend("S3 HEAD of the upload answered \(head.status)")
+        }
+        let folder = key.split(separator: "/").dropLast().joined(separator: "/")
+        let ext = key.split(separator: ".").last.map(String.init) ?? "bin"
+        let final = "\(folder)/\(etag).\(ext)"
+        // Copying the same bytes to the same key again is harmless: safe to repeat.
+        let copy = try await send(.PUT, objectURL(final), headers: [("x-amz-copy-source", "/\(bucket)/\(AWSURI.encodePath(staging))")])
+        guard (200..<300).contains(copy.status), !String(decoding: copy.body, as: UTF8.self).contains("<Error>") else {
+            throw .backend("S3 CopyObject answered \(copy.status)")
+        }
+        try await delete(key: key)
+        return publicBase + "/" + AWSURI.encodePath(final)
+    }
+
     public func delete(key: String) async throws(StorageError) {
-        let response = try await send(.DELETE, objectURL(key))
+        let response = try await send(.DELETE, objectURL(Self.stagingKey(key)))
         guard (200..<300).contains(response.status) || response.status == 404 else {
             throw .backend("S3 DELETE answered \(response.status)")
         }
     }
 
-    public func publicURL(key: String) -> String { publicBase + "/" + AWSURI.encodePath(key) }
 
     /// Creates the bucket (moto and tests; production buckets come from the SAM template).
     public func createBucket() async throws(StorageError) {

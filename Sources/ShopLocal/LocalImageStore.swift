@@ -1,4 +1,11 @@
 import Crypto
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else
@@ -59,10 +66,20 @@ public struct LocalImageStore: LocalImageFiles {
 
     func path(_ imageKey: String) -> String { URL(fileURLWithPath: directory).appendingPathComponent(imageKey).path }
 
-    public func store(key imageKey: String, bytes: [UInt8]) throws {
+    /// Stores the bytes once: written to a temporary file, then linked into place, which fails if an upload
+    /// is already there. A signed URL is therefore single-use, before and after commit.
+    public func store(key imageKey: String, bytes: [UInt8]) throws(UploadRefusal) {
         let destination = path(imageKey)
-        try FileManager.default.createDirectory(atPath: URL(fileURLWithPath: destination).deletingLastPathComponent().path, withIntermediateDirectories: true)
-        try Data(bytes).write(to: URL(fileURLWithPath: destination), options: .atomic)
+        let temporary = destination + ".part-\(UUID().uuidString)"
+        do {
+            try FileManager.default.createDirectory(
+                atPath: URL(fileURLWithPath: destination).deletingLastPathComponent().path, withIntermediateDirectories: true)
+            try Data(bytes).write(to: URL(fileURLWithPath: temporary))
+        } catch {
+            throw .invalidURL("The upload could not be stored.")
+        }
+        defer { unlink(temporary) }
+        guard link(temporary, destination) == 0 else { throw .used }
     }
 
     public func read(key imageKey: String) -> [UInt8]? {
@@ -93,5 +110,11 @@ public struct LocalImageStore: LocalImageFiles {
         try? FileManager.default.removeItem(atPath: path(imageKey))
     }
 
-    public func publicURL(key imageKey: String) -> String { "/images/\(imageKey)" }
+    public func leadingBytes(key imageKey: String, count: Int) async throws(StorageError) -> [UInt8] {
+        // Uploads are at most 5 MiB: reading the file is simpler than a partial read, and as cheap.
+        Array((read(key: imageKey) ?? []).prefix(count))
+    }
+
+    /// The file is already where it is served from; the URL stays single-use because `store` never overwrites.
+    public func publish(key imageKey: String) async throws(StorageError) -> String { "/images/\(imageKey)" }
 }

@@ -37,10 +37,13 @@ public protocol ImageStore: Sendable {
     func prepareUpload(key: String, contentType: String, expiresAt: Date) async throws(StorageError) -> ImageUpload
     /// The object under `key`, or nil if nothing was uploaded.
     func head(key: String) async throws(StorageError) -> StoredImage?
-    /// Removes the object (used when a committed upload breaks the rules).
+    /// The object's first `count` bytes (fewer if it is shorter), to check them against its type.
+    func leadingBytes(key: String, count: Int) async throws(StorageError) -> [UInt8]
+    /// Removes the upload (used when it breaks the rules).
     func delete(key: String) async throws(StorageError)
-    /// The URL shoppers load the image from.
-    func publicURL(key: String) -> String
+    /// Makes a checked upload the product's image for good and returns the URL shoppers load it from.
+    /// After this, the upload URL changes nothing public: it is single-use.
+    func publish(key: String) async throws(StorageError) -> String
 }
 
 /// The rules every image store applies.
@@ -49,6 +52,17 @@ public enum ImageRules {
     public static let maxBytes = 5 * 1024 * 1024
     /// Upload URLs live at most this long.
     public static let uploadLifetime: Double = 15 * 60
+
+    /// Whether `bytes` (an image's first bytes) start the way `contentType` says: JPEG `FF D8 FF`,
+    /// PNG's 8-byte signature, WebP's `RIFF....WEBP`.
+    public static func contentMatches(_ bytes: [UInt8], contentType: String) -> Bool {
+        switch contentType.lowercased() {
+        case "image/jpeg": bytes.starts(with: [0xFF, 0xD8, 0xFF])
+        case "image/png": bytes.starts(with: [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A])
+        case "image/webp": bytes.count >= 12 && bytes.starts(with: Array("RIFF".utf8)) && Array(bytes[8..<12]) == Array("WEBP".utf8)
+        default: false
+        }
+    }
 }
 
 extension ImageRules {
@@ -65,6 +79,8 @@ public enum UploadRefusal: Error, Sendable, Equatable {
     /// Missing, malformed or wrongly signed (another path or content type).
     case invalidURL(String)
     case expired
+    /// Something was uploaded with this URL already: upload URLs are single-use.
+    case used
 }
 
 /// An image store whose files this server itself receives and serves (`shop serve` without S3):
@@ -72,8 +88,8 @@ public enum UploadRefusal: Error, Sendable, Equatable {
 public protocol LocalImageFiles: ImageStore {
     /// Checks an upload URL's signature and expiry for `key` and `contentType`.
     func authorizeUpload(key: String, contentType: String, expires: String?, signature: String?) throws(UploadRefusal)
-    /// Stores the bytes (already checked for size and signature), atomically.
-    func store(key: String, bytes: [UInt8]) throws
+    /// Stores the bytes (already checked for size and signature), atomically and once.
+    func store(key: String, bytes: [UInt8]) throws(UploadRefusal)
     /// The stored bytes, or nil.
     func read(key: String) -> [UInt8]?
 }

@@ -64,7 +64,7 @@ struct S3ImageStoreTests {
 
         let upload = try await service.startUpload(productId: "p1", contentType: "image/webp")
         #expect(upload.method == "PUT")
-        #expect(upload.uploadUrl.hasPrefix("\(endpoint)/\(bucket)/products/p1/"))
+        #expect(upload.uploadUrl.hasPrefix("\(endpoint)/\(bucket)/uploads/products/p1/"), "uploads go to a staging key")
         #expect(upload.uploadUrl.contains("X-Amz-Signature="))
         #expect(upload.uploadUrl.contains("X-Amz-Expires=900"))
         #expect(upload.uploadUrl.contains("X-Amz-SignedHeaders=content-type%3Bhost"))
@@ -72,22 +72,51 @@ struct S3ImageStoreTests {
         // Nothing there yet: committing is refused.
         await #expect(throws: APIError.self) { try await service.commit(productId: "p1", key: upload.key) }
 
-        let bytes = Data((0..<2048).map { UInt8($0 % 251) })
+        let bytes = Self.webp(2048)
         let put = try await Self.plainRequest(.PUT, upload.uploadUrl, headers: upload.headers, body: bytes)
         #expect(put.status == .ok)
+        #expect(try await images.head(key: upload.key) == StoredImage(size: 2048, contentType: "image/webp"))
 
         let committed = try await service.commit(productId: "p1", key: upload.key)
-        #expect(committed.imageUrl == "\(endpoint)/\(bucket)/\(upload.key)")
+        let imageUrl = try #require(committed.imageUrl)
+        #expect(imageUrl.hasPrefix("\(endpoint)/\(bucket)/products/p1/") && imageUrl.hasSuffix(".webp"), "content-addressed: \(imageUrl)")
+        #expect(imageUrl != "\(endpoint)/\(bucket)/\(upload.key)")
         #expect(committed.version == 2)
+        #expect(try await images.head(key: upload.key) == nil, "the staging object is gone")
+        #expect(try await Self.fetch(imageUrl) == bytes)
 
-        // The bucket is private (public reads come from a bucket policy or CloudFront in
-        // production), so the test reads the object back through a presigned GET.
+        // The URL is still signed for a while; reused, it writes only the staging key: the image does not change.
+        let reuse = try await Self.plainRequest(.PUT, upload.uploadUrl, headers: upload.headers, body: Self.webp(100))
+        #expect(reuse.status == .ok)
+        #expect(try await Self.fetch(imageUrl) == bytes, "the public image is unchanged")
+        #expect(try await setup.catalog.product(id: "p1")?.imageUrl == imageUrl)
+    }
+
+    /// Bytes that start as a WebP file does.
+    static func webp(_ count: Int) -> Data {
+        Data(Array("RIFF".utf8) + [0, 0, 0, 0] + Array("WEBP".utf8) + (12..<count).map { UInt8($0 % 251) })
+    }
+
+    /// The bucket is private (public reads come from a bucket policy or CloudFront in production), so
+    /// the test reads an object back through a presigned GET.
+    static func fetch(_ url: String) async throws -> Data {
         let signer = SigV4Signer(credentials: AWSCredentials(accessKeyId: "testing", secretAccessKey: "testing"), region: "us-east-1", service: "s3")
-        let getURL = signer.presignedURL(method: "GET", url: try #require(committed.imageUrl), headers: [], expires: 60, date: Date())
-        let fetched = try await Self.plainRequest(.GET, getURL)
+        let fetched = try await plainRequest(.GET, signer.presignedURL(method: "GET", url: url, headers: [], expires: 60, date: Date()))
         #expect(fetched.status == .ok)
-        #expect(Data(buffer: try await fetched.body.collect(upTo: 1 << 20)) == bytes)
-        #expect(try await images.head(key: upload.key) == StoredImage(size: 2048, contentType: "image/webp"))
+        return Data(buffer: try await fetched.body.collect(upTo: 1 << 20))
+    }
+
+    @Test func bytesThatAreNotTheDeclaredImageAreRefused() async throws {
+        let setup = try await Setup(productId: "p3")
+        defer { try? FileManager.default.removeItem(atPath: setup.dir) }
+        let upload = try await setup.service.startUpload(productId: "p3", contentType: "image/png")
+        let script = Data("<script>alert(1)</script>".utf8)
+        #expect(try await Self.plainRequest(.PUT, upload.uploadUrl, headers: upload.headers, body: script).status == .ok)
+        await #expect {
+            _ = try await setup.service.commit(productId: "p3", key: upload.key)
+        } throws: { ($0 as? APIError)?.code == "image_content_mismatch" }
+        #expect(try await setup.images.head(key: upload.key) == nil, "removed")
+        #expect(try await setup.catalog.product(id: "p3")?.imageUrl == nil)
     }
 
     @Test func oversizedObjectsAreRemovedAtCommit() async throws {

@@ -45,8 +45,35 @@ struct ImageRoutesTests {
             let served = try await c.client.execute(uri: imageUrl, method: .get)
             #expect(served.status == .ok)
             #expect(served.headers[.contentType] == "image/png")
+            #expect(served.headers[HTTPField.Name("X-Content-Type-Options")!] == "nosniff")
             #expect(Data(buffer: served.body) == Self.png)
             #expect(try await c.send(.get, "/products/\(product.id)").string("imageUrl") == imageUrl)
+
+            // Single-use: the same URL cannot overwrite the committed image.
+            let other = Data([0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A, 1, 2, 3])
+            let reuse = try await c.send(.put, url, json: nil, headers: [.contentType: "image/png"])
+            #expect(reuse.status == .forbidden)
+            #expect(reuse.errorCode == "upload_url_used")
+            #expect(try await Self.put(c, url, contentType: "image/png", bytes: other) == .forbidden)
+            #expect(Data(buffer: try await c.client.execute(uri: imageUrl, method: .get).body) == Self.png, "unchanged")
+        }
+    }
+
+    @Test func bytesThatAreNotTheDeclaredImageAreRefusedAtCommit() async throws {
+        let shop = try await TestShop()
+        defer { shop.cleanUp() }
+        let product = try await shop.product()
+        try await shop.test { c in
+            let admin = try await shop.admin(c)
+            let start = try await c.send(.post, "/products/\(product.id)/image", token: admin.idToken, json: #"{"contentType":"image/jpeg"}"#)
+            let script = Data("<html><script>alert(document.cookie)</script></html>".utf8)
+            #expect(try await Self.put(c, start.string("uploadUrl"), contentType: "image/jpeg", bytes: script) == .ok)
+            let commit = try await c.send(
+                .post, "/products/\(product.id)/image/commit", token: admin.idToken, json: #"{"key":"\#(start.string("key"))"}"#)
+            #expect(commit.status == .conflict)
+            #expect(commit.errorCode == "image_content_mismatch")
+            #expect(try await c.client.execute(uri: "/images/\(start.string("key"))", method: .get).status == .notFound, "removed")
+            #expect(try await c.send(.get, "/products/\(product.id)").json["imageUrl"] is NSNull)
         }
     }
 

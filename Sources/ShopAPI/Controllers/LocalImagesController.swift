@@ -3,6 +3,7 @@ import FoundationEssentials
 #else
 import Foundation
 #endif
+import HTTPTypes
 import Hummingbird
 import ShopStorage
 
@@ -25,6 +26,12 @@ struct LocalImagesController<Context: ShopRequestContext>: Sendable {
             throw APIError(.forbidden, "invalid_upload_url", why)
         } catch .expired {
             throw APIError(.forbidden, "upload_url_expired", "The upload URL has expired; ask for a new one.")
+        } catch .used {
+            throw APIError(.forbidden, "upload_url_used", "This upload URL was used already; ask for a new one.")
+        }
+        // A URL that was used already is refused before its body is read.
+        if store.read(key: key) != nil {
+            throw APIError(.forbidden, "upload_url_used", "This upload URL was used already; ask for a new one.")
         }
         let body: ByteBuffer
         do {
@@ -35,6 +42,8 @@ struct LocalImagesController<Context: ShopRequestContext>: Sendable {
         guard body.readableBytes > 0 else { throw APIError.badRequest("empty_upload", "The upload has no bytes.") }
         do {
             try store.store(key: key, bytes: Array(body.readableBytesView))
+        } catch .used {
+            throw APIError(.forbidden, "upload_url_used", "This upload URL was used already; ask for a new one.")
         } catch {
             context.logger.error("storing an upload failed", metadata: ["error": "\(error)"])
             throw APIError.internalError
@@ -48,7 +57,10 @@ struct LocalImagesController<Context: ShopRequestContext>: Sendable {
             throw APIError.notFound("Image")
         }
         return Response(
-            status: .ok, headers: [.contentType: type, .cacheControl: "public, max-age=31536000, immutable"],
+            status: .ok,
+            headers: [
+                .contentType: type, .cacheControl: "public, max-age=31536000, immutable", HTTPField.Name("X-Content-Type-Options")!: "nosniff",
+            ],
             body: .init(byteBuffer: ByteBuffer(bytes: data)))
     }
 }

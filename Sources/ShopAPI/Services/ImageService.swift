@@ -52,8 +52,15 @@ public struct ImageService: Sendable {
             try? await images.delete(key: key)
             throw .badRequest("unsupported_image_type", "Images must be image/jpeg, image/png or image/webp.")
         }
+        // The bytes must be the image the type names: a script uploaded as image/png is not served as one.
+        let leading = try await mapped { () throws(StorageError) in try await images.leadingBytes(key: key, count: 16) }
+        guard let type = stored.contentType ?? ImageRules.contentType(ofKey: key), ImageRules.contentMatches(leading, contentType: type) else {
+            try? await images.delete(key: key)
+            throw APIError(.conflict, "image_content_mismatch", "The uploaded bytes are not a \(stored.contentType ?? "declared") image; upload the image again.")
+        }
+        let url = try await mapped { () throws(StorageError) in try await images.publish(key: key) }
         do {
-            return try await catalog.setProductImage(id: productId, imageUrl: images.publicURL(key: key), at: clock.now())
+            return try await catalog.setProductImage(id: productId, imageUrl: url, at: clock.now())
         } catch .notFound {
             throw .notFound("Product \(productId)")
         } catch {
