@@ -6,6 +6,7 @@ import Foundation
 #endif
 import ShopSupport
 import HummingbirdBcrypt
+import Synchronization
 import NIOPosix
 import ShopDomain
 import ShopStorage
@@ -22,11 +23,15 @@ public struct LocalIdentityProvider: IdentityProvider {
     /// the background: at cost 12 it takes about 300 ms, which would otherwise be every start's
     /// (and every Lambda cold start's) time; only a login that comes sooner waits for it.
     let decoyHash: Task<String, Never>
+    /// Bounds the bcrypt work in flight, so a flood of logins is refused (503) rather than queued
+    /// without end in front of a good one.
+    let bcrypt: BcryptGate
 
     public init(
         users: any UserStore, issuer: LocalTokenIssuer, bcryptCost: UInt8 = 12,
-        refreshLifetime: Duration = .seconds(30 * 24 * 3600), clock: WallClock = .system
+        refreshLifetime: Duration = .seconds(30 * 24 * 3600), clock: WallClock = .system, bcryptInFlight: Int = 16
     ) {
+        self.bcrypt = BcryptGate(limit: bcryptInFlight)
         self.users = users
         self.issuer = issuer
         self.bcryptCost = bcryptCost
@@ -51,12 +56,7 @@ public struct LocalIdentityProvider: IdentityProvider {
         let name = try Credentials.normalizedName(name)
         try Credentials.checkPassword(password)
         let cost = bcryptCost
-        let hash: String
-        do {
-            hash = try await NIOThreadPool.singleton.runIfActive { Bcrypt.hash(password, cost: cost) }
-        } catch {
-            throw .backend("bcrypt: \(error)")
-        }
+        let hash = try await bcrypt.run { Bcrypt.hash(password, cost: cost) }
         let now = clock.now()
         let user = UserRecord(id: Identifier.make(at: now), email: email, name: name, passwordHash: hash, groups: groups, createdAt: now)
         do {
@@ -79,12 +79,7 @@ public struct LocalIdentityProvider: IdentityProvider {
         let user = normalized.isEmpty ? nil : try await storage { () throws(StorageError) in try await users.user(email: normalized) }
         let hash: String
         if let stored = user?.passwordHash { hash = stored } else { hash = await decoyHash.value }
-        let matches: Bool
-        do {
-            matches = try await NIOThreadPool.singleton.runIfActive { Bcrypt.verify(password, hash: hash) }
-        } catch {
-            throw .backend("bcrypt: \(error)")
-        }
+        let matches = try await bcrypt.run { Bcrypt.verify(password, hash: hash) }
         guard let user, matches else { throw .invalidCredentials }
         var refresh = [UInt8](repeating: 0, count: 32)
         var rng = SystemRandomNumberGenerator()
@@ -138,6 +133,33 @@ public struct LocalIdentityProvider: IdentityProvider {
             return try await body()
         } catch {
             throw .backend("\(error)")
+        }
+    }
+}
+
+/// At most `limit` bcrypt operations at once, run on NIO's thread pool (never the cooperative pool). One
+/// more is refused at once with `.unavailable`: with the pool's one thread per core, a good login then
+/// waits for at most `limit / cores` bcrypt runs ahead of it, however many bad ones arrive.
+public final class BcryptGate: Sendable {
+    let limit: Int
+    private let inFlight = Mutex(0)
+
+    public init(limit: Int) {
+        self.limit = max(1, limit)
+    }
+
+    public func run<T: Sendable>(_ work: @escaping @Sendable () -> T) async throws(IdentityError) -> T {
+        let admitted = inFlight.withLock { count -> Bool in
+            guard count < limit else { return false }
+            count += 1
+            return true
+        }
+        guard admitted else { throw .unavailable("more than \(limit) password checks in flight") }
+        defer { inFlight.withLock { $0 -= 1 } }
+        do {
+            return try await NIOThreadPool.singleton.runIfActive(work)
+        } catch {
+            throw .backend("bcrypt: \(error)")
         }
     }
 }

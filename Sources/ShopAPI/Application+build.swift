@@ -20,6 +20,8 @@ public struct ShopServices: Sendable {
     public var payments: PaymentService
     /// Set when the gateway is the simulator: adds its confirm and 3-D Secure routes.
     public var simulator: (any PaymentSimulator)?
+    /// Rate limits of the sign-in routes; off unless the host sets them.
+    public var limits: AbuseLimits = .off
 
     public init(
         catalog: CatalogService, orders: OrderService, identity: any IdentityProvider, verifier: TokenVerifier,
@@ -75,7 +77,7 @@ public func routeTable(services: ShopServices, areas: Set<APIArea> = Set(APIArea
 func addRoutes<Context: ShopRequestContext>(to router: Router<Context>, services: ShopServices, areas: Set<APIArea>) {
     router.get("health") { _, _ in ["status": "ok"] }
     if areas.contains(.auth) {
-        AuthController<Context>(identity: services.identity, jwksJSON: services.jwksJSON).addRoutes(to: router)
+        AuthController<Context>(identity: services.identity, limits: services.limits, jwksJSON: services.jwksJSON).addRoutes(to: router)
     }
     if areas.contains(.products) {
         ProductsController<Context>(catalog: services.catalog, images: services.images, cursors: services.cursors)

@@ -18,6 +18,8 @@ public struct ShopRequestState: Sendable {
     public var caller: VerifiedCaller?
     /// Set by `AuthenticationMiddleware` when credentials were sent but refused; thrown by `requireCaller()`.
     var refusal: APIError?
+    /// The socket peer's IP address, where the host knows it (`shop serve`); the rate limits key on it.
+    public var clientAddress: String?
 
     public init(authorizerClaims: [String: String]? = nil) {
         self.authorizerClaims = authorizerClaims
@@ -79,5 +81,6 @@ public struct ShopContext: ShopRequestContext {
 
     public init(source: ApplicationRequestContextSource) {
         coreContext = .init(source: source)
+        shop.clientAddress = source.channel.remoteAddress?.ipAddress
     }
 }

@@ -126,7 +126,13 @@ public enum ShopAssembly {
             identity: identity, verifier: verifier, cursors: CursorCodec(secret: cursorKey(host.secrets.cursorSecret)),
             jwksJSON: jwksJSON, images: ImageService(catalog: stores.catalog, images: images, clock: host.clock),
             localImages: configuration.images == .local ? host.localImages : nil, payments: payments, simulator: simulator)
-        return Assembled(services: services, stores: stores)
+        var limited = services
+        limited.limits = AbuseLimits(
+            perAddress: configuration.authRateLimitPerMinute > 0 ? RateLimiter(perMinute: configuration.authRateLimitPerMinute, clock: host.clock) : nil,
+            perAccount: configuration.loginAccountRateLimitPerMinute > 0
+                ? RateLimiter(perMinute: configuration.loginAccountRateLimitPerMinute, clock: host.clock) : nil,
+            trustForwardedFor: configuration.trustForwardedFor)
+        return Assembled(services: limited, stores: stores)
     }
 
     /// The stores the configuration names, for a host that did not open its own.

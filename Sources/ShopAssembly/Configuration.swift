@@ -28,6 +28,12 @@ public struct ShopConfiguration: Sendable, Equatable {
     public var payments: PaymentSettings
     /// What a Lambda function serves (`_HANDLER`) and whether it trusts API Gateway's authorizer.
     public var function: FunctionSettings
+    /// Sign-in requests a minute per client address (`SHOP_AUTH_RATE_LIMIT_PER_MINUTE`; 0: off).
+    public var authRateLimitPerMinute: Int
+    /// Logins a minute per account (`SHOP_LOGIN_ACCOUNT_RATE_LIMIT_PER_MINUTE`; 0: off).
+    public var loginAccountRateLimitPerMinute: Int
+    /// `SHOP_TRUST_FORWARDED_FOR`: the client address is the right-most `X-Forwarded-For` entry.
+    public var trustForwardedFor: Bool
 
     /// Where products, orders and local users live (`SHOP_STORE`).
     public enum StoreSettings: Sendable, Equatable {
@@ -198,6 +204,9 @@ public struct ShopConfiguration: Sendable, Equatable {
         seedDemoCatalog = try reader.bool("SHOP_SEED") ?? true
         sweepIntervalSeconds = try reader.int("SHOP_SWEEP_INTERVAL_SECONDS", 1...86_400) ?? 30
         logLevel = try reader.choice("SHOP_LOG_LEVEL", Logger.Level.allCases.map(\.rawValue)).flatMap(Logger.Level.init(rawValue:)) ?? .info
+        authRateLimitPerMinute = try reader.int("SHOP_AUTH_RATE_LIMIT_PER_MINUTE", 0...100_000) ?? 20
+        loginAccountRateLimitPerMinute = try reader.int("SHOP_LOGIN_ACCOUNT_RATE_LIMIT_PER_MINUTE", 0...100_000) ?? 10
+        trustForwardedFor = try reader.bool("SHOP_TRUST_FORWARDED_FOR") ?? false
         function = FunctionSettings(
             handler: reader.string("_HANDLER"), trustAuthorizerClaims: try reader.bool("SHOP_TRUST_AUTHORIZER_CLAIMS") ?? false)
 

@@ -42,6 +42,7 @@ struct LocalstripeFlowTests {
         let secret = "whsec_flow_" + UUID().uuidString.prefix(8)
         let configuration = try ShopConfiguration(environment: [
             "SHOP_TOKEN_ISSUER": TestShop.issuer, "SHOP_CLIENT_ID": TestShop.clientId, "SHOP_BCRYPT_COST": "4",
+            "SHOP_AUTH_RATE_LIMIT_PER_MINUTE": "0", "SHOP_LOGIN_ACCOUNT_RATE_LIMIT_PER_MINUTE": "0",
             "SHOP_PAYMENTS": "stripe", "SHOP_STRIPE_SECRET_KEY": "sk_test_flow", "SHOP_STRIPE_PUBLISHABLE_KEY": "pk_test_flow",
             "SHOP_STRIPE_API_BASE": base, "SHOP_PAYMENTS_WEBHOOK_SECRET": secret,
         ])

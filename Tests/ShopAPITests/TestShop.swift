@@ -47,15 +47,17 @@ struct TestShop {
 
     /// The configuration every API test runs with: the embedded defaults, a fixed issuer and client id,
     /// and cheap bcrypt.
-    static func configuration(orderTTL: Int) throws -> ShopConfiguration {
+    static func configuration(orderTTL: Int, limits: [String: String] = [:]) throws -> ShopConfiguration {
         try ShopConfiguration(environment: [
             "SHOP_TOKEN_ISSUER": issuer, "SHOP_CLIENT_ID": clientId, "SHOP_BCRYPT_COST": "4", "SHOP_ORDER_TTL_SECONDS": String(orderTTL),
-        ])
+            // Tests sign many users in from one address: limits are off unless a test sets them.
+            "SHOP_AUTH_RATE_LIMIT_PER_MINUTE": "0", "SHOP_LOGIN_ACCOUNT_RATE_LIMIT_PER_MINUTE": "0",
+        ].merging(limits) { $1 })
     }
 
     /// Built through the one composition root, as `shop serve` is, with the test's own SQLite file,
     /// clock, image directory and secrets.
-    init(orderTTL: Int = 900, catalog: (any CatalogStore)? = nil) async throws {
+    init(orderTTL: Int = 900, catalog: (any CatalogStore)? = nil, limits: [String: String] = [:]) async throws {
         dir = FileManager.default.temporaryDirectory.appendingPathComponent("shop-api-\(UUID().uuidString)").path
         store = try SQLiteStore(directory: dir)
         clock = TestClock()
@@ -65,7 +67,7 @@ struct TestShop {
             stores: ShopStores(catalog: catalog ?? store, orders: store, users: store), localImages: images, simulatedPayments: simulator,
             secrets: ShopSecrets(cursorSecret: Array("test-cursor-secret".utf8), tokenSigningKey: Self.signingKey),
             clock: clock.wallClock, logger: Logger(label: "test"))
-        services = try await ShopAssembly.assemble(try Self.configuration(orderTTL: orderTTL), host: host).services
+        services = try await ShopAssembly.assemble(try Self.configuration(orderTTL: orderTTL, limits: limits), host: host).services
         identity = services.identity
     }
 

@@ -4,6 +4,7 @@ import Identity
 /// `/auth` and the local JWKS.
 struct AuthController<Context: ShopRequestContext>: Sendable {
     let identity: any IdentityProvider
+    let limits: AbuseLimits
     /// The local issuer's public keys; nil when tokens come from elsewhere (Cognito).
     let jwksJSON: String?
 
@@ -34,10 +35,11 @@ struct AuthController<Context: ShopRequestContext>: Sendable {
 
     func addRoutes(to router: Router<Context>) {
         let group = router.group("auth")
-        group.post("register", use: register)
-        group.post("confirm", use: confirm)
-        group.post("login", use: login)
-        group.post("refresh", use: refresh)
+        let limited = group.group().add(middleware: AddressRateLimitMiddleware<Context>(limits: limits))
+        limited.post("register", use: register)
+        limited.post("confirm", use: confirm)
+        limited.post("login", use: login)
+        limited.post("refresh", use: refresh)
         group.get("me", use: me)
         group.post("logout", use: logout)
         if let jwksJSON {
@@ -71,6 +73,11 @@ struct AuthController<Context: ShopRequestContext>: Sendable {
 
     @Sendable func login(_ request: Request, context: Context) async throws -> EditedResponse<AuthTokens> {
         let body = try await request.decode(as: LoginBody.self, context: context)
+        // Per account too: guessing one account's password from many addresses is slowed the same way.
+        if let limiter = limits.perAccount, let wait = limiter.take(body.email.trimmingWhitespace().lowercased()) {
+            context.logger.notice("login rate limit for an account")
+            throw AbuseLimits.refusal(wait, what: "sign-in attempts for this account")
+        }
         let tokens = try await identityCall { () throws(IdentityError) in try await identity.login(email: body.email, password: body.password) }
         return EditedResponse(headers: [.cacheControl: "no-store"], response: tokens)
     }
