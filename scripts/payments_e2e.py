@@ -264,6 +264,8 @@ class Server:
             "SHOP_BCRYPT_COST": "4", "SHOP_PAYMENTS": "simulated", "SHOP_PAYMENTS_WEBHOOK_SECRET": secret,
             # Many shoppers sign in from 127.0.0.1 here: the sign-in rate limits are set off explicitly.
             "SHOP_AUTH_RATE_LIMIT_PER_MINUTE": "0", "SHOP_LOGIN_ACCOUNT_RATE_LIMIT_PER_MINUTE": "0",
+            # and shoppers keep several orders open at once.
+            "SHOP_MAX_OPEN_ORDERS": "0",
             "SHOP_SWEEP_INTERVAL_SECONDS": "1", "SHOP_DATA_DIR": self.data_dir,
         })
         if ttl is not None:

@@ -30,7 +30,24 @@ extension DynamoDBStore: OrderStore {
         }
     }
 
-    public func placeOrder(_ order: Order, claim: IdempotencyClaim?, at now: Date) async throws(StorageError) -> PlaceOrderOutcome {
+    /// The item counting a user's PENDING_PAYMENT orders: in the Orders table, without the attributes the
+    /// indexes key on, so no listing sees it. Placing adds one, leaving PENDING_PAYMENT takes one, each in
+    /// the same transaction as the order's own change.
+    static func openCounterKey(_ userId: String) -> Item { ["OrderID": .s("OPEN#" + userId)] }
+
+    func openCounterUpdate(_ userId: String, by delta: Int, below limit: Int? = nil) -> DDBRequest.TransactItem {
+        var values: Item = [":d": .int(delta)]
+        var condition: String?
+        if let limit {
+            condition = "attribute_not_exists(OpenOrders) OR OpenOrders < :max"
+            values[":max"] = .int(limit)
+        }
+        return DDBRequest.TransactItem(Update: DDBRequest(
+            TableName: tables.orders, Key: Self.openCounterKey(userId), ConditionExpression: condition,
+            UpdateExpression: "ADD OpenOrders :d", ExpressionAttributeValues: values))
+    }
+
+    public func placeOrder(_ order: Order, claim: IdempotencyClaim?, maxOpenOrders: Int?, at now: Date) async throws(StorageError) -> PlaceOrderOutcome {
         var items: [DDBRequest.TransactItem] = order.lines.map { line in
             DDBRequest.TransactItem(Update: DDBRequest(
                 TableName: tables.products, Key: ["ProductID": .s(line.productId)],
@@ -50,6 +67,8 @@ extension DynamoDBStore: OrderStore {
                 ConditionExpression: "attribute_not_exists(IdempotencyKey) OR ExpiresAt <= :now",
                 ExpressionAttributeValues: [":now": .int64(now.ms)])))
         }
+        let counterIndex = items.count
+        items.append(openCounterUpdate(order.userId, by: 1, below: maxOpenOrders))
         // Every attempt carries a token, so the send layer's retries never take the stock twice. With an
         // Idempotency-Key it is derived from the key and this call's order id: another request with the same
         // key has another order id, so it is never mistaken for this one's replay.
@@ -59,6 +78,9 @@ extension DynamoDBStore: OrderStore {
         guard case .cancelled(let reasons) = outcome else { return .created(order) }
         // A live claim on the key wins over every other outcome.
         if let claim, let record = try await idempotencyRecord(claim, now: now) { return .replayed(record) }
+        if counterIndex < reasons.count, reasons[counterIndex].reason == .conditionFailed, let maxOpenOrders {
+            throw .tooManyOpenOrders(limit: maxOpenOrders)
+        }
         let orderIndex = order.lines.count
         if orderIndex < reasons.count, reasons[orderIndex].reason == .conditionFailed,
             let stored = try await self.order(id: order.id), stored.userId == order.userId
@@ -145,6 +167,9 @@ extension DynamoDBStore: OrderStore {
                         ConditionExpression: "attribute_exists(ProductID)", UpdateExpression: "SET Quantity = Quantity + :q",
                         ExpressionAttributeValues: [":q": .int(line.quantity)])))
                 }
+            }
+            if current.status == .pendingPayment {
+                items.append(openCounterUpdate(current.userId, by: -1))
             }
             if to == .cancelled, let paymentId = currentItem["PaymentID"]?.string {
                 // A paid order that is cancelled owes its payment back: due in the same step, sent after it.

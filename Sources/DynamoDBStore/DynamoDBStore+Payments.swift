@@ -88,6 +88,7 @@ extension DynamoDBStore: PaymentStore {
     }
 
     public func payOrder(orderId: String, paymentId: String, at now: Date) async throws(StorageError) -> Order {
+        guard let pending = try await order(id: orderId) else { throw .notFound }
         let outcome = try await transactWrite([
             .init(Update: DDBRequest(
                 TableName: tables.orders, Key: ["OrderID": .s(orderId)], ConditionExpression: "#s = :pending",
@@ -100,6 +101,8 @@ extension DynamoDBStore: PaymentStore {
                 TableName: tables.payments, Key: ["PaymentID": .s(paymentId)], ConditionExpression: "attribute_exists(PaymentID)",
                 UpdateExpression: "SET #s = :ok, UpdatedAt = :now", ExpressionAttributeNames: ["#s": "Status"],
                 ExpressionAttributeValues: [":ok": .s(PaymentStatus.succeeded.rawValue), ":now": .int64(now.ms)])),
+            // The order leaves PENDING_PAYMENT (the condition above makes sure): one fewer open order.
+            openCounterUpdate(pending.userId, by: -1),
         ])
         guard let order = try await order(id: orderId) else { throw .notFound }
         switch outcome {

@@ -6,7 +6,7 @@ import ShopStorage
 // MARK: - OrderStore
 
 extension SQLiteStore: OrderStore {
-    public func placeOrder(_ order: Order, claim: IdempotencyClaim?, at now: Date) async throws(StorageError) -> PlaceOrderOutcome {
+    public func placeOrder(_ order: Order, claim: IdempotencyClaim?, maxOpenOrders: Int?, at now: Date) async throws(StorageError) -> PlaceOrderOutcome {
         let linesJSON = String(decoding: (try? linesEncoder.encode(order.lines)) ?? Data("[]".utf8), as: UTF8.self)
         return try await write { db in
             if let claim {
@@ -18,6 +18,13 @@ extension SQLiteStore: OrderStore {
                         expiresAt: Date(millis: row["expires_at"]))
                     return .replayed(IdempotencyRecord(claim: stored, orderId: row["order_id"]))
                 }
+            }
+            if let maxOpenOrders {
+                // Counted inside the write transaction: SQLite has one writer, so concurrent orders see each other.
+                let open = try Int.fetchOne(
+                    db.cachedStatement(sql: "SELECT COUNT(*) FROM orders WHERE user_id = ? AND status = ?"),
+                    arguments: [order.userId, OrderStatus.pendingPayment.rawValue]) ?? 0
+                if open >= maxOpenOrders { throw StorageError.tooManyOpenOrders(limit: maxOpenOrders) }
             }
             var shortages: [StockShortage] = []
             for line in order.lines {

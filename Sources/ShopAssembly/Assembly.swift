@@ -127,6 +127,8 @@ public enum ShopAssembly {
             jwksJSON: jwksJSON, images: ImageService(catalog: stores.catalog, images: images, clock: host.clock),
             localImages: configuration.images == .local ? host.localImages : nil, payments: payments, simulator: simulator)
         var limited = services
+        limited.orders.maxOpenOrders = configuration.maxOpenOrders > 0 ? configuration.maxOpenOrders : nil
+        limited.orders.maxUnitsPerLine = configuration.maxUnitsPerLine
         limited.limits = AbuseLimits(
             perAddress: configuration.authRateLimitPerMinute > 0 ? RateLimiter(perMinute: configuration.authRateLimitPerMinute, clock: host.clock) : nil,
             perAccount: configuration.loginAccountRateLimitPerMinute > 0

@@ -34,6 +34,10 @@ public struct ShopConfiguration: Sendable, Equatable {
     public var loginAccountRateLimitPerMinute: Int
     /// `SHOP_TRUST_FORWARDED_FOR`: the client address is the right-most `X-Forwarded-For` entry.
     public var trustForwardedFor: Bool
+    /// `SHOP_MAX_OPEN_ORDERS`: orders a shopper may have waiting for payment at once (0: no limit).
+    public var maxOpenOrders: Int
+    /// `SHOP_MAX_UNITS_PER_LINE`: units of one product in one order.
+    public var maxUnitsPerLine: Int
 
     /// Where products, orders and local users live (`SHOP_STORE`).
     public enum StoreSettings: Sendable, Equatable {
@@ -207,6 +211,8 @@ public struct ShopConfiguration: Sendable, Equatable {
         authRateLimitPerMinute = try reader.int("SHOP_AUTH_RATE_LIMIT_PER_MINUTE", 0...100_000) ?? 20
         loginAccountRateLimitPerMinute = try reader.int("SHOP_LOGIN_ACCOUNT_RATE_LIMIT_PER_MINUTE", 0...100_000) ?? 10
         trustForwardedFor = try reader.bool("SHOP_TRUST_FORWARDED_FOR") ?? false
+        maxOpenOrders = try reader.int("SHOP_MAX_OPEN_ORDERS", 0...1_000) ?? 3
+        maxUnitsPerLine = try reader.int("SHOP_MAX_UNITS_PER_LINE", 1...1_000) ?? 20
         function = FunctionSettings(
             handler: reader.string("_HANDLER"), trustAuthorizerClaims: try reader.bool("SHOP_TRUST_AUTHORIZER_CLAIMS") ?? false)
 

@@ -98,7 +98,9 @@ public protocol OrderStore: Sendable {
     /// all at once, or does nothing. Throws `.outOfStock` naming every short line,
     /// `.productNotFound` for a product that no longer exists. A live claim on the same
     /// key wins over every other outcome: it is answered `.replayed` before stock is looked at.
-    func placeOrder(_ order: Order, claim: IdempotencyClaim?, at now: Date) async throws(StorageError) -> PlaceOrderOutcome
+    /// With `maxOpenOrders`, the order is refused (`.tooManyOpenOrders`) when its user already has that
+    /// many PENDING_PAYMENT orders, counted in the same atomic step.
+    func placeOrder(_ order: Order, claim: IdempotencyClaim?, maxOpenOrders: Int?, at now: Date) async throws(StorageError) -> PlaceOrderOutcome
     /// The order, or nil.
     func order(id: String) async throws(StorageError) -> Order?
     /// Orders newest first, for one user or (nil) everyone, optionally in one status.
@@ -167,6 +169,8 @@ public enum StorageError: Error, Sendable, Equatable {
     case insufficientStock(available: Int)
     case stockLimitExceeded(current: Int)
     case outOfStock([StockShortage])
+    /// The user has `limit` orders waiting for payment already.
+    case tooManyOpenOrders(limit: Int)
     /// A product named by an order no longer exists.
     case productNotFound(String)
     case invalidTransition(current: OrderStatus)
@@ -232,4 +236,11 @@ public protocol PaymentStore: Sendable {
     func eventProcessed(id: String) async throws(StorageError) -> Bool
     /// Records a webhook event id; false if it was recorded before (the event was processed already).
     func markEventProcessed(id: String, at: Date, keepUntil: Date) async throws(StorageError) -> Bool
+}
+
+extension OrderStore {
+    /// Places an order with no limit on the user's open orders.
+    public func placeOrder(_ order: Order, claim: IdempotencyClaim?, at now: Date) async throws(StorageError) -> PlaceOrderOutcome {
+        try await placeOrder(order, claim: claim, maxOpenOrders: nil, at: now)
+    }
 }

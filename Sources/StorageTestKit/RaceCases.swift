@@ -120,3 +120,42 @@ extension StorageConformance {
         },
     ]
 }
+
+extension StorageConformance {
+    static let openOrderCases: [Case] = [
+        Case(name: "race: ten orders at once against a limit of three open orders: exactly three") { s in
+            let p = makeProduct(quantity: 100)
+            try await s.catalog.createProduct(p)
+            let placed = await withTaskGroup(of: Order?.self) { group in
+                for i in 0..<10 {
+                    group.addTask {
+                        let order = makeOrder(userId: "hoarder", products: [(p, 1)], at: at(Double(i)))
+                        do {
+                            _ = try await s.orders.placeOrder(order, claim: nil, maxOpenOrders: 3, at: order.createdAt)
+                            return order
+                        } catch {
+                            #expect((error as? StorageError) == .tooManyOpenOrders(limit: 3))
+                            return nil
+                        }
+                    }
+                }
+                return await group.reduce(into: [Order]()) { if let order = $1 { $0.append(order) } }
+            }
+            #expect(placed.count == 3)
+            #expect(try await stock(s, p.id) == 97, "refused orders took no stock")
+            // Another shopper is not affected.
+            _ = try await s.orders.placeOrder(makeOrder(userId: "someone-else", products: [(p, 1)]), claim: nil, maxOpenOrders: 3, at: t0)
+            // Leaving PENDING_PAYMENT (a cancel, a payment) frees a place.
+            _ = try await s.orders.transitionOrder(id: placed[0].id, from: [.pendingPayment], to: .cancelled, expiredBy: nil, at: at(20))
+            let fourth = makeOrder(userId: "hoarder", products: [(p, 1)], at: at(21))
+            _ = try await s.orders.placeOrder(fourth, claim: nil, maxOpenOrders: 3, at: at(21))
+            await #expect(throws: StorageError.tooManyOpenOrders(limit: 3)) {
+                try await s.orders.placeOrder(makeOrder(userId: "hoarder", products: [(p, 1)], at: at(22)), claim: nil, maxOpenOrders: 3, at: at(22))
+            }
+            let payment = makePayment(for: placed[1])
+            try await s.orders.createPayment(payment)
+            _ = try await s.orders.payOrder(orderId: placed[1].id, paymentId: payment.id, at: at(23))
+            _ = try await s.orders.placeOrder(makeOrder(userId: "hoarder", products: [(p, 1)], at: at(24)), claim: nil, maxOpenOrders: 3, at: at(24))
+        },
+    ]
+}

@@ -122,3 +122,36 @@ struct ByteLimitTests {
         try await ProxiedShop.run { shop, c in try await Self.longIdsAre400s(c, admin: try await shop.admin(c)) }
     }
 }
+
+/// Stock hoarding: a shopper cannot hold the catalogue in unpaid orders.
+@Suite("Per-shopper order limits")
+struct OrderLimitTests {
+    @Test func openOrdersAndUnitsPerLineAreCapped() async throws {
+        let shop = try await TestShop(limits: ["SHOP_MAX_OPEN_ORDERS": "3", "SHOP_MAX_UNITS_PER_LINE": "20"])
+        defer { shop.cleanUp() }
+        try await shop.test { c in
+            let shopper = try await c.shopper()
+            let product = try await shop.product(quantity: 1_000)
+            let greedy = try await c.placeOrder([(product.id, 21)], token: shopper.accessToken)
+            #expect(greedy.status == .badRequest)
+            #expect(((greedy.errorDetails as? [[String: Any]])?.first)?["field"] as? String == "lines[0].quantity")
+            var orders: [String] = []
+            for i in 0..<3 {
+                let placed = try await c.placeOrder([(product.id, 20)], token: shopper.accessToken, key: "k\(i)")
+                #expect(placed.status == .created)
+                orders.append(placed.string("id"))
+            }
+            let fourth = try await c.placeOrder([(product.id, 1)], token: shopper.accessToken)
+            #expect(fourth.status == .conflict)
+            #expect(fourth.errorCode == "too_many_open_orders")
+            #expect((fourth.errorDetails as? [String: Any])?["limit"] as? Int == 3)
+            #expect(try await shop.stock(product.id) == 940, "the refused order took nothing")
+            let replay = try await c.placeOrder([(product.id, 20)], token: shopper.accessToken, key: "k0")
+            #expect(replay.string("id") == orders[0], "a replay of an earlier order still answers with it")
+            #expect(try await c.send(.post, "/orders/\(orders[0])/cancel", token: shopper.accessToken).status == .ok)
+            #expect(try await c.placeOrder([(product.id, 1)], token: shopper.accessToken).status == .created, "a cancel frees a place")
+            let other = try await c.shopper()
+            #expect(try await c.placeOrder([(product.id, 1)], token: other.accessToken).status == .created, "per shopper")
+        }
+    }
+}

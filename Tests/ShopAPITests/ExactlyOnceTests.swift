@@ -25,6 +25,7 @@ struct ProxiedShop {
             "SHOP_DYNAMODB_PRODUCTS_TABLE": prefix + "Products", "SHOP_DYNAMODB_ORDERS_TABLE": prefix + "Orders",
             "SHOP_DYNAMODB_IDEMPOTENCY_TABLE": prefix + "Idempotency", "SHOP_DYNAMODB_USERS_TABLE": prefix + "Users",
             "SHOP_TOKEN_ISSUER": TestShop.issuer, "SHOP_CLIENT_ID": TestShop.clientId, "SHOP_BCRYPT_COST": "4",
+            "SHOP_MAX_OPEN_ORDERS": "0",
         ])
     }
 

@@ -52,6 +52,8 @@ struct TestShop {
             "SHOP_TOKEN_ISSUER": issuer, "SHOP_CLIENT_ID": clientId, "SHOP_BCRYPT_COST": "4", "SHOP_ORDER_TTL_SECONDS": String(orderTTL),
             // Tests sign many users in from one address: limits are off unless a test sets them.
             "SHOP_AUTH_RATE_LIMIT_PER_MINUTE": "0", "SHOP_LOGIN_ACCOUNT_RATE_LIMIT_PER_MINUTE": "0",
+            // And place many orders per shopper, up to the contract's 1,000 units a line.
+            "SHOP_MAX_OPEN_ORDERS": "0", "SHOP_MAX_UNITS_PER_LINE": "1000",
         ].merging(limits) { $1 })
     }
 

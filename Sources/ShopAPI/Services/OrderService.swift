@@ -19,6 +19,10 @@ public struct OrderService: Sendable {
     let idempotencyLifetime: Duration
     /// Sends what a cancelled order owes (a refund) or closes its open payment.
     let settlement: (any OrderSettlement)?
+    /// Anti-hoarding: orders a shopper may have waiting for payment at once (nil: no limit), and units of
+    /// one product per order (within the contract's 1,000).
+    public var maxOpenOrders: Int?
+    public var maxUnitsPerLine: Int = Limits.lineQuantityRange.upperBound
 
     public init(
         orders: any OrderStore, catalog: any CatalogStore, clock: WallClock = .system, ttl: Duration = .seconds(900),
@@ -36,6 +40,10 @@ public struct OrderService: Sendable {
     /// request returns the first order; the same key with another request is a 422.
     public func place(userId: String, request: OrderRequest, idempotencyKey: String?) async throws(APIError) -> Order {
         do { try request.validate() } catch { throw APIError(error) }
+        let tooMany = request.lines.enumerated().filter { $0.element.quantity > maxUnitsPerLine }.map {
+            FieldProblem(field: "lines[\($0.offset)].quantity", problem: "must be at most \(maxUnitsPerLine) per order line")
+        }
+        guard tooMany.isEmpty else { throw .invalid(tooMany) }
         let now = clock.now()
         var claim: IdempotencyClaim?
         if let idempotencyKey {
@@ -61,7 +69,7 @@ public struct OrderService: Sendable {
         }
         let outcome: PlaceOrderOutcome
         do {
-            outcome = try await orders.placeOrder(order, claim: claim, at: now)
+            outcome = try await orders.placeOrder(order, claim: claim, maxOpenOrders: maxOpenOrders, at: now)
         } catch .outOfStock(let shortages) {
             let names = shortages.map(\.productId).joined(separator: ", ")
             throw APIError(
@@ -71,6 +79,11 @@ public struct OrderService: Sendable {
                 }))
         } catch .productNotFound(let id) {
             throw Self.unknownProduct(id)
+        } catch .tooManyOpenOrders(let limit) {
+            throw APIError(
+                .conflict, "too_many_open_orders",
+                "You have \(limit) orders waiting for payment; pay or cancel one before placing another.",
+                details: .object(["limit": .int(limit)]))
         } catch {
             throw APIError(unexpected: error)
         }
