@@ -129,8 +129,8 @@ public func buildApplication(
 extension ShopServices {
     /// One pass of the sweep: expire overdue orders (returning their stock and closing their payments),
     /// then send the refunds that are still due.
-    public func sweep(logger: Logger? = nil) async throws(APIError) -> (expired: Int, refundsRetried: Int) {
-        let expired = try await orders.expireDue(logger: logger)
+    public func sweep(logger: Logger? = nil, purgeIdempotencyKeys: Bool = true) async throws(APIError) -> (expired: Int, refundsRetried: Int) {
+        let expired = try await orders.expireDue(logger: logger, purgeIdempotencyKeys: purgeIdempotencyKeys)
         let refunds = try await payments.retryDueRefunds()
         return (expired, refunds)
     }

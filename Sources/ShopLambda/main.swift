@@ -33,7 +33,8 @@ let handler = await LambdaInitialization.run(logger: logger) { () async throws -
     switch role {
     case .sweep:
         return ClosureHandler { _, context in
-            let (expired, refunds) = try await services.sweep(logger: context.logger)
+            // DynamoDB's TTL drops expired idempotency keys: no whole-table scan from the schedule.
+            let (expired, refunds) = try await services.sweep(logger: context.logger, purgeIdempotencyKeys: false)
             context.logger.info("swept", metadata: ["expired": "\(expired)", "refunds_retried": "\(refunds)"])
             return ByteBuffer(string: #"{"expired":\#(expired),"refundsRetried":\#(refunds)}"#)
         }

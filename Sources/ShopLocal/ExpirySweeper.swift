@@ -15,11 +15,17 @@ public struct ExpirySweeper: Service {
         self.logger = logger
     }
 
+    /// Expired idempotency keys are dropped at most this often: on DynamoDB that is a whole-table scan.
+    static let purgeInterval: Duration = .seconds(3600)
+
     public func run() async throws {
         await cancelWhenGracefulShutdown {
+            var lastPurge: ContinuousClock.Instant?
             while !Task.isCancelled {
                 do {
-                    let (expired, refunds) = try await services.sweep(logger: logger)
+                    let purge = lastPurge.map { ContinuousClock.now - $0 >= Self.purgeInterval } ?? true
+                    if purge { lastPurge = ContinuousClock.now }
+                    let (expired, refunds) = try await services.sweep(logger: logger, purgeIdempotencyKeys: purge)
                     if expired > 0 { logger.info("expired overdue orders", metadata: ["count": "\(expired)"]) }
                     if refunds > 0 { logger.info("retried due refunds", metadata: ["count": "\(refunds)"]) }
                 } catch {
