@@ -113,27 +113,24 @@ extension DynamoDBStore: OrderStore {
     public func listOrders(userId: String?, status: OrderStatus?, limit: Int, after: String?) async throws(StorageError) -> Page<Order> {
         let position = try after.map { text throws(StorageError) in try OrderPageKey(text) }
         let index: String, hashName: String, hashValue: String
-        var filter: String?
         var values: Item = [:]
-        if let userId {
+        if let userId, let status {
+            // Its own index: a page is one query, however many of the user's orders are in other states.
+            (index, hashName, hashValue) = (DynamoDBSchema.ordersByUserStatus, "UserStatus", Self.userStatus(userId, status))
+        } else if let userId {
             (index, hashName, hashValue) = (DynamoDBSchema.ordersByUser, "UserID", userId)
-            if let status {
-                filter = "#s = :s"
-                values[":s"] = .s(status.rawValue)
-            }
         } else if let status {
             (index, hashName, hashValue) = (DynamoDBSchema.ordersByStatus, "Status", status.rawValue)
         } else {
             (index, hashName, hashValue) = (DynamoDBSchema.ordersByCreated, "Kind", "ORDER")
         }
         values[":h"] = .s(hashValue)
-        var names = ["#h": hashName]
-        if filter != nil { names["#s"] = "Status" }
+        let names = ["#h": hashName]
         let start: Item? = position.map {
             ["OrderID": .s($0.id), "SortKey": .s(Self.sortKey(createdAt: $0.createdAtMillis, id: $0.id)), hashName: .s(hashValue)]
         }
         let items = try await query(
-            table: tables.orders, index: index, keyCondition: "#h = :h", filter: filter, names: names, values: values,
+            table: tables.orders, index: index, keyCondition: "#h = :h", names: names, values: values,
             forward: false, start: start, want: limit + 1)
         let orders = try items.prefix(limit).map { item throws(StorageError) in try Self.order(item) }
         let next = items.count > limit ? orders.last.map { OrderPageKey(after: $0).text } : nil
@@ -149,14 +146,17 @@ extension DynamoDBStore: OrderStore {
             guard from.contains(current.status) else { throw .invalidTransition(current: current.status) }
             if let expiredBy, current.expiresAt > expiredBy { throw .invalidTransition(current: current.status) }
             var condition = "#s = :from"
-            var values: Item = [":from": .s(current.status.rawValue), ":to": .s(to.rawValue), ":now": .int64(now.ms)]
+            var values: Item = [
+                ":from": .s(current.status.rawValue), ":to": .s(to.rawValue), ":now": .int64(now.ms),
+                ":us": .s(Self.userStatus(current.userId, to)),
+            ]
             if let expiredBy {
                 condition += " AND ExpiresAt <= :due"
                 values[":due"] = .int64(expiredBy.ms)
             }
             var items = [DDBRequest.TransactItem(Update: DDBRequest(
                 TableName: tables.orders, Key: ["OrderID": .s(id)], ConditionExpression: condition,
-                UpdateExpression: "SET #s = :to, UpdatedAt = :now", ExpressionAttributeNames: ["#s": "Status"],
+                UpdateExpression: "SET #s = :to, UpdatedAt = :now, UserStatus = :us", ExpressionAttributeNames: ["#s": "Status"],
                 ExpressionAttributeValues: values))]
             if to.returnsStock {
                 // Products deleted since have nothing to return stock to.

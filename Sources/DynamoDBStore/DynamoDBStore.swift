@@ -159,6 +159,9 @@ extension DynamoDBStore {
         }
     }
 
+    /// The `ByUserStatus` index's key: kept in step with `Status` by every write that moves an order.
+    static func userStatus(_ userId: String, _ status: OrderStatus) -> String { userId + "#" + status.rawValue }
+
     /// `createdAt` zero-padded then the id: sorts like (createdAt, id).
     static func sortKey(createdAt: Int64, id: String) -> String {
         let digits = String(createdAt)
@@ -170,6 +173,7 @@ extension DynamoDBStore {
             "OrderID": .s(o.id), "UserID": .s(o.userId), "Status": .s(o.status.rawValue), "Total": .int(o.total),
             "Currency": .s(o.currency), "CreatedAt": .int64(o.createdAt.ms), "UpdatedAt": .int64(o.updatedAt.ms),
             "ExpiresAt": .int64(o.expiresAt.ms), "Kind": .s("ORDER"), "SortKey": .s(sortKey(createdAt: o.createdAt.ms, id: o.id)),
+            "UserStatus": .s(userStatus(o.userId, o.status)),
             "Lines": .l(o.lines.map {
                 .m(["ProductID": .s($0.productId), "Name": .s($0.name), "UnitPrice": .int($0.unitPrice), "Quantity": .int($0.quantity)])
             }),

@@ -68,6 +68,8 @@ public enum DynamoDBSchema {
     static let productsByCatalog = "ByCatalog"
     static let productsByCategory = "ByCategory"
     static let ordersByUser = "ByUser"
+    /// One shopper's orders in one status (`UserStatus` = "<user id>#<status>"): filtered listings in one query a page.
+    static let ordersByUserStatus = "ByUserStatus"
     static let ordersByStatus = "ByStatus"
     static let ordersByCreated = "ByCreated"
     static let ordersDue = "Due"
@@ -87,11 +89,12 @@ public enum DynamoDBSchema {
                 ]),
             CreateTable(
                 TableName: names.orders,
-                AttributeDefinitions: strings("OrderID", "UserID", "Status", "Kind", "SortKey")
+                AttributeDefinitions: strings("OrderID", "UserID", "Status", "Kind", "SortKey", "UserStatus")
                     + [Attribute(AttributeName: "ExpiresAt", AttributeType: "N")],
                 KeySchema: key("OrderID"),
                 GlobalSecondaryIndexes: [
                     Index(IndexName: ordersByUser, KeySchema: key("UserID", "SortKey")),
+                    Index(IndexName: ordersByUserStatus, KeySchema: key("UserStatus", "SortKey")),
                     Index(IndexName: ordersByStatus, KeySchema: key("Status", "SortKey")),
                     Index(IndexName: ordersByCreated, KeySchema: key("Kind", "SortKey")),
                     Index(IndexName: ordersDue, KeySchema: key("Status", "ExpiresAt")),

@@ -192,3 +192,35 @@ struct ExactlyOnceTests {
         }
     }
 }
+
+@Suite("Order listings on DynamoDB")
+struct DynamoDBListingTests {
+    @Test func aFilteredPageIsAtMostThreeQueries() async throws {
+        try await ProxiedShop.run { shop, c in
+            let shopper = try await c.shopper()
+            let product = try await shop.product(quantity: 100)
+            var cancelled: [String] = []
+            for i in 0..<30 {
+                let order = try await c.placeOrder([(product.id, 1)], token: shopper.accessToken)
+                if i % 10 == 0 {
+                    #expect(try await c.send(.post, "/orders/\(order.string("id"))/cancel", token: shopper.accessToken).status == .ok)
+                    cancelled.append(order.string("id"))
+                }
+            }
+            var seen: [String] = []
+            var cursor: String?
+            repeat {
+                let before = shop.proxy.forwarded.filter { $0.operation == "Query" }.count
+                let page = try await c.send(
+                    .get, "/orders?status=CANCELLED&limit=1" + (cursor.map { "&cursor=\($0)" } ?? ""), token: shopper.accessToken)
+                let queries = shop.proxy.forwarded.filter { $0.operation == "Query" }.count - before
+                #expect(queries <= 3, "one filtered page cost \(queries) queries")
+                seen += page.items.compactMap { $0["id"] as? String }
+                cursor = page["nextCursor"] as? String
+            } while cursor != nil
+            #expect(seen == cancelled.reversed(), "newest first, every cancelled order, nothing else")
+            let paid = try await c.send(.get, "/orders?status=PAID", token: shopper.accessToken)
+            #expect(paid.items.isEmpty)
+        }
+    }
+}
