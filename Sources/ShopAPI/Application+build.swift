@@ -76,6 +76,11 @@ public func routeTable(services: ShopServices, areas: Set<APIArea> = Set(APIArea
 
 func addRoutes<Context: ShopRequestContext>(to router: Router<Context>, services: ShopServices, areas: Set<APIArea>) {
     router.get("health") { _, _ in ["status": "ok"] }
+    router.get("openapi.json") { _, _ in
+        Response(
+            status: .ok, headers: [.contentType: "application/json", .cacheControl: "public, max-age=300"],
+            body: .init(byteBuffer: ByteBuffer(string: OpenAPIDocument.json)))
+    }
     if areas.contains(.auth) {
         AuthController<Context>(identity: services.identity, limits: services.limits, jwksJSON: services.jwksJSON).addRoutes(to: router)
     }

@@ -45,6 +45,7 @@ struct AuthorizationMatrixTests {
 
     static let routes: [Route] = [
         .everyone(.get, "/health", 200),
+        .everyone(.get, "/openapi.json", 200),
         .everyone(.get, "/.well-known/jwks.json", 200),
         .everyone(.get, "/payment/config", 200),
         .everyone(.post, "/auth/register", body: #"{"email":"not-an-email","password":"x","name":"x"}"#, 400),
