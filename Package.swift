@@ -174,6 +174,21 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // Fuzz targets (the inputs that come from outside), replayed by FuzzTargetsTests and driven by
+        // libFuzzer through ShopFuzz (scripts/fuzz builds it with -sanitize=fuzzer in .build-fuzz).
+        .target(
+            name: "FuzzTargets",
+            dependencies: [
+                "LambdaHost", "ShopAPI", "ShopDomain", "ShopSupport", "Payments",
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "ShopFuzz",
+            dependencies: ["FuzzTargets"],
+            swiftSettings: swiftSettings
+        ),
         .executableTarget(
             name: "shop",
             dependencies: [
@@ -195,6 +210,11 @@ let package = Package(
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "NIOCore", package: "swift-nio"),
             ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "FuzzTargetsTests",
+            dependencies: ["FuzzTargets"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -130,6 +130,82 @@ where Responder.Context: RequestContext, Responder.Context.Source == LambdaReque
     }
 
     public func handle(_ event: ByteBuffer, context invocation: LambdaContext) async throws -> ByteBuffer {
+        let (request, v2, apiRequestId, authorizer) = try {
+            let decoded = try APIGatewayEvents.decode(event)
+            return (decoded.request, decoded.v2, decoded.apiRequestId, decoded.authorizer)
+        }()
+        var claims: [String: String]?
+        if trustAuthorizerClaims, let given = authorizer?.jwt?.claims {
+            claims = given.mapValues(\.text)
+        }
+        var logger = invocation.logger
+        if let apiRequestId {
+            logger[metadataKey: "api_request_id"] = .string(apiRequestId)
+        }
+        let source = LambdaRequestContextSource(logger: logger, invocation: invocation, apiRequestId: apiRequestId, authorizerClaims: claims)
+        let response = try await responder.respond(to: request, context: Responder.Context(source: source))
+        return ByteBuffer(bytes: try await Self.encode(response, v2: v2))
+    }
+
+    /// Text types go as they are; everything else is base64.
+    static func isText(_ contentType: String?) -> Bool {
+        guard let type = contentType?.lowercased() else { return true }
+        return type.hasPrefix("text/") || type.contains("json") || type.contains("xml") || type.contains("javascript")
+            || type.hasPrefix("application/x-www-form-urlencoded")
+    }
+
+    static func encode(_ response: Response, v2: Bool) async throws -> Data {
+        let collector = BodyCollector()
+        try await response.body.write(CollectingWriter(collector: collector))
+        let bytes = collector.buffer
+        let contentType = response.headers[.contentType]
+        let text = isText(contentType)
+        var single: [String: String] = [:]
+        var multi: [String: [String]] = [:]
+        var cookies: [String] = []
+        for field in response.headers {
+            let name = field.name.canonicalName
+            if v2 && field.name == .setCookie {
+                cookies.append(field.value)
+                continue
+            }
+            multi[name, default: []].append(field.value)
+            single[name] = single[name].map { $0 + "," + field.value } ?? field.value
+        }
+        if bytes.readableBytes > 0 || response.headers[.contentLength] != nil {
+            single["content-length"] = nil
+            multi["content-length"] = nil
+        }
+        let body: String = text
+            ? String(buffer: bytes)
+            : Data(buffer: bytes).base64EncodedString()
+        if v2 {
+            let out = APIGatewayV2Response(
+                statusCode: Int(response.status.code), headers: single, cookies: cookies.isEmpty ? nil : cookies,
+                body: body, isBase64Encoded: !text)
+            return try JSONEncoder().encode(out)
+        } else {
+            let out = APIGatewayResponse(
+                statusCode: Int(response.status.code), headers: single, multiValueHeaders: multi, body: body, isBase64Encoded: !text)
+            return try JSONEncoder().encode(out)
+        }
+    }
+}
+
+
+/// Turning API Gateway events into Hummingbird requests, apart from any responder.
+public enum APIGatewayEvents {
+    /// An event decoded: the Hummingbird request, its payload version, and what the context needs.
+    public struct DecodedEvent {
+        public var request: Request
+        public var v2: Bool
+        public var apiRequestId: String?
+        public var authorizer: APIGatewayAuthorizer?
+    }
+
+    /// Decodes an API Gateway event (payload 2.0 or 1.0) into a request, or throws `APIGatewayEventError`.
+    /// Public and synchronous so that the fuzzer can drive it with arbitrary bytes.
+    public static func decode(_ event: ByteBuffer) throws -> DecodedEvent {
         let data = Data(buffer: event)
         let request: Request
         let apiRequestId: String?
@@ -151,17 +227,7 @@ where Responder.Context: RequestContext, Responder.Context.Source == LambdaReque
         } catch {
             throw APIGatewayEventError(description: "the event is not an API Gateway proxy event: \(error)")
         }
-        var claims: [String: String]?
-        if trustAuthorizerClaims, let given = authorizer?.jwt?.claims {
-            claims = given.mapValues(\.text)
-        }
-        var logger = invocation.logger
-        if let apiRequestId {
-            logger[metadataKey: "api_request_id"] = .string(apiRequestId)
-        }
-        let source = LambdaRequestContextSource(logger: logger, invocation: invocation, apiRequestId: apiRequestId, authorizerClaims: claims)
-        let response = try await responder.respond(to: request, context: Responder.Context(source: source))
-        return ByteBuffer(bytes: try await Self.encode(response, v2: v2))
+        return DecodedEvent(request: request, v2: v2, apiRequestId: apiRequestId, authorizer: authorizer)
     }
 
     static func request(from event: APIGatewayV2Request) throws -> Request {
@@ -232,49 +298,6 @@ where Responder.Context: RequestContext, Responder.Context.Source == LambdaReque
         PercentEncoding.encode(text)
     }
 
-    /// Text types go as they are; everything else is base64.
-    static func isText(_ contentType: String?) -> Bool {
-        guard let type = contentType?.lowercased() else { return true }
-        return type.hasPrefix("text/") || type.contains("json") || type.contains("xml") || type.contains("javascript")
-            || type.hasPrefix("application/x-www-form-urlencoded")
-    }
-
-    static func encode(_ response: Response, v2: Bool) async throws -> Data {
-        let collector = BodyCollector()
-        try await response.body.write(CollectingWriter(collector: collector))
-        let bytes = collector.buffer
-        let contentType = response.headers[.contentType]
-        let text = isText(contentType)
-        var single: [String: String] = [:]
-        var multi: [String: [String]] = [:]
-        var cookies: [String] = []
-        for field in response.headers {
-            let name = field.name.canonicalName
-            if v2 && field.name == .setCookie {
-                cookies.append(field.value)
-                continue
-            }
-            multi[name, default: []].append(field.value)
-            single[name] = single[name].map { $0 + "," + field.value } ?? field.value
-        }
-        if bytes.readableBytes > 0 || response.headers[.contentLength] != nil {
-            single["content-length"] = nil
-            multi["content-length"] = nil
-        }
-        let body: String = text
-            ? String(buffer: bytes)
-            : Data(buffer: bytes).base64EncodedString()
-        if v2 {
-            let out = APIGatewayV2Response(
-                statusCode: Int(response.status.code), headers: single, cookies: cookies.isEmpty ? nil : cookies,
-                body: body, isBase64Encoded: !text)
-            return try JSONEncoder().encode(out)
-        } else {
-            let out = APIGatewayResponse(
-                statusCode: Int(response.status.code), headers: single, multiValueHeaders: multi, body: body, isBase64Encoded: !text)
-            return try JSONEncoder().encode(out)
-        }
-    }
 }
 
 final class BodyCollector {

@@ -72,11 +72,17 @@ public struct ShopRequestDecoder: RequestDecoder {
         } catch {
             throw APIError(.contentTooLarge, "payload_too_large", "The request body is larger than 1 MiB.")
         }
-        guard buffer.readableBytes > 0 else {
+        return try Self.decode(T.self, from: Array(buffer.readableBytesView))
+    }
+
+    /// Decodes a request body, every failure a 400 that says where the body is wrong. Public and
+    /// synchronous so that the fuzzer can drive it with arbitrary bytes.
+    public static func decode<T: Decodable>(_ type: T.Type, from bytes: [UInt8]) throws(APIError) -> T {
+        guard !bytes.isEmpty else {
             throw APIError.badRequest("invalid_json", "The request needs a JSON body.")
         }
         do {
-            return try JSONCoding.decoder.decode(T.self, from: Data(buffer: buffer))
+            return try JSONCoding.decoder.decode(T.self, from: Data(bytes))
         } catch let error as DecodingError {
             throw APIError.badRequest(Self.code(for: error), Self.describe(error))
         } catch {
