@@ -280,6 +280,8 @@ def run():
         r = fn.invoke(v2("POST", "/payment/simulator/confirm", body="{}"))
         check("payment: no simulator routes in a function", r.get("statusCode") == 404, r)
 
+    authorization_matrix(admin, shopper)
+
     r, log = failed_init("payment", {"SHOP_PAYMENTS": "simulated"})
     check("SHOP_PAYMENTS=simulated: init failure naming SHOP_PAYMENTS", "INIT RTDONE(status: error)" in log and "SHOP_PAYMENTS" in log, r)
 
@@ -287,6 +289,42 @@ def run():
     check("bad _HANDLER: init failure reported on /runtime/init/error, process exits non-zero",
           (r.get("httpStatus", 0) >= 500 or "errorType" in r) and "INIT RTDONE(status: error)" in log
           and "exit status 1" in log, r)
+
+
+# The per-area part of the authorization matrix (Tests/ShopAPITests/AuthorizationMatrixTests.swift has
+# the whole of it): (area, method, path, body, {caller: expected status}) for a missing resource or a
+# public route, run against each function.
+MISSING = "0193a1b2-0000-7000-8000-000000000000"
+MATRIX = [
+    ("products", "GET", "/products", None, {"anonymous": 200, "shopper": 200, "admin": 200}),
+    ("products", "GET", f"/products/{MISSING}", None, {"anonymous": 404, "shopper": 404, "admin": 404}),
+    ("products", "PUT", f"/products/{MISSING}", '{"name":"X","price":1,"category":"c"}', {"anonymous": 401, "shopper": 403, "admin": 404}),
+    ("products", "DELETE", f"/products/{MISSING}", None, {"anonymous": 401, "shopper": 403, "admin": 404}),
+    ("products", "POST", f"/products/{MISSING}/stock", '{"delta":1}', {"anonymous": 401, "shopper": 403, "admin": 404}),
+    ("orders", "GET", "/orders", None, {"anonymous": 401, "shopper": 200, "admin": 200}),
+    ("orders", "GET", "/orders?all=true", None, {"anonymous": 401, "shopper": 403, "admin": 200}),
+    ("orders", "GET", f"/orders/{MISSING}", None, {"anonymous": 401, "shopper": 404, "admin": 404}),
+    ("orders", "POST", f"/orders/{MISSING}/cancel", None, {"anonymous": 401, "shopper": 404, "admin": 404}),
+    ("orders", "POST", f"/orders/{MISSING}/fulfil", None, {"anonymous": 401, "shopper": 403, "admin": 404}),
+    ("auth", "GET", "/auth/me", None, {"anonymous": 401}),
+    ("auth", "POST", "/auth/logout", '{"refreshToken":"x"}', {"anonymous": 401}),
+    ("payment", "GET", "/payment/config", None, {"anonymous": 200, "shopper": 200, "admin": 200}),
+    ("payment", "POST", "/payment", f'{{"orderId":"{MISSING}"}}', {"anonymous": 401, "shopper": 404, "admin": 404}),
+    ("payment", "POST", "/payment/webhook", "{}", {"anonymous": 400, "shopper": 400, "admin": 400}),
+]
+
+
+def authorization_matrix(admin, shopper):
+    callers = {"anonymous": {}, "shopper": shopper, "admin": admin}
+    for area in ["products", "orders", "auth", "payment"]:
+        with Emulator(area) as fn:
+            for row_area, method, path, body_text, expected in MATRIX:
+                if row_area != area:
+                    continue
+                for caller, status in expected.items():
+                    query = path.split("?", 1)[1] if "?" in path else ""
+                    r = fn.invoke(v2(method, path.split("?", 1)[0], body_text, headers=callers[caller], query=query))
+                    check(f"matrix: {area} {method} {path.replace(MISSING, '<missing>')} as {caller} {status}", r.get("statusCode") == status, r)
 
 
 def failed_init(handler, extra_env=None):
