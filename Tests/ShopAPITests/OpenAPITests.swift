@@ -22,8 +22,10 @@ struct OpenAPITests {
     }
 
     @Test func theServedDocumentIsTheCommittedOne() async throws {
-        let committed = try String(contentsOf: Self.root.appendingPathComponent("docs/openapi.json"), encoding: .utf8)
-        #expect(committed == OpenAPIDocument.json, "run scripts/openapi.py: docs/openapi.json and the served document differ")
+        let committed = try Data(contentsOf: Self.root.appendingPathComponent("docs/openapi.json"))
+        let a = try JSONSerialization.jsonObject(with: committed) as? NSDictionary
+        let b = try JSONSerialization.jsonObject(with: Data(OpenAPIDocument.json.utf8)) as? NSDictionary
+        #expect(a != nil && a == b, "run scripts/openapi.py: docs/openapi.json and the served document differ")
         let shop = try await TestShop()
         defer { shop.cleanUp() }
         try await shop.test { c in
