@@ -107,7 +107,9 @@ extension DynamoDBStore: OrderStore {
     }
 
     public func order(id: String) async throws(StorageError) -> Order? {
-        try await get(tables.orders, ["OrderID": .s(id)]).map { item throws(StorageError) in try Self.order(item) }
+        // The per-shopper counter items share the table; they are never orders.
+        if id.hasPrefix("OPEN#") { return nil }
+        return try await get(tables.orders, ["OrderID": .s(id)]).map { item throws(StorageError) in try Self.order(item) }
     }
 
     public func listOrders(userId: String?, status: OrderStatus?, limit: Int, after: String?) async throws(StorageError) -> Page<Order> {
@@ -171,12 +173,20 @@ extension DynamoDBStore: OrderStore {
             if current.status == .pendingPayment {
                 items.append(openCounterUpdate(current.userId, by: -1))
             }
-            if to == .cancelled, let paymentId = currentItem["PaymentID"]?.string {
+            if to == .cancelled, let paymentId = currentItem["PaymentID"]?.string, let paying = try await payment(id: paymentId),
+                paying.refundDue == 0, paying.refundedAmount < paying.amount
+            {
                 // A paid order that is cancelled owes its payment back: due in the same step, sent after it.
+                // Conditioned on what was read (as SQLite's update is on nothing due yet): a concurrent
+                // refund makes the transaction fail and the loop read again.
                 items.append(DDBRequest.TransactItem(Update: DDBRequest(
-                    TableName: tables.payments, Key: ["PaymentID": .s(paymentId)], ConditionExpression: "attribute_exists(PaymentID)",
-                    UpdateExpression: "SET RefundDue = Amount - RefundedAmount, DueFlag = :due, UpdatedAt = :now",
-                    ExpressionAttributeValues: [":due": .s(Self.dueFlag), ":now": .int64(now.ms)])))
+                    TableName: tables.payments, Key: ["PaymentID": .s(paymentId)],
+                    ConditionExpression: "RefundDue = :zero AND RefundedAmount = :was",
+                    UpdateExpression: "SET RefundDue = :owed, DueFlag = :due, UpdatedAt = :now",
+                    ExpressionAttributeValues: [
+                        ":zero": .int(0), ":was": .int(paying.refundedAmount), ":owed": .int(paying.amount - paying.refundedAmount),
+                        ":due": .s(Self.dueFlag), ":now": .int64(now.ms),
+                    ])))
             }
             // A fresh token per attempt (each attempt is built from a new read), reused only by this
             // attempt's transport retries: two callers moving the same order never share one.

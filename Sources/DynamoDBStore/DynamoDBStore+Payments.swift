@@ -133,7 +133,14 @@ extension DynamoDBStore: PaymentStore {
             guard let current = try await payment(id: paymentId) else { throw .notFound }
             let refunded = max(current.refundedAmount, refundedAmount)
             let due = max(0, current.refundDue - (refunded - current.refundedAmount))
-            if refunded == current.refundedAmount && due == current.refundDue { return current }
+            if refunded == current.refundedAmount && due == current.refundDue {
+                if due == 0 {
+                    // Nothing owed: make sure the payment is not left in the refunds-due index.
+                    _ = try await conditional(
+                        "UpdateItem", DDBRequest(TableName: tables.payments, Key: ["PaymentID": .s(paymentId)], UpdateExpression: "REMOVE DueFlag"))
+                }
+                return current
+            }
             let update = DDBRequest(
                 TableName: tables.payments, Key: ["PaymentID": .s(paymentId)],
                 ConditionExpression: "RefundedAmount = :was AND RefundDue = :wasDue",
@@ -148,12 +155,21 @@ extension DynamoDBStore: PaymentStore {
         throw .busy
     }
 
+    public func deferRefund(paymentId: String, at now: Date) async throws(StorageError) {
+        _ = try await conditional(
+            "UpdateItem",
+            DDBRequest(
+                TableName: tables.payments, Key: ["PaymentID": .s(paymentId)], ConditionExpression: "RefundDue > :zero",
+                UpdateExpression: "SET UpdatedAt = :now", ExpressionAttributeValues: [":zero": .int(0), ":now": .int64(now.ms)]))
+    }
+
     public func paymentsWithRefundDue(limit: Int) async throws(StorageError) -> [PaymentRecord] {
+        // The index is eventually consistent: read more than asked and keep what the table says is due.
         let keys = try await query(
             table: tables.payments, index: DynamoDBSchema.paymentsRefundDue, keyCondition: "DueFlag = :d", names: [:],
-            values: [":d": .s(Self.dueFlag)], forward: true, start: nil, want: limit)
+            values: [":d": .s(Self.dueFlag)], forward: true, start: nil, want: limit * 4)
         var found: [PaymentRecord] = []
-        for key in keys.prefix(limit) {
+        for key in keys where found.count < limit {
             guard let id = key["PaymentID"]?.string, let payment = try await payment(id: id), payment.refundDue > 0 else { continue }
             found.append(payment)
         }

@@ -54,6 +54,10 @@ public enum SecretFile {
             var rng = SystemRandomNumberGenerator()
             return Data((0..<count).map { _ in UInt8.random(in: 0...255, using: &rng) })
         }
+        // A truncated or empty key file (a full disk, a stray `touch`) would be a known key: refuse it.
+        guard data.count == count else {
+            throw SecretFileError(description: "the secret file \(path) holds \(data.count) bytes, not \(count); remove it to make a new one")
+        }
         return [UInt8](data)
     }
 }

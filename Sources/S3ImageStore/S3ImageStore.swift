@@ -71,30 +71,39 @@ public struct S3ImageStore: ImageStore {
         switch response.status {
         case 200:
             let size = response.header("content-length").flatMap(Int.init) ?? 0
-            return StoredImage(size: size, contentType: response.header("content-type"))
+            return StoredImage(size: size, contentType: response.header("content-type"), etag: response.header("etag"))
         case 404: return nil
         default: throw .backend("S3 HEAD answered \(response.status)")
         }
     }
 
-    public func leadingBytes(key: String, count: Int) async throws(StorageError) -> [UInt8] {
-        let response = try await send(.GET, objectURL(Self.stagingKey(key)), headers: [("Range", "bytes=0-\(max(count, 1) - 1)")])
+    public func leadingBytes(key: String, count: Int, etag: String?) async throws(StorageError) -> [UInt8] {
+        var headers = [("Range", "bytes=0-\(max(count, 1) - 1)")]
+        if let etag { headers.append(("If-Match", etag)) }
+        let response = try await send(.GET, objectURL(Self.stagingKey(key)), headers: headers)
+        if response.status == 412 { throw .versionMismatch(current: 0) }
         guard response.status == 200 || response.status == 206 else { throw .backend("S3 GET answered \(response.status)") }
         return Array(response.body.prefix(count))
     }
 
     /// Copies the staging object to `products/<id>/<etag>.<ext>` and deletes the staging object.
-    public func publish(key: String) async throws(StorageError) -> String {
+    public func publish(key: String, etag checked: String?) async throws(StorageError) -> String {
         let staging = Self.stagingKey(key)
         let head = try await send(.HEAD, objectURL(staging))
-        guard head.status == 200, let etag = head.header("etag")?.filter({ $0 != "\"" }), !etag.isEmpty else {
+        guard head.status == 200, let current = head.header("etag"), !current.isEmpty else {
             throw .backend("S3 HEAD of the upload answered \(head.status)")
         }
+        if let checked, checked != current { throw .versionMismatch(current: 0) }
+        let etag = current.filter { $0 != "\"" }
         let folder = key.split(separator: "/").dropLast().joined(separator: "/")
         let ext = key.split(separator: ".").last.map(String.init) ?? "bin"
         let final = "\(folder)/\(etag).\(ext)"
         // Copying the same bytes to the same key again is harmless: safe to repeat.
-        let copy = try await send(.PUT, objectURL(final), headers: [("x-amz-copy-source", "/\(bucket)/\(AWSURI.encodePath(staging))")])
+        // Copied only if it is still the version that was checked.
+        let copy = try await send(
+            .PUT, objectURL(final),
+            headers: [("x-amz-copy-source", "/\(bucket)/\(AWSURI.encodePath(staging))"), ("x-amz-copy-source-if-match", current)])
+        if copy.status == 412 { throw .versionMismatch(current: 0) }
         guard (200..<300).contains(copy.status), !String(decoding: copy.body, as: UTF8.self).contains("<Error>") else {
             throw .backend("S3 CopyObject answered \(copy.status)")
         }

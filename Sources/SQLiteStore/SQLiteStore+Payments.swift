@@ -109,6 +109,12 @@ extension SQLiteStore: PaymentStore {
         }
     }
 
+    public func deferRefund(paymentId: String, at now: Date) async throws(StorageError) {
+        try await write { db in
+            try db.run(sql: "UPDATE payments SET updated_at = ? WHERE id = ? AND refund_due > 0", arguments: [now.millis, paymentId])
+        }
+    }
+
     public func paymentsWithRefundDue(limit: Int) async throws(StorageError) -> [PaymentRecord] {
         try await read { db in
             try Row.fetchAll(db, cached: "SELECT * FROM payments WHERE refund_due > 0 ORDER BY updated_at LIMIT ?", arguments: [limit])

@@ -135,8 +135,10 @@ extension ShopServices {
     /// One pass of the sweep: expire overdue orders (returning their stock and closing their payments),
     /// then send the refunds that are still due.
     public func sweep(logger: Logger? = nil, purgeIdempotencyKeys: Bool = true) async throws(APIError) -> (expired: Int, refundsRetried: Int) {
-        let expired = try await orders.expireDue(logger: logger, purgeIdempotencyKeys: purgeIdempotencyKeys)
+        // Refunds are retried even when expiring failed.
+        let expired: Result<Int, APIError>
+        do { expired = .success(try await orders.expireDue(logger: logger, purgeIdempotencyKeys: purgeIdempotencyKeys)) } catch { expired = .failure(error) }
         let refunds = try await payments.retryDueRefunds()
-        return (expired, refunds)
+        return (try expired.get(), refunds)
     }
 }

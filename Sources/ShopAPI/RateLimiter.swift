@@ -31,6 +31,15 @@ public final class RateLimiter: Sendable {
         self.clock = clock
     }
 
+    /// Drops the buckets that have refilled (as good as new), then, if still too many, the least recently used.
+    private func evict(_ buckets: inout [String: Bucket], now: Date, rate: Double) {
+        buckets = buckets.filter { $0.value.tokens + max(0, now.timeIntervalSince($0.value.updated)) * rate < Double(burst) }
+        if buckets.count > capacity {
+            let oldest = buckets.sorted { $0.value.updated < $1.value.updated }.prefix(buckets.count - capacity / 2)
+            for (key, _) in oldest { buckets[key] = nil }
+        }
+    }
+
     /// Takes one token for `key`; nil if allowed, else how long until one is there.
     public func take(_ key: String) -> Duration? {
         let now = clock.now()
@@ -40,8 +49,9 @@ public final class RateLimiter: Sendable {
             bucket.tokens = min(Double(burst), bucket.tokens + max(0, now.timeIntervalSince(bucket.updated)) * rate)
             bucket.updated = now
             defer {
+                let isNew = buckets[key] == nil
                 buckets[key] = bucket
-                if buckets.count > capacity { buckets = buckets.filter { $0.value.tokens < Double(burst) } }
+                if isNew && buckets.count > capacity { evict(&buckets, now: now, rate: rate) }
             }
             if bucket.tokens >= 1 {
                 bucket.tokens -= 1

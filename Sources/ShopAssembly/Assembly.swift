@@ -172,7 +172,7 @@ struct NoImageStore: ImageStore {
         throw .backend("product images need SHOP_IMAGES=s3 in the Lambda functions")
     }
     func head(key: String) async throws(StorageError) -> StoredImage? { nil }
-    func leadingBytes(key: String, count: Int) async throws(StorageError) -> [UInt8] { [] }
+    func leadingBytes(key: String, count: Int, etag: String?) async throws(StorageError) -> [UInt8] { [] }
     func delete(key: String) async throws(StorageError) {}
-    func publish(key: String) async throws(StorageError) -> String { throw .backend("product images need SHOP_IMAGES=s3") }
+    func publish(key: String, etag: String?) async throws(StorageError) -> String { throw .backend("product images need SHOP_IMAGES=s3") }
 }

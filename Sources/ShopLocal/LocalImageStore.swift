@@ -79,7 +79,10 @@ public struct LocalImageStore: LocalImageFiles {
             throw .invalidURL("The upload could not be stored.")
         }
         defer { unlink(temporary) }
-        guard link(temporary, destination) == 0 else { throw .used }
+        guard link(temporary, destination) == 0 else {
+            if errno == EEXIST { throw .used }
+            throw .invalidURL("The upload could not be stored (errno \(errno)).")
+        }
     }
 
     public func read(key imageKey: String) -> [UInt8]? {
@@ -110,11 +113,12 @@ public struct LocalImageStore: LocalImageFiles {
         try? FileManager.default.removeItem(atPath: path(imageKey))
     }
 
-    public func leadingBytes(key imageKey: String, count: Int) async throws(StorageError) -> [UInt8] {
+    /// Local uploads are written once (`store` never overwrites), so there is no other version to guard against.
+    public func leadingBytes(key imageKey: String, count: Int, etag: String?) async throws(StorageError) -> [UInt8] {
         // Uploads are at most 5 MiB: reading the file is simpler than a partial read, and as cheap.
         Array((read(key: imageKey) ?? []).prefix(count))
     }
 
     /// The file is already where it is served from; the URL stays single-use because `store` never overwrites.
-    public func publish(key imageKey: String) async throws(StorageError) -> String { "/images/\(imageKey)" }
+    public func publish(key imageKey: String, etag: String?) async throws(StorageError) -> String { "/images/\(imageKey)" }
 }

@@ -25,9 +25,13 @@ public struct ImageUpload: Sendable, Codable, Equatable {
 public struct StoredImage: Sendable, Equatable {
     public var size: Int
     public var contentType: String?
-    public init(size: Int, contentType: String?) {
+    /// The object's version as the store names it (S3's ETag): the checks and the publish at commit all
+    /// apply to this version, so an upload that changes in between is not published unchecked.
+    public var etag: String?
+    public init(size: Int, contentType: String?, etag: String? = nil) {
         self.size = size
         self.contentType = contentType
+        self.etag = etag
     }
 }
 
@@ -37,13 +41,15 @@ public protocol ImageStore: Sendable {
     func prepareUpload(key: String, contentType: String, expiresAt: Date) async throws(StorageError) -> ImageUpload
     /// The object under `key`, or nil if nothing was uploaded.
     func head(key: String) async throws(StorageError) -> StoredImage?
-    /// The object's first `count` bytes (fewer if it is shorter), to check them against its type.
-    func leadingBytes(key: String, count: Int) async throws(StorageError) -> [UInt8]
+    /// The first `count` bytes of the object's version `etag` (fewer if it is shorter), to check them
+    /// against its type; `.versionMismatch` if the object changed since `head`.
+    func leadingBytes(key: String, count: Int, etag: String?) async throws(StorageError) -> [UInt8]
     /// Removes the upload (used when it breaks the rules).
     func delete(key: String) async throws(StorageError)
     /// Makes a checked upload the product's image for good and returns the URL shoppers load it from.
     /// After this, the upload URL changes nothing public: it is single-use.
-    func publish(key: String) async throws(StorageError) -> String
+    /// `.versionMismatch` if the object is no longer the version `etag` that was checked.
+    func publish(key: String, etag: String?) async throws(StorageError) -> String
 }
 
 /// The rules every image store applies.

@@ -230,6 +230,9 @@ public protocol PaymentStore: Sendable {
     func markRefundDue(paymentId: String, at: Date) async throws(StorageError) -> Bool
     /// A refund reached the gateway: nothing is due any more and `refundedAmount` is at least `refundedAmount`.
     func recordRefund(paymentId: String, refundedAmount: Int, at: Date) async throws(StorageError) -> PaymentRecord
+    /// A refund attempt failed: moves the payment to the back of the refunds-due queue, so failing refunds
+    /// cannot starve the others.
+    func deferRefund(paymentId: String, at: Date) async throws(StorageError)
     /// Payments with money still owed back, oldest first.
     func paymentsWithRefundDue(limit: Int) async throws(StorageError) -> [PaymentRecord]
     /// Whether a webhook event id was recorded as processed.

@@ -64,6 +64,19 @@ extension StorageConformance {
             #expect(try await s.orders.recordRefund(paymentId: payment.id, refundedAmount: order.total, at: at(22)) == refunded)
             #expect(try await s.orders.recordRefund(paymentId: payment.id, refundedAmount: 1, at: at(23)).refundedAmount == order.total, "never goes down")
         },
+        Case(name: "a refund that keeps failing goes to the back of the queue") { s in
+            var due: [String] = []
+            for i in 0..<2 {
+                let (_, order, payment) = try await orderWithPayment(s, at: at(Double(i)))
+                _ = try await s.orders.transitionOrder(id: order.id, from: [.pendingPayment], to: .cancelled, expiredBy: nil, at: at(Double(10 + i)))
+                #expect(try await s.orders.markRefundDue(paymentId: payment.id, at: at(Double(20 + i))))
+                due.append(payment.id)
+            }
+            #expect(try await s.orders.paymentsWithRefundDue(limit: 1).map(\.id) == [due[0]])
+            try await s.orders.deferRefund(paymentId: due[0], at: at(30))
+            #expect(try await s.orders.paymentsWithRefundDue(limit: 1).map(\.id) == [due[1]])
+            #expect(try await s.orders.paymentsWithRefundDue(limit: 5).map(\.id) == [due[1], due[0]])
+        },
         Case(name: "a cancelled unpaid order owes nothing; a late success is marked due once") { s in
             let (_, order, payment) = try await orderWithPayment(s)
             _ = try await s.orders.transitionOrder(id: order.id, from: [.pendingPayment], to: .cancelled, expiredBy: nil, at: at(5))

@@ -75,7 +75,10 @@ struct S3ImageStoreTests {
         let bytes = Self.webp(2048)
         let put = try await Self.plainRequest(.PUT, upload.uploadUrl, headers: upload.headers, body: bytes)
         #expect(put.status == .ok)
-        #expect(try await images.head(key: upload.key) == StoredImage(size: 2048, contentType: "image/webp"))
+        let staged = try #require(try await images.head(key: upload.key))
+        #expect(staged.size == 2048)
+        #expect(staged.contentType == "image/webp")
+        #expect(staged.etag != nil)
 
         let committed = try await service.commit(productId: "p1", key: upload.key)
         let imageUrl = try #require(committed.imageUrl)
@@ -90,6 +93,23 @@ struct S3ImageStoreTests {
         #expect(reuse.status == .ok)
         #expect(try await Self.fetch(imageUrl) == bytes, "the public image is unchanged")
         #expect(try await setup.catalog.product(id: "p1")?.imageUrl == imageUrl)
+    }
+
+    @Test func anUploadThatChangesAfterItsCheckIsNotPublished() async throws {
+        let setup = try await Setup(productId: "p4")
+        defer { try? FileManager.default.removeItem(atPath: setup.dir) }
+        let upload = try await setup.service.startUpload(productId: "p4", contentType: "image/webp")
+        #expect(try await Self.plainRequest(.PUT, upload.uploadUrl, headers: upload.headers, body: Self.webp(300)).status == .ok)
+        let checked = try #require(try await setup.images.head(key: upload.key))
+        // The URL's holder swaps the bytes between the check and the publish.
+        #expect(try await Self.plainRequest(.PUT, upload.uploadUrl, headers: upload.headers, body: Data("not an image".utf8)).status == .ok)
+        await #expect(throws: StorageError.versionMismatch(current: 0)) {
+            _ = try await setup.images.leadingBytes(key: upload.key, count: 16, etag: checked.etag)
+        }
+        await #expect(throws: StorageError.versionMismatch(current: 0)) {
+            _ = try await setup.images.publish(key: upload.key, etag: checked.etag)
+        }
+        #expect(try await setup.catalog.product(id: "p4")?.imageUrl == nil)
     }
 
     /// Bytes that start as a WebP file does.

@@ -215,6 +215,23 @@ struct PaymentRoutesTests {
         }
     }
 
+    @Test func aSuccessWhoseWebhookNeverComesIsRefundedWhenTheOrderIsCancelled() async throws {
+        let shop = try await TestShop()
+        defer { shop.cleanUp() }
+        try await shop.live { c in
+            let x = try await Self.checkout(shop, c)
+            _ = try await c.confirm(x.paymentId, token: x.shopper.accessToken)  // charged; the webhook is never delivered
+            let cancelled = try await c.send(.post, "/orders/\(x.orderId)/cancel", token: x.shopper.accessToken)
+            #expect(cancelled.string("status") == "CANCELLED")
+            #expect(cancelled.payment["status"] as? String == "succeeded", "asked the gateway when the cancel was refused")
+            #expect(cancelled.payment["refundedAmount"] as? Int == x.total, "and gave the money back")
+            #expect(try await shop.simulator.inspect(paymentId: x.paymentId).refunds == [x.total])
+            await shop.deliver()  // the success arrives after all: nothing more happens
+            #expect(try await shop.simulator.inspect(paymentId: x.paymentId).refunds == [x.total])
+            #expect(try await c.order(x.orderId, token: x.shopper.accessToken).string("status") == "CANCELLED")
+        }
+    }
+
     @Test func signaturesAreCheckedBeforeAnything() async throws {
         let shop = try await TestShop()
         defer { shop.cleanUp() }

@@ -74,7 +74,8 @@ struct AuthController<Context: ShopRequestContext>: Sendable {
     @Sendable func login(_ request: Request, context: Context) async throws -> EditedResponse<AuthTokens> {
         let body = try await request.decode(as: LoginBody.self, context: context)
         // Per account too: guessing one account's password from many addresses is slowed the same way.
-        if let limiter = limits.perAccount, let wait = limiter.take(body.email.trimmingWhitespace().lowercased()) {
+        // Keyed by the normalised email only: an invalid one cannot be an account, and cannot grow the table.
+        if let limiter = limits.perAccount, let account = try? Credentials.normalizedEmail(body.email), let wait = limiter.take(account) {
             context.logger.notice("login rate limit for an account")
             throw AbuseLimits.refusal(wait, what: "sign-in attempts for this account")
         }

@@ -53,12 +53,27 @@ public struct ImageService: Sendable {
             throw .badRequest("unsupported_image_type", "Images must be image/jpeg, image/png or image/webp.")
         }
         // The bytes must be the image the type names: a script uploaded as image/png is not served as one.
-        let leading = try await mapped { () throws(StorageError) in try await images.leadingBytes(key: key, count: 16) }
+        let changed = APIError(.conflict, "image_changed", "The upload changed while it was being checked; commit it again.")
+        let leading: [UInt8]
+        do {
+            leading = try await images.leadingBytes(key: key, count: 16, etag: stored.etag)
+        } catch .versionMismatch {
+            throw changed
+        } catch {
+            throw APIError(unexpected: error)
+        }
         guard let type = stored.contentType ?? ImageRules.contentType(ofKey: key), ImageRules.contentMatches(leading, contentType: type) else {
             try? await images.delete(key: key)
             throw APIError(.conflict, "image_content_mismatch", "The uploaded bytes are not a \(stored.contentType ?? "declared") image; upload the image again.")
         }
-        let url = try await mapped { () throws(StorageError) in try await images.publish(key: key) }
+        let url: String
+        do {
+            url = try await images.publish(key: key, etag: stored.etag)
+        } catch .versionMismatch {
+            throw changed
+        } catch {
+            throw APIError(unexpected: error)
+        }
         do {
             return try await catalog.setProductImage(id: productId, imageUrl: url, at: clock.now())
         } catch .notFound {

@@ -182,7 +182,8 @@ public struct OrderService: Sendable {
                 } catch .invalidTransition {
                     // Paid or cancelled meanwhile: nothing to do.
                 } catch {
-                    throw APIError(unexpected: error)
+                    // One order that fails (contention, an outage) must not stop the sweep for the others.
+                    logger?.error("could not expire an order", metadata: ["order_id": "\(order.id)", "error": "\(error)"])
                 }
             }
             if due.count < 100 || !movedAny { break }

@@ -202,9 +202,25 @@ public struct PaymentService: OrderSettlement {
                     let cancelled = try await gateway.cancelPayment(id: payment.id)
                     _ = try? await store.updatePayment(id: payment.id, status: cancelled.status, failureCode: nil, failureMessage: nil, at: clock.now())
                 } catch {
-                    logger.notice("could not cancel an open payment", metadata: ["payment_id": "\(payment.id)", "error": "\(error)"])
+                    logger.notice("could not cancel an open payment; asking the gateway", metadata: ["payment_id": "\(payment.id)", "error": "\(error)"])
+                    await reconcile(payment)
                 }
             }
+        }
+    }
+
+    /// The payment could not be cancelled: if the gateway says it succeeded (its webhook may never come),
+    /// apply that success now, which refunds it, since the order can no longer take it.
+    func reconcile(_ payment: PaymentRecord) async {
+        do {
+            let current = try await gateway.retrievePayment(id: payment.id)
+            guard current.status == .succeeded else { return }
+            let event = WebhookEvent(
+                id: "reconcile-\(payment.id)", type: WebhookEvent.Kind.paymentSucceeded.rawValue, created: 0, paymentId: payment.id,
+                orderId: payment.orderId, amount: current.amount, currency: current.currency, status: .succeeded)
+            try await succeeded(payment, event: event)
+        } catch {
+            logger.error("could not reconcile a payment with the gateway", metadata: ["payment_id": "\(payment.id)", "error": "\(error)"])
         }
     }
 
@@ -212,11 +228,15 @@ public struct PaymentService: OrderSettlement {
     /// send it (a cancel, a webhook, the sweep), the gateway refunds once. A failure stays due for the sweep.
     func sendRefund(_ payment: PaymentRecord) async {
         do {
-            let refund = try await gateway.refund(paymentId: payment.id, amount: payment.refundDue, idempotencyKey: "refund-\(payment.id)")
+            // Everything not yet refunded, as the gateway counts it (nil): right even when the amount charged
+            // differs from the one recorded (an amount mismatch).
+            let refund = try await gateway.refund(paymentId: payment.id, amount: nil, idempotencyKey: "refund-\(payment.id)")
             _ = try await store.recordRefund(paymentId: payment.id, refundedAmount: payment.refundedAmount + refund.amount, at: clock.now())
             logger.info("refund sent", metadata: ["payment_id": "\(payment.id)", "amount": "\(refund.amount)"])
         } catch {
             logger.error("refund failed; it stays due and the sweep retries it", metadata: ["payment_id": "\(payment.id)", "error": "\(error)"])
+            // To the back of the queue: refunds that keep failing cannot starve the others.
+            try? await store.deferRefund(paymentId: payment.id, at: clock.now())
         }
     }
 
