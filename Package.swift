@@ -48,6 +48,11 @@ let package = Package(
             dependencies: ["ShopDomain", "ShopStorage"],
             swiftSettings: swiftSettings
         ),
+        // The services ./scripts/test starts for the tests (moto, localstripe), found by their environment variables.
+        .target(
+            name: "TestServices",
+            swiftSettings: swiftSettings
+        ),
         .target(
             name: "SQLiteStore",
             dependencies: [
@@ -204,7 +209,7 @@ let package = Package(
         .testTarget(
             name: "PaymentsTests",
             dependencies: [
-                "Payments", "ShopDomain", "ShopSupport",
+                "Payments", "ShopDomain", "ShopSupport", "TestServices",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
@@ -246,7 +251,7 @@ let package = Package(
         .testTarget(
             name: "S3ImageStoreTests",
             dependencies: [
-                "S3ImageStore", "ShopAPI", "ShopStorage", "ShopDomain", "SQLiteStore", "AWSWire",
+                "S3ImageStore", "ShopAPI", "ShopStorage", "ShopDomain", "SQLiteStore", "AWSWire", "TestServices",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -256,7 +261,7 @@ let package = Package(
         .testTarget(
             name: "DynamoDBStoreTests",
             dependencies: [
-                "DynamoDBStore", "StorageTestKit", "ShopStorage", "ShopDomain", "AWSWire",
+                "DynamoDBStore", "StorageTestKit", "TestServices", "ShopStorage", "ShopDomain", "AWSWire",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ],
             swiftSettings: swiftSettings
@@ -288,7 +293,7 @@ let package = Package(
         .testTarget(
             name: "ShopAPITests",
             dependencies: [
-                "ShopAPI", "ShopAssembly", "ShopLocal", "SQLiteStore", "DynamoDBStore", "Identity", "ShopStorage", "ShopDomain", "ShopSupport", "AWSWire", "Payments",
+                "ShopAPI", "ShopAssembly", "ShopLocal", "SQLiteStore", "DynamoDBStore", "Identity", "ShopStorage", "ShopDomain", "ShopSupport", "AWSWire", "Payments", "TestServices",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Hummingbird", package: "hummingbird"),

@@ -8,9 +8,11 @@ server: the excess is refused with 503 at once, and a login either completes wit
 refused at once too). Prints the good login's time and the answers to the bad ones.
 Usage: bench/login_flood.py [--bad 200] [--binary .build/debug/shop]
 """
-import argparse, collections, concurrent.futures, http.client, json, os, re, subprocess, sys, tempfile, time, urllib.error, urllib.parse, urllib.request
+import argparse, collections, concurrent.futures, http.client, json, os, subprocess, sys, tempfile, time, urllib.error, urllib.parse, urllib.request
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(ROOT, "scripts"))
+from shoptest import start_serve  # noqa: E402
 
 
 def post(base, path, body):
@@ -43,20 +45,8 @@ def run(binary, bad, limits):
         env.update(SHOP_AUTH_RATE_LIMIT_PER_MINUTE="0", SHOP_LOGIN_ACCOUNT_RATE_LIMIT_PER_MINUTE="0")
     subprocess.run([binary, "admin", "create", "--email", "good@example.com", "--password", "Good-passw0rd", "--data-dir", data],
                    check=True, env=env, stdout=subprocess.DEVNULL)
-    log = open(os.path.join(data, "server.log"), "w")
-    server = subprocess.Popen([binary, "serve", "--port", "0", "--no-seed", "--data-dir", data], env=dict(env, SHOP_LOG_LEVEL="notice"),
-                              stdout=log, stderr=subprocess.STDOUT)
+    server, base = start_serve(binary, data, dict(env, SHOP_LOG_LEVEL="notice"), os.path.join(data, "server.log"))
     try:
-        base = None
-        for _ in range(300):
-            text = open(log.name).read()
-            match = re.search(r"listening on (http://[0-9.]+:[0-9]+)", text)
-            if match:
-                base = match.group(1)
-                break
-            time.sleep(0.1)
-        if base is None:
-            sys.exit("shop serve did not start")
         quiet = post(base, "/auth/login", {"email": "good@example.com", "password": "Good-passw0rd"})
         with concurrent.futures.ThreadPoolExecutor(max_workers=bad + 1) as pool:
             flood = [pool.submit(post, base, "/auth/login", {"email": f"guess{i}@example.com", "password": f"Wrong-{i}-pass"}) for i in range(bad)]

@@ -7,7 +7,9 @@ stock + units in non-cancelled orders = the initial stock (nothing oversold, not
 Prints one line per round and ends with "crash: N passed, M failed".
 Usage: scripts/crash_safety.py [--rounds 5] [--binary .build/debug/shop]
 """
-import argparse, json, os, random, re, shutil, signal, subprocess, sys, tempfile, threading, time, urllib.error, urllib.request
+import argparse, json, os, random, shutil, signal, subprocess, sys, tempfile, threading, time, urllib.error, urllib.request
+
+from shoptest import start_serve  # scripts/shoptest.py; scripts/ is on sys.path when run as a script
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 STOCK = 100_000
@@ -31,30 +33,16 @@ class Server:
         self.process = None
 
     def start(self):
-        log_path = os.path.join(self.data_dir, "server.log")
-        self.log = open(log_path, "a")
-        start = self.log.tell()
-        env = dict(os.environ, SHOP_DATA_DIR=self.data_dir, SHOP_BCRYPT_COST="4", SHOP_MAX_OPEN_ORDERS="0",
+        env = dict(os.environ, SHOP_BCRYPT_COST="4", SHOP_MAX_OPEN_ORDERS="0",
                    SHOP_AUTH_RATE_LIMIT_PER_MINUTE="0", SHOP_LOGIN_ACCOUNT_RATE_LIMIT_PER_MINUTE="0",
                    SHOP_MAX_UNITS_PER_LINE="1000", SHOP_ORDER_TTL_SECONDS="86400", SHOP_LOG_LEVEL="notice")
-        self.process = subprocess.Popen([self.binary, "serve", "--port", "0", "--no-seed"], env=env, stdout=self.log, stderr=subprocess.STDOUT)
-        for _ in range(600):
-            with open(log_path) as f:
-                f.seek(start)
-                match = re.search(r"listening on (http://[0-9.]+:[0-9]+)", f.read())
-            if match:
-                self.base = match.group(1)
-                return self.base
-            if self.process.poll() is not None:
-                raise RuntimeError("shop serve exited; see " + log_path)
-            time.sleep(0.05)
-        raise RuntimeError("shop serve did not start")
+        self.process, self.base = start_serve(self.binary, self.data_dir, env, os.path.join(self.data_dir, "server.log"), timeout=30)
+        return self.base
 
     def kill(self):
         if self.process and self.process.poll() is None:
             self.process.send_signal(signal.SIGKILL)
             self.process.wait()
-            self.log.close()
 
 
 def main():

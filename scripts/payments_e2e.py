@@ -47,12 +47,13 @@ import urllib.error
 import urllib.request
 import uuid
 
+from shoptest import ServeFailed, start_serve  # scripts/shoptest.py; scripts/ is on sys.path when run as a script
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 
 HTTP_TIMEOUT = 15.0
 PAID_TIMEOUT = 10.0
-LISTEN_RE = re.compile(r"ServerlessShop is listening on http://([^\s:/]+):(\d+)")
 
 CARD_OK = "4242424242424242"
 CARD_GENERIC_DECLINE = "4000000000000002"
@@ -290,34 +291,18 @@ class Server:
             run_tool(self.binary, ["aws", "create-tables"], self.env, "shop aws create-tables")
         for attempt in range(3):
             wait_for_binary(self.binary)
-            offset = len(self.log_text())
-            log = open(self.log_path, "ab")
             try:
-                self.proc = subprocess.Popen(
-                    [self.binary, "serve", "--port", "0", "--data-dir", self.data_dir, "--no-seed"],
-                    env=self.env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+                self.proc, self.base = start_serve(self.binary, self.data_dir, self.env, self.log_path)
+                return
             except OSError as e:
-                log.close()
                 say("# %s: could not start %s (%s); retrying" % (self.name, self.binary, e))
                 time.sleep(5)
-                continue
-            log.close()
-            deadline = time.time() + 60
-            while time.time() < deadline:
-                m = LISTEN_RE.search(self.log_text()[offset:])
-                if m:
-                    self.base = "http://127.0.0.1:%s" % m.group(2)
-                    return
-                if self.proc.poll() is not None:
-                    break
-                time.sleep(0.1)
-            if self.proc.poll() is None:
-                self.stop()
-                raise CheckFailed("server %s did not log its listening address within 60 s" % self.name)
-            if attempt < 2 and not os.path.exists(self.binary):
-                time.sleep(5)
-                continue
-            raise CheckFailed("server %s exited with %s before listening" % (self.name, self.proc.returncode))
+            except ServeFailed as e:
+                # The test build may be relinking the binary: start it again once it is back.
+                if e.exited and attempt < 2 and not os.path.exists(self.binary):
+                    time.sleep(5)
+                    continue
+                raise CheckFailed("server %s: %s" % (self.name, e))
         raise CheckFailed("server %s could not be started" % self.name)
 
     def restart(self):

@@ -4,24 +4,14 @@ import DynamoDBStore
 import Foundation
 import ShopStorage
 import StorageTestKit
+import TestServices
 import Testing
 
 /// The moto server the test script started (`scripts/test` exports its endpoint).
 /// Without it these tests fail: they never pass by skipping.
 enum Moto {
     static var endpoint: String {
-        get throws {
-            guard let endpoint = ProcessInfo.processInfo.environment["SHOP_TEST_MOTO_ENDPOINT"], !endpoint.isEmpty else {
-                throw MotoMissing()
-            }
-            return endpoint
-        }
-    }
-
-    struct MotoMissing: Error, CustomStringConvertible {
-        var description: String {
-            "SHOP_TEST_MOTO_ENDPOINT is not set: run the suite through ./scripts/test, which starts moto_server"
-        }
+        get throws { try TestService.moto.endpoint }
     }
 
     /// A store on fresh, uniquely named tables, so cases never see each other's data.

@@ -8,6 +8,7 @@ import Payments
 import ShopDomain
 import ShopSupport
 import Synchronization
+import TestServices
 import Testing
 
 /// A stand-in for Stripe's API, for what localstripe cannot show: that requests carry the right path,
@@ -157,12 +158,7 @@ struct StripeGatewayStandInTests {
 @Suite("Stripe gateway (localstripe)")
 struct StripeGatewayLocalstripeTests {
     static var base: String {
-        get throws {
-            guard let base = ProcessInfo.processInfo.environment["SHOP_TEST_LOCALSTRIPE"], !base.isEmpty else {
-                throw TestFailure("SHOP_TEST_LOCALSTRIPE is not set: run the suite through ./scripts/test, which starts localstripe")
-            }
-            return base
-        }
+        get throws { try TestService.localstripe.endpoint }
     }
 
     static func gateway() throws -> StripeGateway {

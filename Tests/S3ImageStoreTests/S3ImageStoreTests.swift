@@ -8,18 +8,12 @@ import ShopAPI
 import ShopDomain
 import ShopStorage
 import SQLiteStore
+import TestServices
 import Testing
 
 @Suite("S3 image store (moto)")
 struct S3ImageStoreTests {
-    static func endpoint() throws -> String {
-        guard let endpoint = ProcessInfo.processInfo.environment["SHOP_TEST_MOTO_ENDPOINT"], !endpoint.isEmpty else {
-            throw TestSetupError(description: "SHOP_TEST_MOTO_ENDPOINT is not set: run the suite through ./scripts/test, which starts moto_server")
-        }
-        return endpoint
-    }
-
-    struct TestSetupError: Error, CustomStringConvertible { let description: String }
+    static func endpoint() throws -> String { try TestService.moto.endpoint }
 
     static func plainRequest(_ method: HTTPMethod, _ url: String, headers: [String: String] = [:], body: Data? = nil) async throws -> HTTPClientResponse {
         var request = HTTPClientRequest(url: url)

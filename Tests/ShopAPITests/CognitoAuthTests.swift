@@ -15,6 +15,7 @@ import ShopLocal
 import Synchronization
 import ShopStorage
 import ShopSupport
+import TestServices
 import Testing
 
 /// The project's one JSON value (ShopSupport), as the Cognito calls below send it.
@@ -39,12 +40,7 @@ struct CognitoShop {
 
     /// moto's address from `scripts/test` (or `scripts/moto-server`); without it these tests fail, never skip.
     static var endpoint: String {
-        get throws {
-            guard let endpoint = ProcessInfo.processInfo.environment["SHOP_TEST_MOTO_ENDPOINT"], !endpoint.isEmpty else {
-                throw TestFailure("SHOP_TEST_MOTO_ENDPOINT is not set: run the suite through ./scripts/test, which starts moto_server")
-            }
-            return endpoint
-        }
+        get throws { try TestService.moto.endpoint }
     }
 
     static func cognitoClient(endpoint: String) -> AWSJSONClient {

@@ -10,6 +10,7 @@ import ShopAPI
 import ShopAssembly
 import ShopDomain
 import ShopStorage
+import TestServices
 import Testing
 
 /// The shop on DynamoDB (moto) with the fault proxy in between, built through the composition root.
@@ -35,9 +36,7 @@ struct ProxiedShop {
     }
 
     static func run(_ body: @Sendable @escaping (ProxiedShop, ShopClient) async throws -> Void) async throws {
-        guard let moto = ProcessInfo.processInfo.environment["SHOP_TEST_MOTO_ENDPOINT"], !moto.isEmpty else {
-            throw TestFailure("SHOP_TEST_MOTO_ENDPOINT is not set: run the suite through ./scripts/test, which starts moto_server")
-        }
+        let moto = try TestService.moto.endpoint
         let prefix = "x" + UUID().uuidString.prefix(8).lowercased() + "-"
         let direct = try store(try configuration(endpoint: moto, prefix: prefix))
         try await direct.createTables()

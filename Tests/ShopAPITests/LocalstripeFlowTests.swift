@@ -8,6 +8,7 @@ import SQLiteStore
 import ShopAPI
 import ShopAssembly
 import ShopStorage
+import TestServices
 import Testing
 
 /// The Stripe gateway end to end against localstripe: our `POST /payment` creates the PaymentIntent there,
@@ -16,12 +17,7 @@ import Testing
 @Suite("Stripe flow (localstripe webhooks)")
 struct LocalstripeFlowTests {
     static var base: String {
-        get throws {
-            guard let base = ProcessInfo.processInfo.environment["SHOP_TEST_LOCALSTRIPE"], !base.isEmpty else {
-                throw TestFailure("SHOP_TEST_LOCALSTRIPE is not set: run the suite through ./scripts/test, which starts localstripe")
-            }
-            return base
-        }
+        get throws { try TestService.localstripe.endpoint }
     }
 
     static func post(_ url: String, form: String, auth: Bool = true) async throws -> Int {
