@@ -146,7 +146,7 @@ let package = Package(
         .target(
             name: "ShopAssembly",
             dependencies: [
-                "ShopAPI", "ShopDomain", "ShopStorage", "Identity", "DynamoDBStore", "S3ImageStore", "AWSWire", "Payments",
+                "ShopAPI", "ShopDomain", "ShopStorage", "ShopSupport", "Identity", "DynamoDBStore", "S3ImageStore", "AWSWire", "Payments",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),

@@ -54,12 +54,28 @@ public enum APIArea: String, Sendable, CaseIterable {
     case payment
 }
 
+/// What `shop serve` adds in front of the API: the website's files and cross-origin access for listed origins.
+/// A Lambda function has neither (on AWS, CloudFront serves the files and the HTTP API answers CORS).
+public struct SiteOptions: Sendable {
+    public var web: WebSite?
+    /// Origins (`https://shop.example.com`) allowed to call the API from a page of theirs.
+    public var corsOrigins: [String]
+
+    public init(web: WebSite? = nil, corsOrigins: [String] = []) {
+        self.web = web
+        self.corsOrigins = corsOrigins
+    }
+}
+
 /// The one router every host serves: `/health`, then the routes of the chosen areas.
 public func buildRouter<Context: ShopRequestContext>(
-    services: ShopServices, areas: Set<APIArea> = Set(APIArea.allCases), context: Context.Type = ShopContext.self
+    services: ShopServices, areas: Set<APIArea> = Set(APIArea.allCases), site: SiteOptions = .init(),
+    context: Context.Type = ShopContext.self
 ) -> Router<Context> {
     let router = Router(context: Context.self)
+    if !site.corsOrigins.isEmpty { router.add(middleware: CrossOriginMiddleware<Context>(origins: Set(site.corsOrigins))) }
     router.add(middleware: EnvelopeMiddleware<Context>())
+    if let web = site.web { router.add(middleware: WebSiteMiddleware<Context>(site: web)) }
     router.add(middleware: AuthenticationMiddleware<Context>(verifier: services.verifier))
     addRoutes(to: router, services: services, areas: areas)
     addMethodNotAllowed(to: router)
@@ -120,11 +136,11 @@ func addMethodNotAllowed<Context: ShopRequestContext>(to router: Router<Context>
 
 /// `shop serve`: the router behind Hummingbird's HTTP server, plus background services.
 public func buildApplication(
-    host: String, port: Int, services: ShopServices, backgroundServices: [any Service] = [], logger: Logger,
-    onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
+    host: String, port: Int, services: ShopServices, site: SiteOptions = .init(), backgroundServices: [any Service] = [],
+    logger: Logger, onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
 ) -> some ApplicationProtocol {
     Application(
-        router: buildRouter(services: services, context: ShopContext.self),
+        router: buildRouter(services: services, site: site, context: ShopContext.self),
         configuration: .init(address: .hostname(host, port: port), serverName: "ServerlessShop"),
         services: backgroundServices,
         onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? port) },

@@ -6,6 +6,7 @@ import FoundationEssentials
 import Foundation
 #endif
 import Logging
+import ShopSupport
 
 /// The one configuration type, parsed once from the environment a host hands over (a `shop` flag
 /// is passed in as the variable it overrides). No other module reads the process environment.
@@ -38,6 +39,27 @@ public struct ShopConfiguration: Sendable, Equatable {
     public var maxOpenOrders: Int
     /// `SHOP_MAX_UNITS_PER_LINE`: units of one product in one order.
     public var maxUnitsPerLine: Int
+    /// The website `shop serve` serves, and who may call the API from other origins.
+    public var web: WebSettings
+
+    public struct WebSettings: Sendable, Equatable {
+        /// `SHOP_WEB_DIR`: the static files served at `/` (default `./web`).
+        public var directory: String
+        /// Whether `directory` was asked for: then its absence is an error, not "serve the API only".
+        public var directoryRequired: Bool
+        /// `SHOP_CORS_ORIGINS`: comma-separated origins (`http://localhost:5173`) whose pages may call the API; none by default.
+        public var corsOrigins: [String]
+        /// `SHOP_STRIPE_JS_URL`: where the pages load Stripe.js from in Stripe mode, named in the CSP
+        /// (default `https://js.stripe.com/v3/`; localstripe's copy in tests). It must match `web/config.js`.
+        public var stripeJSURL: String
+
+        public init(directory: String, directoryRequired: Bool, corsOrigins: [String], stripeJSURL: String) {
+            self.directory = directory
+            self.directoryRequired = directoryRequired
+            self.corsOrigins = corsOrigins
+            self.stripeJSURL = stripeJSURL
+        }
+    }
 
     /// Where products, orders and local users live (`SHOP_STORE`).
     public enum StoreSettings: Sendable, Equatable {
@@ -213,6 +235,10 @@ public struct ShopConfiguration: Sendable, Equatable {
         trustForwardedFor = try reader.bool("SHOP_TRUST_FORWARDED_FOR") ?? false
         maxOpenOrders = try reader.int("SHOP_MAX_OPEN_ORDERS", 0...1_000) ?? 3
         maxUnitsPerLine = try reader.int("SHOP_MAX_UNITS_PER_LINE", 1...1_000) ?? 20
+        web = WebSettings(
+            directory: reader.string("SHOP_WEB_DIR") ?? "./web", directoryRequired: reader.string("SHOP_WEB_DIR") != nil,
+            corsOrigins: try reader.origins("SHOP_CORS_ORIGINS"),
+            stripeJSURL: try reader.url("SHOP_STRIPE_JS_URL") ?? "https://js.stripe.com/v3/")
         function = FunctionSettings(
             handler: reader.string("_HANDLER"), trustAuthorizerClaims: try reader.bool("SHOP_TRUST_AUTHORIZER_CLAIMS") ?? false)
 
@@ -333,6 +359,19 @@ struct EnvironmentReader {
             throw Invalid(description: "\(name)=\(raw) must be an http:// or https:// URL")
         }
         return raw
+    }
+
+    /// A comma-separated list of origins: `scheme://host[:port]`, without path, query or `*`.
+    func origins(_ name: String) throws -> [String] {
+        guard let raw = string(name) else { return [] }
+        return try raw.split(separator: ",").map { $0.trimmingWhitespace() }.filter { !$0.isEmpty }.map { origin in
+            guard let scheme = origin.firstRange(of: "://"), ["http", "https"].contains(origin[..<scheme.lowerBound]),
+                !origin[scheme.upperBound...].isEmpty, !origin[scheme.upperBound...].contains(where: { "/?#*@ ".contains($0) })
+            else {
+                throw Invalid(description: "\(name): \(origin) is not an origin such as https://shop.example.com or http://localhost:5173")
+            }
+            return origin
+        }
     }
 
     /// The override named `name`, else AWS's endpoint for the service in the region.

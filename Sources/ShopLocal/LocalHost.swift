@@ -44,6 +44,57 @@ public struct LocalStack: Sendable {
     public var simulator: SimulatedGateway?
 }
 
+/// The website `shop serve` serves: the files of `SHOP_WEB_DIR` (read once, at start), under a
+/// Content-Security-Policy made from the configuration, and the CORS origins.
+public enum LocalSite {
+    public static func load(_ configuration: ShopConfiguration, logger: Logger) throws -> SiteOptions {
+        let web = configuration.web
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: web.directory, isDirectory: &isDirectory), isDirectory.boolValue else {
+            if web.directoryRequired { throw ShopConfiguration.Invalid(description: "SHOP_WEB_DIR=\(web.directory) is not a directory") }
+            logger.notice("no website: \(web.directory) is not a directory; serving the API only (set SHOP_WEB_DIR)")
+            return SiteOptions(corsOrigins: web.corsOrigins)
+        }
+        var files: [String: [UInt8]] = [:]
+        let root = URL(fileURLWithPath: web.directory, isDirectory: true).standardizedFileURL
+        guard let walker = FileManager.default.enumerator(at: root, includingPropertiesForKeys: [.isRegularFileKey], options: [.skipsHiddenFiles])
+        else { throw ShopConfiguration.Invalid(description: "SHOP_WEB_DIR=\(web.directory) cannot be read") }
+        for case let url as URL in walker where (try? url.resourceValues(forKeys: [.isRegularFileKey]).isRegularFile) == true {
+            let relative = String(url.standardizedFileURL.path.dropFirst(root.path.count))
+            files[relative.hasPrefix("/") ? relative : "/" + relative] = Array(try Data(contentsOf: url))
+        }
+        do {
+            let site = try WebSite(files: files, contentSecurityPolicy: contentSecurityPolicy(configuration))
+            logger.info("serving the website", metadata: ["directory": "\(web.directory)", "files": "\(files.count)"])
+            return SiteOptions(web: site, corsOrigins: web.corsOrigins)
+        } catch {
+            throw ShopConfiguration.Invalid(description: "SHOP_WEB_DIR=\(web.directory): \(error)")
+        }
+    }
+
+    /// Stripe.js's origin in Stripe mode; the bucket's origin when images are on S3 (presigned uploads
+    /// and image loads); the image CDN's when one is set.
+    static func contentSecurityPolicy(_ configuration: ShopConfiguration) -> String {
+        var stripeJS: String?
+        if case .stripe = configuration.payments { stripeJS = origin(of: configuration.web.stripeJSURL) }
+        var images: [String] = []
+        var connect: [String] = []
+        if case .s3(let s3) = configuration.images {
+            let bucket = origin(of: s3.endpoint ?? "https://\(s3.bucket).s3.\(s3.aws.region).amazonaws.com")
+            connect.append(bucket)
+            images.append(s3.publicBaseURL.map(origin(of:)) ?? bucket)
+        }
+        return WebSite.contentSecurityPolicy(stripeJS: stripeJS, imageOrigins: images, connectOrigins: connect)
+    }
+
+    /// `scheme://host[:port]` of a URL.
+    static func origin(of url: String) -> String {
+        guard let scheme = url.firstRange(of: "://") else { return url }
+        let rest = url[scheme.upperBound...]
+        return String(url[..<scheme.upperBound] + rest.prefix { $0 != "/" && $0 != "?" && $0 != "#" })
+    }
+}
+
 /// What `shop serve` and its commands open before the assembly runs: the SQLite file (when
 /// `SHOP_STORE=sqlite`), the key files, the image files and the payment simulator under the data directory.
 public enum LocalHost {

@@ -76,8 +76,10 @@ struct Serve: AsyncParsableCommand {
         let dataDir = configuration.dataDirectory
         let host = configuration.host
         let simulator = stack.simulator
+        let site = try LocalSite.load(configuration, logger: logger)
         let app = buildApplication(
-            host: configuration.host, port: configuration.port, services: stack.services, backgroundServices: background, logger: logger,
+            host: configuration.host, port: configuration.port, services: stack.services, site: site, backgroundServices: background,
+            logger: logger,
             onServerRunning: { port in
                 // The simulator delivers to this server unless SHOP_PAYMENTS_WEBHOOK_URL says otherwise.
                 let reachable = ["0.0.0.0", "::", ""].contains(host) ? "127.0.0.1" : host

@@ -76,8 +76,8 @@ struct TestShop {
     func cleanUp() { try? FileManager.default.removeItem(atPath: dir) }
 
     /// Runs `body` against the router, with no socket.
-    func test<T: Sendable>(_ body: @Sendable (ShopClient) async throws -> T) async throws -> T {
-        let app = Application(router: buildRouter(services: services, context: ShopContext.self))
+    func test<T: Sendable>(site: SiteOptions = .init(), _ body: @Sendable (ShopClient) async throws -> T) async throws -> T {
+        let app = Application(router: buildRouter(services: services, site: site, context: ShopContext.self))
         return try await app.test(.router) { client in try await body(ShopClient(client: client)) }
     }
 

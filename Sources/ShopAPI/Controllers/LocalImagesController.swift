@@ -59,7 +59,7 @@ struct LocalImagesController<Context: ShopRequestContext>: Sendable {
         return Response(
             status: .ok,
             headers: [
-                .contentType: type, .cacheControl: "public, max-age=31536000, immutable", HTTPField.Name("X-Content-Type-Options")!: "nosniff",
+                .contentType: type, .cacheControl: "public, max-age=31536000, immutable", .xContentTypeOptions: "nosniff",
             ],
             body: .init(byteBuffer: ByteBuffer(bytes: data)))
     }

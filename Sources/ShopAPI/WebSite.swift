@@ -1,0 +1,178 @@
+import HTTPTypes
+import Hummingbird
+import ShopSupport
+
+/// The website's static files (`web/`), held in memory and served by `shop serve` at `/`.
+///
+/// The pages use hash routes (`/#/product/<id>`), so the server only ever serves real files, and no
+/// file path may collide with an API path (`init` refuses one that does). Every file is answered with
+/// its content type, `Cache-Control: no-cache` plus a strong `ETag` (revalidated with `If-None-Match`,
+/// since file names carry no content hash), and the security headers: a strict
+/// `Content-Security-Policy` without inline script, `nosniff`, no framing, a same-origin referrer.
+public struct WebSite: Sendable {
+    public struct File: Sendable {
+        let body: ByteBuffer
+        let contentType: String
+        let etag: String
+    }
+
+    /// Content types by file extension; files of other types are not served.
+    public static let contentTypes: [String: String] = [
+        "html": "text/html; charset=utf-8",
+        "js": "text/javascript; charset=utf-8",
+        "css": "text/css; charset=utf-8",
+        "svg": "image/svg+xml",
+        "png": "image/png",
+        "ico": "image/x-icon",
+        "webmanifest": "application/manifest+json",
+        "txt": "text/plain; charset=utf-8",
+    ]
+
+    /// First path segments that belong to the API (and the local image routes); no web file may start with one.
+    public static let reservedPrefixes: Set<String> = [
+        "health", "openapi.json", "auth", "products", "orders", "payment", "uploads", "images", ".well-known",
+    ]
+
+    /// A web file's path is not servable: another type, or a path the API owns.
+    public struct Refused: Error, CustomStringConvertible {
+        public let description: String
+    }
+
+    let files: [String: File]
+    let headers: HTTPFields
+
+    /// `files` maps each URL path (`/index.html`, `/js/app.js`) to its bytes; `/` serves `/index.html`.
+    public init(files: [String: [UInt8]], contentSecurityPolicy: String) throws(Refused) {
+        var served: [String: File] = [:]
+        for (path, bytes) in files {
+            guard path.hasPrefix("/"), !path.contains("//"), !path.split(separator: "/").contains("..") else {
+                throw Refused(description: "\(path) is not a clean absolute path")
+            }
+            let first = path.dropFirst().split(separator: "/", maxSplits: 1).first.map(String.init) ?? ""
+            guard !Self.reservedPrefixes.contains(first) else {
+                throw Refused(description: "\(path) would hide the API's /\(first) routes")
+            }
+            guard let dot = path.lastIndex(of: "."), let type = Self.contentTypes[path[path.index(after: dot)...].lowercased()] else {
+                throw Refused(description: "\(path) has no known content type")
+            }
+            served[path] = File(body: ByteBuffer(bytes: bytes), contentType: type, etag: "\"\(Self.digest(bytes))\"")
+        }
+        if let index = served["/index.html"] { served["/"] = index }
+        self.files = served
+        self.headers = [
+            .contentSecurityPolicy: contentSecurityPolicy,
+            .xContentTypeOptions: "nosniff",
+            .xFrameOptions: "DENY",
+            .referrerPolicy: "same-origin",
+            .cacheControl: "no-cache",
+        ]
+    }
+
+    /// The URL paths served, `/` included.
+    public var paths: [String] { files.keys.sorted() }
+
+    /// The policy for pages that load scripts and styles only from their own origin. `stripeJS` is the
+    /// origin Stripe.js comes from (in Stripe mode only; the one script from elsewhere), `imageOrigins`
+    /// where product images load from, `connectOrigins` other origins the pages call (an S3 bucket for
+    /// presigned uploads, an API on another origin).
+    public static func contentSecurityPolicy(stripeJS: String? = nil, imageOrigins: [String] = [], connectOrigins: [String] = []) -> String {
+        func list(_ base: [String], _ more: [String]) -> String {
+            var seen: [String] = []
+            for item in base + more where !seen.contains(item) { seen.append(item) }
+            return seen.joined(separator: " ")
+        }
+        let stripe = stripeJS.map { [$0] } ?? []
+        let stripeAPI = stripeJS == nil ? [] : ["https://api.stripe.com"]
+        return [
+            "default-src 'none'",
+            "script-src " + list(["'self'"], stripe),
+            "style-src 'self'",
+            "img-src " + list(["'self'", "data:", "blob:"], imageOrigins),
+            "connect-src " + list(["'self'"], connectOrigins + stripe + stripeAPI),
+            "frame-src " + (stripeJS == nil ? "'none'" : list(stripe, ["https://hooks.stripe.com"])),
+            "manifest-src 'self'",
+            "base-uri 'none'",
+            "form-action 'self'",
+            "frame-ancestors 'none'",
+        ].joined(separator: "; ")
+    }
+
+    func response(for request: Request) -> Response? {
+        guard request.method == .get || request.method == .head, let file = files[request.uri.path] else { return nil }
+        var headers = headers
+        headers[.eTag] = file.etag
+        if let match = request.headers[.ifNoneMatch],
+            match.split(separator: ",").contains(where: { $0.trimmingWhitespace() == file.etag || $0.trimmingWhitespace() == "*" })
+        {
+            return Response(status: .notModified, headers: headers)
+        }
+        headers[.contentType] = file.contentType
+        headers[.contentLength] = String(file.body.readableBytes)
+        return Response(status: .ok, headers: headers, body: request.method == .head ? .init() : .init(byteBuffer: file.body))
+    }
+
+    /// 64-bit FNV-1a of the bytes, in hex: an ETag, not a security measure.
+    static func digest(_ bytes: [UInt8]) -> String {
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in bytes {
+            hash ^= UInt64(byte)
+            hash &*= 0x100_0000_01b3
+        }
+        let hex = String(hash, radix: 16)
+        return String(repeating: "0", count: 16 - hex.count) + hex + "-" + String(bytes.count, radix: 16)
+    }
+}
+
+/// Answers `GET`/`HEAD` for the website's files; every other request goes on to the API.
+struct WebSiteMiddleware<Context: ShopRequestContext>: RouterMiddleware {
+    let site: WebSite
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        if let response = site.response(for: request) { return response }
+        return try await next(request, context)
+    }
+}
+
+/// Cross-origin access for a storefront served from another origin in development (`SHOP_CORS_ORIGINS`).
+/// On AWS the HTTP API's own CORS configuration does this. A listed origin gets
+/// `Access-Control-Allow-Origin` on every answer, errors included, and its preflights are answered here;
+/// a preflight from any other origin is refused with 403 `origin_not_allowed`.
+struct CrossOriginMiddleware<Context: ShopRequestContext>: RouterMiddleware {
+    let origins: Set<String>
+
+    static var allowMethods: String { "GET, POST, PUT, DELETE" }
+    static var allowHeaders: String { "Authorization, Content-Type, Idempotency-Key, If-Match, If-None-Match, X-Request-Id" }
+    static var exposeHeaders: String { "ETag, Location, Retry-After, WWW-Authenticate, X-Request-Id" }
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        guard let origin = request.headers[.origin] else { return try await next(request, context) }
+        let allowed = origins.contains(origin)
+        if request.method == .options, request.headers[.accessControlRequestMethod] != nil {
+            guard allowed else {
+                var response = try EnvelopeMiddleware<Context>.envelope(APIError(
+                    .forbidden, "origin_not_allowed", "Requests from \(origin) are not allowed; list the origin in SHOP_CORS_ORIGINS."))
+                response.headers[.vary] = "Origin"
+                response.headers[.requestId] = EnvelopeMiddleware<Context>.requestId(from: request)
+                return response
+            }
+            return Response(status: .noContent, headers: [
+                .accessControlAllowOrigin: origin, .vary: "Origin",
+                .accessControlAllowMethods: Self.allowMethods, .accessControlAllowHeaders: Self.allowHeaders,
+                .accessControlMaxAge: "600", .requestId: EnvelopeMiddleware<Context>.requestId(from: request),
+            ])
+        }
+        var response = try await next(request, context)
+        response.headers[.vary] = "Origin"
+        if allowed {
+            response.headers[.accessControlAllowOrigin] = origin
+            response.headers[.accessControlExposeHeaders] = Self.exposeHeaders
+        }
+        return response
+    }
+}
+
+extension HTTPField.Name {
+    static let xContentTypeOptions = Self("X-Content-Type-Options")!
+    static let xFrameOptions = Self("X-Frame-Options")!
+    static let referrerPolicy = Self("Referrer-Policy")!
+}

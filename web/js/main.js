@@ -1,0 +1,89 @@
+// Start-up: the hash router, the navigation's signed-in state and the cart count.
+import { apiUrl, isAdmin, session } from "./api.js";
+import * as cart from "./cart.js";
+import { h, render } from "./dom.js";
+import { catalogPage } from "./pages/catalog.js";
+import { productPage } from "./pages/product.js";
+import { cartPage } from "./pages/cart.js";
+import { accountPage, confirmPage, registerPage, signInPage } from "./pages/account.js";
+import { checkoutPage } from "./pages/checkout.js";
+import { ordersPage } from "./pages/orders.js";
+import { adminProductPage, adminProductsPage } from "./pages/admin-products.js";
+import { adminOrdersPage } from "./pages/admin-orders.js";
+
+// Page addresses are hash routes (#/product/<id>), so they never collide with the API's paths.
+const routes = [
+  [/^\/$/, catalogPage],
+  [/^\/product\/([^/]+)$/, productPage],
+  [/^\/cart$/, cartPage],
+  [/^\/signin$/, signInPage],
+  [/^\/register$/, registerPage],
+  [/^\/confirm$/, confirmPage],
+  [/^\/account$/, accountPage, "user"],
+  [/^\/checkout\/([^/]+)$/, checkoutPage, "user"],
+  [/^\/orders$/, ordersPage, "user"],
+  [/^\/admin\/products$/, adminProductsPage, "admin"],
+  [/^\/admin\/products\/([^/]+)$/, adminProductPage, "admin"],
+  [/^\/admin\/orders$/, adminOrdersPage, "admin"],
+];
+
+/** The current route: path and query of the part after `#`. */
+export function location() {
+  const raw = window.location.hash.replace(/^#/, "") || "/";
+  const [path, query = ""] = raw.split("?");
+  return { path, params: new URLSearchParams(query), raw };
+}
+
+export function navigate(hash) {
+  if (window.location.hash === hash) route();
+  else window.location.hash = hash;
+}
+
+let generation = 0;
+
+async function route(reason) {
+  const { path, params, raw } = location();
+  const current = ++generation;
+  for (const [pattern, page, needs] of routes) {
+    const match = pattern.exec(path);
+    if (!match) continue;
+    if (needs && !session()) return signInPage({ params: new URLSearchParams({ next: raw }), reason });
+    if (needs === "admin" && !isAdmin()) {
+      return render("Not allowed", h("h1", {}, "Not allowed"), h("p", {}, "This page is for the store's administrators."));
+    }
+    try {
+      await page({ args: match.slice(1).map(decodeURIComponent), params, isCurrent: () => current === generation });
+    } catch (error) {
+      // A refused session already shows the sign-in form.
+      if (current !== generation || (error.status === 401 && !session())) return;
+      render("Something went wrong", h("h1", {}, "Something went wrong"), h("p", { role: "alert" }, error.message || String(error)),
+        h("p", {}, h("a", { href: "#/" }, "Back to the catalog")));
+    }
+    return;
+  }
+  render("Not found", h("h1", {}, "Page not found"), h("p", {}, h("a", { href: "#/" }, "Back to the catalog")));
+}
+
+function updateNav() {
+  const signedIn = !!session();
+  const admin = isAdmin();
+  for (const link of document.querySelectorAll("[data-when]")) {
+    const when = link.dataset.when;
+    link.parentElement.hidden = !(when === "signed-in" ? signedIn : when === "admin" ? admin : !signedIn);
+  }
+  const n = cart.count();
+  document.getElementById("nav-cart").textContent = n ? `Cart (${n})` : "Cart";
+}
+
+window.addEventListener("hashchange", () => route());
+window.addEventListener("shop:session", updateNav);
+window.addEventListener("shop:cart", updateNav);
+window.addEventListener("storage", updateNav);
+window.addEventListener("shop:signin-needed", (event) => {
+  const { raw } = location();
+  if (raw.startsWith("/signin")) return;
+  signInPage({ params: new URLSearchParams({ next: raw }), reason: event.detail.reason });
+});
+document.getElementById("api-doc").href = apiUrl("/openapi.json");
+updateNav();
+route();

@@ -1,0 +1,113 @@
+// Register, confirm (the Cognito code step), sign in, sign out, and the shopper's own details.
+import { api, session, signIn, signOut } from "../api.js";
+import { busy, field, h, render, say, showError, statusArea } from "../dom.js";
+import { navigate } from "../main.js";
+
+function safeNext(params) {
+  const next = params.get("next") || "/";
+  // Only a page of this site: "#/..." routes, never another address.
+  return next.startsWith("/") && !next.startsWith("//") ? next : "/";
+}
+
+export function signInPage({ params = new URLSearchParams(), reason } = {}) {
+  const status = statusArea();
+  const form = h("form", { class: "stack", novalidate: true },
+    field("Email", "email", { type: "email", autocomplete: "username", required: true, value: params.get("email") || "" }),
+    field("Password", "password", { type: "password", autocomplete: "current-password", required: true }),
+    h("button", { type: "submit", class: "primary" }, "Sign in"));
+  const button = form.querySelector("button");
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    busy(button, async () => {
+      try {
+        await signIn(form.elements.email.value.trim(), form.elements.password.value);
+        navigate(`#${safeNext(params)}`);
+      } catch (error) {
+        if (error.code === "user_not_confirmed") {
+          return say(status, h("p", {}, `${error.message} `,
+            h("a", { href: `#/confirm?email=${encodeURIComponent(form.elements.email.value.trim())}` }, "Enter your confirmation code")), "error");
+        }
+        showError(status, error, form);
+      }
+    });
+  });
+  render("Sign in", h("h1", {}, "Sign in"), status, form,
+    h("p", {}, "New here? ", h("a", { href: `#/register?next=${encodeURIComponent(safeNext(params))}` }, "Create an account")));
+  if (reason) say(status, reason, "error");
+  else if (params.get("notice")) say(status, params.get("notice"));
+}
+
+export function registerPage({ params }) {
+  const status = statusArea();
+  const form = h("form", { class: "stack", novalidate: true },
+    field("Name", "name", { autocomplete: "name", required: true }),
+    field("Email", "email", { type: "email", autocomplete: "email", required: true }),
+    field("Password", "password", {
+      type: "password", autocomplete: "new-password", required: true,
+      hint: "At least 8 characters, with two kinds among lower case, upper case, digits and symbols.",
+    }),
+    h("button", { type: "submit", class: "primary" }, "Create account"));
+  const button = form.querySelector("button");
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    busy(button, async () => {
+      const email = form.elements.email.value.trim();
+      const password = form.elements.password.value;
+      try {
+        const result = await api("POST", "/auth/register", { body: { name: form.elements.name.value.trim(), email, password } });
+        if (result?.confirmationRequired) {
+          return navigate(`#/confirm?email=${encodeURIComponent(email)}`);
+        }
+        await signIn(email, password);
+        navigate(`#${safeNext(params)}`);
+      } catch (error) {
+        // A weak password is about the password field, though the API names no field for it.
+        if (error.code === "weak_password") error.details = [{ field: "password", problem: error.message }];
+        showError(status, error, form);
+      }
+    });
+  });
+  render("Create an account", h("h1", {}, "Create an account"), status, form,
+    h("p", {}, "Already have one? ", h("a", { href: "#/signin" }, "Sign in")));
+}
+
+export function confirmPage({ params }) {
+  const status = statusArea();
+  const form = h("form", { class: "stack", novalidate: true },
+    field("Email", "email", { type: "email", autocomplete: "username", required: true, value: params.get("email") || "" }),
+    field("Confirmation code", "code", { autocomplete: "one-time-code", inputmode: "numeric", required: true }),
+    h("button", { type: "submit", class: "primary" }, "Confirm"));
+  const button = form.querySelector("button");
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    busy(button, async () => {
+      const email = form.elements.email.value.trim();
+      try {
+        await api("POST", "/auth/confirm", { body: { email, code: form.elements.code.value.trim() } });
+        navigate(`#/signin?email=${encodeURIComponent(email)}&notice=${encodeURIComponent("Your account is confirmed. Sign in.")}`);
+      } catch (error) {
+        showError(status, error, form);
+      }
+    });
+  });
+  render("Confirm your account", h("h1", {}, "Confirm your account"),
+    h("p", {}, "We sent a code to your email address. Enter it here."), status, form);
+}
+
+export async function accountPage({ isCurrent }) {
+  const me = await api("GET", "/auth/me", { auth: true });
+  if (!isCurrent()) return;
+  const status = statusArea();
+  const out = h("button", { type: "button", class: "secondary" }, "Sign out");
+  out.addEventListener("click", () => busy(out, async () => {
+    await signOut();
+    navigate(`#/signin?notice=${encodeURIComponent("You are signed out.")}`);
+  }));
+  render("Account", h("h1", {}, "Your account"),
+    h("dl", { class: "facts" },
+      h("dt", {}, "Name"), h("dd", { id: "account-name" }, me.name),
+      h("dt", {}, "Email"), h("dd", { id: "account-email" }, me.email),
+      h("dt", {}, "Role"), h("dd", {}, me.groups.includes("admin") ? "Administrator" : "Shopper")),
+    status, out);
+  if (!session()) say(status, "You are signed out.");
+}

@@ -1,0 +1,100 @@
+// The cart and placing the order. Totals shown here are estimates from the catalog as it was seen;
+// the order the server returns has the real ones, shown on the payment page.
+import { ApiError, api, session } from "../api.js";
+import * as cart from "../cart.js";
+import { busy, h, render, say, statusArea } from "../dom.js";
+import { money } from "../format.js";
+import { navigate } from "../main.js";
+
+function estimate(lines) {
+  const byCurrency = new Map();
+  for (const line of lines) byCurrency.set(line.currency, (byCurrency.get(line.currency) || 0) + line.price * line.quantity);
+  return [...byCurrency].map(([currency, total]) => money(total, currency)).join(" + ");
+}
+
+/** The out-of-stock answer in words, with a button that sets each short line to what is left. */
+function outOfStock(error, status) {
+  const names = new Map(cart.lines().map((l) => [l.productId, l.name]));
+  const items = (Array.isArray(error.details) ? error.details : []).map((d) => h("li", {},
+    `${names.get(d.productId) || d.productId}: you asked for ${d.requested}, ${d.available === 0 ? "none are" : `only ${d.available}`} left.`));
+  const fix = h("button", {
+    type: "button", onclick: () => {
+      for (const d of error.details) cart.setQuantity(d.productId, d.available, d.available);
+      cartPage({ notice: "Your cart now has what is in stock. Check it and place the order again." });
+    },
+  }, "Update my cart to what is left");
+  say(status, h("div", {}, h("p", {}, "Some products do not have enough stock:"), h("ul", { class: "short" }, items), fix), "error");
+}
+
+export function cartPage({ notice } = {}) {
+  const lines = cart.lines();
+  const status = statusArea();
+  if (!lines.length) {
+    render("Cart", h("h1", {}, "Your cart"), status, h("p", {}, "Your cart is empty. ", h("a", { href: "#/" }, "Browse the catalog")));
+    if (notice) say(status, notice);
+    return;
+  }
+  const rows = lines.map((line) => {
+    const inputId = `qty-${line.productId}`;
+    const input = h("input", { id: inputId, type: "number", min: 1, max: line.stock, value: line.quantity, inputmode: "numeric", class: "qty" });
+    input.addEventListener("change", () => {
+      const wanted = Number(input.value);
+      if (!Number.isInteger(wanted) || wanted < 1) {
+        input.value = line.quantity;
+        say(status, "Enter a whole number of at least 1, or remove the line.", "error");
+        return;
+      }
+      cart.setQuantity(line.productId, wanted);
+      cartPage({ notice: wanted > line.stock ? `Only ${line.stock} of ${line.name} are in stock.` : `${line.name}: quantity updated.` });
+    });
+    return h("tr", { dataset: { productId: line.productId } },
+      h("th", { scope: "row" }, h("a", { href: `#/product/${encodeURIComponent(line.productId)}` }, line.name)),
+      h("td", {}, money(line.price, line.currency)),
+      h("td", {}, h("label", { for: inputId, class: "visually-hidden" }, `Quantity of ${line.name}`), input,
+        h("span", { class: "hint" }, ` of ${line.stock}`)),
+      h("td", {}, money(line.price * line.quantity, line.currency)),
+      h("td", {}, h("button", {
+        type: "button", class: "link", "aria-label": `Remove ${line.name}`,
+        onclick: () => { cart.setQuantity(line.productId, 0); cartPage({ notice: `${line.name} removed.` }); },
+      }, "Remove")));
+  });
+  const place = h("button", { type: "button", class: "primary" }, "Place order");
+  place.addEventListener("click", () => busy(place, () => placeOrder(status)));
+  render("Cart",
+    h("h1", {}, "Your cart"),
+    h("div", { class: "table-wrap" }, h("table", { class: "lines" },
+      h("caption", { class: "visually-hidden" }, "Products in your cart"),
+      h("thead", {}, h("tr", {}, ["Product", "Price", "Quantity", "Subtotal", ""].map((t) => h("th", { scope: "col" }, t)))),
+      h("tbody", {}, rows))),
+    h("p", { class: "total" }, `Estimated total: ${estimate(lines)}`),
+    h("p", { class: "hint" }, "The final total comes from the store when the order is placed."),
+    status,
+    session() ? place : h("p", {}, h("a", { href: `#/signin?next=${encodeURIComponent("/cart")}` }, "Sign in to place the order")));
+  if (notice) say(status, notice);
+}
+
+async function placeOrder(status) {
+  const lines = cart.lines().map((l) => ({ productId: l.productId, quantity: l.quantity }));
+  // The same key for the same cart: a double click or a retry after a lost answer makes one order.
+  const key = cart.checkoutKey();
+  say(status, "Placing the order…");
+  try {
+    const order = await api("POST", "/orders", { body: { lines }, headers: { "Idempotency-Key": key }, auth: true });
+    cart.clear();
+    navigate(`#/checkout/${encodeURIComponent(order.id)}`);
+  } catch (error) {
+    if (!(error instanceof ApiError)) throw error;
+    if (error.code === "out_of_stock") return outOfStock(error, status);
+    if (error.code === "product_not_found") {
+      const id = error.details?.productId;
+      const name = cart.lines().find((l) => l.productId === id)?.name || "A product";
+      return say(status, h("div", {}, h("p", {}, `${name} is no longer sold.`), h("button", {
+        type: "button", onclick: () => { cart.setQuantity(id, 0); cartPage({ notice: `${name} was removed from your cart.` }); },
+      }, `Remove ${name}`)), "error");
+    }
+    if (error.code === "too_many_open_orders") {
+      return say(status, h("p", {}, `${error.message} `, h("a", { href: "#/orders" }, "Pay or cancel them in My orders")), "error");
+    }
+    say(status, error.message, "error");
+  }
+}

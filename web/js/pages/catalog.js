@@ -1,0 +1,90 @@
+// The catalog: a grid of products with a category filter and "load more" following `nextCursor`.
+import { api } from "../api.js";
+import * as cart from "../cart.js";
+import { h, render, say, statusArea } from "../dom.js";
+import { money } from "../format.js";
+
+const CATEGORIES = "shop.categories";
+
+function knownCategories(items) {
+  let known = [];
+  try { known = JSON.parse(sessionStorage.getItem(CATEGORIES)) || []; } catch { known = []; }
+  for (const item of items) if (!known.includes(item.category)) known.push(item.category);
+  known.sort();
+  sessionStorage.setItem(CATEGORIES, JSON.stringify(known));
+  return known;
+}
+
+/** The product's picture, or a placeholder box when it has none. */
+export function productImage(product, className = "thumb") {
+  if (product.imageUrl) return h("img", { class: className, src: product.imageUrl, alt: product.name, loading: "lazy" });
+  return h("div", { class: `${className} placeholder`, role: "img", "aria-label": `${product.name}: no picture yet` }, "No picture");
+}
+
+export function stockText(product) {
+  if (product.quantity <= 0) return "Out of stock";
+  return product.quantity <= 5 ? `Only ${product.quantity} left` : `${product.quantity} in stock`;
+}
+
+function card(product, status) {
+  const soldOut = product.quantity <= 0;
+  return h("li", { class: "card", dataset: { productId: product.id } },
+    h("a", { href: `#/product/${encodeURIComponent(product.id)}`, class: "card-link" },
+      productImage(product),
+      h("h2", { class: "card-title" }, product.name)),
+    h("p", { class: "price" }, money(product.price, product.currency)),
+    h("p", { class: soldOut ? "stock out" : "stock" }, stockText(product)),
+    h("button", {
+      type: "button", disabled: soldOut, "aria-label": `Add ${product.name} to the cart`,
+      onclick: () => {
+        const inCart = cart.add(product, 1);
+        say(status, `${product.name} is in your cart (${inCart}).`);
+      },
+    }, soldOut ? "Sold out" : "Add to cart"));
+}
+
+export async function catalogPage({ params, isCurrent }) {
+  const category = params.get("category") || "";
+  const query = new URLSearchParams({ limit: "12" });
+  if (category) query.set("category", category);
+  const first = await api("GET", `/products?${query}`);
+  if (!isCurrent()) return;
+
+  const status = statusArea();
+  const grid = h("ul", { class: "grid", "aria-label": "Products" });
+  const more = h("button", { type: "button", class: "secondary" }, "Load more");
+  let cursor = first.nextCursor;
+  const show = (items) => grid.append(...items.map((p) => card(p, status)));
+  show(first.items);
+  more.hidden = !cursor;
+  more.addEventListener("click", async () => {
+    more.disabled = true;
+    try {
+      const next = await api("GET", `/products?${query}&cursor=${encodeURIComponent(cursor)}`);
+      show(next.items);
+      cursor = next.nextCursor;
+      more.hidden = !cursor;
+      say(status, `${next.items.length} more products shown.`);
+    } catch (error) {
+      say(status, error.message, "error");
+    } finally {
+      more.disabled = false;
+    }
+  });
+
+  const categories = knownCategories(category ? [] : first.items);
+  if (category && !categories.includes(category)) categories.push(category);
+  const select = h("select", { id: "category", name: "category" },
+    h("option", { value: "" }, "All categories"),
+    categories.map((c) => h("option", { value: c, selected: c === category }, c)));
+  select.addEventListener("change", () => {
+    window.location.hash = select.value ? `#/?category=${encodeURIComponent(select.value)}` : "#/";
+  });
+
+  render(category ? `Catalog: ${category}` : "Catalog",
+    h("h1", {}, category ? `Catalog: ${category}` : "Catalog"),
+    h("div", { class: "filters" }, h("label", { for: "category" }, "Category"), select),
+    status,
+    first.items.length ? grid : h("p", {}, "No products here yet."),
+    h("div", { class: "more" }, more));
+}

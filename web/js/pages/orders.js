@@ -1,0 +1,89 @@
+// My orders: status, lines, totals, the payment's state (a refund shown as such), pay and cancel.
+import { api } from "../api.js";
+import { busy, h, render, say, statusArea } from "../dom.js";
+import { dateTime, money, orderStatus } from "../format.js";
+import { declineText } from "./checkout.js";
+
+/** The payment of an order in words. */
+export function paymentText(order) {
+  const p = order.payment;
+  if (!p) return order.status === "PENDING_PAYMENT" ? "Not paid yet" : "No payment";
+  if (p.refundedAmount > 0) {
+    return p.refundedAmount >= p.amount ? `Refunded ${money(p.refundedAmount, order.currency)}`
+      : `Partly refunded: ${money(p.refundedAmount, order.currency)} of ${money(p.amount, order.currency)}`;
+  }
+  switch (p.status) {
+    case "succeeded": return `Paid ${money(p.amount, order.currency)}`;
+    case "requires_action": return "Waiting for 3-D Secure";
+    case "canceled": return "Payment cancelled";
+    case "requires_payment_method": return p.failureCode ? `Last attempt failed: ${declineText(p.failureCode)}` : "Waiting for a card";
+    default: return `Payment ${p.status}`;
+  }
+}
+
+/** An order's lines and total, as the server computed them. */
+export function orderSummary(order) {
+  return h("div", { class: "order-summary" },
+    h("div", { class: "table-wrap" }, h("table", { class: "lines" },
+      h("caption", { class: "visually-hidden" }, "Order lines"),
+      h("thead", {}, h("tr", {}, ["Product", "Unit price", "Quantity", "Subtotal"].map((t) => h("th", { scope: "col" }, t)))),
+      h("tbody", {}, order.lines.map((l) => h("tr", {},
+        h("th", { scope: "row" }, l.name), h("td", {}, money(l.unitPrice, order.currency)), h("td", {}, String(l.quantity)),
+        h("td", {}, money(l.lineTotal, order.currency))))),
+      h("tfoot", {}, h("tr", {}, h("th", { scope: "row", colspan: 3 }, "Total"), h("td", { class: "order-total" }, money(order.total, order.currency)))))));
+}
+
+/** One order as a card: what the shopper and the admin both see, plus `actions`. */
+export function orderCard(order, actions = []) {
+  return h("li", { class: "order", dataset: { orderId: order.id, status: order.status } },
+    h("h2", {}, `Order ${order.id.slice(-8)}`),
+    h("dl", { class: "facts" },
+      h("dt", {}, "Placed"), h("dd", {}, dateTime(order.createdAt)),
+      h("dt", {}, "Status"), h("dd", { class: "order-status" }, orderStatus(order.status)),
+      h("dt", {}, "Payment"), h("dd", { class: "payment-state" }, paymentText(order))),
+    orderSummary(order),
+    actions.length ? h("div", { class: "actions" }, actions) : null);
+}
+
+/** Each listed order with its payment (the listing has none), fetched together. */
+export async function withPayments(items) {
+  return Promise.all(items.map((o) => api("GET", `/orders/${encodeURIComponent(o.id)}`, { auth: true }).catch(() => o)));
+}
+
+export async function ordersPage({ isCurrent }) {
+  const status = statusArea();
+  const list = h("ul", { class: "orders", "aria-label": "Your orders" });
+  const more = h("button", { type: "button", class: "secondary" }, "Load more");
+  let cursor = null;
+
+  const cancelButton = (order) => h("button", {
+    type: "button", class: "secondary", onclick: (event) => busy(event.currentTarget, async () => {
+      try {
+        const cancelled = await api("POST", `/orders/${encodeURIComponent(order.id)}/cancel`, { auth: true });
+        list.querySelector(`[data-order-id="${CSS.escape(order.id)}"]`).replaceWith(card(cancelled));
+        say(status, cancelled.payment?.refundedAmount > 0
+          ? `Order ${order.id.slice(-8)} is cancelled; ${money(cancelled.payment.refundedAmount, cancelled.currency)} is refunded.`
+          : `Order ${order.id.slice(-8)} is cancelled.`);
+      } catch (error) {
+        say(status, error.message, "error");
+      }
+    }),
+  }, "Cancel order");
+  const card = (order) => {
+    const actions = [];
+    if (order.status === "PENDING_PAYMENT") actions.push(h("a", { class: "button", href: `#/checkout/${encodeURIComponent(order.id)}` }, "Pay"));
+    if (order.status === "PENDING_PAYMENT" || order.status === "PAID") actions.push(cancelButton(order));
+    return orderCard(order, actions);
+  };
+  const load = async () => {
+    const page = await api("GET", `/orders?limit=10${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ""}`, { auth: true });
+    list.append(...(await withPayments(page.items)).map(card));
+    cursor = page.nextCursor;
+    more.hidden = !cursor;
+    return page.items.length;
+  };
+  more.addEventListener("click", () => busy(more, () => load().catch((error) => say(status, error.message, "error"))));
+  const count = await load();
+  if (!isCurrent()) return;
+  render("My orders", h("h1", {}, "My orders"), status, count ? list : h("p", {}, "You have no orders yet. ", h("a", { href: "#/" }, "Browse the catalog")), more);
+}
