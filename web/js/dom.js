@@ -103,3 +103,8 @@ export async function busy(button, action) {
     button.removeAttribute("aria-busy");
   }
 }
+
+/** A region that scrolls sideways on narrow screens (a wide table), reachable and named for keyboard users. */
+export function scrollable(label, ...children) {
+  return h("div", { class: "table-wrap", role: "region", "aria-label": label, tabindex: 0 }, ...children);
+}

@@ -1,7 +1,7 @@
 // Admin: the catalog. List, create, edit (with If-Match, so a concurrent change is never overwritten),
 // delete with confirmation, adjust stock, and upload an image (presigned PUT, then commit).
 import { ApiError, api } from "../api.js";
-import { busy, clearErrors, field, h, render, say, showError, statusArea } from "../dom.js";
+import { busy, clearErrors, field, h, render, say, scrollable, showError, statusArea } from "../dom.js";
 import { money, moneyInput, parseMoney } from "../format.js";
 import { navigate } from "../main.js";
 import { productImage } from "./catalog.js";
@@ -52,7 +52,7 @@ export async function adminProductsPage({ isCurrent }) {
   render("Admin: products", h("h1", {}, "Products"),
     h("p", {}, h("a", { class: "button primary", href: "#/admin/products/new" }, "New product")),
     status,
-    h("div", { class: "table-wrap" }, h("table", { class: "admin" },
+    scrollable("All products", h("table", { class: "admin" },
       h("caption", { class: "visually-hidden" }, "All products"),
       h("thead", {}, h("tr", {}, ["Name", "Category", "Price", "Stock", "Actions"].map((t) => h("th", { scope: "col" }, t)))),
       body)),

@@ -2,7 +2,7 @@
 // the order the server returns has the real ones, shown on the payment page.
 import { ApiError, api, session } from "../api.js";
 import * as cart from "../cart.js";
-import { busy, h, render, say, statusArea } from "../dom.js";
+import { busy, h, render, say, scrollable, statusArea } from "../dom.js";
 import { money } from "../format.js";
 import { navigate } from "../main.js";
 
@@ -62,7 +62,7 @@ export function cartPage({ notice } = {}) {
   place.addEventListener("click", () => busy(place, () => placeOrder(status)));
   render("Cart",
     h("h1", {}, "Your cart"),
-    h("div", { class: "table-wrap" }, h("table", { class: "lines" },
+    scrollable("Products in your cart", h("table", { class: "lines" },
       h("caption", { class: "visually-hidden" }, "Products in your cart"),
       h("thead", {}, h("tr", {}, ["Product", "Price", "Quantity", "Subtotal", ""].map((t) => h("th", { scope: "col" }, t)))),
       h("tbody", {}, rows))),

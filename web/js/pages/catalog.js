@@ -15,10 +15,15 @@ function knownCategories(items) {
   return known;
 }
 
-/** The product's picture, or a placeholder box when it has none. */
-export function productImage(product, className = "thumb") {
-  if (product.imageUrl) return h("img", { class: className, src: product.imageUrl, alt: product.name, loading: "lazy" });
-  return h("div", { class: `${className} placeholder`, role: "img", "aria-label": `${product.name}: no picture yet` }, "No picture");
+/**
+ * The product's picture, or a placeholder box when it has none. `decorative` when the product's name is
+ * next to it (a catalog card), so screen readers do not hear the name twice.
+ */
+export function productImage(product, className = "thumb", decorative = false) {
+  if (product.imageUrl) return h("img", { class: className, src: product.imageUrl, alt: decorative ? "" : product.name, loading: "lazy" });
+  // The words come from the stylesheet, so they are not part of a link's text.
+  return decorative ? h("div", { class: `${className} placeholder`, "aria-hidden": "true" })
+    : h("div", { class: `${className} placeholder`, role: "img", "aria-label": `${product.name}: no picture yet` });
 }
 
 export function stockText(product) {
@@ -30,7 +35,7 @@ function card(product, status) {
   const soldOut = product.quantity <= 0;
   return h("li", { class: "card", dataset: { productId: product.id } },
     h("a", { href: `#/product/${encodeURIComponent(product.id)}`, class: "card-link" },
-      productImage(product),
+      productImage(product, "thumb", true),
       h("h2", { class: "card-title" }, product.name)),
     h("p", { class: "price" }, money(product.price, product.currency)),
     h("p", { class: soldOut ? "stock out" : "stock" }, stockText(product)),
@@ -54,7 +59,18 @@ export async function catalogPage({ params, isCurrent }) {
   const grid = h("ul", { class: "grid", "aria-label": "Products" });
   const more = h("button", { type: "button", class: "secondary" }, "Load more");
   let cursor = first.nextCursor;
-  const show = (items) => grid.append(...items.map((p) => card(p, status)));
+  const select = h("select", { id: "category", name: "category" });
+  // Categories come from the products seen (there is no category listing): each page adds its own.
+  const showCategories = (items) => {
+    const categories = knownCategories(category ? [] : items);
+    if (category && !categories.includes(category)) categories.push(category);
+    select.replaceChildren(h("option", { value: "" }, "All categories"),
+      ...categories.map((c) => h("option", { value: c, selected: c === category }, c)));
+  };
+  const show = (items) => {
+    grid.append(...items.map((p) => card(p, status)));
+    showCategories(items);
+  };
   show(first.items);
   more.hidden = !cursor;
   more.addEventListener("click", async () => {
@@ -72,11 +88,6 @@ export async function catalogPage({ params, isCurrent }) {
     }
   });
 
-  const categories = knownCategories(category ? [] : first.items);
-  if (category && !categories.includes(category)) categories.push(category);
-  const select = h("select", { id: "category", name: "category" },
-    h("option", { value: "" }, "All categories"),
-    categories.map((c) => h("option", { value: c, selected: c === category }, c)));
   select.addEventListener("change", () => {
     window.location.hash = select.value ? `#/?category=${encodeURIComponent(select.value)}` : "#/";
   });

@@ -1,6 +1,6 @@
 // My orders: status, lines, totals, the payment's state (a refund shown as such), pay and cancel.
 import { api } from "../api.js";
-import { busy, h, render, say, statusArea } from "../dom.js";
+import { busy, h, render, say, scrollable, statusArea } from "../dom.js";
 import { dateTime, money, orderStatus } from "../format.js";
 import { declineText } from "./checkout.js";
 
@@ -24,7 +24,7 @@ export function paymentText(order) {
 /** An order's lines and total, as the server computed them. */
 export function orderSummary(order) {
   return h("div", { class: "order-summary" },
-    h("div", { class: "table-wrap" }, h("table", { class: "lines" },
+    scrollable("Order lines", h("table", { class: "lines" },
       h("caption", { class: "visually-hidden" }, "Order lines"),
       h("thead", {}, h("tr", {}, ["Product", "Unit price", "Quantity", "Subtotal"].map((t) => h("th", { scope: "col" }, t)))),
       h("tbody", {}, order.lines.map((l) => h("tr", {},
