@@ -376,6 +376,23 @@ class ShopperJourney(BrowserCase):
         assert_clean_console(self, b, expected_statuses=(401,))
 
 
+class Budget(unittest.TestCase):
+    def test_all_js_and_css_together_stay_under_100_kb(self):
+        web = Path(harness.WEB_DIR)
+        total = sum(p.stat().st_size for p in web.rglob("*") if p.suffix in (".js", ".css"))
+        self.assertGreater(total, 0)
+        self.assertLess(total, 100 * 1024, "uncompressed JS and CSS")
+
+    def test_pages_load_no_script_from_elsewhere_and_no_inline_script(self):
+        for page in Path(harness.WEB_DIR).rglob("*.html"):
+            html = page.read_text()
+            for match in re.finditer(r"<script\b([^>]*)>(.*?)</script>", html, re.S):
+                self.assertRegex(match.group(1), r'src="(?!https?:|//)', "%s: only local script files" % page.name)
+                self.assertEqual(match.group(2).strip(), "", "%s: no inline script" % page.name)
+            self.assertNotRegex(html, r"\son[a-z]+=", "%s: no inline event handlers" % page.name)
+            self.assertNotIn("style=", html, "%s: no inline styles" % page.name)
+
+
 class KeyboardAndTokens(BrowserCase):
     def test_the_store_works_from_the_keyboard_with_visible_focus(self):
         from selenium.webdriver.common.keys import Keys
