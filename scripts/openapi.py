@@ -63,6 +63,7 @@ LIMIT = query("limit", {"type": "integer", "minimum": 1, "maximum": 100, "defaul
 CURSOR = query("cursor", {"type": "string", "maxLength": 2048}, "The nextCursor of the previous page")
 STATUS = {"type": "string", "enum": ["PENDING_PAYMENT", "PAID", "FULFILLED", "CANCELLED"]}
 ETAG = {"ETag": {"description": "The product's entity tag", "schema": {"type": "string"}}}
+PAGE_ETAG = {"ETag": {"description": "The page's entity tag: changes when any product on it, or the next cursor, does", "schema": {"type": "string"}}}
 RETRY = {"Retry-After": {"schema": {"type": "integer"}}}
 
 schemas = {
@@ -148,8 +149,9 @@ paths = {
     "/auth/logout": {"post": op("Revoke a refresh token", {"204": ok("Revoked"), **AUTH, **BUSY}, body=obj(refreshToken=S), security=BEARER, tag="auth")},
     "/auth/me": {"get": op("The caller", {"200": ok("Profile", ref("UserProfile")), **AUTH, **BUSY}, security=BEARER, tag="auth")},
     "/products": {
-        "get": op("List products", {"200": ok("A page", ref("ProductPage")), **BUSY},
-                  parameters=[LIMIT, CURSOR, query("category", {"type": "string", "maxLength": 100}, "Only this category")], tag="products"),
+        "get": op("List products", {"200": ok("A page", ref("ProductPage"), PAGE_ETAG), "304": ok("Not modified", status_headers=PAGE_ETAG), **BUSY},
+                  parameters=[LIMIT, CURSOR, query("category", {"type": "string", "maxLength": 100}, "Only this category"),
+                              {"name": "If-None-Match", "in": "header", "required": False, "schema": S}], tag="products"),
         "post": op("Create a product", {"201": ok("Created", ref("Product"), {**ETAG, "Location": {"schema": S}}), **ADMIN, **BUSY},
                    body=ref("ProductInput"), security=BEARER, tag="products"),
     },

@@ -226,4 +226,28 @@ struct ProductRoutesTests {
             #expect(edited.status == .ok)
         }
     }
+
+    @Test func aPageRevalidatesWith304UntilAProductOnItChanges() async throws {
+        let shop = try await TestShop()
+        defer { shop.cleanUp() }
+        try await shop.test { c in
+            let shopper = try await c.shopper()
+            try await shop.product("Kettle", quantity: 10)
+            try await shop.product("Mug", quantity: 10)
+            let first = try await c.send(.get, "/products?limit=1")
+            let tag = try #require(first.headers[.eTag])
+            let onPage = try #require(first.items.first?["id"] as? String)
+            let cached = try await c.send(.get, "/products?limit=1", headers: [.ifNoneMatch: "\"nope\", \(tag)"])
+            #expect(cached.status == .notModified && cached.text.isEmpty && cached.headers[.eTag] == tag)
+            // Another page (or filter) has another tag.
+            #expect(try await c.send(.get, "/products?limit=2").headers[.eTag] != tag)
+            #expect(try await c.send(.get, "/products?limit=1&category=none", headers: [.ifNoneMatch: tag]).status == .ok)
+
+            // A sale of the product on the page changes the page.
+            #expect(try await c.placeOrder([(onPage, 1)], token: shopper.accessToken).status == .created)
+            let after = try await c.send(.get, "/products?limit=1", headers: [.ifNoneMatch: tag])
+            #expect(after.status == .ok && after.items.first?["quantity"] as? Int == 9)
+            #expect(after.headers[.eTag] != tag)
+        }
+    }
 }

@@ -65,7 +65,7 @@ struct ProductsController<Context: ShopRequestContext>: Sendable {
         return Self.tagged(try await images.commit(productId: try context.pathId(), key: input.key))
     }
 
-    @Sendable func list(_ request: Request, context: Context) async throws -> PageBody<Product> {
+    @Sendable func list(_ request: Request, context: Context) async throws -> Response {
         let limit = try request.queryInt("limit", in: Limits.pageSizeRange, default: Limits.defaultPageSize)
         let category = request.query("category")
         if let category, !Limits.fits(category, Limits.categoryMax) {
@@ -74,16 +74,27 @@ struct ProductsController<Context: ShopRequestContext>: Sendable {
         let scope = "products|\(category ?? "")"
         let after = try request.query("cursor").map { cursor throws(APIError) in try cursors.decode(cursor, scope: scope) }
         let page = try await catalog.list(category: category, limit: limit, after: after)
-        return PageBody(items: page.items, nextCursor: page.nextKey.map { cursors.encode($0, scope: scope) })
+        let body = PageBody(items: page.items, nextCursor: page.nextKey.map { cursors.encode($0, scope: scope) })
+        // The page's tag is made of its products' tags, so revalidating a page costs a read but no encoding.
+        var tagged = ""
+        for product in page.items { tagged += product.id + product.entityTag }
+        tagged += body.nextCursor ?? "-"
+        let etag = "\"p-\(WebSite.digest(Array(tagged.utf8)))\""
+        if Self.matches(request.headers[.ifNoneMatch], etag) { return Response(status: .notModified, headers: [.eTag: etag]) }
+        return try EditedResponse(headers: [.eTag: etag], response: body).response(from: request, context: context)
     }
 
     @Sendable func get(_ request: Request, context: Context) async throws -> Response {
         let product = try await catalog.get(id: try context.pathId())
         let etag = product.entityTag
-        if let match = request.headers[.ifNoneMatch], match.split(separator: ",").contains(where: { $0.trimmingWhitespace() == etag }) {
-            return Response(status: .notModified, headers: [.eTag: etag])
-        }
+        if Self.matches(request.headers[.ifNoneMatch], etag) { return Response(status: .notModified, headers: [.eTag: etag]) }
         return try Self.tagged(product).response(from: request, context: context)
+    }
+
+    /// Whether an `If-None-Match` list names `etag` (exact strong comparison).
+    static func matches(_ ifNoneMatch: String?, _ etag: String) -> Bool {
+        guard let ifNoneMatch else { return false }
+        return ifNoneMatch.split(separator: ",").contains { $0.trimmingWhitespace() == etag }
     }
 
     @Sendable func create(_ request: Request, context: Context) async throws -> EditedResponse<Product> {
