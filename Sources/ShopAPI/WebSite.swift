@@ -81,13 +81,14 @@ public struct WebSite: Sendable {
             for item in base + more where !seen.contains(item) { seen.append(item) }
             return seen.joined(separator: " ")
         }
-        let stripe = stripeJS.map { [$0] } ?? []
+        // Stripe's own guidance names its script origin and its subdomains (for script-src and frame-src).
+        let stripe = stripeJS.map { [$0] + ($0 == "https://js.stripe.com" ? ["https://*.js.stripe.com"] : []) } ?? []
         let stripeAPI = stripeJS == nil ? [] : ["https://api.stripe.com"]
         return [
             "default-src 'none'",
             "script-src " + list(["'self'"], stripe),
             "style-src 'self'",
-            "img-src " + list(["'self'", "data:", "blob:"], imageOrigins),
+            "img-src " + list(["'self'", "blob:"], imageOrigins),
             "connect-src " + list(["'self'"], connectOrigins + stripe + stripeAPI),
             "frame-src " + (stripeJS == nil ? "'none'" : list(stripe, ["https://hooks.stripe.com"])),
             "manifest-src 'self'",
@@ -145,13 +146,18 @@ struct CrossOriginMiddleware<Context: ShopRequestContext>: RouterMiddleware {
     static var exposeHeaders: String { "ETag, Location, Retry-After, WWW-Authenticate, X-Request-Id" }
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        guard let origin = request.headers[.origin] else { return try await next(request, context) }
+        guard let origin = request.headers[.origin] else {
+            // Answers differ by Origin whenever CORS is on, so caches must know, even for a request without one.
+            var response = try await next(request, context)
+            Self.varyOnOrigin(&response.headers)
+            return response
+        }
         let allowed = origins.contains(origin)
         if request.method == .options, request.headers[.accessControlRequestMethod] != nil {
             guard allowed else {
                 var response = try EnvelopeMiddleware<Context>.envelope(APIError(
                     .forbidden, "origin_not_allowed", "Requests from \(origin) are not allowed; list the origin in SHOP_CORS_ORIGINS."))
-                response.headers[.vary] = "Origin"
+                Self.varyOnOrigin(&response.headers)
                 response.headers[.requestId] = EnvelopeMiddleware<Context>.requestId(from: request)
                 return response
             }
@@ -162,12 +168,21 @@ struct CrossOriginMiddleware<Context: ShopRequestContext>: RouterMiddleware {
             ])
         }
         var response = try await next(request, context)
-        response.headers[.vary] = "Origin"
+        Self.varyOnOrigin(&response.headers)
         if allowed {
             response.headers[.accessControlAllowOrigin] = origin
             response.headers[.accessControlExposeHeaders] = Self.exposeHeaders
         }
         return response
+    }
+}
+
+extension CrossOriginMiddleware {
+    /// Adds `Origin` to `Vary`, keeping what is there.
+    static func varyOnOrigin(_ headers: inout HTTPFields) {
+        let existing = headers[values: .vary].flatMap { $0.split(separator: ",").map { $0.trimmingWhitespace() } }
+        guard !existing.contains(where: { $0.lowercased() == "origin" }) else { return }
+        headers[.vary] = (existing + ["Origin"]).joined(separator: ", ")
     }
 }
 

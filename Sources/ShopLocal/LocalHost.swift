@@ -60,8 +60,15 @@ public enum LocalSite {
         guard let walker = FileManager.default.enumerator(at: root, includingPropertiesForKeys: [.isRegularFileKey], options: [.skipsHiddenFiles])
         else { throw ShopConfiguration.Invalid(description: "SHOP_WEB_DIR=\(web.directory) cannot be read") }
         for case let url as URL in walker where (try? url.resourceValues(forKeys: [.isRegularFileKey]).isRegularFile) == true {
-            let relative = String(url.standardizedFileURL.path.dropFirst(root.path.count))
-            files[relative.hasPrefix("/") ? relative : "/" + relative] = Array(try Data(contentsOf: url))
+            let path = url.standardizedFileURL.path
+            guard path.hasPrefix(root.path + "/") else { continue }
+            let relative = String(path.dropFirst(root.path.count))
+            // Files of other types (notes, source maps) are not served; a file that would hide an API route still stops the start.
+            guard let dot = relative.lastIndex(of: "."), WebSite.contentTypes[relative[relative.index(after: dot)...].lowercased()] != nil else {
+                logger.warning("not serving a web file of unknown type", metadata: ["file": "\(relative)"])
+                continue
+            }
+            files[relative] = Array(try Data(contentsOf: url))
         }
         do {
             let site = try WebSite(files: files, contentSecurityPolicy: contentSecurityPolicy(configuration))
@@ -74,7 +81,7 @@ public enum LocalSite {
 
     /// Stripe.js's origin in Stripe mode; the bucket's origin when images are on S3 (presigned uploads
     /// and image loads); the image CDN's when one is set.
-    static func contentSecurityPolicy(_ configuration: ShopConfiguration) -> String {
+    public static func contentSecurityPolicy(_ configuration: ShopConfiguration) -> String {
         var stripeJS: String?
         if case .stripe = configuration.payments { stripeJS = origin(of: configuration.web.stripeJSURL) }
         var images: [String] = []
@@ -88,7 +95,7 @@ public enum LocalSite {
     }
 
     /// `scheme://host[:port]` of a URL.
-    static func origin(of url: String) -> String {
+    public static func origin(of url: String) -> String {
         guard let scheme = url.firstRange(of: "://") else { return url }
         let rest = url[scheme.upperBound...]
         return String(url[..<scheme.upperBound] + rest.prefix { $0 != "/" && $0 != "?" && $0 != "#" })

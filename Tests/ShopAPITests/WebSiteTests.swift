@@ -82,10 +82,10 @@ import Testing
             try LocalSite.load(try ShopConfiguration(environment: ["SHOP_WEB_DIR": "/nonexistent/web"]), logger: Logger(label: "test"))
         }
         // The default ./web may be absent (a binary run elsewhere): then only the API is served.
-        let absent = try ShopConfiguration(environment: ["SHOP_DATA_DIR": "/tmp"])
-        if !FileManager.default.fileExists(atPath: absent.web.directory) {
-            #expect(try LocalSite.load(absent, logger: Logger(label: "test")).web == nil)
-        }
+        var absent = ShopConfiguration()
+        #expect(absent.web.directory == "./web" && !absent.web.directoryRequired)
+        absent.web.directory = "/nonexistent/web"
+        #expect(try LocalSite.load(absent, logger: Logger(label: "test")).web == nil)
     }
 
     @Test func thePolicyNamesStripeAndTheBucketOnlyWhenConfigured() throws {
@@ -96,7 +96,27 @@ import Testing
         #expect(stripe.contains("script-src 'self' http://127.0.0.1:8420;"))
         #expect(stripe.contains("frame-src http://127.0.0.1:8420 https://hooks.stripe.com;"))
         #expect(stripe.contains("connect-src 'self' https://b.s3.us-east-1.amazonaws.com http://127.0.0.1:8420 https://api.stripe.com;"))
-        #expect(stripe.contains("img-src 'self' data: blob: https://cdn.example;"))
+        #expect(stripe.contains("img-src 'self' blob: https://cdn.example;"))
+        let real = WebSite.contentSecurityPolicy(stripeJS: "https://js.stripe.com")
+        #expect(real.contains("script-src 'self' https://js.stripe.com https://*.js.stripe.com;"))
+    }
+
+    @Test func shopServeMakesItsPolicyFromTheConfiguration() throws {
+        let plain = LocalSite.contentSecurityPolicy(ShopConfiguration())
+        #expect(plain == WebSite.contentSecurityPolicy())
+        let stripe = LocalSite.contentSecurityPolicy(try ShopConfiguration(environment: [
+            "SHOP_PAYMENTS": "stripe", "SHOP_STRIPE_SECRET_KEY": "sk_test_x", "SHOP_PAYMENTS_WEBHOOK_SECRET": "whsec_x",
+            "SHOP_STRIPE_JS_URL": "http://127.0.0.1:8420/js.stripe.com/v3/",
+        ]))
+        #expect(stripe.contains("script-src 'self' http://127.0.0.1:8420;"))
+        let s3 = LocalSite.contentSecurityPolicy(try ShopConfiguration(environment: [
+            "SHOP_IMAGES": "s3", "SHOP_S3_BUCKET": "pics", "AWS_REGION": "eu-west-1", "AWS_ACCESS_KEY_ID": "a", "AWS_SECRET_ACCESS_KEY": "b",
+            "SHOP_IMAGE_BASE_URL": "https://cdn.example.com/images",
+        ]))
+        #expect(s3.contains("connect-src 'self' https://pics.s3.eu-west-1.amazonaws.com;"))
+        #expect(s3.contains("img-src 'self' blob: https://cdn.example.com;"))
+        #expect(LocalSite.origin(of: "https://a.example:8443/x/y?z#w") == "https://a.example:8443")
+        #expect(LocalSite.origin(of: "http://h") == "http://h")
     }
 
     @Test func listedOriginsGetCORSHeadersAndPreflights() async throws {
@@ -104,6 +124,8 @@ import Testing
         defer { shop.cleanUp() }
         let origin = "http://localhost:5173"
         try await shop.test(site: try site(cors: [origin])) { client in
+            let plain = try await client.send(.get, "/products")
+            #expect(plain.headers[.vary] == "Origin" && plain.headers[.accessControlAllowOrigin] == nil)
             let get = try await client.send(.get, "/products", headers: [.origin: origin])
             #expect(get.headers[.accessControlAllowOrigin] == origin && get.headers[.vary] == "Origin")
             #expect(get.headers[.accessControlExposeHeaders]?.contains("ETag") == true)

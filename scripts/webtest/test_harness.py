@@ -197,7 +197,9 @@ class ShopServerTests(unittest.TestCase):
         with open(os.path.join(self.web, "index.html"), "w") as f:
             # Without an icon link chromium asks for /favicon.ico, and its 404 is a console error.
             f.write(page('<p id="greeting">Loading</p>',
-                         head='<link rel="icon" href="data:,"><script src="/app.js" defer></script>'))
+                         head='<link rel="icon" href="/icon.svg"><script src="/app.js" defer></script>'))
+        with open(os.path.join(self.web, "icon.svg"), "w") as f:
+            f.write('<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 1 1"/>')
         with open(os.path.join(self.web, "app.js"), "w") as f:
             f.write("document.getElementById('greeting').textContent = 'Hello from app.js';\n")
 

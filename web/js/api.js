@@ -17,6 +17,15 @@ export function apiUrl(path) {
   return `${config.apiBase}${path}`;
 }
 
+/**
+ * An address the API returned (an image, a local upload URL), made absolute against the API rather than
+ * against the page, for a storefront served from another origin. Absolute addresses are kept.
+ */
+export function apiAddress(url) {
+  if (!url) return url;
+  return new URL(url, config.apiBase ? new URL(config.apiBase, window.location.href) : window.location.href).href;
+}
+
 const KEY = "shop.session";
 let refreshTimer = null;
 let refreshing = null;
@@ -84,12 +93,10 @@ export async function api(method, path, { body, headers, auth = false, full = fa
     return full ? result : result.data;
   } catch (error) {
     if (!(error instanceof ApiError) || error.status !== 401 || !current || path.startsWith("/auth/login")) throw error;
-    // A refused token: one refresh, one retry; then the session is over.
-    const renewed = await refresh().catch(() => null);
-    if (!renewed) {
-      signedOut("Your session has ended. Please sign in again.");
-      throw error;
-    }
+    // A refused token: one refresh, one retry. refresh() ends the session itself when the refresh token is
+    // refused; any other failure (offline, 503) keeps the session and reports the original error.
+    const renewed = await refresh().catch(() => undefined);
+    if (!renewed) throw error;
     const result = await send(method, path, { body, headers, token: renewed.accessToken });
     return full ? result : result.data;
   }
@@ -131,9 +138,13 @@ export function refresh() {
   return refreshing;
 }
 
-/** Signs out: revokes the refresh token, then forgets the session whatever the answer. */
+/**
+ * Signs out: revokes the refresh token (refreshing an expired access token first, so that the revocation
+ * is not refused), then forgets the session whatever the answer.
+ */
 export async function signOut() {
-  const current = session();
+  let current = session();
+  if (current && current.expiresAt - Date.now() < 30_000) current = (await refresh().catch(() => null)) || session();
   if (current) {
     try {
       await send("POST", "/auth/logout", { body: { refreshToken: current.refreshToken }, token: current.accessToken });

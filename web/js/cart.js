@@ -49,6 +49,12 @@ export function setQuantity(productId, quantity, stock) {
   save(cart);
 }
 
+/** 128 random bits as hex. (crypto.randomUUID exists only on secure origins, and a phone on the LAN is not one.) */
+function randomKey() {
+  const bytes = crypto.getRandomValues(new Uint8Array(16));
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
 export function clear() {
   save({ lines: [], checkoutKey: null });
 }
@@ -57,7 +63,7 @@ export function clear() {
 export function checkoutKey() {
   const cart = load();
   if (!cart.checkoutKey) {
-    cart.checkoutKey = crypto.randomUUID();
+    cart.checkoutKey = randomKey();
     save(cart, false);
   }
   return cart.checkoutKey;

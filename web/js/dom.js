@@ -24,7 +24,10 @@ function append(el, children) {
   }
 }
 
-/** Replaces the page content with `children`, sets the title, and moves focus to the first heading. */
+/**
+ * Replaces the page content with `children`, sets the title, and moves focus to the first heading
+ * (so keyboard and screen-reader users start at the new content).
+ */
 export function render(title, ...children) {
   const main = document.getElementById("main");
   main.replaceChildren(...children.flat().filter(Boolean));
@@ -47,17 +50,22 @@ export function field(label, name, input = {}, options = []) {
     h("p", { class: "field-error", id: `${id}-error`, hidden: true }));
 }
 
-/** An area that announces its messages to screen readers. */
+/**
+ * An area for a page's messages. It holds two live regions that stay in the page (a region added or
+ * re-roled at the moment of speaking is often not announced): a polite one for information and an
+ * alert for errors.
+ */
 export function statusArea() {
-  return h("div", { class: "status", role: "status", "aria-live": "polite" });
+  return h("div", { class: "status" }, h("div", { role: "status" }), h("div", { role: "alert" }));
 }
 
 /** Shows `message` (a string or an element) in `area`, as an error or as information. */
 export function say(area, message, kind = "info") {
-  area.replaceChildren();
-  area.className = `status ${kind}`;
-  area.setAttribute("role", kind === "error" ? "alert" : "status");
-  if (message) area.append(message instanceof Node ? message : h("p", {}, message));
+  const [polite, alert] = area.children;
+  polite.replaceChildren();
+  alert.replaceChildren();
+  area.className = message ? `status ${kind}` : "status";
+  if (message) (kind === "error" ? alert : polite).append(message instanceof Node ? message : h("p", {}, message));
 }
 
 /** Clears the per-field errors of a form. */
@@ -78,6 +86,7 @@ export function showError(area, error, form) {
   if (form) clearErrors(form);
   say(area, error.message || String(error), "error");
   if (!form || !Array.isArray(error.details)) return;
+  let first = null;
   for (const detail of error.details) {
     if (!detail || !detail.field) continue;
     const box = form.querySelector(`.field[data-field="${CSS.escape(detail.field)}"]`);
@@ -88,7 +97,17 @@ export function showError(area, error, form) {
     message.hidden = false;
     control.setAttribute("aria-invalid", "true");
     control.setAttribute("aria-describedby", [control.getAttribute("aria-describedby"), message.id].filter(Boolean).join(" "));
+    first ??= control;
   }
+  // The first field to fix gets the focus; its error is read with it.
+  first?.focus();
+}
+
+/** Moves focus to `element` (made focusable by script if it is not), e.g. after the control that had it went away. */
+export function focusOn(element) {
+  if (!element) return;
+  if (!element.matches("a[href], button, input, select, textarea, [tabindex]")) element.tabIndex = -1;
+  element.focus();
 }
 
 /** Runs `action` with `button` disabled (so a double click does nothing twice). */

@@ -25,10 +25,13 @@ export function money(minor, currency) {
   }
 }
 
-/** "19.99", "USD" -> 1999; null when the text is not an amount with at most the currency's decimals. */
+/**
+ * "19.99", "USD" -> 1999; null when the text is not an amount with at most the currency's decimals.
+ * Only "." separates decimals ("1,000" is refused rather than read as one or as a thousand).
+ */
 export function parseMoney(text, currency) {
   const digits = currencyDigits(currency);
-  const match = /^\s*(\d{1,9})(?:[.,](\d*))?\s*$/.exec(String(text));
+  const match = /^\s*(\d{1,9})(?:\.(\d*))?\s*$/.exec(String(text));
   if (!match) return null;
   const fraction = match[2] || "";
   if (fraction.length > digits) return null;

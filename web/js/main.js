@@ -41,9 +41,19 @@ export function navigate(hash) {
 
 let generation = 0;
 
+/** Starts a new page: anything still loading for the previous one will not draw over it. */
+export function newPage() {
+  return ++generation;
+}
+
+/** The page now showing (compare with what newPage() returned). */
+export function currentPage() {
+  return generation;
+}
+
 async function route(reason) {
   const { path, params, raw } = location();
-  const current = ++generation;
+  const current = newPage();
   for (const [pattern, page, needs] of routes) {
     const match = pattern.exec(path);
     if (!match) continue;
@@ -75,13 +85,21 @@ function updateNav() {
   document.getElementById("nav-cart").textContent = n ? `Cart (${n})` : "Cart";
 }
 
-window.addEventListener("hashchange", () => route());
+// Only "#/..." is a page address; "#main" (the skip link) and other fragments are not.
+window.addEventListener("hashchange", () => { if (location().raw.startsWith("/")) route(); });
+document.querySelector(".skip").addEventListener("click", (event) => {
+  event.preventDefault();
+  const main = document.getElementById("main");
+  main.focus();
+  main.scrollIntoView();
+});
 window.addEventListener("shop:session", updateNav);
 window.addEventListener("shop:cart", updateNav);
 window.addEventListener("storage", updateNav);
 window.addEventListener("shop:signin-needed", (event) => {
   const { raw } = location();
   if (raw.startsWith("/signin")) return;
+  newPage();
   signInPage({ params: new URLSearchParams({ next: raw }), reason: event.detail.reason });
 });
 document.getElementById("api-doc").href = apiUrl("/openapi.json");

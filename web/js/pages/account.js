@@ -1,5 +1,5 @@
 // Register, confirm (the Cognito code step), sign in, sign out, and the shopper's own details.
-import { api, session, signIn, signOut } from "../api.js";
+import { api, signIn, signOut } from "../api.js";
 import { busy, field, h, render, say, showError, statusArea } from "../dom.js";
 import { navigate } from "../main.js";
 
@@ -8,6 +8,12 @@ function safeNext(params) {
   // Only a page of this site: "#/..." routes, never another address.
   return next.startsWith("/") && !next.startsWith("//") ? next : "/";
 }
+
+// What the sign-in page may say when another page sends the shopper there (a code, never free text from the address).
+const NOTICES = {
+  "signed-out": "You are signed out.",
+  confirmed: "Your account is confirmed. Sign in.",
+};
 
 export function signInPage({ params = new URLSearchParams(), reason } = {}) {
   const status = statusArea();
@@ -34,7 +40,7 @@ export function signInPage({ params = new URLSearchParams(), reason } = {}) {
   render("Sign in", h("h1", {}, "Sign in"), status, form,
     h("p", {}, "New here? ", h("a", { href: `#/register?next=${encodeURIComponent(safeNext(params))}` }, "Create an account")));
   if (reason) say(status, reason, "error");
-  else if (params.get("notice")) say(status, params.get("notice"));
+  else if (NOTICES[params.get("notice")]) say(status, NOTICES[params.get("notice")]);
 }
 
 export function registerPage({ params }) {
@@ -84,7 +90,7 @@ export function confirmPage({ params }) {
       const email = form.elements.email.value.trim();
       try {
         await api("POST", "/auth/confirm", { body: { email, code: form.elements.code.value.trim() } });
-        navigate(`#/signin?email=${encodeURIComponent(email)}&notice=${encodeURIComponent("Your account is confirmed. Sign in.")}`);
+        navigate(`#/signin?email=${encodeURIComponent(email)}&notice=confirmed`);
       } catch (error) {
         showError(status, error, form);
       }
@@ -101,7 +107,7 @@ export async function accountPage({ isCurrent }) {
   const out = h("button", { type: "button", class: "secondary" }, "Sign out");
   out.addEventListener("click", () => busy(out, async () => {
     await signOut();
-    navigate(`#/signin?notice=${encodeURIComponent("You are signed out.")}`);
+    navigate("#/signin?notice=signed-out");
   }));
   render("Account", h("h1", {}, "Your account"),
     h("dl", { class: "facts" },
@@ -109,5 +115,4 @@ export async function accountPage({ isCurrent }) {
       h("dt", {}, "Email"), h("dd", { id: "account-email" }, me.email),
       h("dt", {}, "Role"), h("dd", {}, me.groups.includes("admin") ? "Administrator" : "Shopper")),
     status, out);
-  if (!session()) say(status, "You are signed out.");
 }

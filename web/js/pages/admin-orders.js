@@ -1,6 +1,6 @@
 // Admin: every order, filtered by status; fulfil paid orders, cancel open ones (a paid one is refunded).
 import { api } from "../api.js";
-import { busy, h, render, say, statusArea } from "../dom.js";
+import { busy, focusOn, h, render, say, statusArea } from "../dom.js";
 import { money, orderStatus } from "../format.js";
 import { orderCard, withPayments } from "./orders.js";
 
@@ -18,7 +18,9 @@ export async function adminOrdersPage({ params, isCurrent }) {
     onclick: (event) => busy(event.currentTarget, async () => {
       try {
         const updated = await api("POST", `/orders/${encodeURIComponent(order.id)}/${verb}`, { auth: true });
-        list.querySelector(`[data-order-id="${CSS.escape(order.id)}"]`).replaceWith(card(updated));
+        const replacement = card(updated);
+        list.querySelector(`[data-order-id="${CSS.escape(order.id)}"]`).replaceWith(replacement);
+        focusOn(replacement.querySelector("h2"));
         const refund = updated.payment?.refundedAmount > 0 ? `; ${money(updated.payment.refundedAmount, updated.currency)} refunded` : "";
         say(status, `Order ${order.id.slice(-8)} is ${orderStatus(updated.status).toLowerCase()}${refund}.`);
       } catch (error) {

@@ -1,9 +1,9 @@
 // Admin: the catalog. List, create, edit (with If-Match, so a concurrent change is never overwritten),
 // delete with confirmation, adjust stock, and upload an image (presigned PUT, then commit).
-import { ApiError, api } from "../api.js";
-import { busy, clearErrors, field, h, render, say, scrollable, showError, statusArea } from "../dom.js";
+import { ApiError, api, apiAddress } from "../api.js";
+import { busy, clearErrors, field, focusOn, h, render, say, scrollable, showError, statusArea } from "../dom.js";
 import { money, moneyInput, parseMoney } from "../format.js";
-import { navigate } from "../main.js";
+import { currentPage, navigate, newPage } from "../main.js";
 import { productImage } from "./catalog.js";
 
 const IMAGE_TYPES = ["image/jpeg", "image/png", "image/webp"];
@@ -27,6 +27,7 @@ export async function adminProductsPage({ isCurrent }) {
             await api("DELETE", `/products/${encodeURIComponent(p.id)}`, { auth: true });
             tr.remove();
             say(status, `${p.name} was deleted.`);
+            focusOn(document.querySelector("main h1"));
           } catch (error) {
             say(status, error.message, "error");
           }
@@ -81,12 +82,27 @@ function readForm(form) {
       [{ field: "price", problem: "must be an amount such as 19.99" }]);
   }
   const body = { name: form.elements.name.value, description: form.elements.description.value, price, currency, category: form.elements.category.value };
-  if (form.elements.quantity) body.quantity = Number(form.elements.quantity.value || 0);
+  if (form.elements.quantity) {
+    const quantity = Number(form.elements.quantity.value || 0);
+    if (!Number.isInteger(quantity)) {
+      throw new ApiError(400, "validation_failed", "The request is not valid: stock must be a whole number.",
+        [{ field: "quantity", problem: "must be a whole number" }]);
+    }
+    body.quantity = quantity;
+  }
   return body;
 }
 
 export async function adminProductPage({ args: [id], isCurrent }) {
   if (id === "new") return newProductPage();
+  const reload = async () => {
+    const page = newPage();
+    try {
+      await adminProductPage({ args: [id], isCurrent: () => page === currentPage() });
+    } catch (error) {
+      say(status, error.message, "error");
+    }
+  };
   const { data: product, headers } = await api("GET", `/products/${encodeURIComponent(id)}`, { full: true });
   if (!isCurrent()) return;
   let etag = headers.get("ETag");
@@ -104,7 +120,7 @@ export async function adminProductPage({ args: [id], isCurrent }) {
       } catch (error) {
         if (error.code === "precondition_failed") {
           return say(status, h("div", {}, h("p", {}, "Someone else changed this product since you opened it. Your changes were not saved."),
-            h("button", { type: "button", onclick: () => adminProductPage({ args: [id], isCurrent: () => true }) }, "Reload the product")), "error");
+            h("button", { type: "button", onclick: reload }, "Reload the product")), "error");
         }
         showError(status, error, form);
       }
@@ -144,7 +160,12 @@ function stockSection(product, status) {
     event.preventDefault();
     busy(button, async () => {
       try {
-        const updated = await api("POST", `/products/${encodeURIComponent(product.id)}/stock`, { body: { delta: Number(form.elements.delta.value) }, auth: true });
+        const delta = Number(form.elements.delta.value);
+        if (!Number.isInteger(delta)) {
+          throw new ApiError(400, "validation_failed", "The request is not valid: delta must be a whole number.",
+            [{ field: "delta", problem: "must be a whole number, negative to take units away" }]);
+        }
+        const updated = await api("POST", `/products/${encodeURIComponent(product.id)}/stock`, { body: { delta }, auth: true });
         current.textContent = String(updated.quantity);
         form.elements.delta.value = "";
         clearErrors(form);
@@ -193,7 +214,7 @@ function imageSection(product, status, onCommitted) {
         const upload = await api("POST", `/products/${encodeURIComponent(product.id)}/image`, { body: { contentType: file.type }, auth: true });
         let put;
         try {
-          put = await fetch(upload.uploadUrl, { method: upload.method || "PUT", headers: upload.headers, body: file });
+          put = await fetch(apiAddress(upload.uploadUrl), { method: upload.method || "PUT", headers: upload.headers, body: file });
         } catch {
           throw new ApiError(0, "upload_failed", "The image could not be sent. Check the connection and try again.");
         }

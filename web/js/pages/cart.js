@@ -26,7 +26,7 @@ function outOfStock(error, status) {
   say(status, h("div", {}, h("p", {}, "Some products do not have enough stock:"), h("ul", { class: "short" }, items), fix), "error");
 }
 
-export function cartPage({ notice } = {}) {
+export function cartPage({ notice, focusId } = {}) {
   const lines = cart.lines();
   const status = statusArea();
   if (!lines.length) {
@@ -45,7 +45,7 @@ export function cartPage({ notice } = {}) {
         return;
       }
       cart.setQuantity(line.productId, wanted);
-      cartPage({ notice: wanted > line.stock ? `Only ${line.stock} of ${line.name} are in stock.` : `${line.name}: quantity updated.` });
+      cartPage({ notice: wanted > line.stock ? `Only ${line.stock} of ${line.name} are in stock.` : `${line.name}: quantity updated.`, focusId: inputId });
     });
     return h("tr", { dataset: { productId: line.productId } },
       h("th", { scope: "row" }, h("a", { href: `#/product/${encodeURIComponent(line.productId)}` }, line.name)),
@@ -71,6 +71,8 @@ export function cartPage({ notice } = {}) {
     status,
     session() ? place : h("p", {}, h("a", { href: `#/signin?next=${encodeURIComponent("/cart")}` }, "Sign in to place the order")));
   if (notice) say(status, notice);
+  // After a change in the table, the keyboard stays where it was.
+  if (focusId) document.getElementById(focusId)?.focus();
 }
 
 async function placeOrder(status) {

@@ -1,5 +1,5 @@
 // The catalog: a grid of products with a category filter and "load more" following `nextCursor`.
-import { api } from "../api.js";
+import { api, apiAddress } from "../api.js";
 import * as cart from "../cart.js";
 import { h, render, say, statusArea } from "../dom.js";
 import { money } from "../format.js";
@@ -20,7 +20,7 @@ function knownCategories(items) {
  * next to it (a catalog card), so screen readers do not hear the name twice.
  */
 export function productImage(product, className = "thumb", decorative = false) {
-  if (product.imageUrl) return h("img", { class: className, src: product.imageUrl, alt: decorative ? "" : product.name, loading: "lazy" });
+  if (product.imageUrl) return h("img", { class: className, src: apiAddress(product.imageUrl), alt: decorative ? "" : product.name, loading: "lazy" });
   // The words come from the stylesheet, so they are not part of a link's text.
   return decorative ? h("div", { class: `${className} placeholder`, "aria-hidden": "true" })
     : h("div", { class: `${className} placeholder`, role: "img", "aria-label": `${product.name}: no picture yet` });
@@ -40,7 +40,7 @@ function card(product, status) {
     h("p", { class: "price" }, money(product.price, product.currency)),
     h("p", { class: soldOut ? "stock out" : "stock" }, stockText(product)),
     h("button", {
-      type: "button", disabled: soldOut, "aria-label": `Add ${product.name} to the cart`,
+      type: "button", disabled: soldOut, "aria-label": `${soldOut ? "Sold out" : "Add to cart"}: ${product.name}`,
       onclick: () => {
         const inCart = cart.add(product, 1);
         say(status, `${product.name} is in your cart (${inCart}).`);

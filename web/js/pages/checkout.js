@@ -4,7 +4,7 @@
 // so the page polls the order until it does.
 import { config } from "../../config.js";
 import { ApiError, api } from "../api.js";
-import { busy, field, h, render, say, showError, statusArea } from "../dom.js";
+import { busy, field, focusOn, h, render, say, showError, statusArea } from "../dom.js";
 import { money } from "../format.js";
 import { orderSummary } from "./orders.js";
 
@@ -29,14 +29,21 @@ export async function checkoutPage({ args: [orderId], isCurrent }) {
     say(status, order.status === "CANCELLED" ? "This order was cancelled." : "This order is paid. Thank you!");
     return;
   }
+  const pay = h("section", { class: "pay", "aria-labelledby": "pay-heading" }, h("h2", { id: "pay-heading" }, `Pay ${money(order.total, order.currency)}`));
+  const paid = () => waitForPaid(orderId, status, pay, isCurrent);
+  // Charged already (the page was reloaded before the webhook came): never offer the card form again.
+  if (order.payment?.status === "succeeded") {
+    render("Pay", heading, orderSummary(order), pay, status);
+    return paid();
+  }
   const gateway = await api("GET", "/payment/config");
+  // The order's open payment comes back if there is one, so a reload continues it rather than starting another.
   const payment = await api("POST", "/payment", { body: { orderId }, auth: true });
   if (!isCurrent()) return;
-  const pay = h("section", { class: "pay", "aria-labelledby": "pay-heading" }, h("h2", { id: "pay-heading" }, `Pay ${money(payment.amount, payment.currency)}`));
   render("Pay", heading, orderSummary(order), pay, status);
-  const paid = () => waitForPaid(orderId, status, pay);
-  if (gateway.provider === "stripe") await stripeForm(pay, status, gateway, payment, paid);
-  else simulatorForm(pay, status, payment, paid);
+  if (gateway.provider === "stripe") return stripeForm(pay, status, gateway, payment, paid);
+  const form = simulatorForm(pay, status, payment, paid);
+  if (payment.status === "requires_action") threeDSecure(pay, status, payment, paid, form);
 }
 
 function simulatorForm(pay, status, payment, paid) {
@@ -60,7 +67,7 @@ function simulatorForm(pay, status, payment, paid) {
       try {
         const result = await api("POST", "/payment/simulator/confirm", { body: { paymentId: payment.paymentId, card }, auth: true });
         if (result.status === "requires_action") return threeDSecure(pay, status, payment, paid, form);
-        await paid();
+        return await paid();
       } catch (error) {
         if (error instanceof ApiError && error.code === "card_declined") {
           return say(status, declineText(error.details?.declineCode, error.message), "error");
@@ -70,6 +77,7 @@ function simulatorForm(pay, status, payment, paid) {
     });
   });
   pay.append(form);
+  return form;
 }
 
 function threeDSecure(pay, status, payment, paid, form) {
@@ -82,9 +90,10 @@ function threeDSecure(pay, status, payment, paid, form) {
       try {
         const result = await api("POST", "/payment/simulator/authenticate", { body: { paymentId: payment.paymentId, outcome }, auth: true });
         box.remove();
-        if (result.status === "succeeded") return paid();
+        if (result.status === "succeeded") return await paid();
         form.hidden = false;
         say(status, declineText(result.failureCode, result.failureMessage), "error");
+        focusOn(form.querySelector("input"));
       } catch (error) {
         say(status, error.message, "error");
       }
@@ -122,30 +131,43 @@ async function stripeForm(pay, status, gateway, payment, paid) {
     event.preventDefault();
     busy(button, async () => {
       say(status, "Paying…");
-      const result = await stripe.confirmPayment({ elements, redirect: "if_required", confirmParams: { return_url: window.location.href } });
-      if (result.error) return say(status, declineText(result.error.decline_code || result.error.code, result.error.message), "error");
-      await paid();
+      try {
+        const result = await stripe.confirmPayment({ elements, redirect: "if_required", confirmParams: { return_url: window.location.href } });
+        if (result.error) return say(status, declineText(result.error.decline_code || result.error.code, result.error.message), "error");
+        await paid();
+      } catch (error) {
+        say(status, error.message || "The payment could not be sent. Try again.", "error");
+      }
     });
   });
 }
 
-/** Polls the order until the webhook has marked it PAID (up to a minute). */
-async function waitForPaid(orderId, status, pay) {
+/**
+ * Polls the order until the webhook has marked it PAID (up to a minute). The card is charged by now, so a
+ * failed poll (offline for a moment, a 503) is retried rather than reported as a failure; leaving the page stops it.
+ */
+async function waitForPaid(orderId, status, pay, isCurrent) {
   say(status, "Payment accepted. Waiting for the store to confirm it…");
   const deadline = Date.now() + 60_000;
-  while (Date.now() < deadline) {
-    const order = await api("GET", `/orders/${encodeURIComponent(orderId)}`, { auth: true });
-    if (order.status === "PAID" || order.status === "FULFILLED") {
-      pay.replaceChildren(h("h2", {}, "Paid"), h("p", { class: "paid" }, `Your order is PAID. Thank you!`),
+  while (Date.now() < deadline && isCurrent()) {
+    let order = null;
+    try {
+      order = await api("GET", `/orders/${encodeURIComponent(orderId)}`, { auth: true });
+    } catch (error) {
+      if (error instanceof ApiError && error.status === 401) return;
+    }
+    if (order?.status === "PAID" || order?.status === "FULFILLED") {
+      pay.replaceChildren(h("h2", { id: "paid-heading" }, "Paid"), h("p", { class: "paid" }, "Your order is PAID. Thank you!"),
         h("p", {}, h("a", { href: "#/orders" }, "See your orders")));
       say(status, "Your order is paid.");
+      focusOn(pay.querySelector("#paid-heading"));
       return;
     }
-    if (order.status === "CANCELLED") {
+    if (order?.status === "CANCELLED") {
       say(status, "The order was cancelled before the payment arrived; any charge is refunded.", "error");
       return;
     }
     await new Promise((resolve) => setTimeout(resolve, 400));
   }
-  say(status, "The payment is taking longer than usual to confirm. Check My orders in a minute.", "error");
+  if (isCurrent()) say(status, "The payment is taking longer than usual to confirm. Check My orders in a minute.", "error");
 }

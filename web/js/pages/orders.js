@@ -1,6 +1,6 @@
 // My orders: status, lines, totals, the payment's state (a refund shown as such), pay and cancel.
 import { api } from "../api.js";
-import { busy, h, render, say, scrollable, statusArea } from "../dom.js";
+import { busy, focusOn, h, render, say, scrollable, statusArea } from "../dom.js";
 import { dateTime, money, orderStatus } from "../format.js";
 import { declineText } from "./checkout.js";
 
@@ -8,6 +8,7 @@ import { declineText } from "./checkout.js";
 export function paymentText(order) {
   const p = order.payment;
   if (!p) return order.status === "PENDING_PAYMENT" ? "Not paid yet" : "No payment";
+  if (p.refundedAmount === 0 && p.status === "succeeded" && order.status === "CANCELLED") return "Refund pending";
   if (p.refundedAmount > 0) {
     return p.refundedAmount >= p.amount ? `Refunded ${money(p.refundedAmount, order.currency)}`
       : `Partly refunded: ${money(p.refundedAmount, order.currency)} of ${money(p.amount, order.currency)}`;
@@ -60,7 +61,9 @@ export async function ordersPage({ isCurrent }) {
     type: "button", class: "secondary", onclick: (event) => busy(event.currentTarget, async () => {
       try {
         const cancelled = await api("POST", `/orders/${encodeURIComponent(order.id)}/cancel`, { auth: true });
-        list.querySelector(`[data-order-id="${CSS.escape(order.id)}"]`).replaceWith(card(cancelled));
+        const replacement = card(cancelled);
+        list.querySelector(`[data-order-id="${CSS.escape(order.id)}"]`).replaceWith(replacement);
+        focusOn(replacement.querySelector("h2"));
         say(status, cancelled.payment?.refundedAmount > 0
           ? `Order ${order.id.slice(-8)} is cancelled; ${money(cancelled.payment.refundedAmount, cancelled.currency)} is refunded.`
           : `Order ${order.id.slice(-8)} is cancelled.`);
@@ -71,7 +74,10 @@ export async function ordersPage({ isCurrent }) {
   }, "Cancel order");
   const card = (order) => {
     const actions = [];
-    if (order.status === "PENDING_PAYMENT") actions.push(h("a", { class: "button", href: `#/checkout/${encodeURIComponent(order.id)}` }, "Pay"));
+    // Not once the card went through: the order becomes PAID when the gateway's webhook arrives.
+    if (order.status === "PENDING_PAYMENT" && order.payment?.status !== "succeeded") {
+      actions.push(h("a", { class: "button", href: `#/checkout/${encodeURIComponent(order.id)}` }, "Pay"));
+    }
     if (order.status === "PENDING_PAYMENT" || order.status === "PAID") actions.push(cancelButton(order));
     return orderCard(order, actions);
   };

@@ -10,7 +10,8 @@ export async function productPage({ args: [id], isCurrent }) {
   if (!isCurrent()) return;
   const status = statusArea();
   const soldOut = product.quantity <= 0;
-  const inCart = cart.lines().find((l) => l.productId === product.id)?.quantity || 0;
+  const inCartNow = () => cart.lines().find((l) => l.productId === product.id)?.quantity || 0;
+  const inCart = inCartNow();
   const quantity = field("Quantity", "quantity", {
     type: "number", min: 1, max: Math.max(1, product.quantity - inCart), value: 1, inputmode: "numeric", disabled: soldOut,
   });
@@ -23,8 +24,9 @@ export async function productPage({ args: [id], isCurrent }) {
       say(status, "Enter a whole number of at least 1.", "error");
       return;
     }
+    const before = inCartNow();
     const now = cart.add(product, wanted);
-    const capped = now < inCart + wanted;
+    const capped = now < before + wanted;
     say(status, h("p", {}, capped ? `Only ${product.quantity} in stock: your cart has ${now}. ` : `Added. Your cart has ${now}. `,
       h("a", { href: "#/cart" }, "Go to the cart")), capped ? "error" : "info");
   });
