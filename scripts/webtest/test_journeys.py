@@ -636,6 +636,52 @@ class AdminJourney(BrowserCase):
         b.wait_text("h1", "Not allowed")
 
 
+class CognitoAccount(unittest.TestCase):
+    """With SHOP_IDENTITY=cognito (a user pool on moto, made here as the production pool is: email as the
+    username, email verification) registering answers 202 and the page asks for the emailed code; moto takes
+    any code, so "123456" confirms. Then sign in, see the account, sign out."""
+
+    def test_register_confirm_with_the_code_sign_in_and_out(self):
+        moto = os.environ.get("SHOP_TEST_MOTO_ENDPOINT")
+        harness.need(moto, "moto (SHOP_TEST_MOTO_ENDPOINT; scripts/test starts it)")
+        import botocore.session
+        cognito = botocore.session.get_session().create_client(
+            "cognito-idp", region_name="us-east-1", endpoint_url=moto, aws_access_key_id="testing", aws_secret_access_key="testing")
+        pool = cognito.create_user_pool(PoolName=unique("web"), UsernameAttributes=["email"], AutoVerifiedAttributes=["email"],
+                                        Policies={"PasswordPolicy": {"MinimumLength": 8}})["UserPool"]["Id"]
+        client = cognito.create_user_pool_client(
+            UserPoolId=pool, ClientName="web", GenerateSecret=False,
+            ExplicitAuthFlows=["ALLOW_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"],
+            ReadAttributes=["email", "email_verified", "name"])["UserPoolClient"]["ClientId"]
+        env = {"SHOP_IDENTITY": "cognito", "SHOP_COGNITO_USER_POOL_ID": pool, "SHOP_COGNITO_CLIENT_ID": client,
+               "SHOP_COGNITO_ENDPOINT": moto, "SHOP_COGNITO_JWKS_URL": "%s/%s/.well-known/jwks.json" % (moto, pool),
+               "AWS_REGION": "us-east-1", "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
+               "AWS_SESSION_TOKEN": None, "SHOP_AUTH_RATE_LIMIT_PER_MINUTE": "0"}
+        email = unique("cog") + "@example.com"
+        with ShopServer(env=env) as shop, Browser("phone", timeout=15) as b:
+            b.open(shop.url("/#/register"))
+            b.fill("Name", "Grace Hopper")
+            b.fill("Email", email)
+            b.fill("Password", PASSWORD)
+            b.click_button("Create account")
+            b.wait_text("h1", "Confirm your account")
+            self.assertEqual(b.field("Email").get_attribute("value"), email)
+            b.fill("Confirmation code", "123456")
+            b.click_button("Confirm")
+            b.wait_text(".status", "Your account is confirmed. Sign in.")
+            b.fill("Password", PASSWORD)
+            b.click_button("Sign in")
+            b.wait_for("#nav-account")
+            b.click_link("Account")
+            self.assertEqual(b.text("#account-name"), "Grace Hopper")
+            self.assertEqual(b.text("#account-email"), email)
+            # moto has no RevokeToken: the API answers 503 identity_unavailable, and the page says what happened.
+            b.click_button("Sign out")
+            b.wait_text(".status", "You are signed out on this device. The store could not end your session")
+            self.assertRegex(shop.log(), r"path=/auth/logout .*status=503")
+            assert_clean_console(self, b, expected_statuses=(503,))
+
+
 class StripeMode(unittest.TestCase):
     """With SHOP_PAYMENTS=stripe the checkout loads Stripe.js, the one script from elsewhere, from the address in
     web/config.js, under a CSP that names that origin only in this mode. localstripe's bundled `localstripe-v3.js`

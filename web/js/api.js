@@ -140,17 +140,20 @@ export function refresh() {
 
 /**
  * Signs out: revokes the refresh token (refreshing an expired access token first, so that the revocation
- * is not refused), then forgets the session whatever the answer.
+ * is not refused), then forgets the session whatever the answer. Answers whether the store revoked it.
  */
 export async function signOut() {
   let current = session();
   if (current && current.expiresAt - Date.now() < 30_000) current = (await refresh().catch(() => null)) || session();
+  let revoked = false;
   if (current) {
     try {
       await send("POST", "/auth/logout", { body: { refreshToken: current.refreshToken }, token: current.accessToken });
-    } catch { /* the tokens are dropped anyway */ }
+      revoked = true;
+    } catch { /* the tokens are dropped here anyway; the page says the store did not revoke them */ }
   }
   store(null);
+  return revoked;
 }
 
 function scheduleRefresh() {

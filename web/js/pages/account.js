@@ -12,6 +12,7 @@ function safeNext(params) {
 // What the sign-in page may say when another page sends the shopper there (a code, never free text from the address).
 const NOTICES = {
   "signed-out": "You are signed out.",
+  "signed-out-here": "You are signed out on this device. The store could not end your session itself just now; it ends when it expires.",
   confirmed: "Your account is confirmed. Sign in.",
 };
 
@@ -106,8 +107,7 @@ export async function accountPage({ isCurrent }) {
   const status = statusArea();
   const out = h("button", { type: "button", class: "secondary" }, "Sign out");
   out.addEventListener("click", () => busy(out, async () => {
-    await signOut();
-    navigate("#/signin?notice=signed-out");
+    navigate(`#/signin?notice=${(await signOut()) ? "signed-out" : "signed-out-here"}`);
   }));
   render("Account", h("h1", {}, "Your account"),
     h("dl", { class: "facts" },
