@@ -12,7 +12,8 @@ The load is summed per partition key value and compared with DynamoDB's per-part
 new entry of one partition key to the same end of it, so DynamoDB's split-for-heat cannot spread them:
 one key value is one partition here.
 
-  python3 scripts/capacity_model.py [--rates 100,1000,10000] [--products 500] [--seed 1]
+  python3 scripts/capacity_model.py [--rates 100,1000,10000] [--products 500] [--seed 1] [--before]
+      [--shards 16] [--catalog-projection keys|all] [--listing-cache-hit 0.0]
 """
 import argparse, collections, math, random, zlib
 
@@ -27,13 +28,14 @@ OUTCOMES = {"paid_and_fulfilled": 0.80, "cancelled": 0.05, "expired": 0.15}
 PAGES_PER_ORDER = 5        # product list pages a shopper reads before ordering
 PRODUCT_VIEWS_PER_ORDER = 3
 LINES_PER_ORDER = 2
-# The redesign, on paper (today's design: 1, 0.0, False):
-# --shards N: the order listing keys (Kind=ORDER, every Status, Due) spread over N values by a hash of the order id;
-# --listing-cache-hit R: the share of product list pages answered by a cache in front of the API (CloudFront);
-# --catalog-without-stock: ByCatalog/ByCategory project no Quantity, so a stock change does not rewrite them.
-SHARDS = 1
+# The design (defaults: as DynamoDBStore and the template are now; --before: as they were):
+# --shards N: the order listing keys (ByCreated ORDER#n, ByStatus and Due <status>#n) over N values by a hash of the order id;
+# --catalog-projection keys|all: ByCatalog/ByCategory hold only keys (a sale does not rewrite them; a page then reads
+#   its products with a consistent BatchGetItem) or every attribute;
+# --listing-cache-hit R: the share of product list pages answered by a cache in front of the API (not built).
+SHARDS = 16
 LISTING_CACHE_HIT = 0.0
-CATALOG_WITHOUT_STOCK = False
+CATALOG_WITHOUT_STOCK = True
 
 
 def shard(value, entity):
@@ -86,13 +88,14 @@ def simulate(rate, products, rng):
         for _ in range(PAGES_PER_ORDER):
             if rng.random() < LISTING_CACHE_HIT:
                 continue  # answered by the cache
+            index_page_kb = 1 if CATALOG_WITHOUT_STOCK else PAGE_KB  # 20 keys, or 20 whole products
             if rng.random() < 0.5:
-                load.read(("Products.ByCatalog", "Catalog", "P"), math.ceil(PAGE_KB / 4) * 0.5)
-                if CATALOG_WITHOUT_STOCK:
-                    for _ in range(20):  # the page's stock: a consistent BatchGetItem of its 20 products
-                        load.read(("Products", "ProductID", f"p{rng.randrange(products)}"), 1)
+                load.read(("Products.ByCatalog", "Catalog", "P"), math.ceil(index_page_kb / 4) * 0.5)
             else:
-                load.read(("Products.ByCategory", "Category", f"category-of-p{rng.randrange(categories)}"), math.ceil(PAGE_KB / 4) * 0.5)
+                load.read(("Products.ByCategory", "Category", f"category-of-p{rng.randrange(categories)}"), math.ceil(index_page_kb / 4) * 0.5)
+            if CATALOG_WITHOUT_STOCK:
+                for _ in range(20):  # the page's products: a consistent BatchGetItem
+                    load.read(("Products", "ProductID", f"p{rng.randrange(products)}"), 1)
         for product in rng.choices(range(products), weights=weights, k=PRODUCT_VIEWS_PER_ORDER):
             load.read(("Products", "ProductID", f"p{product}"), 1)
         # Placing: BatchGetItem of the lines, then one transaction (stock per line, order, open counter, idempotency key).
@@ -159,16 +162,19 @@ def main():
     parser.add_argument("--rates", default="100,1000,10000")
     parser.add_argument("--products", type=int, default=500)
     parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--shards", type=int, default=1, help="spread the order listing keys over N values")
+    parser.add_argument("--shards", type=int, default=16, help="spread the order listing keys over N values")
+    parser.add_argument("--catalog-projection", choices=["keys", "all"], default="keys")
     parser.add_argument("--listing-cache-hit", type=float, default=0.0, help="share of product list pages a cache answers")
-    parser.add_argument("--catalog-without-stock", action="store_true", help="listing indexes without Quantity")
+    parser.add_argument("--before", action="store_true", help="the design before: --shards 1 --catalog-projection all")
     args = parser.parse_args()
     global SHARDS, LISTING_CACHE_HIT, CATALOG_WITHOUT_STOCK
-    SHARDS, LISTING_CACHE_HIT, CATALOG_WITHOUT_STOCK = args.shards, args.listing_cache_hit, args.catalog_without_stock
+    SHARDS, LISTING_CACHE_HIT, CATALOG_WITHOUT_STOCK = args.shards, args.listing_cache_hit, args.catalog_projection == "keys"
+    if args.before:
+        SHARDS, CATALOG_WITHOUT_STOCK = 1, False
     print(f"model: {args.products} products (Zipf popularity), {LINES_PER_ORDER} lines an order, "
           f"{PAGES_PER_ORDER} list pages and {PRODUCT_VIEWS_PER_ORDER} product views an order, outcomes {OUTCOMES}, "
           f"order listing keys in {SHARDS} shard(s), listing cache hit {LISTING_CACHE_HIT:.0%}, "
-          f"catalog indexes {'without' if CATALOG_WITHOUT_STOCK else 'with'} stock")
+          f"catalog indexes {'keys only' if CATALOG_WITHOUT_STOCK else 'with every attribute'}")
     for rate in (int(r) for r in args.rates.split(",")):
         report(rate, simulate(rate, args.products, random.Random(args.seed)))
     rate, (share, kind, (table, key, value)) = first_limit(args.products, args.seed)
