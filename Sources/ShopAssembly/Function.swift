@@ -36,7 +36,10 @@ public enum FunctionSetup {
         case "environment":
             return (try ShopConfiguration(environment: environment), EnvironmentSecrets(environment: environment))
         default:
-            let secrets = try await SecretsManagerSecrets.load(environment: environment, httpClient: httpClient, logger: logger)
+            // Only the listing areas hand out cursors that later invocations read back.
+            let role = try FunctionRole(handler: environment["_HANDLER"])
+            let secrets = try await SecretsManagerSecrets.load(
+                environment: environment, cursors: role == .api(.products) || role == .api(.orders), httpClient: httpClient, logger: logger)
             return (try ShopConfiguration(environment: secrets.configurationEnvironment(environment)), secrets)
         }
     }

@@ -60,7 +60,9 @@ public struct EnvironmentSecrets: SecretsSource {
 }
 
 /// Secrets from AWS Secrets Manager, read once in a function's init phase (what the SAM template sets up):
-/// - `SHOP_CURSOR_SECRET_ARN`: a string secret of 16 characters or more that signs page cursors;
+/// - `SHOP_CURSOR_SECRET_ARN`: a string secret of 16 characters or more that signs page cursors, read
+///   only by the functions that serve listings (products, orders); the others sign no cursor anyone
+///   reads, so they get a random key of their own and no access to the secret;
 /// - `SHOP_STRIPE_SECRET_ARN` (with `SHOP_PAYMENTS=stripe`): `{"secretKey": "sk_...", "webhookSecret": "whsec_..."}`.
 ///
 /// The secrets never pass through the process environment: a function that also has one of
@@ -78,11 +80,14 @@ public struct SecretsManagerSecrets: SecretsSource {
         var webhookSecret: String
     }
 
-    let cursorSecret: String
+    let cursorSecret: [UInt8]
     let stripe: StripeSecret?
 
     /// Reads the secrets `environment` names, with one `GetSecretValue` each. Fails naming the variable or the secret.
-    public static func load(environment: [String: String], httpClient: HTTPClient, logger: Logger) async throws -> SecretsManagerSecrets {
+    /// `cursors`: the function serves listings whose cursors other invocations read back, so it needs the shared cursor secret.
+    public static func load(
+        environment: [String: String], cursors: Bool = true, httpClient: HTTPClient, logger: Logger
+    ) async throws -> SecretsManagerSecrets {
         let reader = EnvironmentReader(environment: environment)
         if let plain = plainVariables.first(where: { reader.string($0) != nil }) {
             throw ShopConfiguration.Invalid(
@@ -93,10 +98,17 @@ public struct SecretsManagerSecrets: SecretsSource {
             httpClient: httpClient, region: aws.region, credentials: aws.credentials,
             endpoint: try reader.endpoint("SHOP_SECRETSMANAGER_ENDPOINT", service: "secretsmanager", region: aws.region), logger: logger)
 
-        let cursorId = try reader.required("SHOP_CURSOR_SECRET_ARN", because: "SHOP_SECRETS=secretsmanager")
-        let cursor = try await read(cursorId, variable: "SHOP_CURSOR_SECRET_ARN", client: client)
-        guard cursor.utf8.count >= 16 else {
-            throw ShopConfiguration.Invalid(description: "the cursor secret (SHOP_CURSOR_SECRET_ARN) must be 16 characters or more")
+        let cursor: [UInt8]
+        if cursors {
+            let cursorId = try reader.required("SHOP_CURSOR_SECRET_ARN", because: "SHOP_SECRETS=secretsmanager in a function that serves listings")
+            let text = try await read(cursorId, variable: "SHOP_CURSOR_SECRET_ARN", client: client)
+            guard text.utf8.count >= 16 else {
+                throw ShopConfiguration.Invalid(description: "the cursor secret (SHOP_CURSOR_SECRET_ARN) must be 16 characters or more")
+            }
+            cursor = Array(text.utf8)
+        } else {
+            var generator = SystemRandomNumberGenerator()
+            cursor = (0..<32).map { _ in UInt8.random(in: .min ... .max, using: &generator) }
         }
 
         var stripe: StripeSecret?
@@ -113,7 +125,7 @@ public struct SecretsManagerSecrets: SecretsSource {
             }
             stripe = decoded
         }
-        logger.info("secrets read from Secrets Manager", metadata: ["stripe": "\(stripe != nil)"])
+        logger.info("secrets read from Secrets Manager", metadata: ["cursor": "\(cursors)", "stripe": "\(stripe != nil)"])
         return SecretsManagerSecrets(cursorSecret: cursor, stripe: stripe)
     }
 
@@ -144,6 +156,6 @@ public struct SecretsManagerSecrets: SecretsSource {
             throw ShopConfiguration.Invalid(
                 description: "SHOP_IDENTITY=local needs a token-signing key, which is not kept in Secrets Manager: use SHOP_IDENTITY=cognito")
         }
-        return ShopSecrets(cursorSecret: Array(cursorSecret.utf8), tokenSigningKey: nil)
+        return ShopSecrets(cursorSecret: cursorSecret, tokenSigningKey: nil)
     }
 }

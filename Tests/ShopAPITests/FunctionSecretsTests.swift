@@ -70,6 +70,29 @@ struct FunctionSecretsTests {
         #expect(configuration.payments == .none)
     }
 
+    /// Only products and orders serve listings whose cursors later invocations read back: auth, payment and
+    /// the sweep sign with a random key of their own and need no access to the cursor secret.
+    @Test func onlyTheListingFunctionsReadTheCursorSecret() async throws {
+        let secrets = try await Self.makeSecrets()
+        for handler in ["auth", "payment", "sweep"] {
+            var environment = Self.environment(secrets, ["_HANDLER": handler])
+            environment["SHOP_CURSOR_SECRET_ARN"] = "arn:aws:secretsmanager:us-east-1:123456789012:secret:never-read"
+            let (configuration, source) = try await FunctionSetup.load(environment: environment, logger: Self.logger)
+            let one = try await source.secrets(for: configuration).cursorSecret
+            #expect(one.count == 32, "\(handler)")
+            #expect(one != Array("cursor-secret-from-secrets-manager".utf8))
+            let (_, again) = try await FunctionSetup.load(environment: environment, logger: Self.logger)
+            #expect(try await again.secrets(for: configuration).cursorSecret != one, "a fresh random key per start")
+        }
+        for handler in ["products", "orders"] {
+            var environment = Self.environment(secrets, ["_HANDLER": handler])
+            environment["SHOP_CURSOR_SECRET_ARN"] = nil
+            await #expect { _ = try await FunctionSetup.load(environment: environment, logger: Self.logger) } throws: {
+                String(describing: $0).contains("SHOP_CURSOR_SECRET_ARN")
+            }
+        }
+    }
+
     @Test func plainSecretVariablesAreRefused() async throws {
         let secrets = try await Self.makeSecrets()
         for variable in SecretsManagerSecrets.plainVariables {
