@@ -390,7 +390,13 @@ def claims_of(token):
 
 class Stack:
     def __init__(self, proxy):
-        self.functions = {lid: Function(lid, function_environment(lid, proxy)) for lid in FUNCTIONS}
+        self.functions = {}
+        try:
+            for lid in FUNCTIONS:
+                self.functions[lid] = Function(lid, function_environment(lid, proxy))
+        except Exception:
+            self.stop()  # none left running
+            raise
         self.route_owner = {}
         for lid in FUNCTIONS:
             for method, path, auth in routes_of(lid):
