@@ -269,7 +269,7 @@ let package = Package(
         .testTarget(
             name: "AWSWireTests",
             dependencies: [
-                "AWSWire", "ShopSupport",
+                "AWSWire", "ShopSupport", "TestServices",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),

@@ -80,7 +80,10 @@ class Function:
     def __init__(self, log_path):
         self.port = free_port()
         env = dict(os.environ, **AWS_ENV, _HANDLER="products", SHOP_STORE="dynamodb", SHOP_DYNAMODB_ENDPOINT=MOTO,
-                   SHOP_IDENTITY="local", SHOP_TOKEN_SIGNING_KEY_PEM=PEM, SHOP_LOG_LEVEL="warning")
+                   SHOP_IDENTITY="local", SHOP_TOKEN_SIGNING_KEY_PEM=PEM, SHOP_LOG_LEVEL="warning",
+                   # Plain secrets, as the emulator tests pass them (a deployed function reads Secrets Manager),
+                   # and no payments: products never takes money.
+                   SHOP_SECRETS="environment", SHOP_CURSOR_SECRET="bench-cursor-secret-0123456789", SHOP_PAYMENTS="none")
         self.log_path = log_path
         self.log = open(log_path, "w")
         self.process = subprocess.Popen(

@@ -147,7 +147,8 @@ paths = {
     "/auth/refresh": {"post": op("Fresh tokens", {"200": ok("Tokens", ref("AuthTokens")), "401": error("Refresh token refused"), **RATE, **BUSY},
                                  body=obj(refreshToken=S), tag="auth")},
     "/auth/logout": {"post": op("Revoke a refresh token", {"204": ok("Revoked"), **AUTH, **BUSY}, body=obj(refreshToken=S), security=BEARER, tag="auth")},
-    "/auth/me": {"get": op("The caller", {"200": ok("Profile", ref("UserProfile")), **AUTH, **BUSY}, security=BEARER, tag="auth")},
+    "/auth/me": {"get": op("The caller", {"200": ok("Profile", ref("UserProfile")), **AUTH, "404": error("The token's account no longer exists"),
+                                          **BUSY}, security=BEARER, tag="auth")},
     "/products": {
         "get": op("List products", {"200": ok("A page", ref("ProductPage"), PAGE_ETAG), "304": ok("Not modified", status_headers=PAGE_ETAG), **BUSY},
                   parameters=[LIMIT, CURSOR, query("category", {"type": "string", "maxLength": 100}, "Only this category"),

@@ -114,26 +114,38 @@ extension DynamoDBStore: OrderStore {
 
     public func listOrders(userId: String?, status: OrderStatus?, limit: Int, after: String?) async throws(StorageError) -> Page<Order> {
         let position = try after.map { text throws(StorageError) in try OrderPageKey(text) }
-        let index: String, hashName: String, hashValue: String
-        var values: Item = [:]
+        // One partition per user (their orders, or their orders in one status), or the shards of a
+        // listing over every user (docs/DYNAMODB.md): each shard is queried for the page below the
+        // cursor's sort key and the answers are merged, newest first.
+        let index: String, hashName: String, hashValues: [String]
         if let userId, let status {
-            // Its own index: a page is one query, however many of the user's orders are in other states.
-            (index, hashName, hashValue) = (DynamoDBSchema.ordersByUserStatus, "UserStatus", Self.userStatus(userId, status))
+            (index, hashName, hashValues) = (DynamoDBSchema.ordersByUserStatus, "UserStatus", [Self.userStatus(userId, status)])
         } else if let userId {
-            (index, hashName, hashValue) = (DynamoDBSchema.ordersByUser, "UserID", userId)
+            (index, hashName, hashValues) = (DynamoDBSchema.ordersByUser, "UserID", [userId])
         } else if let status {
-            (index, hashName, hashValue) = (DynamoDBSchema.ordersByStatus, "Status", status.rawValue)
+            (index, hashName, hashValues) = (
+                DynamoDBSchema.ordersByStatus, "StatusShard", (0..<DynamoDBSchema.orderShards).map { "\(status.rawValue)#\($0)" }
+            )
         } else {
-            (index, hashName, hashValue) = (DynamoDBSchema.ordersByCreated, "Kind", "ORDER")
+            (index, hashName, hashValues) = (DynamoDBSchema.ordersByCreated, "KindShard", (0..<DynamoDBSchema.orderShards).map { "ORDER#\($0)" })
         }
-        values[":h"] = .s(hashValue)
-        let names = ["#h": hashName]
-        let start: Item? = position.map {
-            ["OrderID": .s($0.id), "SortKey": .s(Self.sortKey(createdAt: $0.createdAtMillis, id: $0.id)), hashName: .s(hashValue)]
+        var keyCondition = "#h = :h"
+        var values: Item = [:]
+        if let position {
+            // The sort key is unique (creation time, then id), so "below the cursor" is exact in every shard.
+            keyCondition += " AND SortKey < :after"
+            values[":after"] = .s(Self.sortKey(createdAt: position.createdAtMillis, id: position.id))
         }
-        let items = try await query(
-            table: tables.orders, index: index, keyCondition: "#h = :h", names: names, values: values,
-            forward: false, start: start, want: limit + 1)
+        var items: [Item] = []
+        for hashValue in hashValues {
+            values[":h"] = .s(hashValue)
+            items += try await query(
+                table: tables.orders, index: index, keyCondition: keyCondition, names: ["#h": hashName], values: values,
+                forward: false, start: nil, want: limit + 1)
+        }
+        if hashValues.count > 1 {
+            items.sort { ($0["SortKey"]?.string ?? "") > ($1["SortKey"]?.string ?? "") }
+        }
         let orders = try items.prefix(limit).map { item throws(StorageError) in try Self.order(item) }
         let next = items.count > limit ? orders.last.map { OrderPageKey(after: $0).text } : nil
         return Page(items: orders, nextKey: next)
@@ -150,7 +162,7 @@ extension DynamoDBStore: OrderStore {
             var condition = "#s = :from"
             var values: Item = [
                 ":from": .s(current.status.rawValue), ":to": .s(to.rawValue), ":now": .int64(now.ms),
-                ":us": .s(Self.userStatus(current.userId, to)),
+                ":us": .s(Self.userStatus(current.userId, to)), ":ss": .s(Self.statusShard(id, to)),
             ]
             if let expiredBy {
                 condition += " AND ExpiresAt <= :due"
@@ -158,7 +170,7 @@ extension DynamoDBStore: OrderStore {
             }
             var items = [DDBRequest.TransactItem(Update: DDBRequest(
                 TableName: tables.orders, Key: ["OrderID": .s(id)], ConditionExpression: condition,
-                UpdateExpression: "SET #s = :to, UpdatedAt = :now, UserStatus = :us", ExpressionAttributeNames: ["#s": "Status"],
+                UpdateExpression: "SET #s = :to, UpdatedAt = :now, UserStatus = :us, StatusShard = :ss", ExpressionAttributeNames: ["#s": "Status"],
                 ExpressionAttributeValues: values))]
             if to.returnsStock {
                 // Products deleted since have nothing to return stock to.
@@ -211,11 +223,16 @@ extension DynamoDBStore: OrderStore {
     }
 
     public func dueOrders(now: Date, limit: Int) async throws(StorageError) -> [Order] {
-        try await query(
-            table: tables.orders, index: DynamoDBSchema.ordersDue, keyCondition: "#s = :s AND ExpiresAt <= :now",
-            names: ["#s": "Status"], values: [":s": .s(OrderStatus.pendingPayment.rawValue), ":now": .int64(now.ms)],
-            forward: true, start: nil, want: limit
-        ).prefix(limit).map { item throws(StorageError) in try Self.order(item) }
+        // The pending orders of every shard, soonest expiry first.
+        var items: [Item] = []
+        for shard in 0..<DynamoDBSchema.orderShards {
+            items += try await query(
+                table: tables.orders, index: DynamoDBSchema.ordersDue, keyCondition: "StatusShard = :s AND ExpiresAt <= :now",
+                names: [:], values: [":s": .s("\(OrderStatus.pendingPayment.rawValue)#\(shard)"), ":now": .int64(now.ms)],
+                forward: true, start: nil, want: limit)
+        }
+        items.sort { ($0["ExpiresAt"]?.int64Value ?? 0) < ($1["ExpiresAt"]?.int64Value ?? 0) }
+        return try items.prefix(limit).map { item throws(StorageError) in try Self.order(item) }
     }
 
     public func purgeIdempotencyRecords(before now: Date) async throws(StorageError) -> Int {

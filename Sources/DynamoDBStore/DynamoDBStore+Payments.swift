@@ -92,10 +92,11 @@ extension DynamoDBStore: PaymentStore {
         let outcome = try await transactWrite([
             .init(Update: DDBRequest(
                 TableName: tables.orders, Key: ["OrderID": .s(orderId)], ConditionExpression: "#s = :pending",
-                UpdateExpression: "SET #s = :paid, PaymentID = :p, UpdatedAt = :now, UserStatus = :us", ExpressionAttributeNames: ["#s": "Status"],
+                UpdateExpression: "SET #s = :paid, PaymentID = :p, UpdatedAt = :now, UserStatus = :us, StatusShard = :ss",
+                ExpressionAttributeNames: ["#s": "Status"],
                 ExpressionAttributeValues: [
                     ":pending": .s(OrderStatus.pendingPayment.rawValue), ":paid": .s(OrderStatus.paid.rawValue), ":p": .s(paymentId),
-                    ":now": .int64(now.ms), ":us": .s(Self.userStatus(pending.userId, .paid)),
+                    ":now": .int64(now.ms), ":us": .s(Self.userStatus(pending.userId, .paid)), ":ss": .s(Self.statusShard(orderId, .paid)),
                 ])),
             .init(Update: DDBRequest(
                 TableName: tables.payments, Key: ["PaymentID": .s(paymentId)], ConditionExpression: "attribute_exists(PaymentID)",

@@ -162,6 +162,22 @@ extension DynamoDBStore {
     /// The `ByUserStatus` index's key: kept in step with `Status` by every write that moves an order.
     static func userStatus(_ userId: String, _ status: OrderStatus) -> String { userId + "#" + status.rawValue }
 
+    /// The listing shard of an order (0 ..< `DynamoDBSchema.orderShards`): FNV-1a of its id, stable across processes.
+    static func orderShard(_ id: String) -> Int {
+        var hash: UInt32 = 2_166_136_261
+        for byte in id.utf8 {
+            hash ^= UInt32(byte)
+            hash = hash &* 16_777_619
+        }
+        return Int(hash % UInt32(DynamoDBSchema.orderShards))
+    }
+
+    /// `ByCreated`'s hash key of an order.
+    static func kindShard(_ id: String) -> String { "ORDER#\(orderShard(id))" }
+
+    /// `ByStatus`'s and `Due`'s hash key of an order in `status`: kept in step with `Status` by every write that moves an order.
+    static func statusShard(_ id: String, _ status: OrderStatus) -> String { "\(status.rawValue)#\(orderShard(id))" }
+
     /// `createdAt` zero-padded then the id: sorts like (createdAt, id).
     static func sortKey(createdAt: Int64, id: String) -> String {
         let digits = String(createdAt)
@@ -172,8 +188,9 @@ extension DynamoDBStore {
         [
             "OrderID": .s(o.id), "UserID": .s(o.userId), "Status": .s(o.status.rawValue), "Total": .int(o.total),
             "Currency": .s(o.currency), "CreatedAt": .int64(o.createdAt.ms), "UpdatedAt": .int64(o.updatedAt.ms),
-            "ExpiresAt": .int64(o.expiresAt.ms), "Kind": .s("ORDER"), "SortKey": .s(sortKey(createdAt: o.createdAt.ms, id: o.id)),
-            "UserStatus": .s(userStatus(o.userId, o.status)),
+            "ExpiresAt": .int64(o.expiresAt.ms), "KindShard": .s(kindShard(o.id)),
+            "SortKey": .s(sortKey(createdAt: o.createdAt.ms, id: o.id)), "UserStatus": .s(userStatus(o.userId, o.status)),
+            "StatusShard": .s(statusShard(o.id, o.status)),
             "Lines": .l(o.lines.map {
                 .m(["ProductID": .s($0.productId), "Name": .s($0.name), "UnitPrice": .int($0.unitPrice), "Quantity": .int($0.quantity)])
             }),
@@ -284,11 +301,16 @@ extension DynamoDBStore: CatalogStore {
         let (index, hashName, hashValue) = category.map { (DynamoDBSchema.productsByCategory, "Category", $0) }
             ?? (DynamoDBSchema.productsByCatalog, "Catalog", "P")
         let start: Item? = after.map { ["ProductID": .s($0), hashName: .s(hashValue)] }
-        let items = try await query(
+        // The listing indexes hold only keys (a sale would otherwise rewrite them: docs/DYNAMODB.md); the
+        // page's products are then read, consistently, from the table.
+        let keys = try await query(
             table: tables.products, index: index, keyCondition: "#h = :h", names: ["#h": hashName], values: [":h": .s(hashValue)],
             forward: true, start: start, want: limit + 1)
-        let products = try items.prefix(limit).map { item throws(StorageError) in try Self.product(item) }
-        return Page(items: products, nextKey: items.count > limit ? products.last?.id : nil)
+        let ids = keys.prefix(limit).compactMap { $0["ProductID"]?.string }
+        let found = Dictionary(try await products(ids: ids).map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
+        // A product deleted, or moved to another category, since the index saw it is left out.
+        let products = ids.compactMap { found[$0] }.filter { category == nil || $0.category == category }
+        return Page(items: products, nextKey: keys.count > limit ? ids.last : nil)
     }
 
     public func productCount() async throws(StorageError) -> Int {

@@ -38,7 +38,11 @@ public struct DynamoDBTableNames: Sendable, Equatable {
 public enum DynamoDBSchema {
     struct Attribute: Encodable { var AttributeName: String; var AttributeType: String }
     struct KeyElement: Encodable { var AttributeName: String; var KeyType: String }
-    struct ProjectionSpec: Encodable { var ProjectionType = "ALL" }
+    struct ProjectionSpec: Encodable {
+        var ProjectionType = "ALL"
+        /// Only the keys: the catalog listings, so that a sale (a change of `Quantity`) does not rewrite them.
+        static let keysOnly = ProjectionSpec(ProjectionType: "KEYS_ONLY")
+    }
     struct Index: Encodable {
         var IndexName: String
         var KeySchema: [KeyElement]
@@ -70,9 +74,16 @@ public enum DynamoDBSchema {
     static let ordersByUser = "ByUser"
     /// One shopper's orders in one status (`UserStatus` = "<user id>#<status>"): filtered listings in one query a page.
     static let ordersByUserStatus = "ByUserStatus"
+    /// Every order in one status, newest first: hash `StatusShard` = "<status>#<shard>", so one status is
+    /// `orderShards` partitions, not one (docs/DYNAMODB.md, capacity model).
     static let ordersByStatus = "ByStatus"
+    /// Every order, newest first: hash `KindShard` = "ORDER#<shard>".
     static let ordersByCreated = "ByCreated"
+    /// Pending orders by expiry: hash `StatusShard`, range `ExpiresAt`.
     static let ordersDue = "Due"
+    /// How many partitions the order listings (`ByCreated`, `ByStatus`, `Due`) spread each key over. A
+    /// listing page queries every shard and merges them by sort key. Changing it needs the orders rewritten.
+    static let orderShards = 16
     static let paymentsByOrder = "ByOrder"
     /// Sparse: only payments with money still owed back carry `DueFlag`.
     static let paymentsRefundDue = "RefundDue"
@@ -84,20 +95,20 @@ public enum DynamoDBSchema {
                 AttributeDefinitions: strings("ProductID", "Catalog", "Category"),
                 KeySchema: key("ProductID"),
                 GlobalSecondaryIndexes: [
-                    Index(IndexName: productsByCatalog, KeySchema: key("Catalog", "ProductID")),
-                    Index(IndexName: productsByCategory, KeySchema: key("Category", "ProductID")),
+                    Index(IndexName: productsByCatalog, KeySchema: key("Catalog", "ProductID"), Projection: .keysOnly),
+                    Index(IndexName: productsByCategory, KeySchema: key("Category", "ProductID"), Projection: .keysOnly),
                 ]),
             CreateTable(
                 TableName: names.orders,
-                AttributeDefinitions: strings("OrderID", "UserID", "Status", "Kind", "SortKey", "UserStatus")
+                AttributeDefinitions: strings("OrderID", "UserID", "KindShard", "StatusShard", "SortKey", "UserStatus")
                     + [Attribute(AttributeName: "ExpiresAt", AttributeType: "N")],
                 KeySchema: key("OrderID"),
                 GlobalSecondaryIndexes: [
                     Index(IndexName: ordersByUser, KeySchema: key("UserID", "SortKey")),
                     Index(IndexName: ordersByUserStatus, KeySchema: key("UserStatus", "SortKey")),
-                    Index(IndexName: ordersByStatus, KeySchema: key("Status", "SortKey")),
-                    Index(IndexName: ordersByCreated, KeySchema: key("Kind", "SortKey")),
-                    Index(IndexName: ordersDue, KeySchema: key("Status", "ExpiresAt")),
+                    Index(IndexName: ordersByStatus, KeySchema: key("StatusShard", "SortKey")),
+                    Index(IndexName: ordersByCreated, KeySchema: key("KindShard", "SortKey")),
+                    Index(IndexName: ordersDue, KeySchema: key("StatusShard", "ExpiresAt")),
                 ]),
             CreateTable(TableName: names.idempotency, AttributeDefinitions: strings("IdempotencyKey"), KeySchema: key("IdempotencyKey")),
             CreateTable(TableName: names.users, AttributeDefinitions: strings("PK"), KeySchema: key("PK")),

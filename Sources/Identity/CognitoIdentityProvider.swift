@@ -23,9 +23,10 @@ import ShopDomain
 ///
 /// `profile(of:)` answers from the verified claims when they carry both `email` and `name`
 /// (an id token from a client that may read those attributes); an access token carries neither,
-/// so it then asks `AdminGetUser` with the caller's `sub`, which Cognito accepts as the username
-/// (it is the username itself in pools with `UsernameAttributes: ["email"]`, and moto finds users by
-/// `sub` only in such pools). Groups always come from the token.
+/// so it then asks `AdminGetUser` with the username the token carries (`username` in access tokens,
+/// `cognito:username` in id tokens). That is the `sub` in pools with `UsernameAttributes: ["email"]`
+/// but the sign-up name (here the email) in pools without, where asking with the `sub` finds no user.
+/// A user that is not found is `.userNotFound` (404), never a bad token. Groups always come from the token.
 public struct CognitoIdentityProvider: IdentityProvider {
     public let client: AWSJSONClient
     public let userPoolId: String
@@ -93,9 +94,10 @@ public struct CognitoIdentityProvider: IdentityProvider {
         if let email = caller.email, let name = caller.name {
             return UserProfile(userId: caller.userId, email: email, name: name, groups: caller.groups)
         }
+        // The username the token carries: in a pool without `UsernameAttributes` the `sub` is not a username.
         let output = try await call(
-            "AdminGetUser", AdminGetUserInput(UserPoolId: userPoolId, Username: caller.userId), as: AdminGetUserOutput.self,
-            during: .profile)
+            "AdminGetUser", AdminGetUserInput(UserPoolId: userPoolId, Username: caller.username ?? caller.userId),
+            as: AdminGetUserOutput.self, during: .profile)
         let attributes = Attribute.dictionary(output.UserAttributes ?? [])
         return UserProfile(
             userId: caller.userId, email: attributes["email"] ?? caller.email ?? "", name: attributes["name"] ?? caller.name ?? "",
@@ -202,7 +204,8 @@ public struct CognitoIdentityProvider: IdentityProvider {
             // Unknown user and wrong password alike: never say which.
             case .login: return .invalidCredentials
             case .refresh, .logout: return .invalidToken("refresh token refused: \(error.type)")
-            case .profile: return .invalidToken("user no longer exists: \(error.type)")
+            // The token was verified: a user that is not found is gone, not a bad token.
+            case .profile: return .userNotFound
             // Unknown user, or one that is already confirmed: the code cannot be right.
             case .confirm: return .invalidCode
             case .register, .admin: return .backend("\(error)")

@@ -58,6 +58,9 @@ public enum IdentityError: Error, Sendable, Equatable {
     case invalidCode
     /// A bearer or refresh token that failed verification; the reason is for logs only.
     case invalidToken(String)
+    /// A valid token whose account no longer exists (deleted since the token was issued). Never
+    /// reported as a bad token: the token is fine, the account is gone.
+    case userNotFound
     /// The identity service did not answer in a way that tells whether a write happened (a lost answer
     /// or a 5xx on a call that cannot be repeated safely), or it is overloaded: the client may try again.
     case unavailable(String)

@@ -110,7 +110,7 @@ public struct LocalIdentityProvider: IdentityProvider {
 
     public func profile(of caller: VerifiedCaller) async throws(IdentityError) -> UserProfile {
         guard let user = try await storage({ () throws(StorageError) in try await users.user(id: caller.userId) }) else {
-            throw .invalidToken("user no longer exists")
+            throw .userNotFound
         }
         return UserProfile(userId: user.id, email: user.email, name: user.name, groups: user.groups)
     }

@@ -68,6 +68,11 @@ public struct ShopClaims: JWTPayload, Equatable {
         case authTime = "auth_time"
     }
 
+    /// Read, never written: local tokens carry `username`.
+    enum CognitoKeys: String, CodingKey {
+        case username = "cognito:username"
+    }
+
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         iss = try c.decode(String.self, forKey: .iss)
@@ -85,7 +90,9 @@ public struct ShopClaims: JWTPayload, Equatable {
         groups = try c.decodeIfPresent([String].self, forKey: .groups)
         email = try c.decodeIfPresent(String.self, forKey: .email)
         name = try c.decodeIfPresent(String.self, forKey: .name)
-        username = try c.decodeIfPresent(String.self, forKey: .username)
+        // Cognito's access tokens say `username`, its id tokens `cognito:username`.
+        username = try c.decodeIfPresent(String.self, forKey: .username) 
+            ?? decoder.container(keyedBy: CognitoKeys.self).decodeIfPresent(String.self, forKey: .username)
         exp = try c.decode(Double.self, forKey: .exp)
         iat = try c.decode(Double.self, forKey: .iat)
         authTime = try c.decodeIfPresent(Double.self, forKey: .authTime)

@@ -17,12 +17,17 @@ public struct VerifiedCaller: Sendable, Equatable {
     public var name: String?
     public var groups: [String]
     public var tokenUse: String
-    public init(userId: String, email: String?, name: String?, groups: [String], tokenUse: String) {
+    /// The account's username as the token names it (`username` in access tokens, `cognito:username` in
+    /// id tokens): what Cognito's admin calls take. It is the `sub` in pools whose users sign in with
+    /// their email (`UsernameAttributes`), and the name given at sign-up in pools without.
+    public var username: String?
+    public init(userId: String, email: String?, name: String?, groups: [String], tokenUse: String, username: String? = nil) {
         self.userId = userId
         self.email = email
         self.name = name
         self.groups = groups
         self.tokenUse = tokenUse
+        self.username = username
     }
     public var isAdmin: Bool { groups.contains(adminGroup) }
 }
@@ -143,7 +148,8 @@ public final class TokenVerifier: Sendable {
         guard claims.iat - leeway <= now else { throw .invalidToken("issued in the future") }
         guard !claims.sub.isEmpty else { throw .invalidToken("no subject") }
         return VerifiedCaller(
-            userId: claims.sub, email: claims.email, name: claims.name, groups: claims.groups ?? [], tokenUse: claims.tokenUse)
+            userId: claims.sub, email: claims.email, name: claims.name, groups: claims.groups ?? [], tokenUse: claims.tokenUse,
+            username: claims.username)
     }
 }
 

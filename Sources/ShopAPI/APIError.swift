@@ -83,6 +83,7 @@ extension APIError {
         case .userNotConfirmed: self = APIError(.forbidden, "user_not_confirmed", "Confirm your account with the code you were sent first.")
         case .invalidCode: self = APIError(.badRequest, "invalid_code", "The confirmation code is wrong or has expired.")
         case .invalidToken: self = .invalidToken
+        case .userNotFound: self = APIError(.notFound, "user_not_found", "The account this token was issued for no longer exists.")
         case .unavailable(let why):
             self = APIError(
                 .serviceUnavailable, "identity_unavailable", "Sign-in is unavailable for a moment; try again. If you were registering, try signing in first.",

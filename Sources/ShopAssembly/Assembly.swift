@@ -115,6 +115,8 @@ public enum ShopAssembly {
             }
             gateway = simulated
             simulator = simulated
+        case .none:
+            gateway = NoPaymentGateway()
         }
         let payments = PaymentService(store: stores.orders, gateway: gateway, clock: host.clock, logger: logger)
 
@@ -175,4 +177,22 @@ struct NoImageStore: ImageStore {
     func leadingBytes(key: String, count: Int, etag: String?) async throws(StorageError) -> [UInt8] { [] }
     func delete(key: String) async throws(StorageError) {}
     func publish(key: String, etag: String?) async throws(StorageError) -> String { throw .backend("product images need SHOP_IMAGES=s3") }
+}
+
+/// Payments are not configured in this function (`SHOP_PAYMENTS=none`: products, auth): every call fails.
+/// It names Stripe as its provider because a deployment's payments are Stripe's; this function only lacks the key.
+struct NoPaymentGateway: PaymentGateway {
+    let provider = PaymentProvider.stripe
+    let publishableKey: String? = nil
+    static let refusal = PaymentError.configuration("payments are not configured in this function (SHOP_PAYMENTS=none)")
+
+    func createPayment(orderId: String, amount: Int, currency: String, idempotencyKey: String) async throws(PaymentError) -> GatewayPayment {
+        throw Self.refusal
+    }
+    func retrievePayment(id: String) async throws(PaymentError) -> GatewayPayment { throw Self.refusal }
+    func cancelPayment(id: String) async throws(PaymentError) -> GatewayPayment { throw Self.refusal }
+    func refund(paymentId: String, amount: Int?, idempotencyKey: String) async throws(PaymentError) -> GatewayRefund { throw Self.refusal }
+    func verifyWebhook(payload: [UInt8], signatureHeader: String?) throws(WebhookError) -> WebhookEvent {
+        throw .malformedEvent("payments are not configured in this function (SHOP_PAYMENTS=none)")
+    }
 }

@@ -88,11 +88,15 @@ public struct ShopConfiguration: Sendable, Equatable {
         /// webhooks after answering).
         case simulated(SimulatorSettings)
         case stripe(StripeSettings)
+        /// A Lambda function that never takes or returns money (products, auth): it holds no Stripe key,
+        /// and any payment call fails. The SAM template sets this, so those functions cannot read the Stripe secret.
+        case none
 
         public var provider: String {
             switch self {
             case .simulated: "simulated"
             case .stripe: "stripe"
+            case .none: "none"
             }
         }
     }
@@ -275,7 +279,9 @@ public struct ShopConfiguration: Sendable, Equatable {
                 bcryptCost: try reader.int("SHOP_BCRYPT_COST", 4...31) ?? 12))
         }
 
-        switch try reader.choice("SHOP_PAYMENTS", ["simulated", "stripe"]) ?? "simulated" {
+        switch try reader.choice("SHOP_PAYMENTS", ["simulated", "stripe", "none"]) ?? "simulated" {
+        case "none":
+            payments = .none
         case "stripe":
             payments = .stripe(StripeSettings(
                 secretKey: Secret(try reader.required("SHOP_STRIPE_SECRET_KEY", because: "SHOP_PAYMENTS=stripe")),

@@ -1,3 +1,5 @@
+import AsyncHTTPClient
+import Logging
 import ShopAPI
 
 /// What one Lambda function does, chosen by `_HANDLER`: serve one area of the API, or run the sweep
@@ -17,6 +19,28 @@ public enum FunctionRole: Sendable, Equatable {
         } else {
             let names = APIArea.allCases.map(\.rawValue) + ["sweep"]
             throw ShopConfiguration.Invalid(description: "_HANDLER=\(raw) must be one of \(names.joined(separator: ", "))")
+        }
+    }
+}
+
+/// A function's configuration and secrets source, from its environment: the one place that decides
+/// where a function's secrets come from (`SHOP_SECRETS`).
+/// - `secretsmanager` (the default): `SecretsManagerSecrets`, read here, once; the configuration is
+///   parsed with the Stripe secret's values filled in from Secrets Manager.
+/// - `environment`: plain variables (`EnvironmentSecrets`), for the emulator tests only; the SAM template never sets it.
+public enum FunctionSetup {
+    public static func load(
+        environment: [String: String], httpClient: HTTPClient = .shared, logger: Logger
+    ) async throws -> (configuration: ShopConfiguration, secrets: any SecretsSource) {
+        switch try EnvironmentReader(environment: environment).choice("SHOP_SECRETS", ["secretsmanager", "environment"]) ?? "secretsmanager" {
+        case "environment":
+            return (try ShopConfiguration(environment: environment), EnvironmentSecrets(environment: environment))
+        default:
+            // Only the listing areas hand out cursors that later invocations read back.
+            let role = try FunctionRole(handler: environment["_HANDLER"])
+            let secrets = try await SecretsManagerSecrets.load(
+                environment: environment, cursors: role == .api(.products) || role == .api(.orders), httpClient: httpClient, logger: logger)
+            return (try ShopConfiguration(environment: secrets.configurationEnvironment(environment)), secrets)
         }
     }
 }

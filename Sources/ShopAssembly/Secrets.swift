@@ -1,4 +1,12 @@
+import AWSWire
+import AsyncHTTPClient
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
 import Identity
+import Logging
 
 /// The secrets the services need, as a host's secrets source found them.
 public struct ShopSecrets: Sendable {
@@ -14,15 +22,17 @@ public struct ShopSecrets: Sendable {
 }
 
 /// Where a host's secrets come from: key files in the data directory for `shop serve` (ShopLocal's
-/// `KeyFileSecrets`), the function's environment for Lambda today (`EnvironmentSecrets`); the SAM
-/// template will add Secrets Manager behind this same interface.
+/// `KeyFileSecrets`), AWS Secrets Manager for a deployed function (`SecretsManagerSecrets`, the
+/// default in ShopLambda), or plain variables for the emulator tests only (`EnvironmentSecrets`,
+/// `SHOP_SECRETS=environment`).
 public protocol SecretsSource: Sendable {
     /// The secrets `configuration` needs; fails naming what is missing.
     func secrets(for configuration: ShopConfiguration) async throws -> ShopSecrets
 }
 
-/// Secrets from the environment the host handed over (a Lambda function's configuration):
-/// `SHOP_CURSOR_SECRET` always, `SHOP_TOKEN_SIGNING_KEY_PEM` with the local identity.
+/// Secrets from the environment the host handed over: `SHOP_CURSOR_SECRET` always,
+/// `SHOP_TOKEN_SIGNING_KEY_PEM` with the local identity. For tests and the emulator only
+/// (`SHOP_SECRETS=environment`): a deployed function reads Secrets Manager (`SecretsManagerSecrets`).
 public struct EnvironmentSecrets: SecretsSource {
     let environment: [String: String]
 
@@ -46,5 +56,106 @@ public struct EnvironmentSecrets: SecretsSource {
             }
         }
         return ShopSecrets(cursorSecret: Array(cursor.utf8), tokenSigningKey: signingKey)
+    }
+}
+
+/// Secrets from AWS Secrets Manager, read once in a function's init phase (what the SAM template sets up):
+/// - `SHOP_CURSOR_SECRET_ARN`: a string secret of 16 characters or more that signs page cursors, read
+///   only by the functions that serve listings (products, orders); the others sign no cursor anyone
+///   reads, so they get a random key of their own and no access to the secret;
+/// - `SHOP_STRIPE_SECRET_ARN` (with `SHOP_PAYMENTS=stripe`): `{"secretKey": "sk_...", "webhookSecret": "whsec_..."}`.
+///
+/// The secrets never pass through the process environment: a function that also has one of
+/// `plainVariables` set refuses to start. `SHOP_SECRETSMANAGER_ENDPOINT` overrides the region's
+/// endpoint (moto). Only the Cognito identity works here (the local issuer's signing key is not kept
+/// in Secrets Manager).
+public struct SecretsManagerSecrets: SecretsSource {
+    /// Variables that would carry a secret in plain text; refused next to Secrets Manager.
+    public static let plainVariables = [
+        "SHOP_CURSOR_SECRET", "SHOP_STRIPE_SECRET_KEY", "SHOP_PAYMENTS_WEBHOOK_SECRET", "SHOP_TOKEN_SIGNING_KEY_PEM",
+    ]
+
+    struct StripeSecret: Decodable {
+        var secretKey: String
+        var webhookSecret: String
+    }
+
+    let cursorSecret: [UInt8]
+    let stripe: StripeSecret?
+
+    /// Reads the secrets `environment` names, with one `GetSecretValue` each. Fails naming the variable or the secret.
+    /// `cursors`: the function serves listings whose cursors other invocations read back, so it needs the shared cursor secret.
+    public static func load(
+        environment: [String: String], cursors: Bool = true, httpClient: HTTPClient, logger: Logger
+    ) async throws -> SecretsManagerSecrets {
+        let reader = EnvironmentReader(environment: environment)
+        if let plain = plainVariables.first(where: { reader.string($0) != nil }) {
+            throw ShopConfiguration.Invalid(
+                description: "\(plain) is set, but secrets come from Secrets Manager here (SHOP_SECRETS=secretsmanager): remove it and name the secret's ARN instead")
+        }
+        let aws = try reader.aws()
+        let client = SecretsManagerClient(
+            httpClient: httpClient, region: aws.region, credentials: aws.credentials,
+            endpoint: try reader.endpoint("SHOP_SECRETSMANAGER_ENDPOINT", service: "secretsmanager", region: aws.region), logger: logger)
+
+        let cursor: [UInt8]
+        if cursors {
+            let cursorId = try reader.required("SHOP_CURSOR_SECRET_ARN", because: "SHOP_SECRETS=secretsmanager in a function that serves listings")
+            let text = try await read(cursorId, variable: "SHOP_CURSOR_SECRET_ARN", client: client)
+            guard text.utf8.count >= 16 else {
+                throw ShopConfiguration.Invalid(description: "the cursor secret (SHOP_CURSOR_SECRET_ARN) must be 16 characters or more")
+            }
+            cursor = Array(text.utf8)
+        } else {
+            var generator = SystemRandomNumberGenerator()
+            cursor = (0..<32).map { _ in UInt8.random(in: .min ... .max, using: &generator) }
+        }
+
+        var stripe: StripeSecret?
+        if reader.string("SHOP_PAYMENTS")?.lowercased() == "stripe" {
+            let stripeId = try reader.required("SHOP_STRIPE_SECRET_ARN", because: "SHOP_PAYMENTS=stripe with SHOP_SECRETS=secretsmanager")
+            let text = try await read(stripeId, variable: "SHOP_STRIPE_SECRET_ARN", client: client)
+            guard let decoded = try? JSONDecoder().decode(StripeSecret.self, from: Data(text.utf8)) else {
+                throw ShopConfiguration.Invalid(
+                    description: #"the Stripe secret (SHOP_STRIPE_SECRET_ARN) must be JSON: {"secretKey": "sk_...", "webhookSecret": "whsec_..."}"#)
+            }
+            guard !decoded.secretKey.isEmpty, !decoded.webhookSecret.isEmpty else {
+                throw ShopConfiguration.Invalid(
+                    description: "the Stripe secret (SHOP_STRIPE_SECRET_ARN) has an empty secretKey or webhookSecret: put them in (docs/DEPLOY.md)")
+            }
+            stripe = decoded
+        }
+        logger.info("secrets read from Secrets Manager", metadata: ["cursor": "\(cursors)", "stripe": "\(stripe != nil)"])
+        return SecretsManagerSecrets(cursorSecret: cursor, stripe: stripe)
+    }
+
+    static func read(_ id: String, variable: String, client: SecretsManagerClient) async throws -> String {
+        do {
+            return try await client.secretString(id: id)
+        } catch let error as AWSError {
+            throw ShopConfiguration.Invalid(description: "\(variable): GetSecretValue failed: \(error)")
+        } catch {
+            throw ShopConfiguration.Invalid(description: "\(variable): \(error)")
+        }
+    }
+
+    /// The environment the configuration is parsed from: `environment` with the Stripe secret's values in
+    /// `SHOP_STRIPE_SECRET_KEY` and `SHOP_PAYMENTS_WEBHOOK_SECRET`. In memory only: the process
+    /// environment is not changed, and nothing here is logged.
+    public func configurationEnvironment(_ environment: [String: String]) -> [String: String] {
+        var result = environment
+        if let stripe {
+            result["SHOP_STRIPE_SECRET_KEY"] = stripe.secretKey
+            result["SHOP_PAYMENTS_WEBHOOK_SECRET"] = stripe.webhookSecret
+        }
+        return result
+    }
+
+    public func secrets(for configuration: ShopConfiguration) async throws -> ShopSecrets {
+        if case .local = configuration.identity {
+            throw ShopConfiguration.Invalid(
+                description: "SHOP_IDENTITY=local needs a token-signing key, which is not kept in Secrets Manager: use SHOP_IDENTITY=cognito")
+        }
+        return ShopSecrets(cursorSecret: cursorSecret, tokenSigningKey: nil)
     }
 }

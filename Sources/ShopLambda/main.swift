@@ -10,11 +10,12 @@ import NIOCore
 import ShopAPI
 import ShopAssembly
 
-// The function's whole environment is read here, once: the configuration and the secrets source
-// get it from this line, and no other module looks at the process environment.
+// The function's whole environment is read here, once: FunctionSetup parses the configuration and
+// picks the secrets source from it, and no other module looks at the process environment.
 let environment = ProcessInfo.processInfo.environment
-let parsed = Result { try ShopConfiguration(environment: environment) }
-let logLevel = (try? parsed.get())?.logLevel ?? .info
+// The log level is needed before the configuration can be parsed (that needs the secrets first); an
+// invalid value is reported by the full parse in the init phase.
+let logLevel = environment["SHOP_LOG_LEVEL"].flatMap { Logger.Level(rawValue: $0.lowercased()) } ?? .info
 LoggingSystem.bootstrap { label in
     var handler = JSONLogHandler(label: label)
     handler.logLevel = logLevel
@@ -22,12 +23,12 @@ LoggingSystem.bootstrap { label in
 }
 let logger = Logger(label: "ShopLambda")
 
-// The init phase: everything is built once, before the first invocation; a failure is reported on
-// the Runtime API's init-error endpoint and the process exits.
+// The init phase: everything is built once, before the first invocation (the secrets too: Secrets
+// Manager is read here); a failure is reported on the Runtime API's init-error endpoint and the process exits.
 let handler = await LambdaInitialization.run(logger: logger) { () async throws -> ClosureHandler in
-    let configuration = try parsed.get()
+    let (configuration, secrets) = try await FunctionSetup.load(environment: environment, logger: logger)
     let role = try FunctionRole(handler: configuration.function.handler)
-    let host = HostParts(secrets: try await EnvironmentSecrets(environment: environment).secrets(for: configuration), logger: logger)
+    let host = HostParts(secrets: try await secrets.secrets(for: configuration), logger: logger)
     let services = try await ShopAssembly.assemble(configuration, host: host).services
     logger.info("initialized", metadata: ["role": "\(role)", "trust_authorizer_claims": "\(configuration.function.trustAuthorizerClaims)"])
     switch role {

@@ -55,10 +55,12 @@ struct CognitoShop {
     let identity: CognitoIdentityProvider
     let services: ShopServices
 
-    init() async throws {
+    /// `usernameIsEmail`: the pool signs users in by email (`UsernameAttributes`, as the SAM template makes it);
+    /// false: a pool with plain usernames, where the provider's username is the email it sends.
+    init(usernameIsEmail: Bool = true) async throws {
         endpoint = try Self.endpoint
         let cognito = Self.cognitoClient(endpoint: endpoint)
-        (poolId, clientId) = try await Self.makePool(cognito)
+        (poolId, clientId) = try await Self.makePool(cognito, usernameIsEmail: usernameIsEmail)
         identity = CognitoIdentityProvider(client: cognito, userPoolId: poolId, clientId: clientId)
         try await identity.ensureAdminGroup()
         try await identity.ensureAdminGroup()  // a second call finds the group and is fine
@@ -82,20 +84,22 @@ struct CognitoShop {
 
     /// A pool where users sign in with their email, as the production pool is meant to be, and an app client
     /// without a secret that allows password and refresh-token sign-in.
-    static func makePool(_ cognito: AWSJSONClient) async throws -> (poolId: String, clientId: String) {
+    static func makePool(_ cognito: AWSJSONClient, usernameIsEmail: Bool = true) async throws -> (poolId: String, clientId: String) {
+        var shape: [String: WireJSON] = [
+            "PoolName": .string("shop-\(UUID().uuidString.prefix(8))"),
+            "AutoVerifiedAttributes": .array([.string("email")]),
+        ]
+        if usernameIsEmail { shape["UsernameAttributes"] = .array([.string("email")]) }
         let pool = try await cognito.call(
             "CreateUserPool",
-            WireJSON.object([
-                "PoolName": .string("shop-\(UUID().uuidString.prefix(8))"),
-                "UsernameAttributes": .array([.string("email")]),
-                "AutoVerifiedAttributes": .array([.string("email")]),
+            WireJSON.object(shape.merging([
                 "Policies": .object([
                     "PasswordPolicy": .object([
                         "MinimumLength": .number(8), "RequireUppercase": .bool(true), "RequireLowercase": .bool(true),
                         "RequireNumbers": .bool(true), "RequireSymbols": .bool(false),
                     ])
                 ]),
-            ]), as: WireJSON.self)
+            ]) { old, _ in old }), as: WireJSON.self)
         guard case .object(let poolBody) = pool, case .object(let userPool)? = poolBody["UserPool"],
             case .string(let poolId)? = userPool["Id"]
         else { throw TestFailure("CreateUserPool answered \(pool)") }
@@ -132,6 +136,48 @@ struct CognitoShop {
 
 @Suite("Cognito auth routes (moto)")
 struct CognitoAuthTests {
+    /// `GET /auth/me` asks `AdminGetUser` with the username the token carries, in both pool shapes: by email
+    /// (the username is the `sub`) and with plain usernames (the username is the email; the `sub` finds
+    /// nobody, which used to answer a valid token with 401 `invalid_token`). A user deleted since the
+    /// token was issued is 404 `user_not_found`, never a bad token.
+    @Test(arguments: [true, false]) func meWithEitherPoolShape(usernameIsEmail: Bool) async throws {
+        let shop = try await CognitoShop(usernameIsEmail: usernameIsEmail)
+        defer { shop.cleanUp() }
+        try await shop.test { c in
+            let email = "shape-\(UUID().uuidString.prefix(8).lowercased())@example.com"
+            let session = try await shop.shopper(c, email: email, name: "Grace Hopper")
+            let login = try await c.login(email)
+            #expect(login.status == .ok, "\(login.text)")
+            let access = try decodeClaims(login.string("accessToken"))
+            let id = try decodeClaims(login.string("idToken"))
+            let sub = try #require(access["sub"] as? String)
+            let username = try #require(access["username"] as? String)
+            #expect(id["cognito:username"] as? String == username)
+            if usernameIsEmail {
+                #expect(username == sub, "moto names users of an email pool by their sub")
+            } else {
+                #expect(username == email, "a plain-username pool keeps the email the provider signed up with")
+            }
+
+            // The access token has no profile claims, so this is the AdminGetUser path.
+            for token in [login.string("accessToken"), login.string("idToken"), session.accessToken] {
+                let me = try await c.send(.get, "/auth/me", token: token)
+                #expect(me.status == .ok, "pool by email \(usernameIsEmail): \(me.text)")
+                #expect(me.string("userId") == sub)
+                #expect(me.string("email") == email)
+                #expect(me.string("name") == "Grace Hopper")
+            }
+            // /orders accepts the same token (it never asked Cognito).
+            #expect(try await c.send(.get, "/orders", token: login.string("accessToken")).status == .ok)
+
+            _ = try await CognitoShop.cognitoClient(endpoint: shop.endpoint).call(
+                "AdminDeleteUser", WireJSON.object(["UserPoolId": .string(shop.poolId), "Username": .string(username)]), as: WireJSON.self)
+            let gone = try await c.send(.get, "/auth/me", token: login.string("accessToken"))
+            #expect(gone.status == .notFound, "\(gone.text)")
+            #expect(gone.errorCode == "user_not_found")
+        }
+    }
+
     @Test func registerConfirmLoginMeAndRefresh() async throws {
         let shop = try await CognitoShop()
         defer { shop.cleanUp() }

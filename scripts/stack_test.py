@@ -1,0 +1,717 @@
+"""The deployed wiring, emulated, and least privilege, proved (scripts/stack-test).
+
+1. Reads deploy/template.yaml (cfn-lint's decoder) and makes what it declares on moto: the tables (with
+   `shop aws create-tables`, named through the template's own SHOP_DYNAMODB_*_TABLE variables), the user
+   pool, app client and admin group, the images bucket and the two secrets.
+2. Builds each function's environment from the template alone (Globals plus the function's own
+   variables, every !Ref / !GetAtt / !Sub resolved to those moto resources), then adds only what
+   stands for AWS itself: endpoints (through the recording proxy below), credentials, the region,
+   localstripe for api.stripe.com, and `_HANDLER` = the function's Handler, as Lambda sets it.
+   A setting the code needs but the template forgets fails here.
+3. Runs the debug ShopLambda under AWS's Runtime Interface Emulator for every function, with events
+   from `sam local generate-event` (apigateway http-api-proxy; cloudwatch scheduled-event for the
+   sweep), over every route the template gives that function, with the claims API Gateway's JWT
+   authorizer would pass on for the routes the template puts behind it.
+4. A recording proxy between the functions and moto notes every AWS action each function calls
+   (each function signs with its own access key id): DynamoDB's X-Amz-Target with its table or index
+   (TransactWriteItems split into the per-item actions IAM checks), Cognito, Secrets Manager and S3
+   operations with their resources, and the attribute names a DynamoDB write touches.
+5. Compares them with the statements of the function's role in the template: every call is granted
+   (conditions on dynamodb:Attributes included), and every grant is used, except the exceptions
+   named below with their reasons.
+
+Environment: SHOP_TEST_RIE, SHOP_TEST_SAM, SHOP_TEST_LAMBDA, SHOP_TEST_SHOP, SHOP_TEST_MOTO_ENDPOINT,
+SHOP_TEST_LOCALSTRIPE, SHOP_TEST_LOG_DIR. Prints "stack: N passed, M failed".
+"""
+import base64, copy, fnmatch, hashlib, hmac, http.server, json, os, re, secrets, socket, subprocess, sys, threading
+import time, urllib.error, urllib.parse, urllib.request, uuid
+
+import boto3
+from cfnlint.decode import decode
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+RIE = os.environ["SHOP_TEST_RIE"]
+SAM = os.environ["SHOP_TEST_SAM"]
+LAMBDA = os.environ["SHOP_TEST_LAMBDA"]
+SHOP = os.environ["SHOP_TEST_SHOP"]
+MOTO = os.environ["SHOP_TEST_MOTO_ENDPOINT"]
+STRIPE = os.environ["SHOP_TEST_LOCALSTRIPE"]
+LOG_DIR = os.environ.get("SHOP_TEST_LOG_DIR", os.path.join(ROOT, ".cache/stack-test"))
+TEMPLATE = os.environ.get("SHOP_TEST_TEMPLATE", os.path.join(ROOT, "deploy/template.yaml"))
+REGION, ACCOUNT = "us-east-1", "123456789012"  # moto's default account
+os.makedirs(LOG_DIR, exist_ok=True)
+
+passed = failed = 0
+
+
+def check(name, condition, detail=""):
+    global passed, failed
+    if condition:
+        passed += 1
+        print(f"ok   {name}")
+    else:
+        failed += 1
+        print(f"FAIL {name} {detail}"[:2000])
+    return condition
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+# ---------------------------------------------------------------------------------------------- proxy
+
+DDB_EXPRESSION_WORDS = {"SET", "ADD", "REMOVE", "DELETE", "AND", "OR", "NOT", "BETWEEN", "IN", "attribute_exists",
+                        "attribute_not_exists", "attribute_type", "begins_with", "contains", "size", "if_not_exists",
+                        "list_append"}
+
+
+def expression_attributes(request):
+    """The attribute names a DynamoDB request touches (what IAM's dynamodb:Attributes key holds)."""
+    names = set((request.get("Key") or {}).keys()) | set((request.get("Item") or {}).keys())
+    aliases = request.get("ExpressionAttributeNames") or {}
+    for field in ("UpdateExpression", "ConditionExpression", "ProjectionExpression", "KeyConditionExpression", "FilterExpression"):
+        text = request.get(field) or ""
+        text = re.sub(r":[A-Za-z0-9_]+", " ", text)  # values
+        for token in re.findall(r"#?[A-Za-z_][A-Za-z0-9_]*", text):
+            if token in DDB_EXPRESSION_WORDS:
+                continue
+            names.add(aliases.get(token, token) if token.startswith("#") else token)
+    return names
+
+
+class Recorder:
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.calls = []  # (key id, action, resource, attributes or None)
+
+    def add(self, key, action, resource, attributes=None):
+        with self.lock:
+            self.calls.append((key, action, resource, frozenset(attributes) if attributes is not None else None))
+
+    def of(self, key):
+        with self.lock:
+            return [c[1:] for c in self.calls if c[0] == key]
+
+
+RECORDER = Recorder()
+
+
+def table_arn(name):
+    return f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/{name}"
+
+
+def record(headers, method, path, query, body):
+    """Turns one signed request into the IAM actions it needs, attributed to the signing key id."""
+    auth = headers.get("Authorization", "")
+    match = re.search(r"Credential=([^/]+)/\d+/[^/]+/([^/]+)/", auth)
+    if match:
+        key, service = match.groups()
+    else:
+        credential = urllib.parse.parse_qs(query).get("X-Amz-Credential", [""])[0]
+        parts = credential.split("/")
+        if len(parts) < 4:
+            return  # unsigned (moto's own API, JWKS): not a call IAM would see
+        key, service = parts[0], parts[3]
+    target = headers.get("X-Amz-Target", "")
+    operation = target.split(".")[-1]
+    payload = json.loads(body or b"{}") if service in ("dynamodb", "cognito-idp", "secretsmanager") else {}
+    if service == "dynamodb":
+        if operation == "TransactWriteItems":
+            for item in payload.get("TransactItems", []):
+                for kind, action in (("Put", "PutItem"), ("Update", "UpdateItem"), ("Delete", "DeleteItem"),
+                                     ("ConditionCheck", "ConditionCheckItem")):
+                    if kind in item:
+                        RECORDER.add(key, f"dynamodb:{action}", table_arn(item[kind]["TableName"]), expression_attributes(item[kind]))
+        elif operation in ("BatchGetItem", "BatchWriteItem"):
+            for table in payload.get("RequestItems", {}):
+                RECORDER.add(key, f"dynamodb:{operation}", table_arn(table))
+        else:
+            resource = table_arn(payload.get("TableName", "?"))
+            if payload.get("IndexName"):
+                resource += "/index/" + payload["IndexName"]
+            RECORDER.add(key, f"dynamodb:{operation}", resource, expression_attributes(payload))
+    elif service == "cognito-idp":
+        pool = payload.get("UserPoolId")
+        RECORDER.add(key, f"cognito-idp:{operation}",
+                     f"arn:aws:cognito-idp:{REGION}:{ACCOUNT}:userpool/{pool}" if pool else "client:" + payload.get("ClientId", "?"))
+    elif service == "secretsmanager":
+        RECORDER.add(key, f"secretsmanager:{operation}", payload.get("SecretId", "?"))
+    elif service == "s3":
+        bucket_key = urllib.parse.unquote(path.lstrip("/"))
+        arn = "arn:aws:s3:::" + bucket_key
+        if method in ("GET", "HEAD"):
+            RECORDER.add(key, "s3:GetObject", arn)  # HeadObject is authorised as s3:GetObject
+        elif method == "PUT" and "x-amz-copy-source" in {h.lower() for h in headers}:
+            source = urllib.parse.unquote(headers.get("x-amz-copy-source", "")).lstrip("/")
+            RECORDER.add(key, "s3:GetObject", "arn:aws:s3:::" + source)
+            RECORDER.add(key, "s3:PutObject", arn)
+        elif method == "PUT":
+            RECORDER.add(key, "s3:PutObject", arn)
+        elif method == "DELETE":
+            RECORDER.add(key, "s3:DeleteObject", arn)
+    else:
+        RECORDER.add(key, f"{service}:{method}", path)
+
+
+class Proxy(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, *args):
+        pass
+
+    def forward(self):
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length) if length else b""
+        parsed = urllib.parse.urlsplit(self.path)
+        record(self.headers, self.command, parsed.path, parsed.query, body)
+        request = urllib.request.Request(MOTO + self.path, data=body if self.command in ("POST", "PUT") else None, method=self.command)
+        for name, value in self.headers.items():
+            if name.lower() not in ("host", "content-length", "connection"):
+                request.add_header(name, value)
+        try:
+            with urllib.request.urlopen(request, timeout=30) as response:
+                status, headers, data = response.status, response.getheaders(), response.read()
+        except urllib.error.HTTPError as error:
+            status, headers, data = error.code, error.headers.items(), error.read()
+        self.send_response(status)
+        for name, value in headers:
+            if name.lower() not in ("content-length", "transfer-encoding", "connection", "server", "date"):
+                self.send_header(name, value)
+        # A HEAD answer announces the object's length without a body.
+        length = dict((k.lower(), v) for k, v in headers).get("content-length", "0") if self.command == "HEAD" else str(len(data))
+        self.send_header("Content-Length", length)
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(data)
+
+    do_GET = do_PUT = do_POST = do_DELETE = do_HEAD = forward
+
+
+def start_proxy():
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", free_port()), Proxy)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server, f"http://127.0.0.1:{server.server_address[1]}"
+
+
+# ---------------------------------------------------------------------------------------------- the stack on moto
+
+template, problems = decode(TEMPLATE)
+if problems:
+    sys.exit("\n".join(map(str, problems)))
+RESOURCES = template["Resources"]
+PARAMETERS = {name: str(p.get("Default", "")) for name, p in template.get("Parameters", {}).items()}
+FUNCTIONS = {lid: r for lid, r in RESOURCES.items() if r["Type"] == "AWS::Serverless::Function"}
+GLOBAL_ENV = template["Globals"]["Function"]["Environment"]["Variables"]
+aws = dict(endpoint_url=MOTO, region_name=REGION, aws_access_key_id="testing", aws_secret_access_key="testing")
+ddb, idp, s3, sm = (boto3.client(n, **aws) for n in ("dynamodb", "cognito-idp", "s3", "secretsmanager"))
+
+RUN = uuid.uuid4().hex[:8]
+PHYSICAL = {}      # logical id -> what !Ref gives
+ATTRIBUTES = {}    # (logical id, attribute) -> what !GetAtt gives
+
+# Tables, through create-tables and the template's variable names.
+tables = {lid for lid, r in RESOURCES.items() if r["Type"] == "AWS::DynamoDB::Table"}
+create_env = dict(os.environ, AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing", AWS_SESSION_TOKEN="", AWS_REGION=REGION)
+for variable, value in GLOBAL_ENV.items():
+    if isinstance(value, dict) and value.get("Ref") in tables:
+        create_env[variable] = f"stack-{RUN}-{value['Ref']}"
+for lid in tables:
+    PHYSICAL[lid] = f"stack-{RUN}-{lid}"
+    ATTRIBUTES[(lid, "Arn")] = table_arn(PHYSICAL[lid])
+subprocess.run([SHOP, "aws", "create-tables", "--endpoint", MOTO], check=True, env=create_env, stdout=subprocess.DEVNULL)
+
+# The user pool, its client and group, as the template describes them.
+for lid, r in RESOURCES.items():
+    props = r.get("Properties", {})
+    if r["Type"] == "AWS::Cognito::UserPool":
+        pool = idp.create_user_pool(PoolName=f"stack-{RUN}", UsernameAttributes=props["UsernameAttributes"],
+                                    AutoVerifiedAttributes=props["AutoVerifiedAttributes"],
+                                    Policies={"PasswordPolicy": props["Policies"]["PasswordPolicy"]})["UserPool"]
+        PHYSICAL[lid] = pool["Id"]
+        ATTRIBUTES[(lid, "Arn")] = f"arn:aws:cognito-idp:{REGION}:{ACCOUNT}:userpool/{pool['Id']}"
+for lid, r in RESOURCES.items():
+    props = r.get("Properties", {})
+    if r["Type"] == "AWS::Cognito::UserPoolClient":
+        client = idp.create_user_pool_client(
+            UserPoolId=PHYSICAL[props["UserPoolId"]["Ref"]], ClientName="web", GenerateSecret=props["GenerateSecret"],
+            ExplicitAuthFlows=props["ExplicitAuthFlows"], ReadAttributes=props["ReadAttributes"],
+            WriteAttributes=props["WriteAttributes"])["UserPoolClient"]
+        PHYSICAL[lid] = client["ClientId"]
+    elif r["Type"] == "AWS::Cognito::UserPoolGroup":
+        idp.create_group(GroupName=props["GroupName"], UserPoolId=PHYSICAL[props["UserPoolId"]["Ref"]])
+        PHYSICAL[lid] = props["GroupName"]
+POOL = next(PHYSICAL[lid] for lid, r in RESOURCES.items() if r["Type"] == "AWS::Cognito::UserPool")
+CLIENT = next(PHYSICAL[lid] for lid, r in RESOURCES.items() if r["Type"] == "AWS::Cognito::UserPoolClient")
+
+# Buckets, distributions, secrets.
+for lid, r in RESOURCES.items():
+    if r["Type"] == "AWS::S3::Bucket":
+        PHYSICAL[lid] = f"stack-{RUN}-{lid.lower()}"
+        s3.create_bucket(Bucket=PHYSICAL[lid])
+        ATTRIBUTES[(lid, "Arn")] = "arn:aws:s3:::" + PHYSICAL[lid]
+    elif r["Type"] == "AWS::CloudFront::Distribution":
+        PHYSICAL[lid] = "E" + RUN.upper()
+        ATTRIBUTES[(lid, "DomainName")] = f"{lid.lower()}.cloudfront.test"
+    elif r["Type"] == "AWS::Logs::LogGroup":
+        PHYSICAL[lid] = f"/stack/{RUN}/{lid}"
+        ATTRIBUTES[(lid, "Arn")] = f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:{PHYSICAL[lid]}"
+STRIPE_KEY, WEBHOOK_SECRET = "sk_test_stack_" + RUN, "whsec_stack_" + RUN
+SECRET_VALUES = {"CursorSecret": secrets.token_urlsafe(36),
+                 "StripeSecret": json.dumps({"secretKey": STRIPE_KEY, "webhookSecret": WEBHOOK_SECRET})}
+for lid, r in RESOURCES.items():
+    if r["Type"] == "AWS::SecretsManager::Secret":
+        PHYSICAL[lid] = sm.create_secret(Name=f"stack-{RUN}/{lid}", SecretString=SECRET_VALUES[lid])["ARN"]
+
+PSEUDO = {"AWS::Region": REGION, "AWS::AccountId": ACCOUNT, "AWS::Partition": "aws", "AWS::StackName": f"stack-{RUN}",
+          "AWS::URLSuffix": "amazonaws.com"}
+
+
+def resolve(value):
+    """A template value with its intrinsic functions replaced by the emulated stack's values."""
+    if isinstance(value, dict) and len(value) == 1:
+        (fn, arg), = value.items()
+        if fn == "Ref":
+            if arg in PARAMETERS:
+                return PARAMETERS[arg]
+            if arg in PSEUDO:
+                return PSEUDO[arg]
+            if arg not in PHYSICAL:
+                raise KeyError(f"!Ref {arg}: not emulated")
+            return PHYSICAL[arg]
+        if fn == "Fn::GetAtt":
+            lid, attribute = arg if isinstance(arg, list) else arg.split(".", 1)
+            if (lid, attribute) not in ATTRIBUTES:
+                raise KeyError(f"!GetAtt {lid}.{attribute}: not emulated")
+            return ATTRIBUTES[(lid, attribute)]
+        if fn == "Fn::Sub":
+            text = arg if isinstance(arg, str) else arg[0]
+
+            def one(match):
+                name = match.group(1)
+                return resolve({"Fn::GetAtt": name} if "." in name and not name.startswith("AWS::") else {"Ref": name})
+            return re.sub(r"\$\{([^}]+)\}", one, text)
+        raise KeyError(f"{fn}: not emulated")
+    if isinstance(value, list):
+        return [resolve(v) for v in value]
+    if isinstance(value, dict):
+        return {k: resolve(v) for k, v in value.items()}
+    return str(value) if isinstance(value, (int, float, bool)) and not isinstance(value, bool) else value
+
+
+def function_environment(lid, proxy):
+    """Only the template's variables, plus what stands for AWS: endpoints, credentials, region, _HANDLER."""
+    props = FUNCTIONS[lid]["Properties"]
+    env = {k: resolve(v) for k, v in GLOBAL_ENV.items()}
+    env.update({k: resolve(v) for k, v in props.get("Environment", {}).get("Variables", {}).items()})
+    aws_itself = {
+        "_HANDLER": props.get("Handler", template["Globals"]["Function"].get("Handler")),
+        "AWS_ACCESS_KEY_ID": lid, "AWS_SECRET_ACCESS_KEY": "testing", "AWS_SESSION_TOKEN": "session-" + lid,
+        "AWS_REGION": REGION, "AWS_DEFAULT_REGION": REGION, "AWS_LAMBDA_FUNCTION_NAME": lid,
+        "SHOP_DYNAMODB_ENDPOINT": proxy, "SHOP_COGNITO_ENDPOINT": proxy, "SHOP_S3_ENDPOINT": proxy,
+        "SHOP_SECRETSMANAGER_ENDPOINT": proxy, "SHOP_COGNITO_JWKS_URL": f"{MOTO}/{POOL}/.well-known/jwks.json",
+        "SHOP_STRIPE_API_BASE": STRIPE, "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+    }
+    overlap = set(env) & set(aws_itself)
+    if overlap:
+        raise RuntimeError(f"{lid}: the template sets {sorted(overlap)}, which only the emulation should")
+    env.update(aws_itself)
+    return env
+
+
+# ---------------------------------------------------------------------------------------------- functions under RIE
+
+def sample(*kind):
+    out = subprocess.run([SAM, "local", "generate-event", *kind], check=True, capture_output=True, text=True,
+                         env=dict(os.environ, SAM_CLI_TELEMETRY="0")).stdout
+    return json.loads(out[out.index("{"):out.rindex("}") + 1])
+
+
+HTTP_EVENT = sample("apigateway", "http-api-proxy")
+SCHEDULED_EVENT = sample("cloudwatch", "scheduled-event")
+
+
+class Function:
+    def __init__(self, lid, env):
+        self.lid = lid
+        self.port = free_port()
+        self.log = open(os.path.join(LOG_DIR, f"rie-{lid}.log"), "w")
+        self.process = subprocess.Popen(
+            [RIE, "--runtime-interface-emulator-address", f"127.0.0.1:{self.port}", "--runtime-api-address",
+             f"127.0.0.1:{free_port()}", LAMBDA], env=env, stdout=self.log, stderr=subprocess.STDOUT)
+        for _ in range(100):
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=0.2).close()
+                return
+            except OSError:
+                if self.process.poll() is not None:
+                    raise RuntimeError(f"emulator exited; see {self.log.name}")
+                time.sleep(0.1)
+        raise RuntimeError("emulator did not listen")
+
+    def invoke(self, event):
+        request = urllib.request.Request(f"http://127.0.0.1:{self.port}/2015-03-31/functions/function/invocations",
+                                         data=json.dumps(event).encode(), method="POST")
+        try:
+            with urllib.request.urlopen(request, timeout=60) as response:
+                return json.loads(response.read() or b"null")
+        except urllib.error.HTTPError as error:
+            self.log.flush()
+            failures = [line.strip() for line in open(self.log.name) if "initialization failed" in line]
+            raise RuntimeError(f"{self.lid}: the emulator answered {error.code}; {failures[-1] if failures else 'see ' + self.log.name}")
+
+    def stop(self):
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+        self.log.close()
+
+
+def routes_of(lid):
+    """(method, path, authorizer) of each HttpApi event the template gives the function."""
+    out = []
+    for event in FUNCTIONS[lid]["Properties"].get("Events", {}).values():
+        if event["Type"] == "HttpApi":
+            p = event["Properties"]
+            out.append((p["Method"], p["Path"], p.get("Auth", {}).get("Authorizer", "CognitoAuthorizer")))
+    return out
+
+
+def claims_of(token):
+    """What API Gateway's JWT authorizer hands on: the token's claims, every value a string, lists as [a b]."""
+    payload = token.split(".")[1]
+    claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    return {k: ("[" + " ".join(v) + "]") if isinstance(v, list) else str(v) for k, v in claims.items()}
+
+
+class Stack:
+    def __init__(self, proxy):
+        self.functions = {}
+        try:
+            for lid in FUNCTIONS:
+                self.functions[lid] = Function(lid, function_environment(lid, proxy))
+        except Exception:
+            self.stop()  # none left running
+            raise
+        self.route_owner = {}
+        for lid in FUNCTIONS:
+            for method, path, auth in routes_of(lid):
+                self.route_owner[(method, path)] = (lid, auth)
+        self.exercised = set()
+
+    def request(self, method, path, body=None, token=None, headers=None, query=""):
+        """As API Gateway would route it: the template's route decides the function and the authorizer."""
+        route = next(((m, p) for (m, p) in self.route_owner
+                      if m == method and re.fullmatch(re.sub(r"\{[^}]+\}", "[^/]+", p), path)), None)
+        if route is None:
+            raise KeyError(f"the template has no route {method} {path}")
+        lid, auth = self.route_owner[route]
+        self.exercised.add(route)
+        event = copy.deepcopy(HTTP_EVENT)
+        event["routeKey"] = f"{method} {route[1]}"
+        event["rawPath"], event["rawQueryString"] = path, query
+        event["requestContext"]["http"]["method"] = method
+        event["requestContext"]["http"]["path"] = path
+        event["requestContext"]["requestId"] = str(uuid.uuid4())
+        event["requestContext"].pop("authorizer", None)
+        event["headers"] = {"content-type": "application/json", **(headers or {})}
+        event["cookies"] = []
+        event.pop("queryStringParameters", None)
+        event.pop("pathParameters", None)
+        if auth != "NONE":
+            if token is None:
+                return {"statusCode": 401, "body": '{"message":"Unauthorized"}'}  # the authorizer's own answer
+            event["headers"]["authorization"] = "Bearer " + token
+            event["requestContext"]["authorizer"] = {"jwt": {"claims": claims_of(token), "scopes": None}}
+        elif token is not None:
+            event["headers"]["authorization"] = "Bearer " + token
+        event["isBase64Encoded"] = False
+        if body is None:
+            event.pop("body", None)
+        else:
+            event["body"] = body if isinstance(body, str) else json.dumps(body)
+        return self.functions[lid].invoke(event)
+
+    def stop(self):
+        for fn in self.functions.values():
+            fn.stop()
+
+
+def payload(result):
+    raw = result.get("body") or ""
+    if result.get("isBase64Encoded"):
+        raw = base64.b64decode(raw).decode()
+    try:
+        return json.loads(raw) if raw else None
+    except ValueError:
+        return raw
+
+
+def stripe(path, form):
+    request = urllib.request.Request(STRIPE + path, data=form.encode(), method="POST",
+                                     headers={"Authorization": "Bearer " + STRIPE_KEY,
+                                              "Content-Type": "application/x-www-form-urlencoded"})
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return json.loads(response.read())
+
+
+def signed_event(intent, order_id):
+    event = {"id": "evt_stack" + secrets.token_hex(8), "object": "event", "type": "payment_intent.succeeded",
+             "created": int(time.time()),
+             "data": {"object": {"id": intent["id"], "object": "payment_intent", "amount": intent["amount"],
+                                 "currency": intent["currency"], "status": "succeeded", "metadata": {"orderId": order_id},
+                                 "last_payment_error": None}}}
+    body = json.dumps(event, separators=(",", ":"))
+    t = int(time.time())
+    signature = hmac.new(WEBHOOK_SECRET.encode(), f"{t}.".encode() + body.encode(), hashlib.sha256).hexdigest()
+    return body, f"t={t},v1={signature}"
+
+
+PNG = base64.b64decode("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==")
+
+
+def scenario(stack):
+    r = stack.request
+
+    def ok(name, result, status, detail=None):
+        return check(name, result.get("statusCode") == status, detail or result)
+
+    # auth: sign-up, confirmation (moto takes any code), sign-in, refresh, profile, sign-out.
+    def account(email):
+        ok(f"auth: register {email}", r("POST", "/auth/register", {"email": email, "password": "Passw0rd!", "name": "Stack"}), 202)
+        ok("auth: confirm", r("POST", "/auth/confirm", {"email": email, "code": "123456"}), 204)
+        result = r("POST", "/auth/login", {"email": email, "password": "Passw0rd!"})
+        ok("auth: login", result, 200)
+        return payload(result)
+
+    shopper = account(f"shopper-{RUN}@example.com")
+    admin_email = f"admin-{RUN}@example.com"
+    account(admin_email)
+    # Making an admin is `shop admin create`'s job, not a function's: done here on moto directly.
+    idp.admin_add_user_to_group(UserPoolId=POOL, Username=admin_email, GroupName="admin")
+    admin = payload(r("POST", "/auth/login", {"email": admin_email, "password": "Passw0rd!"}))
+    ok("auth: refresh", r("POST", "/auth/refresh", {"refreshToken": shopper["refreshToken"]}), 200)
+    me = r("GET", "/auth/me", token=shopper["accessToken"])
+    ok("auth: me with an access token (AdminGetUser)", me, 200)
+    ok("auth: me without a token is the authorizer's 401", r("GET", "/auth/me"), 401)
+    spare = payload(r("POST", "/auth/login", {"email": f"shopper-{RUN}@example.com", "password": "Passw0rd!"}))
+    # moto 5.2.1 has no RevokeToken (it answers 500, which the API turns into 503 identity_unavailable after its
+    # retries); Tests/ShopAPITests/CognitoAuthTests.swift tests logout against a scripted Cognito. Here the
+    # route is reached and its Cognito call recorded; the status shows the moto gap, not the wiring.
+    before = len([c for c in RECORDER.of("AuthFunction") if c[0] == "cognito-idp:RevokeToken"])
+    logout = r("POST", "/auth/logout", {"refreshToken": spare["refreshToken"]}, token=spare["accessToken"])
+    check("auth: logout reaches Cognito's RevokeToken (moto lacks it: 503)",
+          logout.get("statusCode") in (204, 503) and len([c for c in RECORDER.of("AuthFunction") if c[0] == "cognito-idp:RevokeToken"]) > before,
+          logout)
+
+    # products: the public reads, the admin's writes, an image through a presigned URL.
+    ok("products: health", r("GET", "/health"), 200)
+    ok("products: openapi.json", r("GET", "/openapi.json"), 200)
+    created = r("POST", "/products", {"name": "Stack mug", "price": 1200, "currency": "USD", "category": "mugs", "quantity": 10},
+                token=admin["idToken"])
+    ok("products: create as admin", created, 201)
+    pid = payload(created)["id"]
+    ok("products: create as a shopper is 403", r("POST", "/products", {"name": "x", "price": 1, "category": "c"}, token=shopper["idToken"]), 403)
+    ok("products: list", r("GET", "/products", query="limit=5"), 200)
+    ok("products: list by category", r("GET", "/products", query="category=mugs"), 200)
+    ok("products: get", r("GET", f"/products/{pid}"), 200)
+    ok("products: update", r("PUT", f"/products/{pid}", {"name": "Stack mug II", "price": 1250, "currency": "USD", "category": "mugs"},
+                             token=admin["idToken"]), 200)
+    ok("products: stock", r("POST", f"/products/{pid}/stock", {"delta": 5}, token=admin["idToken"]), 200)
+    upload = r("POST", f"/products/{pid}/image", {"contentType": "image/png"}, token=admin["idToken"])
+    if ok("products: start an image upload", upload, 200):
+        u = payload(upload)
+        request = urllib.request.Request(u["uploadUrl"], data=PNG, method="PUT", headers=u["headers"])
+        with urllib.request.urlopen(request, timeout=10) as response:  # the browser, through the proxy
+            check("products: the browser PUTs to the presigned URL", response.status == 200, response.status)
+        committed = r("POST", f"/products/{pid}/image/commit", {"key": u["key"]}, token=admin["idToken"])
+        ok("products: commit the image", committed, 200)
+        check("products: the image is served from the template's SHOP_IMAGE_BASE_URL",
+              (payload(committed) or {}).get("imageUrl", "").startswith("https://imagesdistribution.cloudfront.test/"), payload(committed))
+    other = payload(r("POST", "/products", {"name": "Doomed", "price": 100, "category": "mugs", "quantity": 1}, token=admin["idToken"]))
+    ok("products: delete", r("DELETE", f"/products/{other['id']}", token=admin["idToken"]), 204)
+
+    # orders: place (with an idempotency key), list, get, cancel (stock back), fulfil a paid one.
+    def place(quantity=1):
+        result = r("POST", "/orders", {"lines": [{"productId": pid, "quantity": quantity}]}, token=shopper["accessToken"],
+                   headers={"idempotency-key": "stack-" + uuid.uuid4().hex})
+        ok("orders: place", result, 201)
+        return payload(result)
+
+    first = place()
+    replay_key = "stack-replay-" + RUN
+    replayed = [r("POST", "/orders", {"lines": [{"productId": pid, "quantity": 1}]}, token=shopper["accessToken"],
+                  headers={"idempotency-key": replay_key}) for _ in range(2)]
+    check("orders: a replayed Idempotency-Key answers the same order",
+          [x.get("statusCode") for x in replayed][0] == 201 and payload(replayed[0])["id"] == payload(replayed[1])["id"],
+          replayed)
+    ok("orders: cancel the replayed order", r("POST", f"/orders/{payload(replayed[0])['id']}/cancel", token=shopper["accessToken"]), 200)
+    ok("orders: list mine", r("GET", "/orders", token=shopper["accessToken"]), 200)
+    ok("orders: list mine by status", r("GET", "/orders", token=shopper["accessToken"], query="status=PENDING_PAYMENT"), 200)
+    ok("orders: list all as admin", r("GET", "/orders", token=admin["idToken"], query="all=true"), 200)
+    ok("orders: list all by status as admin", r("GET", "/orders", token=admin["idToken"], query="all=true&status=CANCELLED"), 200)
+    ok("orders: get", r("GET", f"/orders/{first['id']}", token=shopper["accessToken"]), 200)
+    ok("orders: cancel an unpaid order", r("POST", f"/orders/{first['id']}/cancel", token=shopper["accessToken"]), 200)
+
+    # payment: config, start (Stripe = localstripe), the card confirmed as Stripe.js would, the signed webhook.
+    ok("payment: config", r("GET", "/payment/config"), 200)
+
+    def pay(order):
+        started = r("POST", "/payment", {"orderId": order["id"]}, token=shopper["accessToken"])
+        ok("payment: start", started, 201)
+        intent_id = payload(started)["paymentId"]
+        stripe(f"/v1/payment_intents/{intent_id}", "payment_method=pm_card_visa")
+        intent = stripe(f"/v1/payment_intents/{intent_id}/confirm", "")
+        body, signature = signed_event(intent, order["id"])
+        ok("payment: the signed webhook", r("POST", "/payment/webhook", body, headers={"stripe-signature": signature}), 200)
+        ok("payment: a forged webhook is 400", r("POST", "/payment/webhook", body, headers={"stripe-signature": "t=1,v1=00"}), 400)
+        order_now = payload(r("GET", f"/orders/{order['id']}", token=shopper["accessToken"]))
+        check("payment: the order is PAID", order_now.get("status") == "PAID", order_now)
+
+    second = place()
+    pay(second)
+    ok("orders: fulfil a paid order", r("POST", f"/orders/{second['id']}/fulfil", token=admin["idToken"]), 200)
+    third = place()
+    pay(third)
+    cancelled = r("POST", f"/orders/{third['id']}/cancel", token=shopper["accessToken"])
+    ok("orders: cancel a paid order (refunded through Stripe)", cancelled, 200)
+
+
+    # A refund that fails at Stripe stays due, and the sweep retries it: an order marked PAID by a signed
+    # success event whose PaymentIntent localstripe never confirmed (so it has no charge to refund).
+    unrefundable = place()
+    started = r("POST", "/payment", {"orderId": unrefundable["id"]}, token=shopper["accessToken"])
+    ok("payment: start (never charged at Stripe)", started, 201)
+    p = payload(started)
+    body, signature = signed_event({"id": p["paymentId"], "amount": p["amount"], "currency": p["currency"].lower()}, unrefundable["id"])
+    ok("payment: its success event", r("POST", "/payment/webhook", body, headers={"stripe-signature": signature}), 200)
+    cancelled = payload(r("POST", f"/orders/{unrefundable['id']}/cancel", token=shopper["accessToken"]))
+    check("orders: cancelling it leaves its refund due (Stripe refused it)",
+          cancelled.get("status") == "CANCELLED" and (cancelled.get("payment") or {}).get("refundedAmount") == 0, cancelled)
+
+    # sweep: an overdue order (its ExpiresAt moved into the past on moto) is expired by the schedule's event.
+    overdue = place(2)
+    ddb.update_item(TableName=PHYSICAL["OrdersTable"], Key={"OrderID": {"S": overdue["id"]}},
+                    UpdateExpression="SET ExpiresAt = :past", ExpressionAttributeValues={":past": {"N": str(int(time.time()) - 60)}})
+    swept = stack.functions["SweepFunction"].invoke(SCHEDULED_EVENT)
+    check("sweep: the scheduled event expires the overdue order and retries the due refund",
+          isinstance(swept, dict) and swept.get("expired", 0) >= 1 and swept.get("refundsRetried", 0) >= 1, swept)
+    expired = payload(r("GET", f"/orders/{overdue['id']}", token=shopper["accessToken"]))
+    check("sweep: the overdue order is CANCELLED", expired.get("status") == "CANCELLED", expired)
+
+    missing = set(stack.route_owner) - stack.exercised
+    check("every route of the template was exercised", not missing, sorted(missing))
+
+
+# ---------------------------------------------------------------------------------------------- least privilege
+
+# Granted but never called on moto, each with its reason.
+UNUSED_GRANTS = {
+    "*": {
+        ("logs:CreateLogStream", "*"): "written by Lambda's own log delivery with the function's role, never by the code",
+        ("logs:PutLogEvents", "*"): "written by Lambda's own log delivery with the function's role, never by the code",
+    },
+}
+# Called by the code but authorised by no IAM policy, each with its reason.
+NOT_IAM = {
+    "cognito-idp:SignUp": "a public Cognito operation: IAM does not authorise it",
+    "cognito-idp:ConfirmSignUp": "a public Cognito operation: IAM does not authorise it",
+    "cognito-idp:InitiateAuth": "a public Cognito operation: IAM does not authorise it",
+    "cognito-idp:RevokeToken": "a public Cognito operation: IAM does not authorise it",
+}
+
+
+def statements(lid):
+    role = FUNCTIONS[lid]["Properties"]["Role"]
+    role_id = role["Fn::GetAtt"][0] if isinstance(role["Fn::GetAtt"], list) else role["Fn::GetAtt"].split(".")[0]
+    out = []
+    for policy in RESOURCES[role_id]["Properties"].get("Policies", []):
+        for statement in policy["PolicyDocument"]["Statement"]:
+            actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+            raw = statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
+            check(f"{lid}: statement {statement.get('Sid', '?')} names no '*' resource",
+                  all(not (isinstance(x, str) and x.strip() == "*") for x in raw), raw)
+            resources = [resolve(x) for x in raw]
+            out.append((statement.get("Sid", "?"), statement["Effect"], actions, resources, statement.get("Condition")))
+    return out
+
+
+def condition_allows(condition, attributes):
+    if not condition:
+        return True
+    for operator, keys in condition.items():
+        for key, allowed in keys.items():
+            allowed = allowed if isinstance(allowed, list) else [allowed]
+            if operator == "ForAllValues:StringEquals" and key == "dynamodb:Attributes":
+                if attributes is None or not set(attributes) <= set(allowed):
+                    return False
+            elif operator == "StringEqualsIfExists" and key == "dynamodb:ReturnValues":
+                continue  # the code never asks for ReturnValues other than these (none at all on these writes)
+            else:
+                raise RuntimeError(f"condition {operator} {key} is not evaluated by this test: teach it")
+    return True
+
+
+USED_EXCEPTIONS = set()
+
+
+def compare(lid):
+    granted = statements(lid)
+    calls = set(RECORDER.of(lid))
+    used = set()
+    for action, resource, attributes in sorted(calls, key=str):
+        if action in NOT_IAM:
+            continue
+        matching = [i for i, (_, effect, actions, resources, condition) in enumerate(granted)
+                    if effect == "Allow" and action in actions and any(fnmatch.fnmatchcase(resource, r) for r in resources)
+                    and condition_allows(condition, attributes)]
+        check(f"{lid}: calls {action} on {resource.split(':')[-1]}" + (f" touching {sorted(attributes)}" if attributes else "") + " and is granted it",
+              bool(matching), "no statement of its role grants it")
+        for i in matching:
+            used.add((i, action, next(r for r in granted[i][3] if fnmatch.fnmatchcase(resource, r))))
+    for i, (sid, effect, actions, resources, _) in enumerate(granted):
+        for action in actions:
+            for resource in resources:
+                if (i, action, resource) in used:
+                    continue
+                found = next(((scope, a, pattern) for scope in ("*", lid) for (a, pattern) in UNUSED_GRANTS.get(scope, {})
+                              if a == action and fnmatch.fnmatchcase(resource, pattern)), None)
+                reason = UNUSED_GRANTS[found[0]][found[1:]] if found else None
+                if found:
+                    USED_EXCEPTIONS.add(found)
+                if reason:
+                    print(f"note {lid}: {sid} grants {action} on {resource.split(':')[-1]}, not called here: {reason}")
+                else:
+                    check(f"{lid}: {sid} grants {action} on {resource.split(':')[-1]}, which the code calls", False,
+                          "granted but never called (remove it, or name it with a reason in UNUSED_GRANTS)")
+
+
+def main():
+    server, proxy = start_proxy()
+    stack = None
+    try:
+        stack = Stack(proxy)
+        scenario(stack)
+    except Exception as error:  # a crash is a failure, not a pass
+        import traceback
+        traceback.print_exc()
+        check("the emulated stack ran", False, repr(error))
+    finally:
+        if stack:
+            stack.stop()
+        server.shutdown()
+    for lid in sorted(FUNCTIONS):
+        compare(lid)
+    stale = [(scope, a, p) for scope, grants in UNUSED_GRANTS.items() for (a, p) in grants if (scope, a, p) not in USED_EXCEPTIONS]
+    check("every named exception is still needed", not stale, stale)
+    with open(os.path.join(LOG_DIR, "recorded-actions.json"), "w") as f:
+        json.dump({lid: sorted([a, r, sorted(x) if x else None] for a, r, x in set(RECORDER.of(lid))) for lid in FUNCTIONS}, f, indent=1)
+    print(f"stack: {passed} passed, {failed} failed")
+    sys.exit(1 if failed else 0)
+
+
+main()
