@@ -19,8 +19,9 @@ let app = Application(
     router: router,
     configuration: .init(address: .hostname("127.0.0.1", port: port), serverName: "reference"),
     onServerRunning: { channel in
-        print("reference is listening on http://127.0.0.1:\(channel.localAddress?.port ?? port)")
-        fflush(stdout)
+        // Straight to the file descriptor: stdout is block-buffered when redirected to a log.
+        let line = "reference is listening on http://127.0.0.1:\(channel.localAddress?.port ?? port)\n"
+        _ = line.withCString { write(1, $0, strlen($0)) }
     }
 )
 try await app.runService()
