@@ -8,7 +8,7 @@ import base64, copy, json, os, socket, subprocess, sys, time, urllib.error, urll
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
-from shoptest import free_port  # scripts/shoptest.py; scripts/ is on sys.path when run as a script
+import shoptest  # scripts/shoptest.py; scripts/ is on sys.path when run as a script
 
 RIE = os.environ["SHOP_TEST_RIE"]
 SAM = os.environ["SHOP_TEST_SAM"]
@@ -22,18 +22,7 @@ CLIENT_ID = "serverlessshop-lambda-test"
 KEY = rsa.generate_private_key(public_exponent=65537, key_size=2048)
 PEM = KEY.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()).decode()
 
-passed = 0
-failed = 0
-
-
-def check(name, condition, detail=""):
-    global passed, failed
-    if condition:
-        passed += 1
-        print(f"ok   {name}")
-    else:
-        failed += 1
-        print(f"FAIL {name} {detail}")
+check = shoptest.Checks()
 
 
 def b64url(data):
@@ -107,13 +96,11 @@ def v1(method, path, body=None, headers=None, query=None):
     return event
 
 
-class Emulator:
+class Emulator(shoptest.Emulator):
     """One RIE running ShopLambda with _HANDLER=handler."""
 
     def __init__(self, handler, extra_env=None):
         self.handler = handler
-        self.port = free_port()
-        api_port = free_port()
         env = dict(os.environ)
         env.update({
             "_HANDLER": handler, "SHOP_STORE": "dynamodb", "SHOP_DYNAMODB_ENDPOINT": MOTO, "SHOP_IDENTITY": "local",
@@ -126,42 +113,7 @@ class Emulator:
             "SHOP_STRIPE_API_BASE": "http://127.0.0.1:9",
         })
         env.update(extra_env or {})
-        self.log = open(os.path.join(LOG_DIR, f"rie-{handler}.log"), "a")
-        self.process = subprocess.Popen(
-            [RIE, "--runtime-interface-emulator-address", f"127.0.0.1:{self.port}",
-             "--runtime-api-address", f"127.0.0.1:{api_port}", LAMBDA],
-            env=env, stdout=self.log, stderr=subprocess.STDOUT)
-        for _ in range(100):
-            try:
-                socket.create_connection(("127.0.0.1", self.port), timeout=0.2).close()
-                return
-            except OSError:
-                if self.process.poll() is not None:
-                    raise RuntimeError(f"emulator exited; see {self.log.name}")
-                time.sleep(0.1)
-        raise RuntimeError("emulator did not listen")
-
-    def invoke(self, event):
-        data = event if isinstance(event, bytes) else json.dumps(event).encode()
-        request = urllib.request.Request(f"http://127.0.0.1:{self.port}/2015-03-31/functions/function/invocations",
-                                         data=data, method="POST")
-        with urllib.request.urlopen(request, timeout=60) as response:
-            return json.loads(response.read() or b"null")
-
-    def stop(self):
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
-        self.log.close()
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.stop()
+        super().__init__(RIE, LAMBDA, env, os.path.join(LOG_DIR, f"rie-{handler}.log"))
 
 
 def body(result):
@@ -341,7 +293,5 @@ def failed_init(handler, extra_env=None):
 try:
     run()
 except Exception as error:  # a crash is a failure, not a pass
-    failed += 1
-    print(f"FAIL lambda-test crashed: {error!r}")
-print(f"lambda: {passed} passed, {failed} failed")
-sys.exit(1 if failed else 0)
+    check("lambda-test ran to the end", False, f"crashed: {error!r}")
+check.finish("lambda")

@@ -3,11 +3,13 @@
 Import it (`from shoptest import free_port, start_serve`; scripts/ must be on sys.path), or run it:
     python scripts/shoptest.py free-port    # prints a free loopback TCP port
 """
+import json
 import re
 import socket
 import subprocess
 import sys
 import time
+import urllib.request
 
 # The line `shop serve` logs once it accepts connections.
 LISTEN_RE = re.compile(r"listening on (http://[^\s:/]+:\d+)")
@@ -50,6 +52,75 @@ def start_serve(binary, data_dir, env, log_path, timeout=60.0):
     process.kill()
     process.wait()
     raise ServeFailed("shop serve did not log its address within %d s; see %s" % (timeout, log_path), exited=False)
+
+
+class Checks:
+    """Named checks of a script that reports many: `check(name, condition, detail)` prints `ok   name` or
+    `FAIL name detail` and counts; `finish(label)` prints "label: N passed, M failed" and exits 1 on a failure."""
+
+    def __init__(self):
+        self.passed = 0
+        self.failed = 0
+
+    def __call__(self, name, condition, detail=""):
+        if condition:
+            self.passed += 1
+            print("ok   %s" % name)
+        else:
+            self.failed += 1
+            print(("FAIL %s %s" % (name, detail))[:2000])
+        return condition
+
+    def finish(self, label):
+        print("%s: %d passed, %d failed" % (label, self.passed, self.failed))
+        sys.exit(1 if self.failed else 0)
+
+
+class Emulator:
+    """AWS's Lambda Runtime Interface Emulator (`rie`) running `bootstrap` with `env`, on free loopback ports;
+    its output goes to `log_path`. `invoke(event)` answers the function's result. A context manager."""
+
+    def __init__(self, rie, bootstrap, env, log_path):
+        self.port = free_port()
+        self.log = open(log_path, "a")
+        self.process = subprocess.Popen(
+            [rie, "--runtime-interface-emulator-address", "127.0.0.1:%d" % self.port,
+             "--runtime-api-address", "127.0.0.1:%d" % free_port(), bootstrap],
+            env=env, stdout=self.log, stderr=subprocess.STDOUT)
+        for _ in range(100):
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=0.2).close()
+                return
+            except OSError:
+                if self.process.poll() is not None:
+                    self.log.close()
+                    raise RuntimeError("emulator exited; see %s" % log_path)
+                time.sleep(0.1)
+        self.stop()
+        raise RuntimeError("emulator did not listen")
+
+    def invoke(self, event):
+        data = event if isinstance(event, bytes) else json.dumps(event).encode()
+        request = urllib.request.Request("http://127.0.0.1:%d/2015-03-31/functions/function/invocations" % self.port,
+                                         data=data, method="POST")
+        with urllib.request.urlopen(request, timeout=60) as response:
+            return json.loads(response.read() or b"null")
+
+    def stop(self):
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self.log.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.stop()
 
 
 def main(argv):

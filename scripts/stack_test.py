@@ -29,6 +29,9 @@ import time, urllib.error, urllib.parse, urllib.request, uuid
 import boto3
 from cfnlint.decode import decode
 
+import shoptest  # scripts/shoptest.py (this script's folder is on sys.path)
+from shoptest import free_port
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 RIE = os.environ["SHOP_TEST_RIE"]
 SAM = os.environ["SHOP_TEST_SAM"]
@@ -41,24 +44,7 @@ TEMPLATE = os.environ.get("SHOP_TEST_TEMPLATE", os.path.join(ROOT, "deploy/templ
 REGION, ACCOUNT = "us-east-1", "123456789012"  # moto's default account
 os.makedirs(LOG_DIR, exist_ok=True)
 
-passed = failed = 0
-
-
-def check(name, condition, detail=""):
-    global passed, failed
-    if condition:
-        passed += 1
-        print(f"ok   {name}")
-    else:
-        failed += 1
-        print(f"FAIL {name} {detail}"[:2000])
-    return condition
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+check = shoptest.Checks()
 
 
 # ---------------------------------------------------------------------------------------------- proxy
@@ -333,42 +319,22 @@ HTTP_EVENT = sample("apigateway", "http-api-proxy")
 SCHEDULED_EVENT = sample("cloudwatch", "scheduled-event")
 
 
-class Function:
+class Function(shoptest.Emulator):
+    """One function of the template under the emulator, with the environment the template gives it."""
+
     def __init__(self, lid, env):
         self.lid = lid
-        self.port = free_port()
-        self.log = open(os.path.join(LOG_DIR, f"rie-{lid}.log"), "w")
-        self.process = subprocess.Popen(
-            [RIE, "--runtime-interface-emulator-address", f"127.0.0.1:{self.port}", "--runtime-api-address",
-             f"127.0.0.1:{free_port()}", LAMBDA], env=env, stdout=self.log, stderr=subprocess.STDOUT)
-        for _ in range(100):
-            try:
-                socket.create_connection(("127.0.0.1", self.port), timeout=0.2).close()
-                return
-            except OSError:
-                if self.process.poll() is not None:
-                    raise RuntimeError(f"emulator exited; see {self.log.name}")
-                time.sleep(0.1)
-        raise RuntimeError("emulator did not listen")
+        log = os.path.join(LOG_DIR, f"rie-{lid}.log")
+        open(log, "w").close()
+        super().__init__(RIE, LAMBDA, env, log)
 
     def invoke(self, event):
-        request = urllib.request.Request(f"http://127.0.0.1:{self.port}/2015-03-31/functions/function/invocations",
-                                         data=json.dumps(event).encode(), method="POST")
         try:
-            with urllib.request.urlopen(request, timeout=60) as response:
-                return json.loads(response.read() or b"null")
+            return super().invoke(event)
         except urllib.error.HTTPError as error:
             self.log.flush()
             failures = [line.strip() for line in open(self.log.name) if "initialization failed" in line]
             raise RuntimeError(f"{self.lid}: the emulator answered {error.code}; {failures[-1] if failures else 'see ' + self.log.name}")
-
-    def stop(self):
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-        self.log.close()
 
 
 def routes_of(lid):
@@ -710,8 +676,7 @@ def main():
     check("every named exception is still needed", not stale, stale)
     with open(os.path.join(LOG_DIR, "recorded-actions.json"), "w") as f:
         json.dump({lid: sorted([a, r, sorted(x) if x else None] for a, r, x in set(RECORDER.of(lid))) for lid in FUNCTIONS}, f, indent=1)
-    print(f"stack: {passed} passed, {failed} failed")
-    sys.exit(1 if failed else 0)
+    check.finish("stack")
 
 
 main()

@@ -16,23 +16,15 @@ import os, subprocess, sys, uuid
 import boto3
 from cfnlint.decode import decode
 
+import shoptest  # scripts/shoptest.py (this script's folder is on sys.path)
+
 template_path, shop, moto = sys.argv[1:4]
 template, problems = decode(template_path)
 if problems:
     print("\n".join(str(p) for p in problems))
     sys.exit(1)
 
-passed = failed = 0
-
-
-def check(name, condition, detail=""):
-    global passed, failed
-    if condition:
-        passed += 1
-        print(f"ok   {name}")
-    else:
-        failed += 1
-        print(f"FAIL {name} {detail}")
+check = shoptest.Checks()
 
 
 resources = template["Resources"]
@@ -98,5 +90,4 @@ for lid, resource in sorted(tables.items()):
 for name in existing:
     if name.startswith(prefix):
         ddb.delete_table(TableName=name)
-print(f"template tables: {passed} passed, {failed} failed")
-sys.exit(1 if failed else 0)
+check.finish("template tables")

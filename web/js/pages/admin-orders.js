@@ -2,7 +2,7 @@
 import { api } from "../api.js";
 import { busy, focusOn, h, render, say, statusArea } from "../dom.js";
 import { money, orderStatus } from "../format.js";
-import { orderCard, withPayments } from "./orders.js";
+import { orderCard, pagedOrders } from "./orders.js";
 
 const STATUSES = ["PENDING_PAYMENT", "PAID", "FULFILLED", "CANCELLED"];
 
@@ -11,7 +11,6 @@ export async function adminOrdersPage({ params, isCurrent }) {
   const status = statusArea();
   const list = h("ul", { class: "orders", "aria-label": "Orders" });
   const more = h("button", { type: "button", class: "secondary" }, "Load more");
-  let cursor = null;
 
   const act = (order, verb, label) => h("button", {
     type: "button", class: verb === "fulfil" ? "primary" : "secondary",
@@ -37,18 +36,9 @@ export async function adminOrdersPage({ params, isCurrent }) {
     item.querySelector("dl").prepend(h("dt", {}, "Customer"), h("dd", {}, order.userId));
     return item;
   };
-  const load = async () => {
-    const query = new URLSearchParams({ all: "true", limit: "20" });
-    if (filter) query.set("status", filter);
-    if (cursor) query.set("cursor", cursor);
-    const page = await api("GET", `/orders?${query}`, { auth: true });
-    list.append(...(await withPayments(page.items)).map(card));
-    cursor = page.nextCursor;
-    more.hidden = !cursor;
-    return page.items.length;
-  };
-  more.addEventListener("click", () => busy(more, () => load().catch((error) => say(status, error.message, "error"))));
-  const count = await load();
+  const query = new URLSearchParams({ all: "true", limit: "20" });
+  if (filter) query.set("status", filter);
+  const count = await pagedOrders(query.toString(), list, more, status, card);
   if (!isCurrent()) return;
 
   const select = h("select", { id: "order-status", name: "status" },

@@ -51,11 +51,27 @@ export async function withPayments(items) {
   return Promise.all(items.map((o) => api("GET", `/orders/${encodeURIComponent(o.id)}`, { auth: true }).catch(() => o)));
 }
 
+/**
+ * A listing of orders in pages: `query` is the listing's query (without cursor); each order is drawn by
+ * `card` into `list`, and `more` loads the next page. Answers the first page's number of orders.
+ */
+export async function pagedOrders(query, list, more, status, card) {
+  let cursor = null;
+  const load = async () => {
+    const page = await api("GET", `/orders?${query}${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ""}`, { auth: true });
+    list.append(...(await withPayments(page.items)).map(card));
+    cursor = page.nextCursor;
+    more.hidden = !cursor;
+    return page.items.length;
+  };
+  more.addEventListener("click", () => busy(more, () => load().catch((error) => say(status, error.message, "error"))));
+  return load();
+}
+
 export async function ordersPage({ isCurrent }) {
   const status = statusArea();
   const list = h("ul", { class: "orders", "aria-label": "Your orders" });
   const more = h("button", { type: "button", class: "secondary" }, "Load more");
-  let cursor = null;
 
   const cancelButton = (order) => h("button", {
     type: "button", class: "secondary", onclick: (event) => busy(event.currentTarget, async () => {
@@ -81,15 +97,7 @@ export async function ordersPage({ isCurrent }) {
     if (order.status === "PENDING_PAYMENT" || order.status === "PAID") actions.push(cancelButton(order));
     return orderCard(order, actions);
   };
-  const load = async () => {
-    const page = await api("GET", `/orders?limit=10${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ""}`, { auth: true });
-    list.append(...(await withPayments(page.items)).map(card));
-    cursor = page.nextCursor;
-    more.hidden = !cursor;
-    return page.items.length;
-  };
-  more.addEventListener("click", () => busy(more, () => load().catch((error) => say(status, error.message, "error"))));
-  const count = await load();
+  const count = await pagedOrders("limit=10", list, more, status, card);
   if (!isCurrent()) return;
   render("My orders", h("h1", {}, "My orders"), status, count ? list : h("p", {}, "You have no orders yet. ", h("a", { href: "#/" }, "Browse the catalog")), more);
 }
