@@ -91,7 +91,7 @@ public struct ShopClaims: JWTPayload, Equatable {
         email = try c.decodeIfPresent(String.self, forKey: .email)
         name = try c.decodeIfPresent(String.self, forKey: .name)
         // Cognito's access tokens say `username`, its id tokens `cognito:username`.
-        username = try c.decodeIfPresent(String.self, forKey: .username) 
+        username = try c.decodeIfPresent(String.self, forKey: .username)
             ?? decoder.container(keyedBy: CognitoKeys.self).decodeIfPresent(String.self, forKey: .username)
         exp = try c.decode(Double.self, forKey: .exp)
         iat = try c.decode(Double.self, forKey: .iat)
