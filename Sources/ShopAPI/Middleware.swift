@@ -6,6 +6,7 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import Logging
+import Synchronization
 
 /// Outermost middleware: gives every request an id, turns every error into the
 /// envelope, and puts `X-Request-Id` on every response, errors included.
@@ -72,8 +73,61 @@ struct EnvelopeMiddleware<Context: ShopRequestContext>: RouterMiddleware {
         {
             return given
         }
-        return UUID().uuidString.lowercased()
+        return RequestIds.next()
     }
+}
+
+/// New request ids: lower-case random (version 4 layout) UUIDs. `UUID().uuidString` asked the kernel for
+/// randomness and formatted with `snprintf` on every request; these come from a xoshiro256** generator
+/// seeded once from the system's generator. A request id only has to be unique, not secret.
+enum RequestIds {
+    private static let state = Mutex<(UInt64, UInt64, UInt64, UInt64)>({
+        var system = SystemRandomNumberGenerator()
+        return (system.next(), system.next(), system.next(), system.next() | 1)
+    }())
+
+    private static let hex = Array("0123456789abcdef".utf8)
+
+    static func next() -> String {
+        let (high, low) = state.withLock { s -> (UInt64, UInt64) in
+            func step(_ s: inout (UInt64, UInt64, UInt64, UInt64)) -> UInt64 {
+                let result = rotate(s.1 &* 5, 7) &* 9
+                let t = s.1 << 17
+                s.2 ^= s.0
+                s.3 ^= s.1
+                s.1 ^= s.2
+                s.0 ^= s.3
+                s.2 ^= t
+                s.3 = rotate(s.3, 45)
+                return result
+            }
+            return (step(&s), step(&s))
+        }
+        // Version 4 and the RFC 4122 variant, as UUID() makes them.
+        let a = (high & 0xFFFF_FFFF_FFFF_0FFF) | 0x0000_0000_0000_4000
+        let b = (low & 0x3FFF_FFFF_FFFF_FFFF) | 0x8000_0000_0000_0000
+        return String(unsafeUninitializedCapacity: 36) { buffer in
+            var index = 0
+            func put(_ value: UInt64, nibbles: Int) {
+                for shift in stride(from: (nibbles - 1) * 4, through: 0, by: -4) {
+                    buffer[index] = hex[Int((value >> UInt64(shift)) & 0xF)]
+                    index += 1
+                }
+            }
+            func dash() {
+                buffer[index] = UInt8(ascii: "-")
+                index += 1
+            }
+            put(a >> 32, nibbles: 8); dash()
+            put(a >> 16, nibbles: 4); dash()
+            put(a, nibbles: 4); dash()
+            put(b >> 48, nibbles: 4); dash()
+            put(b, nibbles: 12)
+            return index
+        }
+    }
+
+    private static func rotate(_ x: UInt64, _ k: UInt64) -> UInt64 { (x << k) | (x >> (64 - k)) }
 }
 
 private func isPlain(_ byte: UInt8) -> Bool {

@@ -34,7 +34,22 @@ struct ErrorHandlingTests {
             #expect(echoed.headers[HTTPField.Name("X-Request-Id")!] == "trace-42")
             let hostile = try await c.send(.get, "/health", headers: [HTTPField.Name("X-Request-Id")!: "bad id\twith space"])
             #expect(hostile.headers[HTTPField.Name("X-Request-Id")!] != "bad id\twith space")
+            // A made id is a lower-case version 4 UUID, as the contract says.
+            let made = try #require(health.headers[HTTPField.Name("X-Request-Id")!])
+            let uuid = try #require(UUID(uuidString: made))
+            #expect(uuid.uuidString.lowercased() == made)
+            #expect(Array(made)[14] == "4" && "89ab".contains(Array(made)[19]))
         }
+    }
+
+    @Test func madeRequestIdsAreDistinctUUIDs() {
+        var seen = Set<String>()
+        for _ in 0..<10_000 {
+            let id = RequestIds.next()
+            #expect(id.count == 36 && id == id.lowercased() && UUID(uuidString: id) != nil)
+            seen.insert(id)
+        }
+        #expect(seen.count == 10_000)
     }
 
     @Test func unknownRoutesAndMethods() async throws {

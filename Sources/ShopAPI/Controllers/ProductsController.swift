@@ -81,14 +81,14 @@ struct ProductsController<Context: ShopRequestContext>: Sendable {
         tagged += body.nextCursor ?? "-"
         let etag = "\"p-\(WebSite.digest(Array(tagged.utf8)))\""
         if Self.matches(request.headers[.ifNoneMatch], etag) { return Response(status: .notModified, headers: [.eTag: etag]) }
-        return try EditedResponse(headers: [.eTag: etag], response: body).response(from: request, context: context)
+        return JSONCoding.response(products: body.items, nextCursor: body.nextCursor, headers: [.eTag: etag])
     }
 
     @Sendable func get(_ request: Request, context: Context) async throws -> Response {
         let product = try await catalog.get(id: try context.pathId())
         let etag = product.entityTag
         if Self.matches(request.headers[.ifNoneMatch], etag) { return Response(status: .notModified, headers: [.eTag: etag]) }
-        return try Self.tagged(product).response(from: request, context: context)
+        return JSONCoding.response(product: product, headers: [.eTag: etag])
     }
 
     /// Whether an `If-None-Match` list names `etag` (exact strong comparison).

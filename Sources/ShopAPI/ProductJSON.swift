@@ -1,0 +1,150 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+import Hummingbird
+import ShopDomain
+import ShopSupport
+
+/// The JSON of the catalog's read routes, written straight into bytes. `GET /products/{id}` and
+/// `GET /products` are the store's hottest routes, and Foundation's `JSONEncoder` (generic containers,
+/// metadata lookups, a dictionary per object) was the largest single cost in their profile. The bytes are
+/// the same as `JSONCoding.encoder` writes for `Product` and `PageBody<Product>` (`ProductJSONTests`
+/// holds the two to each other): same key order, no escaped slashes, UTF-8 left as it is.
+struct JSONBytes {
+    private(set) var bytes: [UInt8] = []
+    private static let hex = Array("0123456789abcdef".utf8)
+
+    init(capacity: Int) { bytes.reserveCapacity(capacity) }
+
+    mutating func raw(_ text: StaticString) {
+        text.withUTF8Buffer { bytes.append(contentsOf: $0) }
+    }
+
+    /// A JSON string: quotes, backslashes and control characters escaped as JSONEncoder escapes them.
+    mutating func string(_ text: String) {
+        bytes.append(UInt8(ascii: "\""))
+        for byte in text.utf8 {
+            switch byte {
+            case UInt8(ascii: "\""): raw("\\\"")
+            case UInt8(ascii: "\\"): raw("\\\\")
+            case 0x08: raw("\\b")
+            case 0x0C: raw("\\f")
+            case 0x0A: raw("\\n")
+            case 0x0D: raw("\\r")
+            case 0x09: raw("\\t")
+            case 0..<0x20:
+                raw("\\u00")
+                bytes.append(Self.hex[Int(byte >> 4)])
+                bytes.append(Self.hex[Int(byte & 0x0F)])
+            default: bytes.append(byte)
+            }
+        }
+        bytes.append(UInt8(ascii: "\""))
+    }
+
+    mutating func int(_ value: some BinaryInteger) {
+        if value < 0 { bytes.append(UInt8(ascii: "-")) }
+        var magnitude = value.magnitude
+        var digits: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8,
+                      UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8) =
+            (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+        var count = 0
+        withUnsafeMutableBytes(of: &digits) { buffer in
+            repeat {
+                buffer[count] = UInt8(ascii: "0") + UInt8(magnitude % 10)
+                magnitude /= 10
+                count += 1
+            } while magnitude > 0
+            for index in stride(from: count - 1, through: 0, by: -1) { bytes.append(buffer[index]) }
+        }
+    }
+
+    /// `"2026-11-25T20:11:02.123Z"`, as `JSONCoding.iso8601` writes it.
+    mutating func date(_ date: Date) {
+        let t = CivilTime(date)
+        bytes.append(UInt8(ascii: "\""))
+        padded(t.year, 4)
+        bytes.append(UInt8(ascii: "-"))
+        padded(t.month, 2)
+        bytes.append(UInt8(ascii: "-"))
+        padded(t.day, 2)
+        bytes.append(UInt8(ascii: "T"))
+        padded(t.hour, 2)
+        bytes.append(UInt8(ascii: ":"))
+        padded(t.minute, 2)
+        bytes.append(UInt8(ascii: ":"))
+        padded(t.second, 2)
+        bytes.append(UInt8(ascii: "."))
+        padded(t.millisecond, 3)
+        raw("Z\"")
+    }
+
+    private mutating func padded(_ value: Int64, _ width: Int) {
+        var digits = 1
+        var rest = value / 10
+        while rest > 0 { digits += 1; rest /= 10 }
+        for _ in digits..<max(width, digits) { bytes.append(UInt8(ascii: "0")) }
+        int(value)
+    }
+
+    mutating func product(_ p: Product) {
+        raw("{\"id\":")
+        string(p.id)
+        raw(",\"name\":")
+        string(p.name)
+        raw(",\"description\":")
+        string(p.description)
+        raw(",\"price\":")
+        int(p.price)
+        raw(",\"currency\":")
+        string(p.currency)
+        raw(",\"quantity\":")
+        int(p.quantity)
+        raw(",\"category\":")
+        string(p.category)
+        raw(",\"imageUrl\":")
+        if let url = p.imageUrl { string(url) } else { raw("null") }
+        raw(",\"version\":")
+        int(p.version)
+        raw(",\"createdAt\":")
+        date(p.createdAt)
+        raw(",\"updatedAt\":")
+        date(p.updatedAt)
+        raw("}")
+    }
+
+    mutating func page(_ items: [Product], nextCursor: String?) {
+        raw("{\"items\":[")
+        for (index, item) in items.enumerated() {
+            if index > 0 { raw(",") }
+            product(item)
+        }
+        raw("],\"nextCursor\":")
+        if let nextCursor { string(nextCursor) } else { raw("null") }
+        raw("}")
+    }
+}
+
+extension JSONCoding {
+    /// A product as the API's JSON response.
+    static func response(product: Product, status: HTTPResponse.Status = .ok, headers: HTTPFields = [:]) -> Response {
+        var json = JSONBytes(capacity: 512)
+        json.product(product)
+        return bytesResponse(json, status: status, headers: headers)
+    }
+
+    /// A page of products as the API's JSON response.
+    static func response(products: [Product], nextCursor: String?, headers: HTTPFields = [:]) -> Response {
+        var json = JSONBytes(capacity: 64 + 400 * products.count)
+        json.page(products, nextCursor: nextCursor)
+        return bytesResponse(json, status: .ok, headers: headers)
+    }
+
+    private static func bytesResponse(_ json: JSONBytes, status: HTTPResponse.Status, headers: HTTPFields) -> Response {
+        var fields = headers
+        fields[.contentType] = "application/json; charset=utf-8"
+        return Response(status: status, headers: fields, body: .init(byteBuffer: ByteBuffer(bytes: json.bytes)))
+    }
+}
