@@ -6,6 +6,7 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import Logging
+import ShopSupport
 import Synchronization
 
 /// Outermost middleware: gives every request an id, turns every error into the
@@ -86,8 +87,6 @@ enum RequestIds {
         return (system.next(), system.next(), system.next(), system.next() | 1)
     }())
 
-    private static let hex = Array("0123456789abcdef".utf8)
-
     static func next() -> String {
         let (high, low) = state.withLock { s -> (UInt64, UInt64) in
             func step(_ s: inout (UInt64, UInt64, UInt64, UInt64)) -> UInt64 {
@@ -110,7 +109,7 @@ enum RequestIds {
             var index = 0
             func put(_ value: UInt64, nibbles: Int) {
                 for shift in stride(from: (nibbles - 1) * 4, through: 0, by: -4) {
-                    buffer[index] = hex[Int((value >> UInt64(shift)) & 0xF)]
+                    buffer[index] = HexDigits.lower[Int((value >> UInt64(shift)) & 0xF)]
                     index += 1
                 }
             }

@@ -14,7 +14,6 @@ import ShopSupport
 /// holds the two to each other): same key order, no escaped slashes, UTF-8 left as it is.
 struct JSONBytes {
     private(set) var bytes: [UInt8] = []
-    private static let hex = Array("0123456789abcdef".utf8)
 
     init(capacity: Int) { bytes.reserveCapacity(capacity) }
 
@@ -36,8 +35,8 @@ struct JSONBytes {
             case 0x09: raw("\\t")
             case 0..<0x20:
                 raw("\\u00")
-                bytes.append(Self.hex[Int(byte >> 4)])
-                bytes.append(Self.hex[Int(byte & 0x0F)])
+                bytes.append(HexDigits.lower[Int(byte >> 4)])
+                bytes.append(HexDigits.lower[Int(byte & 0x0F)])
             default: bytes.append(byte)
             }
         }

@@ -33,8 +33,9 @@ extension Sequence where Element == UInt8 {
     }
 }
 
-enum HexDigits {
-    static let lower = Array("0123456789abcdef".utf8)
+/// Hexadecimal digits as ASCII bytes, for code that writes hex itself.
+public enum HexDigits {
+    public static let lower = Array("0123456789abcdef".utf8)
     static let upper = Array("0123456789ABCDEF".utf8)
 
     static func value(_ byte: UInt8) -> UInt8? {
