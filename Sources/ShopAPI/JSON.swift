@@ -11,7 +11,8 @@ import Identity
 
 /// JSON coding shared by every response and request of the API.
 enum JSONCoding {
-    /// A JSON response with the API's encoder; the one place a response body is encoded.
+    /// A JSON response with the API's encoder: every body but the catalog reads', which `JSONBytes`
+    /// (ProductJSON.swift) writes by hand with the same content.
     static func response(_ value: some Encodable, status: HTTPResponse.Status = .ok, headers: HTTPFields = [:]) throws -> Response {
         let data = try encoder.encode(value)
         var fields = headers

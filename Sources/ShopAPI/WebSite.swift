@@ -52,10 +52,10 @@ public struct WebSite: Sendable {
             guard !Self.reservedPrefixes.contains(first) else {
                 throw Refused(description: "\(path) would hide the API's /\(first) routes")
             }
-            guard let dot = path.lastIndex(of: "."), let type = Self.contentTypes[path[path.index(after: dot)...].lowercased()] else {
+            guard let type = Self.contentType(of: path) else {
                 throw Refused(description: "\(path) has no known content type")
             }
-            served[path] = File(body: ByteBuffer(bytes: bytes), contentType: type, etag: "\"\(Self.digest(bytes))\"")
+            served[path] = File(body: ByteBuffer(bytes: bytes), contentType: type, etag: "\"\(EntityTags.digest(bytes))\"")
         }
         if let index = served["/index.html"] { served["/"] = index }
         self.files = served
@@ -66,6 +66,12 @@ public struct WebSite: Sendable {
             .referrerPolicy: "same-origin",
             .cacheControl: "no-cache",
         ]
+    }
+
+    /// The content type a file is served with, from its extension; nil: such files are not served.
+    public static func contentType(of path: some StringProtocol) -> String? {
+        guard let dot = path.lastIndex(of: ".") else { return nil }
+        return contentTypes[path[path.index(after: dot)...].lowercased()]
     }
 
     /// The URL paths served, `/` included.
@@ -102,25 +108,12 @@ public struct WebSite: Sendable {
         guard request.method == .get || request.method == .head, let file = files[request.uri.path] else { return nil }
         var headers = headers
         headers[.eTag] = file.etag
-        if let match = request.headers[.ifNoneMatch],
-            match.split(separator: ",").contains(where: { $0.trimmingWhitespace() == file.etag || $0.trimmingWhitespace() == "*" })
-        {
+        if EntityTags.matches(request.headers[.ifNoneMatch], file.etag, wildcard: true) {
             return Response(status: .notModified, headers: headers)
         }
         headers[.contentType] = file.contentType
         headers[.contentLength] = String(file.body.readableBytes)
         return Response(status: .ok, headers: headers, body: request.method == .head ? .init() : .init(byteBuffer: file.body))
-    }
-
-    /// 64-bit FNV-1a of the bytes, in hex: an ETag, not a security measure.
-    static func digest(_ bytes: [UInt8]) -> String {
-        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-        for byte in bytes {
-            hash ^= UInt64(byte)
-            hash &*= 0x100_0000_01b3
-        }
-        let hex = String(hash, radix: 16)
-        return String(repeating: "0", count: 16 - hex.count) + hex + "-" + String(bytes.count, radix: 16)
     }
 }
 

@@ -64,7 +64,7 @@ public enum LocalSite {
             guard path.hasPrefix(root.path + "/") else { continue }
             let relative = String(path.dropFirst(root.path.count))
             // Files of other types (notes, source maps) are not served; a file that would hide an API route still stops the start.
-            guard let dot = relative.lastIndex(of: "."), WebSite.contentTypes[relative[relative.index(after: dot)...].lowercased()] != nil else {
+            guard WebSite.contentType(of: relative) != nil else {
                 logger.warning("not serving a web file of unknown type", metadata: ["file": "\(relative)"])
                 continue
             }

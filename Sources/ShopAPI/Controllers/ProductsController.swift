@@ -74,27 +74,21 @@ struct ProductsController<Context: ShopRequestContext>: Sendable {
         let scope = "products|\(category ?? "")"
         let after = try request.query("cursor").map { cursor throws(APIError) in try cursors.decode(cursor, scope: scope) }
         let page = try await catalog.list(category: category, limit: limit, after: after)
-        let body = PageBody(items: page.items, nextCursor: page.nextKey.map { cursors.encode($0, scope: scope) })
+        let nextCursor = page.nextKey.map { cursors.encode($0, scope: scope) }
         // The page's tag is made of its products' tags, so revalidating a page costs a read but no encoding.
         var tagged = ""
         for product in page.items { tagged += product.id + product.entityTag }
-        tagged += body.nextCursor ?? "-"
-        let etag = "\"p-\(WebSite.digest(Array(tagged.utf8)))\""
-        if Self.matches(request.headers[.ifNoneMatch], etag) { return Response(status: .notModified, headers: [.eTag: etag]) }
-        return JSONCoding.response(products: body.items, nextCursor: body.nextCursor, headers: [.eTag: etag])
+        tagged += nextCursor ?? "-"
+        let etag = "\"p-\(EntityTags.digest(tagged.utf8))\""
+        if EntityTags.matches(request.headers[.ifNoneMatch], etag) { return Response(status: .notModified, headers: [.eTag: etag]) }
+        return JSONCoding.response(products: page.items, nextCursor: nextCursor, headers: [.eTag: etag])
     }
 
     @Sendable func get(_ request: Request, context: Context) async throws -> Response {
         let product = try await catalog.get(id: try context.pathId())
         let etag = product.entityTag
-        if Self.matches(request.headers[.ifNoneMatch], etag) { return Response(status: .notModified, headers: [.eTag: etag]) }
+        if EntityTags.matches(request.headers[.ifNoneMatch], etag) { return Response(status: .notModified, headers: [.eTag: etag]) }
         return JSONCoding.response(product: product, headers: [.eTag: etag])
-    }
-
-    /// Whether an `If-None-Match` list names `etag` (exact strong comparison).
-    static func matches(_ ifNoneMatch: String?, _ etag: String) -> Bool {
-        guard let ifNoneMatch else { return false }
-        return ifNoneMatch.split(separator: ",").contains { $0.trimmingWhitespace() == etag }
     }
 
     @Sendable func create(_ request: Request, context: Context) async throws -> EditedResponse<Product> {

@@ -1,0 +1,28 @@
+import ShopSupport
+
+/// Strong entity tags and `If-None-Match`, for every representation the server revalidates: a product,
+/// a page of products, a website file.
+enum EntityTags {
+    /// Whether an `If-None-Match` list names `etag` (exact strong comparison); `*` counts only where the
+    /// caller allows it (a website file; the API's routes compare tags only).
+    static func matches(_ ifNoneMatch: String?, _ etag: String, wildcard: Bool = false) -> Bool {
+        guard let ifNoneMatch else { return false }
+        return ifNoneMatch.split(separator: ",").contains { candidate in
+            let tag = candidate.trimmingWhitespace()
+            return tag == etag || (wildcard && tag == "*")
+        }
+    }
+
+    /// A tag for `bytes`: 64-bit FNV-1a in hex and the length. A cache validator, not a security measure.
+    static func digest(_ bytes: some Sequence<UInt8>) -> String {
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        var count = 0
+        for byte in bytes {
+            hash ^= UInt64(byte)
+            hash &*= 0x100_0000_01b3
+            count += 1
+        }
+        let hex = String(hash, radix: 16)
+        return String(repeating: "0", count: 16 - hex.count) + hex + "-" + String(count, radix: 16)
+    }
+}
