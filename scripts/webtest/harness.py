@@ -265,6 +265,14 @@ class Browser:
         return self._wait(find, timeout, lambda: "no visible %r containing %r; texts: %r" % (
             css, text, self._texts(css)))
 
+    def wait_left(self, route, timeout=None):
+        """Waits until the page address no longer starts with "#/<route>": a form that moves on when it succeeds
+        (sign-in, register) has then moved on, so opening another address next cannot be overtaken by it."""
+        prefix = "#/" + route
+        def left(driver):
+            return not driver.execute_script("return location.hash;").startswith(prefix)
+        return self._wait(left, timeout, lambda: "still at %s: %s" % (prefix, self.driver.current_url))
+
     def text(self, css):
         """The visible text of the first element matching `css` (waits for it)."""
         return self.wait_for(css).text

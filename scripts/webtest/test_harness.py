@@ -172,6 +172,20 @@ class UserHelperTests(BrowserTestCase):
         b.click_button("Later")
         self.assertEqual(b.wait_text("#later", "at last", timeout=5).text, "Done at last")
 
+    def test_wait_left_waits_for_the_address_to_move_on(self):
+        b = self.browser
+        with tempfile.NamedTemporaryFile("w", suffix=".html", delete=False) as html:  # data: URLs have no fragment
+            html.write(FORM)
+        self.addCleanup(os.unlink, html.name)
+        b.open("file://" + html.name)
+        b.driver.execute_script("location.hash = '#/signin'; setTimeout(function () { location.hash = '#/'; }, 300);")
+        b.wait_left("signin", timeout=5)
+        self.assertEqual(b.driver.execute_script("return location.hash;"), "#/")
+        b.driver.execute_script("location.hash = '#/register?next=/';")
+        with self.assertRaises(AssertionError) as failure:
+            b.wait_left("register", timeout=0.3)
+        self.assertIn("still at #/register", str(failure.exception))
+
     def test_missing_things_fail_with_what_is_there(self):
         b = self.browser
         b.open_html(FORM)

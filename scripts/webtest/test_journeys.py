@@ -148,6 +148,7 @@ def sign_in(browser, email, password=PASSWORD):
     browser.fill("Password", password)
     browser.click_button("Sign in")
     browser.wait_for("#nav-account")
+    browser.wait_left("signin")
 
 
 def register(browser, email, name="Ada Shopper"):
@@ -156,6 +157,7 @@ def register(browser, email, name="Ada Shopper"):
     browser.fill("Password", PASSWORD)
     browser.click_button("Create account")
     browser.wait_for("#nav-account")
+    browser.wait_left("register")
 
 
 def new_shopper(browser):
@@ -672,6 +674,7 @@ class CognitoAccount(unittest.TestCase):
             b.fill("Password", PASSWORD)
             b.click_button("Sign in")
             b.wait_for("#nav-account")
+            b.wait_left("signin")
             b.click_link("Account")
             self.assertEqual(b.text("#account-name"), "Grace Hopper")
             self.assertEqual(b.text("#account-email"), email)
