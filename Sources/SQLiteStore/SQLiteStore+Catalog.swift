@@ -25,21 +25,22 @@ extension SQLiteStore: CatalogStore {
     }
 
     public func product(id: String) async throws(StorageError) -> Product? {
-        try await read { db in try Self.fetchProduct(db, id: id) }
+        try reads.products(Self.productById, [.text(id)]).first
     }
 
-    static func fetchProduct(_ db: Database, id: String) throws -> Product? {
-        let statement = try db.cachedStatement(sql: "SELECT \(productColumns) FROM products WHERE id = ?")
-        return try Row.fetchOne(statement, arguments: [id]).map(Product.init(row:))
+    static let productById = "SELECT \(productColumns) FROM products WHERE id = ?"
+
+    /// The product as the write transaction on `db` sees it.
+    static func fetchProduct(_ db: Database, id: String) throws(StorageError) -> Product? {
+        try RawStatement.once(db, productById) { statement throws(StorageError) in
+            try statement.rows([.text(id)], Product.init(columns:)).first
+        }
     }
 
     public func products(ids: [String]) async throws(StorageError) -> [Product] {
         guard !ids.isEmpty else { return [] }
-        return try await read { db in
-            let marks = Array(repeating: "?", count: ids.count).joined(separator: ",")
-            return try Row.fetchAll(db, cached: "SELECT \(productColumns) FROM products WHERE id IN (\(marks))", arguments: StatementArguments(ids))
-                .map(Product.init(row:))
-        }
+        let marks = Array(repeating: "?", count: ids.count).joined(separator: ",")
+        return try reads.products("SELECT \(productColumns) FROM products WHERE id IN (\(marks))", ids.map { .text($0) })
     }
 
     public func updateProduct(id: String, fields: ProductFields, expectedVersion: Int?, at now: Date) async throws(StorageError) -> Product {
@@ -97,24 +98,21 @@ extension SQLiteStore: CatalogStore {
     }
 
     public func listProducts(category: String?, limit: Int, after: String?) async throws(StorageError) -> Page<Product> {
-        try await read { db in
-            var conditions: [String] = []
-            var arguments: StatementArguments = []
-            if let category {
-                conditions.append("category = ?")
-                arguments += [category]
-            }
-            if let after {
-                conditions.append("id > ?")
-                arguments += [after]
-            }
-            let whereClause = conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")
-            arguments += [limit + 1]
-            let statement = try db.cachedStatement(sql: "SELECT \(productColumns) FROM products \(whereClause) ORDER BY id LIMIT ?")
-            let rows = try Row.fetchAll(statement, arguments: arguments)
-            let items = rows.prefix(limit).map(Product.init(row:))
-            return Page(items: items, nextKey: rows.count > limit ? items.last?.id : nil)
+        var conditions: [String] = []
+        var arguments: [SQLiteArgument] = []
+        if let category {
+            conditions.append("category = ?")
+            arguments.append(.text(category))
         }
+        if let after {
+            conditions.append("id > ?")
+            arguments.append(.text(after))
+        }
+        let whereClause = conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")
+        arguments.append(.int(limit + 1))
+        let rows = try reads.products("SELECT \(productColumns) FROM products \(whereClause) ORDER BY id LIMIT ?", arguments)
+        let items = Array(rows.prefix(limit))
+        return Page(items: items, nextKey: rows.count > limit ? items.last?.id : nil)
     }
 
     public func productCount() async throws(StorageError) -> Int {

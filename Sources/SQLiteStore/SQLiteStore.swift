@@ -6,6 +6,8 @@ import ShopStorage
 /// The embedded backend: one SQLite file in WAL mode, every operation one transaction.
 public final class SQLiteStore: Sendable {
     let pool: DatabasePool
+    /// The catalog's reads, on connections of their own (ProductReads.swift).
+    let reads: ProductReads
 
     /// Opens (creating and migrating if needed) the database at `path`.
     public init(path: String) throws {
@@ -16,6 +18,7 @@ public final class SQLiteStore: Sendable {
         }
         pool = try DatabasePool(path: path, configuration: config)
         try Self.migrator.migrate(pool)
+        reads = ProductReads(path: path)
     }
 
     /// Opens `shop.sqlite` inside `directory`, creating the directory if needed.
@@ -152,19 +155,6 @@ public final class SQLiteStore: Sendable {
 extension Date {
     var millis: Int64 { unixMillis }
     init(millis: Int64) { self.init(unixMillis: millis) }
-}
-
-/// Product columns in the order `Product(row:)` reads them by index (faster than by name).
-let productColumns = "id, name, description, price, currency, quantity, category, image_url, version, created_at, updated_at"
-
-extension Product {
-    init(row: Row) {
-        self.init(
-            id: row[0], name: row[1], description: row[2], price: row[3],
-            currency: row[4], quantity: row[5], category: row[6],
-            imageUrl: row[7], version: row[8],
-            createdAt: Date(millis: row[9]), updatedAt: Date(millis: row[10]))
-    }
 }
 
 let linesEncoder = JSONEncoder()

@@ -38,6 +38,67 @@ struct SQLiteConformanceTests {
         #expect(try await second.product(id: p!) != nil)
     }
 
+    /// Catalog reads run on connections of their own (ProductReads): they must see what another store on the
+    /// same file (as `shop` commands run beside `shop serve`) committed, at once and whole.
+    @Test func readsSeeWritesFromAnotherConnectionAtOnce() async throws {
+        let dir = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let serving = try SQLiteStore(directory: dir)
+        let other = try SQLiteStore(directory: dir)
+        let id = try await seedOne(other)
+        #expect(try await serving.product(id: id)?.quantity == 1)
+        for step in 1...20 {
+            let now = Date(timeIntervalSince1970: 1_780_000_000 + Double(step))
+            let written = try await other.adjustStock(id: id, delta: 1, at: now)
+            let read = try #require(try await serving.product(id: id))
+            #expect(read.quantity == written.quantity)
+            #expect(try await serving.products(ids: [id]).first?.quantity == written.quantity)
+            #expect(try await serving.listProducts(category: nil, limit: 5, after: nil).items.first?.quantity == written.quantity)
+        }
+        try await other.deleteProduct(id: id)
+        #expect(try await serving.product(id: id) == nil)
+    }
+
+    /// Readers racing a writer: each read is one whole committed state (name and quantity move together), and
+    /// states never go backwards for a reader.
+    @Test func concurrentReadsSeeWholeCommittedStates() async throws {
+        let dir = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let store = try SQLiteStore(directory: dir)
+        let id = try await seedOne(store)
+        let rounds = 200
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask {
+                for step in 1...rounds {
+                    let now = Date(timeIntervalSince1970: 1_780_000_000 + Double(step))
+                    _ = try await store.adjustStock(id: id, delta: 1, at: now)
+                    _ = try await store.updateProduct(
+                        id: id,
+                        fields: ProductFields(name: "Tea \(step + 1) ✓ \"quoted\"", description: "", price: 100, currency: "USD", category: "food"),
+                        expectedVersion: nil, at: now)
+                }
+            }
+            for _ in 0..<4 {
+                group.addTask {
+                    var last = 0
+                    for _ in 0..<(rounds * 2) {
+                        let product = try #require(try await store.product(id: id))
+                        #expect(product.version >= last)
+                        last = product.version
+                        // adjustStock leaves the version alone; updateProduct bumps it: quantity runs at most one ahead.
+                        let named = product.version == 1 ? 1 : Int(product.name.split(separator: " ")[1])!
+                        #expect(product.quantity == named || product.quantity == named + 1, "\(product)")
+                        #expect(product.version == 1 || product.name.hasSuffix("✓ \"quoted\""))
+                    }
+                }
+            }
+            try await group.waitForAll()
+        }
+        let final = try #require(try await store.product(id: id))
+        #expect(final.quantity == rounds + 1)
+        #expect(final.version == rounds + 1)
+    }
+
     func seedOne(_ store: SQLiteStore) async throws -> String {
         let now = Date(timeIntervalSince1970: 1_780_000_000)
         let product = Product(
