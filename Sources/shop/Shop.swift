@@ -57,6 +57,7 @@ struct Serve: AsyncParsableCommand {
     var noSeed = false
 
     func run() async throws {
+        LoggingSystem.bootstrap(TextLogHandler.init(label:))
         if let port, !(0...65535).contains(port) { throw ValidationError("--port must be 0 to 65535") }
         if let orderTTL, orderTTL <= 0 { throw ValidationError("--order-ttl must be a positive number of seconds") }
         let configuration = try store.configuration([
