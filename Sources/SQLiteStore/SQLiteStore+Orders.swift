@@ -6,6 +6,9 @@ import ShopStorage
 // MARK: - OrderStore
 
 extension SQLiteStore: OrderStore {
+    /// A shopper's orders in one status (orders_by_user_status answers it from the index alone).
+    static let openOrderCount = "SELECT COUNT(*) FROM orders WHERE user_id = ? AND status = ?"
+
     public func placeOrder(_ order: Order, claim: IdempotencyClaim?, maxOpenOrders: Int?, at now: Date) async throws(StorageError) -> PlaceOrderOutcome {
         let linesJSON = String(decoding: (try? linesEncoder.encode(order.lines)) ?? Data("[]".utf8), as: UTF8.self)
         return try await write { db in
@@ -22,7 +25,7 @@ extension SQLiteStore: OrderStore {
             if let maxOpenOrders {
                 // Counted inside the write transaction: SQLite has one writer, so concurrent orders see each other.
                 let open = try Int.fetchOne(
-                    db.cachedStatement(sql: "SELECT COUNT(*) FROM orders WHERE user_id = ? AND status = ?"),
+                    db.cachedStatement(sql: Self.openOrderCount),
                     arguments: [order.userId, OrderStatus.pendingPayment.rawValue]) ?? 0
                 if open >= maxOpenOrders { throw StorageError.tooManyOpenOrders(limit: maxOpenOrders) }
             }

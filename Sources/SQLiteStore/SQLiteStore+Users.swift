@@ -33,9 +33,12 @@ extension SQLiteStore: UserStore {
             groups: groups.split(separator: ",").map(String.init), createdAt: Date(millis: row["created_at"]))
     }
 
+    /// Drops expired refresh tokens (through refresh_tokens_by_expiry), on each sign-in.
+    static let expiredRefreshTokens = "DELETE FROM refresh_tokens WHERE expires_at <= ?"
+
     public func saveRefreshToken(digest: String, userId: String, expiresAt: Date, now: Date) async throws(StorageError) {
         try await write { db in
-            try db.run(sql: "DELETE FROM refresh_tokens WHERE expires_at <= ?", arguments: [now.millis])
+            try db.run(sql: Self.expiredRefreshTokens, arguments: [now.millis])
             try db.run(
                 sql: "INSERT INTO refresh_tokens (digest, user_id, expires_at) VALUES (?, ?, ?)",
                 arguments: [digest, userId, expiresAt.millis])

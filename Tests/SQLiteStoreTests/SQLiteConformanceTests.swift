@@ -1,5 +1,5 @@
 import Foundation
-import SQLiteStore
+@testable import SQLiteStore
 import ShopDomain
 import ShopStorage
 import StorageTestKit
@@ -97,6 +97,25 @@ struct SQLiteConformanceTests {
         let final = try #require(try await store.product(id: id))
         #expect(final.quantity == rounds + 1)
         #expect(final.version == rounds + 1)
+    }
+
+    /// Counting a shopper's open orders (each order placed does it) reads the index for that shopper and status,
+    /// not every order the shopper ever placed.
+    @Test func openOrderCountUsesItsIndex() async throws {
+        let dir = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let store = try SQLiteStore(directory: dir)
+        let plan = try await store.queryPlan(SQLiteStore.openOrderCount, arguments: ["u1", "PENDING_PAYMENT"])
+        #expect(plan == ["SEARCH orders USING COVERING INDEX orders_by_user_status (user_id=? AND status=?)"])
+    }
+
+    /// Each sign-in drops expired refresh tokens: through the expiry index, not a scan of every token ever issued.
+    @Test func expiredRefreshTokenCleanupUsesItsIndex() async throws {
+        let dir = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let store = try SQLiteStore(directory: dir)
+        let plan = try await store.queryPlan(SQLiteStore.expiredRefreshTokens, arguments: [0])
+        #expect(plan == ["SEARCH refresh_tokens USING INDEX refresh_tokens_by_expiry (expires_at<?)"])
     }
 
     func seedOne(_ store: SQLiteStore) async throws -> String {
