@@ -267,7 +267,8 @@ class Browser:
 
     def wait_left(self, route, timeout=None):
         """Waits until the page address no longer starts with "#/<route>": a form that moves on when it succeeds
-        (sign-in, register) has then moved on, so opening another address next cannot be overtaken by it."""
+        (sign-in, register) has then changed the address, so that change cannot come after the next `open`.
+        The page it moved to may still be drawing: wait for what the next page shows before using it."""
         prefix = "#/" + route
         def left(driver):
             return not driver.execute_script("return location.hash;").startswith(prefix)

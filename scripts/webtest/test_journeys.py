@@ -718,6 +718,8 @@ class StripeMode(unittest.TestCase):
                 b.open(shop.url("/#/register"))
                 register(b, unique("stripe") + "@example.com")
                 b.open(shop.url("/#/product/" + item["id"]))
+                # The catalog that registering moved on to has "Add to cart" buttons too: wait for the product's page.
+                b.wait_text("h1", "Stripe mug")
                 b.click_button("Add to cart")
                 b.wait_text(".status", "Your cart has")
                 b.open(shop.url("/#/cart"))
