@@ -3,13 +3,13 @@
 Reads BENCH_RIE, BENCH_BOOTSTRAP, BENCH_ZIP, BENCH_SHOP, BENCH_MOTO, BENCH_COLD_RUNS, BENCH_WARM,
 BENCH_WORK from the environment. Prints a report; exits non-zero if any request fails.
 """
-import http.client, json, os, re, signal, socket, statistics, subprocess, sys, tempfile, time, urllib.request
+import http.client, json, os, re, statistics, subprocess, sys, tempfile, time, urllib.request
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "scripts"))
-from shoptest import free_port  # noqa: E402
+from shoptest import Emulator, free_port  # noqa: E402
 
 RIE = os.environ["BENCH_RIE"]
 BOOTSTRAP = os.environ["BENCH_BOOTSTRAP"]
@@ -23,18 +23,6 @@ WORK = os.environ["BENCH_WORK"]
 AWS_ENV = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_SESSION_TOKEN": "", "AWS_REGION": "us-east-1"}
 PEM = rsa.generate_private_key(public_exponent=65537, key_size=2048).private_bytes(
     serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()).decode()
-
-
-def wait_for_port(port, process, what):
-    for _ in range(300):
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            return
-        except OSError:
-            if process.poll() is not None:
-                sys.exit(f"bench: {what} exited")
-            time.sleep(0.01)
-    sys.exit(f"bench: {what} did not listen")
 
 
 def max_rss_kib(pid):
@@ -74,27 +62,20 @@ def event(path, query=""):
     }).encode()
 
 
-class Function:
+class Function(Emulator):
     """One emulator running the packaged bootstrap (_HANDLER=products)."""
 
     def __init__(self, log_path):
-        self.port = free_port()
         env = dict(os.environ, **AWS_ENV, _HANDLER="products", SHOP_STORE="dynamodb", SHOP_DYNAMODB_ENDPOINT=MOTO,
                    SHOP_IDENTITY="local", SHOP_TOKEN_SIGNING_KEY_PEM=PEM, SHOP_LOG_LEVEL="warning",
                    # Plain secrets, as the emulator tests pass them (a deployed function reads Secrets Manager),
                    # and no payments: products never takes money.
                    SHOP_SECRETS="environment", SHOP_CURSOR_SECRET="bench-cursor-secret-0123456789", SHOP_PAYMENTS="none")
         self.log_path = log_path
-        self.log = open(log_path, "w")
-        self.process = subprocess.Popen(
-            [RIE, "--runtime-interface-emulator-address", f"127.0.0.1:{self.port}", "--runtime-api-address", f"127.0.0.1:{free_port()}", BOOTSTRAP],
-            env=env, stdout=self.log, stderr=subprocess.STDOUT)
-        wait_for_port(self.port, self.process, "the emulator")
+        super().__init__(RIE, BOOTSTRAP, env, log_path)
 
     def invoke(self, payload):
-        request = urllib.request.Request(f"http://127.0.0.1:{self.port}/2015-03-31/functions/function/invocations", data=payload, method="POST")
-        with urllib.request.urlopen(request, timeout=60) as response:
-            result = json.loads(response.read())
+        result = super().invoke(payload)
         if result.get("statusCode") != 200:
             sys.exit(f"bench: the function answered {result}")
         return result
@@ -104,13 +85,8 @@ class Function:
         return max(max_rss_kib(pid) for pid in pids) if pids else 0
 
     def stop(self):
-        self.process.send_signal(signal.SIGTERM)
-        try:
-            self.process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
-        self.log.close()
+        """Stops the emulator and returns its log (the REPORT and INIT REPORT lines)."""
+        super().stop()
         with open(self.log_path) as f:
             return f.read()
 
