@@ -2,10 +2,12 @@
 //
 //     functrace FUNCTIONS OUT -- PROGRAM [ARGUMENTS...]
 //
-// FUNCTIONS lists the program's functions, one hexadecimal address (as in its symbol table) per line.
+// FUNCTIONS is a line `load ADDRESS` (the first LOAD segment's address, from `readelf -l`), then the program's
+// functions, one hexadecimal address (as in its symbol table) per line; PIE or not.
 // functrace runs PROGRAM under ptrace with a breakpoint (int3) on each of them. The first time a function
 // runs, its breakpoint is removed and its address is appended to OUT, so every function costs one stop, and
-// the program runs at full speed once its functions have run. Threads are followed. SIGTERM and SIGINT are
+// the program runs at full speed once its functions have run. Threads are followed; child processes are not
+// (a forked child would stop on the breakpoints it inherits: `shop` starts none). SIGTERM and SIGINT are
 // passed on to PROGRAM; functrace exits with its status. Linux x86-64 only; used by bench/link-order.
 //
 // The kernel maps code 64 KB around each page a process touches, so code run once at start brings in its
