@@ -3,14 +3,21 @@ import ShopSupport
 /// Strong entity tags and `If-None-Match`, for every representation the server revalidates: a product,
 /// a page of products, a website file.
 enum EntityTags {
-    /// Whether an `If-None-Match` list names `etag` (exact strong comparison); `*` counts only where the
-    /// caller allows it (a website file; the API's routes compare tags only).
+    /// Whether an `If-None-Match` list names `etag`, by the weak comparison RFC 9110 (13.1.2) requires for
+    /// it: `W/"x"` matches `"x"`, since a cache or proxy that changes the encoding marks the tag weak. `*`
+    /// counts only where the caller allows it (a website file; the API's routes compare tags only).
     static func matches(_ ifNoneMatch: String?, _ etag: String, wildcard: Bool = false) -> Bool {
         guard let ifNoneMatch else { return false }
+        let opaque = opaqueTag(etag[...])
         return ifNoneMatch.split(separator: ",").contains { candidate in
             let tag = candidate.trimmingWhitespace()
-            return tag == etag || (wildcard && tag == "*")
+            return opaqueTag(tag[...]) == opaque || (wildcard && tag == "*")
         }
+    }
+
+    /// The tag without its weakness indicator.
+    private static func opaqueTag(_ tag: Substring) -> Substring {
+        tag.hasPrefix("W/") ? tag.dropFirst(2) : tag
     }
 
     /// A tag for `bytes`: 64-bit FNV-1a in hex and the length. A cache validator, not a security measure.

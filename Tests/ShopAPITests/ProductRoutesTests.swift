@@ -30,6 +30,10 @@ struct ProductRoutesTests {
             let cached = try await c.send(.get, "/products/\(id)", headers: [.ifNoneMatch: tag1])
             #expect(cached.status == .notModified)
             #expect(cached.headers[.eTag] == tag1)
+            // If-None-Match compares weakly (RFC 9110, 13.1.2): a proxy that re-encodes marks the tag W/.
+            let weak = try await c.send(.get, "/products/\(id)", headers: [.ifNoneMatch: "W/\(tag1)"])
+            #expect(weak.status == .notModified && weak.text.isEmpty && weak.headers[.eTag] == tag1)
+            #expect(try await c.send(.get, "/products/\(id)", headers: [.ifNoneMatch: "W/\"v1-7\""]).status == .ok)
 
             let edit = #"{"name":"Oak desk lamp","description":"","price":5200,"currency":"USD","category":"home","quantity":999}"#
             let stale = try await c.send(.put, "/products/\(id)", token: admin.accessToken, json: edit, headers: [.ifMatch: "\"v7\""])
@@ -239,6 +243,7 @@ struct ProductRoutesTests {
             let onPage = try #require(first.items.first?["id"] as? String)
             let cached = try await c.send(.get, "/products?limit=1", headers: [.ifNoneMatch: "\"nope\", \(tag)"])
             #expect(cached.status == .notModified && cached.text.isEmpty && cached.headers[.eTag] == tag)
+            #expect(try await c.send(.get, "/products?limit=1", headers: [.ifNoneMatch: "W/\"nope\", W/\(tag)"]).status == .notModified)
             // Another page (or filter) has another tag.
             #expect(try await c.send(.get, "/products?limit=2").headers[.eTag] != tag)
             #expect(try await c.send(.get, "/products?limit=1&category=none", headers: [.ifNoneMatch: tag]).status == .ok)

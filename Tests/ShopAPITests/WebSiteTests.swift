@@ -38,6 +38,8 @@ import Testing
                 let etag = try #require(reply.headers[.eTag])
                 let again = try await client.send(.get, path, headers: [.ifNoneMatch: "\"other\", \(etag)"])
                 #expect(again.status == .notModified && again.text.isEmpty && again.headers[.eTag] == etag)
+                let weak = try await client.send(.get, path, headers: [.ifNoneMatch: "W/\(etag)"])
+                #expect(weak.status == .notModified, "If-None-Match compares weakly: \(path)")
             }
             #expect(try await client.send(.get, "/js/main.js").text == "export const x = 1;")
             let head = try await client.send(.head, "/css/shop.css")
