@@ -32,13 +32,14 @@ class ServeFailed(RuntimeError):
         self.exited = exited
 
 
-def start_serve(binary, data_dir, env, log_path, timeout=60.0):
-    """Starts `binary serve --port 0 --no-seed --data-dir data_dir`, appending its output to log_path, and waits
-    for the address it logs. Returns (process, base URL); raises ServeFailed (or OSError if it cannot be run)."""
+def start_serve(binary, data_dir, env, log_path, timeout=60.0, seed=False, cwd=None):
+    """Starts `binary serve --port 0 --no-seed --data-dir data_dir` (without --no-seed if `seed`: the demo catalog
+    at start) in `cwd`, appending its output to log_path, and waits for the address it logs. Returns (process,
+    base URL); raises ServeFailed (or OSError if it cannot be run)."""
     with open(log_path, "ab") as log:
         offset = log.tell()
-        process = subprocess.Popen([binary, "serve", "--port", "0", "--no-seed", "--data-dir", data_dir],
-                                   env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        process = subprocess.Popen([binary, "serve", "--port", "0"] + ([] if seed else ["--no-seed"]) + ["--data-dir", data_dir],
+                                   env=env, cwd=cwd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         with open(log_path, "rb") as f:
