@@ -140,21 +140,31 @@ public struct LocalIdentityProvider: IdentityProvider {
 /// At most `limit` bcrypt operations at once, run on NIO's thread pool (never the cooperative pool). One
 /// more is refused at once with `.unavailable`: with the pool's one thread per core, a good login then
 /// waits for at most `limit / cores` bcrypt runs ahead of it, however many bad ones arrive.
+///
+/// `reserved` of the slots are kept for callers with a clean record (`cleanRecord`, set by the sign-in
+/// limits for a client address that has not failed a login lately): a flood of bad logins from addresses
+/// that keep failing fills only the shared slots, and a real shopper's sign-in still finds one.
 public final class BcryptGate: Sendable {
     let limit: Int
+    let reserved: Int
     private let inFlight = Mutex(0)
 
-    public init(limit: Int) {
+    /// Whether the caller has a clean record (true unless the sign-in limits say otherwise).
+    @TaskLocal public static var cleanRecord = true
+
+    public init(limit: Int, reserved: Int? = nil) {
         self.limit = max(1, limit)
+        self.reserved = min(self.limit - 1, max(0, reserved ?? self.limit / 4))
     }
 
     public func run<T: Sendable>(_ work: @escaping @Sendable () -> T) async throws(IdentityError) -> T {
+        let ceiling = Self.cleanRecord ? limit : limit - reserved
         let admitted = inFlight.withLock { count -> Bool in
-            guard count < limit else { return false }
+            guard count < ceiling else { return false }
             count += 1
             return true
         }
-        guard admitted else { throw .unavailable("more than \(limit) password checks in flight") }
+        guard admitted else { throw .unavailable("more than \(ceiling) password checks in flight") }
         defer { inFlight.withLock { $0 -= 1 } }
         do {
             return try await NIOThreadPool.singleton.runIfActive(work)

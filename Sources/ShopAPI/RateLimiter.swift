@@ -5,6 +5,7 @@ import Foundation
 #endif
 import HTTPTypes
 import Hummingbird
+import Identity
 import ShopDomain
 import ShopSupport
 import Synchronization
@@ -42,73 +43,143 @@ public final class RateLimiter: Sendable {
 
     /// Takes one token for `key`; nil if allowed, else how long until one is there.
     public func take(_ key: String) -> Duration? {
-        let now = clock.now()
-        let rate = Double(perMinute) / 60
-        return buckets.withLock { buckets -> Duration? in
-            var bucket = buckets[key] ?? Bucket(tokens: Double(burst), updated: now)
-            bucket.tokens = min(Double(burst), bucket.tokens + max(0, now.timeIntervalSince(bucket.updated)) * rate)
-            bucket.updated = now
-            defer {
-                let isNew = buckets[key] == nil
-                buckets[key] = bucket
-                if isNew && buckets.count > capacity { evict(&buckets, now: now, rate: rate) }
-            }
+        update(key) { bucket, rate in
             if bucket.tokens >= 1 {
                 bucket.tokens -= 1
                 return nil
             }
-            return .seconds(max(1, Int(((1 - bucket.tokens) / rate).rounded(.up))))
+            return Self.wait(for: bucket, rate: rate)
+        }
+    }
+
+    /// Whether `key` has a token, without taking it: nil if so, else how long until one is there.
+    public func peek(_ key: String) -> Duration? {
+        update(key) { bucket, rate in bucket.tokens >= 1 ? nil : Self.wait(for: bucket, rate: rate) }
+    }
+
+    /// Gives back a token taken for an attempt that turned out not to count (a login that succeeded).
+    public func giveBack(_ key: String) {
+        update(key) { bucket, _ in bucket.tokens = min(Double(burst), bucket.tokens + 1) }
+    }
+
+    /// Whether `key` has used none of its budget lately (its bucket is full, or was dropped as full).
+    public func isUntouched(_ key: String) -> Bool {
+        update(key) { bucket, _ in bucket.tokens >= Double(burst) }
+    }
+
+    static func wait(for bucket: Bucket, rate: Double) -> Duration {
+        .seconds(max(1, Int(((1 - bucket.tokens) / rate).rounded(.up))))
+    }
+
+    /// Refills `key`'s bucket to now and hands it to `body`; a bucket left full is not kept (it is as good as new).
+    private func update<T>(_ key: String, _ body: (inout Bucket, Double) -> T) -> T {
+        let now = clock.now()
+        let rate = Double(perMinute) / 60
+        return buckets.withLock { buckets -> T in
+            var bucket = buckets[key] ?? Bucket(tokens: Double(burst), updated: now)
+            bucket.tokens = min(Double(burst), bucket.tokens + max(0, now.timeIntervalSince(bucket.updated)) * rate)
+            bucket.updated = now
+            let result = body(&bucket, rate)
+            if bucket.tokens >= Double(burst) {
+                buckets[key] = nil
+            } else {
+                let isNew = buckets[key] == nil
+                buckets[key] = bucket
+                if isNew && buckets.count > capacity { evict(&buckets, now: now, rate: rate) }
+            }
+            return result
         }
     }
 }
 
-/// The abuse limits of the sign-in routes (`SHOP_AUTH_RATE_LIMIT_PER_MINUTE`,
-/// `SHOP_LOGIN_ACCOUNT_RATE_LIMIT_PER_MINUTE`, `SHOP_TRUST_FORWARDED_FOR`); nil limiters are off.
+/// The abuse limits of the sign-in routes (docs/API.md, "Sign-in limits"); nil limiters are off.
+///
+/// Failed logins are counted per account *and* client address, and only those refuse: a correct password
+/// from an address that has not failed always gets through, however many others fail for that account.
+/// Failures for one account from every address only slow its logins down (`accountSlowdown`), never refuse
+/// them, so nobody can lock an owner out by knowing their email. Addresses are counted by `IPAddress.clientKey`
+/// (an IPv6 client by its /64).
 public struct AbuseLimits: Sendable {
-    /// Per client address, on `/auth/login`, `/auth/register`, `/auth/refresh` and `/auth/confirm`.
+    /// Every sign-in request per client address, on `/auth/login`, `/auth/register`, `/auth/refresh` and `/auth/confirm`.
     public var perAddress: RateLimiter?
-    /// Per account (the email) on `/auth/login`.
-    public var perAccount: RateLimiter?
-    /// Take the client address from the right-most `X-Forwarded-For` entry (only behind a proxy you run).
-    public var trustForwardedFor: Bool
+    /// Failed logins per (account, client address): the one limit that refuses a login (429).
+    public var failedLogins: RateLimiter?
+    /// Failed logins per account from every address; once its budget is spent, each login for the account
+    /// waits `accountDelay` first.
+    public var accountSlowdown: RateLimiter?
+    public var accountDelay: Duration = .seconds(1)
+    /// Addresses whose login failed lately; their password checks use only the shared bcrypt slots, never
+    /// the ones kept for clients with a clean record (`BcryptGate`).
+    public var recentFailures: RateLimiter?
+    /// Peers whose `X-Forwarded-For` is believed (`SHOP_TRUSTED_PROXIES`, with `SHOP_TRUST_FORWARDED_FOR`); empty: none.
+    public var trustedProxies: [CIDRBlock]
 
-    public init(perAddress: RateLimiter?, perAccount: RateLimiter?, trustForwardedFor: Bool) {
+    public init(
+        perAddress: RateLimiter?, failedLogins: RateLimiter?, accountSlowdown: RateLimiter? = nil, recentFailures: RateLimiter? = nil,
+        trustedProxies: [CIDRBlock] = []
+    ) {
         self.perAddress = perAddress
-        self.perAccount = perAccount
-        self.trustForwardedFor = trustForwardedFor
+        self.failedLogins = failedLogins
+        self.accountSlowdown = accountSlowdown
+        self.recentFailures = recentFailures
+        self.trustedProxies = trustedProxies
     }
 
-    public static let off = AbuseLimits(perAddress: nil, perAccount: nil, trustForwardedFor: false)
+    /// The limits for these settings: `failedPerMinute` failed logins a minute per account and address (in bursts of at
+    /// most 5), ten times that per account before logins slow down, and a failure remembered against its address for
+    /// as long as a limit of one a minute takes to refill.
+    public static func signIn(perAddressPerMinute: Int, failedPerMinute: Int, trustedProxies: [CIDRBlock], clock: WallClock) -> AbuseLimits {
+        AbuseLimits(
+            perAddress: perAddressPerMinute > 0 ? RateLimiter(perMinute: perAddressPerMinute, clock: clock) : nil,
+            failedLogins: failedPerMinute > 0 ? RateLimiter(perMinute: failedPerMinute, clock: clock) : nil,
+            accountSlowdown: failedPerMinute > 0 ? RateLimiter(perMinute: 10 * failedPerMinute, burst: 50, clock: clock) : nil,
+            recentFailures: RateLimiter(perMinute: 1, burst: 5, clock: clock), trustedProxies: trustedProxies)
+    }
+
+    public static let off = AbuseLimits(perAddress: nil, failedLogins: nil)
 
     static func refusal(_ wait: Duration, what: String) -> APIError {
         let seconds = wait.components.seconds
         return APIError(
             .tooManyRequests, "rate_limited", "Too many \(what); try again in \(seconds) s.", headers: [.retryAfter: String(seconds)])
     }
+
+    /// Who is calling, as the limits count them: the socket peer's key, or, when the peer is a trusted proxy,
+    /// the right-most `X-Forwarded-For` entry that is not itself a trusted proxy. Nil when the host knows no
+    /// address (the router tests, a Lambda invocation), which is never limited.
+    public func clientKey(peer: String?, forwardedFor: String?) -> String? {
+        guard let peer else { return nil }
+        guard let peerAddress = IPAddress(peer) else { return peer }
+        if !trustedProxies.isEmpty, isTrustedProxy(peerAddress), let forwardedFor {
+            for entry in forwardedFor.split(separator: ",").reversed() {
+                guard let address = IPAddress(entry.trimmingWhitespace()) else { break }
+                if !isTrustedProxy(address) { return address.clientKey }
+            }
+        }
+        return peerAddress.clientKey
+    }
+
+    func isTrustedProxy(_ address: IPAddress) -> Bool { trustedProxies.contains { $0.contains(address) } }
+
+    func clientKey<Context: ShopRequestContext>(_ request: Request, context: Context) -> String? {
+        clientKey(peer: context.shop.clientAddress, forwardedFor: request.headers[HTTPField.Name("X-Forwarded-For")!])
+    }
+
+    public static func pairKey(account: String, client: String) -> String { account + "\u{1f}" + client }
 }
 
-/// Refuses sign-in requests over the per-address limit with 429 and `Retry-After`. A request whose client
-/// address is unknown (the router tests, a Lambda invocation) is not limited.
+/// Refuses sign-in requests over the per-address limit with 429 and `Retry-After`, and runs the rest in the bcrypt
+/// slot class their address has earned. A request whose client address is unknown is not limited.
 struct AddressRateLimitMiddleware<Context: ShopRequestContext>: RouterMiddleware {
     let limits: AbuseLimits
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        guard let limiter = limits.perAddress, let address = clientAddress(request, context: context) else {
-            return try await next(request, context)
-        }
-        if let wait = limiter.take(address) {
-            context.logger.notice("sign-in rate limit", metadata: ["client": "\(address)", "path": "\(request.uri.path)"])
+        guard let client = limits.clientKey(request, context: context) else { return try await next(request, context) }
+        if let limiter = limits.perAddress, let wait = limiter.take(client) {
+            context.logger.notice("sign-in rate limit", metadata: ["client": "\(client)", "path": "\(request.uri.path)"])
             throw AbuseLimits.refusal(wait, what: "sign-in requests from your address")
         }
-        return try await next(request, context)
-    }
-
-    func clientAddress(_ request: Request, context: Context) -> String? {
-        if limits.trustForwardedFor, let forwarded = request.headers[HTTPField.Name("X-Forwarded-For")!],
-            let last = forwarded.split(separator: ",").last?.trimmingWhitespace(), !last.isEmpty
-        {
-            return last
-        }
-        return context.shop.clientAddress
+        let clean = limits.recentFailures?.isUntouched(client) ?? true
+        return try await BcryptGate.$cleanRecord.withValue(clean) { try await next(request, context) }
     }
 }

@@ -131,11 +131,9 @@ public enum ShopAssembly {
         var limited = services
         limited.orders.maxOpenOrders = configuration.maxOpenOrders > 0 ? configuration.maxOpenOrders : nil
         limited.orders.maxUnitsPerLine = configuration.maxUnitsPerLine
-        limited.limits = AbuseLimits(
-            perAddress: configuration.authRateLimitPerMinute > 0 ? RateLimiter(perMinute: configuration.authRateLimitPerMinute, clock: host.clock) : nil,
-            perAccount: configuration.loginAccountRateLimitPerMinute > 0
-                ? RateLimiter(perMinute: configuration.loginAccountRateLimitPerMinute, clock: host.clock) : nil,
-            trustForwardedFor: configuration.trustForwardedFor)
+        limited.limits = AbuseLimits.signIn(
+            perAddressPerMinute: configuration.authRateLimitPerMinute, failedPerMinute: configuration.loginAccountRateLimitPerMinute,
+            trustedProxies: configuration.trustForwardedFor ? configuration.trustedProxies : [], clock: host.clock)
         return Assembled(services: limited, stores: stores)
     }
 

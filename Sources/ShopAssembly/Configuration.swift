@@ -31,10 +31,13 @@ public struct ShopConfiguration: Sendable, Equatable {
     public var function: FunctionSettings
     /// Sign-in requests a minute per client address (`SHOP_AUTH_RATE_LIMIT_PER_MINUTE`; 0: off).
     public var authRateLimitPerMinute: Int
-    /// Logins a minute per account (`SHOP_LOGIN_ACCOUNT_RATE_LIMIT_PER_MINUTE`; 0: off).
+    /// Failed logins a minute per account and client address (`SHOP_LOGIN_ACCOUNT_RATE_LIMIT_PER_MINUTE`; 0: off).
     public var loginAccountRateLimitPerMinute: Int
-    /// `SHOP_TRUST_FORWARDED_FOR`: the client address is the right-most `X-Forwarded-For` entry.
+    /// `SHOP_TRUST_FORWARDED_FOR`: behind a proxy in `trustedProxies`, the client address is the right-most
+    /// `X-Forwarded-For` entry that is not itself a trusted proxy.
     public var trustForwardedFor: Bool
+    /// `SHOP_TRUSTED_PROXIES`: comma-separated CIDR blocks of the proxies whose `X-Forwarded-For` is believed.
+    public var trustedProxies: [CIDRBlock]
     /// `SHOP_MAX_OPEN_ORDERS`: orders a shopper may have waiting for payment at once (0: no limit).
     public var maxOpenOrders: Int
     /// `SHOP_MAX_UNITS_PER_LINE`: units of one product in one order.
@@ -237,6 +240,12 @@ public struct ShopConfiguration: Sendable, Equatable {
         authRateLimitPerMinute = try reader.int("SHOP_AUTH_RATE_LIMIT_PER_MINUTE", 0...100_000) ?? 20
         loginAccountRateLimitPerMinute = try reader.int("SHOP_LOGIN_ACCOUNT_RATE_LIMIT_PER_MINUTE", 0...100_000) ?? 10
         trustForwardedFor = try reader.bool("SHOP_TRUST_FORWARDED_FOR") ?? false
+        trustedProxies = try reader.cidrBlocks("SHOP_TRUSTED_PROXIES")
+        if trustForwardedFor && trustedProxies.isEmpty {
+            throw Invalid(
+                description: "SHOP_TRUST_FORWARDED_FOR=true needs SHOP_TRUSTED_PROXIES: the CIDR blocks of your proxies "
+                    + "(for example SHOP_TRUSTED_PROXIES=10.0.0.0/8,fd00::/8); without it any client could choose its own address")
+        }
         maxOpenOrders = try reader.int("SHOP_MAX_OPEN_ORDERS", 0...1_000) ?? 3
         maxUnitsPerLine = try reader.int("SHOP_MAX_UNITS_PER_LINE", 1...1_000) ?? 20
         web = WebSettings(
@@ -377,6 +386,17 @@ struct EnvironmentReader {
                 throw Invalid(description: "\(name): \(origin) is not an origin such as https://shop.example.com or http://localhost:5173")
             }
             return origin
+        }
+    }
+
+    /// A comma-separated list of CIDR blocks (`10.0.0.0/8`, `2001:db8::/32`, or an address alone).
+    func cidrBlocks(_ name: String) throws -> [CIDRBlock] {
+        guard let raw = string(name) else { return [] }
+        return try raw.split(separator: ",").map { $0.trimmingWhitespace() }.filter { !$0.isEmpty }.map { text in
+            guard let block = CIDRBlock(text) else {
+                throw Invalid(description: "\(name): \(text) is not a CIDR block such as 10.0.0.0/8 or 2001:db8::/32")
+            }
+            return block
         }
     }
 

@@ -73,14 +73,38 @@ struct AuthController<Context: ShopRequestContext>: Sendable {
 
     @Sendable func login(_ request: Request, context: Context) async throws -> EditedResponse<AuthTokens> {
         let body = try await request.decode(as: LoginBody.self, context: context)
-        // Per account too: guessing one account's password from many addresses is slowed the same way.
-        // Keyed by the normalised email only: an invalid one cannot be an account, and cannot grow the table.
-        if let limiter = limits.perAccount, let account = try? Credentials.normalizedEmail(body.email), let wait = limiter.take(account) {
-            context.logger.notice("login rate limit for an account")
-            throw AbuseLimits.refusal(wait, what: "sign-in attempts for this account")
+        // Keyed by the normalised email only: an invalid one cannot be an account, and cannot grow the tables.
+        let account = try? Credentials.normalizedEmail(body.email)
+        let client = limits.clientKey(request, context: context)
+        // Failures per (account, address) refuse; the token is taken before the check (so parallel guesses
+        // cannot all slip through) and given back when the password was right: only failures count.
+        var pair: String?
+        if let limiter = limits.failedLogins, let account, let client {
+            let key = AbuseLimits.pairKey(account: account, client: client)
+            if let wait = limiter.take(key) {
+                context.logger.notice("login failure limit for an account from one address", metadata: ["client": "\(client)"])
+                throw AbuseLimits.refusal(wait, what: "failed sign-ins for this account from your address")
+            }
+            pair = key
         }
-        let tokens = try await identityCall { () throws(IdentityError) in try await identity.login(email: body.email, password: body.password) }
-        return EditedResponse(headers: [.cacheControl: "no-store"], response: tokens)
+        // Failures for the account from every address only slow it down: never a lockout of its owner.
+        if let slowdown = limits.accountSlowdown, let account, slowdown.peek(account) != nil {
+            context.logger.notice("login slowed: many failures for this account")
+            try await Task.sleep(for: limits.accountDelay)
+        }
+        do {
+            let tokens = try await identityCall { () throws(IdentityError) in try await identity.login(email: body.email, password: body.password) }
+            if let pair { limits.failedLogins?.giveBack(pair) }
+            return EditedResponse(headers: [.cacheControl: "no-store"], response: tokens)
+        } catch let error as APIError where error.status == .unauthorized {
+            if let account { _ = limits.accountSlowdown?.take(account) }
+            if let client { _ = limits.recentFailures?.take(client) }
+            throw error
+        } catch {
+            // Not a wrong password (the gate was full, the store failed): it does not count against anyone.
+            if let pair { limits.failedLogins?.giveBack(pair) }
+            throw error
+        }
     }
 
     @Sendable func refresh(_ request: Request, context: Context) async throws -> EditedResponse<AuthTokens> {
