@@ -53,7 +53,7 @@ let package = Package(
         ),
         .target(
             name: "ShopStorage",
-            dependencies: ["ShopDomain"],
+            dependencies: ["ShopDomain", .product(name: "Logging", package: "swift-log")],
             swiftSettings: swiftSettings
         ),
         .target(

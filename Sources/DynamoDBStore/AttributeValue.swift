@@ -56,6 +56,7 @@ struct ItemReader {
         return v
     }
     func optionalString(_ name: String) -> String? { item[name]?.string }
+    func optionalInt(_ name: String) -> Int? { item[name]?.intValue }
     func int(_ name: String) throws -> Int {
         guard let v = item[name]?.intValue else { throw MalformedItem(attribute: name) }
         return v

@@ -20,12 +20,17 @@ extension DynamoDBStore: OrderStore {
     }
 
     func idempotencyRecord(_ claim: IdempotencyClaim, now: Date) async throws(StorageError) -> IdempotencyRecord? {
-        guard let item = try await get(tables.idempotency, ["IdempotencyKey": .s(Self.idempotencyKey(claim))]) else { return nil }
+        try await idempotencyRecord(userId: claim.userId, key: claim.key, at: now)
+    }
+
+    public func idempotencyRecord(userId: String, key: String, at now: Date) async throws(StorageError) -> IdempotencyRecord? {
+        let claimKey = IdempotencyClaim(userId: userId, key: key, requestHash: "", expiresAt: now)
+        guard let item = try await get(tables.idempotency, ["IdempotencyKey": .s(Self.idempotencyKey(claimKey))]) else { return nil }
         return try Self.decode {
             let r = ItemReader(item: item)
             let expires = Date(unixMillis: try r.int64("ExpiresAt"))
             guard expires > now else { return nil }
-            let stored = IdempotencyClaim(userId: claim.userId, key: claim.key, requestHash: try r.string("RequestHash"), expiresAt: expires)
+            let stored = IdempotencyClaim(userId: userId, key: key, requestHash: try r.string("RequestHash"), expiresAt: expires)
             return IdempotencyRecord(claim: stored, orderId: try r.string("OrderID"))
         }
     }
@@ -172,14 +177,28 @@ extension DynamoDBStore: OrderStore {
                 TableName: tables.orders, Key: ["OrderID": .s(id)], ConditionExpression: condition,
                 UpdateExpression: "SET #s = :to, UpdatedAt = :now, UserStatus = :us, StatusShard = :ss", ExpressionAttributeNames: ["#s": "Status"],
                 ExpressionAttributeValues: values))]
+            var dropped: [(line: OrderLine, returned: Int)] = []
             if to.returnsStock {
-                // Products deleted since have nothing to return stock to.
-                let existing = Set(try await products(ids: current.lines.map(\.productId)).map(\.id))
-                for line in current.lines where existing.contains(line.productId) {
-                    items.append(DDBRequest.TransactItem(Update: DDBRequest(
-                        TableName: tables.products, Key: ["ProductID": .s(line.productId)],
-                        ConditionExpression: "attribute_exists(ProductID)", UpdateExpression: "SET Quantity = Quantity + :q",
-                        ExpressionAttributeValues: [":q": .int(line.quantity)])))
+                // Products deleted since have nothing to return stock to. A product restocked near the limit
+                // takes back only what fits: DynamoDB has no MIN(), so the stock read decides between adding
+                // the units (while they still fit) and setting the limit (once they do not); each is
+                // conditioned on that choice still being right, and a failed condition reads again.
+                let ceiling = Limits.stockRange.upperBound
+                let stock = Dictionary(try await products(ids: current.lines.map(\.productId)).map { ($0.id, $0.quantity) }, uniquingKeysWith: { a, _ in a })
+                for line in current.lines {
+                    guard let quantity = stock[line.productId] else { continue }
+                    let key: Item = ["ProductID": .s(line.productId)]
+                    if quantity + line.quantity <= ceiling {
+                        items.append(DDBRequest.TransactItem(Update: DDBRequest(
+                            TableName: tables.products, Key: key, ConditionExpression: "attribute_exists(ProductID) AND Quantity <= :room",
+                            UpdateExpression: "SET Quantity = Quantity + :q",
+                            ExpressionAttributeValues: [":q": .int(line.quantity), ":room": .int(ceiling - line.quantity)])))
+                    } else {
+                        dropped.append((line, max(0, ceiling - quantity)))
+                        items.append(DDBRequest.TransactItem(Update: DDBRequest(
+                            TableName: tables.products, Key: key, ConditionExpression: "attribute_exists(ProductID) AND Quantity = :read",
+                            UpdateExpression: "SET Quantity = :max", ExpressionAttributeValues: [":read": .int(quantity), ":max": .int(max(quantity, ceiling))])))
+                    }
                 }
             }
             if current.status == .pendingPayment {
@@ -204,6 +223,7 @@ extension DynamoDBStore: OrderStore {
             // attempt's transport retries: two callers moving the same order never share one.
             switch try await transactWrite(items) {
             case .written:
+                for (line, returned) in dropped { StockReturn.logDropped(orderId: id, line: line, returned: returned) }
                 var moved = current
                 moved.status = to
                 moved.updatedAt = now

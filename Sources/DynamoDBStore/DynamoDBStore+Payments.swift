@@ -15,7 +15,7 @@ extension DynamoDBStore {
         var item: Item = [
             "PaymentID": .s(p.id), "OrderID": .s(p.orderId), "UserID": .s(p.userId), "Provider": .s(p.provider.rawValue),
             "Status": .s(p.status.rawValue), "Amount": .int(p.amount), "Currency": .s(p.currency), "ClientSecret": .s(p.clientSecret),
-            "RefundedAmount": .int(p.refundedAmount), "RefundDue": .int(p.refundDue), "CreatedAt": .int64(p.createdAt.ms),
+            "RefundedAmount": .int(p.refundedAmount), "RefundDue": .int(p.refundDue), "RefundFailures": .int(p.refundFailures), "CreatedAt": .int64(p.createdAt.ms),
             "UpdatedAt": .int64(p.updatedAt.ms),
         ]
         if let code = p.failureCode { item["FailureCode"] = .s(code) }
@@ -34,6 +34,7 @@ extension DynamoDBStore {
                 status: status, amount: try r.int("Amount"), currency: try r.string("Currency"), clientSecret: try r.string("ClientSecret"),
                 failureCode: r.optionalString("FailureCode"), failureMessage: r.optionalString("FailureMessage"),
                 refundedAmount: try r.int("RefundedAmount"), refundDue: try r.int("RefundDue"),
+                refundFailures: r.optionalInt("RefundFailures") ?? 0,
                 createdAt: Date(unixMillis: try r.int64("CreatedAt")), updatedAt: Date(unixMillis: try r.int64("UpdatedAt")))
         }
     }
@@ -151,6 +152,26 @@ extension DynamoDBStore: PaymentStore {
                     ":now": .int64(now.ms),
                 ])
             // Conditioned on what was read: a repeat after a lost answer fails the condition and reads again.
+            if try await conditional("UpdateItem", update) != nil, let updated = try await payment(id: paymentId) { return updated }
+        }
+        throw .busy
+    }
+
+    public func refundFailed(paymentId: String, reversedAmount: Int, owed: Bool, at now: Date) async throws(StorageError) -> PaymentRecord {
+        for _ in 0..<5 {
+            guard let current = try await payment(id: paymentId) else { throw .notFound }
+            let refunded = max(0, current.refundedAmount - max(0, reversedAmount))
+            let due = owed ? current.amount - refunded : current.refundDue
+            let update = DDBRequest(
+                TableName: tables.payments, Key: ["PaymentID": .s(paymentId)],
+                ConditionExpression: "RefundedAmount = :was AND RefundDue = :wasDue AND (attribute_not_exists(RefundFailures) OR RefundFailures = :failures)",
+                UpdateExpression: "SET RefundedAmount = :refunded, RefundDue = :due, RefundFailures = :next, UpdatedAt = :now"
+                    + (due > 0 ? ", DueFlag = :flag" : " REMOVE DueFlag"),
+                ExpressionAttributeValues: [
+                    ":was": .int(current.refundedAmount), ":wasDue": .int(current.refundDue), ":failures": .int(current.refundFailures),
+                    ":refunded": .int(refunded), ":due": .int(due), ":next": .int(current.refundFailures + 1), ":now": .int64(now.ms),
+                ].merging(due > 0 ? [":flag": .s(Self.dueFlag)] : [:]) { a, _ in a })
+            // Conditioned on what was read: a concurrent change makes it read again.
             if try await conditional("UpdateItem", update) != nil, let updated = try await payment(id: paymentId) { return updated }
         }
         throw .busy

@@ -40,15 +40,31 @@ public struct GatewayPayment: Sendable, Codable, Equatable {
     }
 }
 
+/// A Refund's status, as Stripe names them. `pending` and `requires_action` may still end `failed` (Stripe then
+/// sends `refund.failed` and `charge.refund.updated`); `failed` and `canceled` gave nothing back.
+public enum RefundStatus: String, Sendable, Codable, Equatable {
+    case pending, succeeded, failed, canceled
+    case requiresAction = "requires_action"
+
+    /// The refund gave nothing back (and never will).
+    public var didFail: Bool { self == .failed || self == .canceled }
+}
+
 /// A refund the gateway made.
 public struct GatewayRefund: Sendable, Equatable {
     public var id: String
     public var paymentId: String
     public var amount: Int
-    public init(id: String, paymentId: String, amount: Int) {
+    public var status: RefundStatus
+    /// Everything refunded of the payment's charge so far as the gateway counts it (Stripe's `amount_refunded`),
+    /// this refund included unless it failed: what the store records, never a sum of its own.
+    public var refundedTotal: Int
+    public init(id: String, paymentId: String, amount: Int, status: RefundStatus = .succeeded, refundedTotal: Int) {
         self.id = id
         self.paymentId = paymentId
         self.amount = amount
+        self.status = status
+        self.refundedTotal = refundedTotal
     }
 }
 

@@ -67,7 +67,16 @@ public struct StripeGateway: PaymentGateway {
         var form = [("payment_intent", paymentId)]
         if let amount { form.append(("amount", String(amount))) }
         let refund = try await send(.POST, "/v1/refunds", form: form, idempotencyKey: idempotencyKey)
-        return GatewayRefund(id: refund.id, paymentId: paymentId, amount: refund.amount ?? amount ?? 0)
+        let status = refund.status.flatMap(RefundStatus.init(rawValue:)) ?? .pending
+        // The total comes from the charge, as Stripe counts it (a refund made in the dashboard meanwhile included).
+        guard let chargeId = refund.charge else {
+            throw .unavailable("Stripe answered a refund without its charge: \(refund.id)")
+        }
+        let charge = try await send(.GET, "/v1/charges/\(PercentEncoding.encode(chargeId))")
+        guard charge.object == "charge", let total = charge.amount_refunded else {
+            throw .unavailable("Stripe answered something that is not a charge: \(charge.object) \(charge.id)")
+        }
+        return GatewayRefund(id: refund.id, paymentId: paymentId, amount: refund.amount ?? amount ?? 0, status: status, refundedTotal: total)
     }
 
     public func verifyWebhook(payload: [UInt8], signatureHeader: String?) throws(WebhookError) -> WebhookEvent {

@@ -91,6 +91,10 @@ public struct WebhookEvent: Sendable, Equatable {
         case paymentFailed = "payment_intent.payment_failed"
         case paymentCanceled = "payment_intent.canceled"
         case chargeRefunded = "charge.refunded"
+        /// A refund that failed after Stripe accepted it (its object is the Refund).
+        case refundFailed = "refund.failed"
+        /// A refund's status changed (its object is the Refund); acted on when it is now `failed` or `canceled`.
+        case refundUpdated = "charge.refund.updated"
     }
 
     public var id: String
@@ -107,12 +111,17 @@ public struct WebhookEvent: Sendable, Equatable {
     public var failureMessage: String?
     /// `charge.refunded`: everything refunded so far.
     public var amountRefunded: Int?
+    /// Refund events: the refund's id, status and amount.
+    public var refundId: String?
+    public var refundStatus: RefundStatus?
+    public var refundAmount: Int?
 
     public var kind: Kind? { Kind(rawValue: type) }
 
     public init(
         id: String, type: String, created: Int64, paymentId: String?, orderId: String? = nil, amount: Int? = nil, currency: String? = nil,
-        status: PaymentStatus? = nil, failureCode: String? = nil, failureMessage: String? = nil, amountRefunded: Int? = nil
+        status: PaymentStatus? = nil, failureCode: String? = nil, failureMessage: String? = nil, amountRefunded: Int? = nil,
+        refundId: String? = nil, refundStatus: RefundStatus? = nil, refundAmount: Int? = nil
     ) {
         self.id = id
         self.type = type
@@ -125,26 +134,48 @@ public struct WebhookEvent: Sendable, Equatable {
         self.failureCode = failureCode
         self.failureMessage = failureMessage
         self.amountRefunded = amountRefunded
+        self.refundId = refundId
+        self.refundStatus = refundStatus
+        self.refundAmount = refundAmount
     }
 
-    /// Reads a Stripe event.
+    /// Reads a Stripe event. Only the envelope (`id`, `type`, `created`) is read for a type the store does not act
+    /// on (`balance.available`, say, has an object without the fields below): it is acknowledged, whatever it holds.
     public static func decode(_ payload: [UInt8]) throws(WebhookError) -> WebhookEvent {
+        let envelope: StripeWire.Envelope
+        do {
+            envelope = try JSONDecoder().decode(StripeWire.Envelope.self, from: Data(payload))
+        } catch {
+            throw .malformedEvent("\(error)")
+        }
+        guard envelope.object == nil || envelope.object == "event" else { throw .malformedEvent("object is \(envelope.object ?? "")") }
+        guard let kind = Kind(rawValue: envelope.type) else {
+            return WebhookEvent(id: envelope.id, type: envelope.type, created: envelope.created ?? 0, paymentId: nil)
+        }
         let wire: StripeWire.Event
         do {
             wire = try JSONDecoder().decode(StripeWire.Event.self, from: Data(payload))
         } catch {
             throw .malformedEvent("\(error)")
         }
-        guard wire.object == nil || wire.object == "event" else { throw .malformedEvent("object is \(wire.object ?? "")") }
         let object = wire.data.object
-        let isCharge = object.object == "charge"
         let error = object.last_payment_error
-        return WebhookEvent(
-            id: wire.id, type: wire.type, created: wire.created ?? 0,
-            paymentId: isCharge ? object.payment_intent : object.id, orderId: object.metadata?["orderId"],
-            amount: object.amount, currency: object.currency, status: object.status.flatMap(PaymentStatus.init(rawValue:)),
-            failureCode: error.flatMap { $0.decline_code ?? $0.code }, failureMessage: error?.message,
-            amountRefunded: object.amount_refunded)
+        switch kind {
+        case .refundFailed, .refundUpdated:
+            guard object.object == "refund" else { throw .malformedEvent("\(kind.rawValue) carries a \(object.object), not a refund") }
+            return WebhookEvent(
+                id: wire.id, type: wire.type, created: wire.created ?? 0, paymentId: object.payment_intent, orderId: object.metadata?["orderId"],
+                currency: object.currency, failureCode: object.failure_reason, refundId: object.id,
+                refundStatus: object.status.flatMap(RefundStatus.init(rawValue:)), refundAmount: object.amount)
+        case .paymentSucceeded, .paymentFailed, .paymentCanceled, .chargeRefunded:
+            let isCharge = object.object == "charge"
+            return WebhookEvent(
+                id: wire.id, type: wire.type, created: wire.created ?? 0,
+                paymentId: isCharge ? object.payment_intent : object.id, orderId: object.metadata?["orderId"],
+                amount: object.amount, currency: object.currency, status: object.status.flatMap(PaymentStatus.init(rawValue:)),
+                failureCode: error.flatMap { $0.decline_code ?? $0.code }, failureMessage: error?.message,
+                amountRefunded: object.amount_refunded)
+        }
     }
 }
 
@@ -177,11 +208,14 @@ public enum StripeWire {
         public var payment_intent: String?
         public var amount_refunded: Int?
         public var refunded: Bool?
+        /// Refund only: the charge it refunds, and why it failed.
+        public var charge: String?
+        public var failure_reason: String?
 
         public init(
             id: String, object: String, amount: Int?, currency: String?, status: String? = nil, client_secret: String? = nil,
             metadata: [String: String]? = nil, last_payment_error: PaymentError? = nil, payment_intent: String? = nil,
-            amount_refunded: Int? = nil, refunded: Bool? = nil
+            amount_refunded: Int? = nil, refunded: Bool? = nil, charge: String? = nil, failure_reason: String? = nil
         ) {
             self.id = id
             self.object = object
@@ -194,7 +228,17 @@ public enum StripeWire {
             self.payment_intent = payment_intent
             self.amount_refunded = amount_refunded
             self.refunded = refunded
+            self.charge = charge
+            self.failure_reason = failure_reason
         }
+    }
+
+    /// What every event has, whatever its type.
+    public struct Envelope: Decodable, Sendable {
+        public var id: String
+        public var object: String?
+        public var type: String
+        public var created: Int64?
     }
 
     public struct Event: Codable, Sendable, Equatable {

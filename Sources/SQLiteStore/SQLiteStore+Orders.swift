@@ -16,10 +16,7 @@ extension SQLiteStore: OrderStore {
                 if let row = try Row.fetchOne(db, cached: "SELECT * FROM idempotency_keys WHERE user_id = ? AND key = ? AND expires_at > ?",
                     arguments: [claim.userId, claim.key, now.millis])
                 {
-                    let stored = IdempotencyClaim(
-                        userId: row["user_id"], key: row["key"], requestHash: row["request_hash"],
-                        expiresAt: Date(millis: row["expires_at"]))
-                    return .replayed(IdempotencyRecord(claim: stored, orderId: row["order_id"]))
+                    return .replayed(Self.idempotencyRecord(row: row))
                 }
             }
             if let maxOpenOrders {
@@ -64,6 +61,19 @@ extension SQLiteStore: OrderStore {
             }
             return .created(order)
         }
+    }
+
+    public func idempotencyRecord(userId: String, key: String, at now: Date) async throws(StorageError) -> IdempotencyRecord? {
+        try await read { db in
+            try Row.fetchOne(
+                db, cached: "SELECT * FROM idempotency_keys WHERE user_id = ? AND key = ? AND expires_at > ?", arguments: [userId, key, now.millis]
+            ).map(Self.idempotencyRecord(row:))
+        }
+    }
+
+    static func idempotencyRecord(row: Row) -> IdempotencyRecord {
+        let claim = IdempotencyClaim(userId: row["user_id"], key: row["key"], requestHash: row["request_hash"], expiresAt: Date(millis: row["expires_at"]))
+        return IdempotencyRecord(claim: claim, orderId: row["order_id"])
     }
 
     public func order(id: String) async throws(StorageError) -> Order? {
@@ -113,9 +123,17 @@ extension SQLiteStore: OrderStore {
             }
             guard changed == 1 else { throw StorageError.invalidTransition(current: order.status) }
             if to.returnsStock {
+                let ceiling = Limits.stockRange.upperBound
                 for line in order.lines {
-                    // A product deleted since keeps nothing to return stock to.
-                    try db.run(sql: "UPDATE products SET quantity = quantity + ? WHERE id = ?", arguments: [line.quantity, line.productId])
+                    // A product deleted since keeps nothing to return stock to; a product restocked to the limit
+                    // meanwhile takes back only what fits (more would make every later adjustment fail).
+                    guard let stock = try Int.fetchOne(db.cachedStatement(sql: "SELECT quantity FROM products WHERE id = ?"), arguments: [line.productId])
+                    else { continue }
+                    let returned = max(0, min(line.quantity, ceiling - stock))
+                    if returned < line.quantity { StockReturn.logDropped(orderId: id, line: line, returned: returned) }
+                    if returned > 0 {
+                        try db.run(sql: "UPDATE products SET quantity = quantity + ? WHERE id = ?", arguments: [returned, line.productId])
+                    }
                 }
             }
             if to == .cancelled, let paymentId = try String.fetchOne(db.cachedStatement(sql: "SELECT payment_id FROM orders WHERE id = ?"), arguments: [id]) {

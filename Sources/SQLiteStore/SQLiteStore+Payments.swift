@@ -14,7 +14,7 @@ extension PaymentRecord {
             id: row["id"], orderId: row["order_id"], userId: row["user_id"], provider: provider, status: status, amount: row["amount"],
             currency: row["currency"], clientSecret: row["client_secret"], failureCode: row["failure_code"],
             failureMessage: row["failure_message"], refundedAmount: row["refunded_amount"], refundDue: row["refund_due"],
-            createdAt: Date(millis: row["created_at"]), updatedAt: Date(millis: row["updated_at"]))
+            refundFailures: row["refund_failures"], createdAt: Date(millis: row["created_at"]), updatedAt: Date(millis: row["updated_at"]))
     }
 }
 
@@ -102,6 +102,23 @@ extension SQLiteStore: PaymentStore {
                     WHERE id = ? AND refunded_amount < ?
                     """,
                 arguments: [refundedAmount, refundedAmount, now.millis, paymentId, refundedAmount])
+            guard let row = try Row.fetchOne(db, cached: "SELECT * FROM payments WHERE id = ?", arguments: [paymentId]) else {
+                throw StorageError.notFound
+            }
+            return try PaymentRecord(row: row)
+        }
+    }
+
+    public func refundFailed(paymentId: String, reversedAmount: Int, owed: Bool, at now: Date) async throws(StorageError) -> PaymentRecord {
+        try await write { db in
+            try db.run(
+                sql: """
+                    UPDATE payments SET refunded_amount = MAX(0, refunded_amount - ?1),
+                        refund_due = CASE WHEN ?2 THEN amount - MAX(0, refunded_amount - ?1) ELSE refund_due END,
+                        refund_failures = refund_failures + 1, updated_at = ?3
+                    WHERE id = ?4
+                    """,
+                arguments: [max(0, reversedAmount), owed, now.millis, paymentId])
             guard let row = try Row.fetchOne(db, cached: "SELECT * FROM payments WHERE id = ?", arguments: [paymentId]) else {
                 throw StorageError.notFound
             }

@@ -127,6 +127,11 @@ public final class SQLiteStore: Sendable {
                 CREATE INDEX refresh_tokens_by_expiry ON refresh_tokens(expires_at);
                 """)
         }
+        // Refunds that fail at the gateway after they were sent: each failure moves the next attempt to a new
+        // idempotency key (the old one would replay the failed refund).
+        migrator.registerMigration("v4-refund-failures") { db in
+            try db.execute(sql: "ALTER TABLE payments ADD COLUMN refund_failures INTEGER NOT NULL DEFAULT 0")
+        }
         return migrator
     }
 

@@ -148,13 +148,14 @@ public func buildApplication(
 }
 
 extension ShopServices {
-    /// One pass of the sweep: expire overdue orders (returning their stock and closing their payments),
-    /// then send the refunds that are still due.
+    /// One pass of the sweep: send the refunds that are still due, then expire overdue orders (returning their
+    /// stock and closing their payments). Refunds go first, with their own bounded batch: a backlog of orders to
+    /// expire can use up a function's time, and money owed back must not wait behind it.
     public func sweep(logger: Logger? = nil, purgeIdempotencyKeys: Bool = true) async throws(APIError) -> (expired: Int, refundsRetried: Int) {
-        // Refunds are retried even when expiring failed.
-        let expired: Result<Int, APIError>
-        do { expired = .success(try await orders.expireDue(logger: logger, purgeIdempotencyKeys: purgeIdempotencyKeys)) } catch { expired = .failure(error) }
-        let refunds = try await payments.retryDueRefunds()
-        return (try expired.get(), refunds)
+        // Orders are expired even when retrying refunds failed, and the other way round.
+        let refunds: Result<Int, APIError>
+        do { refunds = .success(try await payments.retryDueRefunds()) } catch { refunds = .failure(error) }
+        let expired = try await orders.expireDue(logger: logger, purgeIdempotencyKeys: purgeIdempotencyKeys)
+        return (expired, try refunds.get())
     }
 }

@@ -38,13 +38,16 @@ public struct PaymentRecord: Sendable, Codable, Equatable {
     public var failureMessage: String?
     public var refundedAmount: Int
     public var refundDue: Int
+    /// Refunds of this payment that failed at the gateway (after it accepted them, or at once); each moves the
+    /// next attempt to a new idempotency key, so a retry is a new refund and not a replay of the failed one.
+    public var refundFailures: Int
     public var createdAt: Date
     public var updatedAt: Date
 
     public init(
         id: String, orderId: String, userId: String, provider: PaymentProvider, status: PaymentStatus, amount: Int, currency: String,
         clientSecret: String, failureCode: String? = nil, failureMessage: String? = nil, refundedAmount: Int = 0, refundDue: Int = 0,
-        createdAt: Date, updatedAt: Date
+        refundFailures: Int = 0, createdAt: Date, updatedAt: Date
     ) {
         self.id = id
         self.orderId = orderId
@@ -58,6 +61,7 @@ public struct PaymentRecord: Sendable, Codable, Equatable {
         self.failureMessage = failureMessage
         self.refundedAmount = refundedAmount
         self.refundDue = refundDue
+        self.refundFailures = refundFailures
         self.createdAt = createdAt
         self.updatedAt = updatedAt
     }

@@ -168,6 +168,8 @@ public enum Limits {
     public static let passwordMin = 8
     public static let userNameMax = 200
     public static let idempotencyKeyMax = 255
+    /// The most one order may cost, in minor units: Stripe's limit for one payment (8 digits).
+    public static let orderTotalMax = 99_999_999
 }
 
 extension String {

@@ -80,6 +80,10 @@ public final class SimulatedGateway: PaymentGateway, PaymentSimulator, Sendable 
                 CREATE INDEX outbox_pending ON outbox(next_attempt_at) WHERE delivered_at IS NULL AND gave_up = 0;
                 """)
         }
+        // A refund can fail after it was accepted, as a bank can refuse one days later (`failRefund`).
+        migrator.registerMigration("v2-refund-status") { db in
+            try db.execute(sql: "ALTER TABLE refunds ADD COLUMN status TEXT NOT NULL DEFAULT 'succeeded'")
+        }
         return migrator
     }
 
@@ -218,7 +222,11 @@ public final class SimulatedGateway: PaymentGateway, PaymentSimulator, Sendable 
         let now = clock.now()
         return try transaction { db in
             if let row = try Row.fetchOne(db, sql: "SELECT * FROM refunds WHERE idempotency_key = ?", arguments: [idempotencyKey]) {
-                return GatewayRefund(id: row["id"], paymentId: row["intent_id"], amount: row["amount"])
+                // A replay answers the refund as it is now, and the charge's total as it is now, as Stripe does.
+                let intent = try self.intent(db, row["intent_id"])
+                return GatewayRefund(
+                    id: row["id"], paymentId: row["intent_id"], amount: row["amount"],
+                    status: RefundStatus(rawValue: row["status"]) ?? .succeeded, refundedTotal: intent.refunded)
             }
             var intent = try self.intent(db, paymentId)
             guard intent.status == .succeeded else {
@@ -241,7 +249,36 @@ public final class SimulatedGateway: PaymentGateway, PaymentSimulator, Sendable 
                 status: "succeeded", metadata: ["orderId": intent.orderId], payment_intent: intent.id, amount_refunded: intent.refunded,
                 refunded: intent.refunded == intent.amount)
             try self.enqueue(db, type: "charge.refunded", object: charge, intentId: paymentId)
-            return GatewayRefund(id: id, paymentId: paymentId, amount: value)
+            return GatewayRefund(id: id, paymentId: paymentId, amount: value, status: .succeeded, refundedTotal: intent.refunded)
+        }
+    }
+
+    /// Fails a refund the simulator had made, as a bank that refuses it later: the charge's refunded total goes
+    /// down by its amount, and `refund.failed` and `charge.refund.updated` are sent, as Stripe sends them. For tests
+    /// and for trying the refund retry by hand.
+    public func failRefund(id: String, reason: String = "expired_or_canceled_card") async throws(PaymentError) {
+        try transaction { db in
+            guard let row = try Row.fetchOne(db, sql: "SELECT * FROM refunds WHERE id = ?", arguments: [id]) else {
+                throw PaymentError.invalidRequest(code: "resource_missing", message: "No such refund: '\(id)'")
+            }
+            guard (row["status"] as String) == RefundStatus.succeeded.rawValue else { return }
+            let amount: Int = row["amount"]
+            var intent = try self.intent(db, row["intent_id"])
+            intent.refunded -= amount
+            try self.update(db, intent)
+            try db.execute(sql: "UPDATE refunds SET status = 'failed' WHERE id = ?", arguments: [id])
+            let refund = StripeWire.Object(
+                id: id, object: "refund", amount: amount, currency: intent.currency.lowercased(), status: "failed",
+                metadata: ["orderId": intent.orderId], payment_intent: intent.id, charge: "ch_" + intent.id.dropFirst(3), failure_reason: reason)
+            try self.enqueue(db, type: "refund.failed", object: refund, intentId: intent.id)
+            try self.enqueue(db, type: "charge.refund.updated", object: refund, intentId: intent.id)
+        }
+    }
+
+    /// The ids of a payment's refunds, oldest first (tests fail one with `failRefund`).
+    public func refundIds(paymentId: String) async throws(PaymentError) -> [String] {
+        try transaction { db in
+            try String.fetchAll(db, sql: "SELECT id FROM refunds WHERE intent_id = ? ORDER BY created_at, rowid", arguments: [paymentId])
         }
     }
 
@@ -312,7 +349,8 @@ public final class SimulatedGateway: PaymentGateway, PaymentSimulator, Sendable 
     public func inspect(paymentId: String) async throws(PaymentError) -> SimulatedPayment {
         try transaction { db in
             let intent = try self.intent(db, paymentId)
-            let refunds = try Int.fetchAll(db, sql: "SELECT amount FROM refunds WHERE intent_id = ? ORDER BY created_at", arguments: [paymentId])
+            let refunds = try Int.fetchAll(
+                db, sql: "SELECT amount FROM refunds WHERE intent_id = ? AND status = 'succeeded' ORDER BY created_at", arguments: [paymentId])
             let events = try String.fetchAll(db, sql: "SELECT type FROM outbox WHERE intent_id = ? ORDER BY seq", arguments: [paymentId])
             let delivered = try Int.fetchOne(
                 db, sql: "SELECT COUNT(*) FROM outbox WHERE intent_id = ? AND delivered_at IS NOT NULL", arguments: [paymentId]) ?? 0

@@ -101,13 +101,15 @@ public protocol OrderStore: Sendable {
     /// With `maxOpenOrders`, the order is refused (`.tooManyOpenOrders`) when its user already has that
     /// many PENDING_PAYMENT orders, counted in the same atomic step.
     func placeOrder(_ order: Order, claim: IdempotencyClaim?, maxOpenOrders: Int?, at now: Date) async throws(StorageError) -> PlaceOrderOutcome
+    /// The live record of `userId`'s idempotency key (nil if there is none, or it expired at or before `now`).
+    func idempotencyRecord(userId: String, key: String, at now: Date) async throws(StorageError) -> IdempotencyRecord?
     /// The order, or nil.
     func order(id: String) async throws(StorageError) -> Order?
     /// Orders newest first, for one user or (nil) everyone, optionally in one status.
     func listOrders(userId: String?, status: OrderStatus?, limit: Int, after: String?) async throws(StorageError) -> Page<Order>
     /// Moves the order to `to` if its current status is one of `from` (and, if given,
     /// it expired at or before `expiredBy`); entering a stock-returning state returns
-    /// the stock in the same step, and cancelling a PAID order marks its paying payment's
+    /// the stock in the same step (never above `Limits.stockRange`'s maximum: units beyond it are dropped and logged), and cancelling a PAID order marks its paying payment's
     /// refund as due in that step too. Throws `.invalidTransition(current:)` otherwise.
     func transitionOrder(id: String, from: Set<OrderStatus>, to: OrderStatus, expiredBy: Date?, at now: Date) async throws(StorageError) -> Order
     /// Pending orders whose `expiresAt` is at or before `now`, oldest first.
@@ -230,6 +232,10 @@ public protocol PaymentStore: Sendable {
     func markRefundDue(paymentId: String, at: Date) async throws(StorageError) -> Bool
     /// A refund reached the gateway: nothing is due any more and `refundedAmount` is at least `refundedAmount`.
     func recordRefund(paymentId: String, refundedAmount: Int, at: Date) async throws(StorageError) -> PaymentRecord
+    /// A refund the gateway had accepted failed (or one failed at once, `reversedAmount` 0): `reversedAmount` is
+    /// no longer refunded, `refundFailures` grows by one and, when the money is `owed` back (a cancelled order, a
+    /// payment its order could not take), everything not refunded becomes due again for the sweep to send.
+    func refundFailed(paymentId: String, reversedAmount: Int, owed: Bool, at: Date) async throws(StorageError) -> PaymentRecord
     /// A refund attempt failed: moves the payment to the back of the refunds-due queue, so failing refunds
     /// cannot starve the others.
     func deferRefund(paymentId: String, at: Date) async throws(StorageError)

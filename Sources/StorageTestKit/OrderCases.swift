@@ -60,6 +60,45 @@ extension StorageConformance {
             #expect(try await s.orders.placeOrder(later, claim: renewed, at: at(90_000)) == .created(later))
             #expect(try await stock(s, a.id) == 6)
         },
+        Case(name: "a live idempotency key is found by user and key, and an expired one is not") { s in
+            let a = makeProduct(quantity: 10)
+            try await s.catalog.createProduct(a)
+            let claim = IdempotencyClaim(userId: "user-1", key: "k-look", requestHash: "h1", expiresAt: at(600))
+            let order = makeOrder(products: [(a, 1)])
+            _ = try await s.orders.placeOrder(order, claim: claim, at: t0)
+            #expect(try await s.orders.idempotencyRecord(userId: "user-1", key: "k-look", at: at(10)) == IdempotencyRecord(claim: claim, orderId: order.id))
+            #expect(try await s.orders.idempotencyRecord(userId: "user-2", key: "k-look", at: at(10)) == nil, "keys are per user")
+            #expect(try await s.orders.idempotencyRecord(userId: "user-1", key: "other", at: at(10)) == nil)
+            #expect(try await s.orders.idempotencyRecord(userId: "user-1", key: "k-look", at: at(600)) == nil, "expired at its expiresAt")
+        },
+        Case(name: "returned stock never goes above the limit; what fits goes back") { s in
+            let ceiling = Limits.stockRange.upperBound
+            let a = makeProduct(quantity: 10), b = makeProduct(quantity: 10)
+            try await s.catalog.createProduct(a)
+            try await s.catalog.createProduct(b)
+            let order = makeOrder(products: [(a, 4), (b, 4)])
+            _ = try await s.orders.placeOrder(order, claim: nil, at: t0)
+            // Restocked meanwhile: a to the limit, b to three under it.
+            _ = try await s.catalog.adjustStock(id: a.id, delta: ceiling - 6, at: at(1))
+            _ = try await s.catalog.adjustStock(id: b.id, delta: ceiling - 9, at: at(1))
+            #expect(try await stock(s, a.id) == ceiling)
+            #expect(try await stock(s, b.id) == ceiling - 3)
+            _ = try await s.orders.transitionOrder(id: order.id, from: [.pendingPayment], to: .cancelled, expiredBy: nil, at: at(2))
+            #expect(try await stock(s, a.id) == ceiling, "nothing fits: nothing returned")
+            #expect(try await stock(s, b.id) == ceiling, "three of four fit")
+            // Later adjustments still work, a negative one included.
+            #expect(try await s.catalog.adjustStock(id: a.id, delta: -5, at: at(3)).quantity == ceiling - 5)
+            await #expect(throws: StorageError.stockLimitExceeded(current: ceiling)) {
+                try await s.catalog.adjustStock(id: b.id, delta: 1, at: at(3))
+            }
+            // Below the limit, a return adds every unit as before.
+            let c = makeProduct(quantity: 10)
+            try await s.catalog.createProduct(c)
+            let small = makeOrder(products: [(c, 3)], at: at(4))
+            _ = try await s.orders.placeOrder(small, claim: nil, at: at(4))
+            _ = try await s.orders.transitionOrder(id: small.id, from: [.pendingPayment], to: .cancelled, expiredBy: nil, at: at(5))
+            #expect(try await stock(s, c.id) == 10)
+        },
         Case(name: "purging drops only expired idempotency records") { s in
             let a = makeProduct(quantity: 10)
             try await s.catalog.createProduct(a)

@@ -131,15 +131,18 @@ struct StripeGatewayStandInTests {
 
     @Test func refundsAndCancelsSendWhatStripeExpects() async throws {
         let stripe = StripeStandIn()
-        stripe.answer(200, #"{"id":"re_1","object":"refund","amount":700,"payment_intent":"pi_123","status":"succeeded"}"#)
+        stripe.answer(200, #"{"id":"re_1","object":"refund","amount":700,"payment_intent":"pi_123","charge":"ch_9","status":"pending"}"#)
+        // The total refunded is the charge's, as Stripe counts it: 300 refunded in the dashboard before, plus these 700.
+        stripe.answer(200, #"{"id":"ch_9","object":"charge","amount":1000,"currency":"usd","payment_intent":"pi_123","amount_refunded":1000}"#)
         let refund = try await stripe.run { base in
             try await StripeStandIn.gateway(base).refund(paymentId: "pi_123", amount: 700, idempotencyKey: "refund-pi_123")
         }
-        #expect(refund == GatewayRefund(id: "re_1", paymentId: "pi_123", amount: 700))
+        #expect(refund == GatewayRefund(id: "re_1", paymentId: "pi_123", amount: 700, status: .pending, refundedTotal: 1000))
         let request = try #require(stripe.received.first)
         #expect(request.path == "/v1/refunds")
         #expect(request.form == ["payment_intent": "pi_123", "amount": "700"])
         #expect(request.headers["idempotency-key"] == "refund-pi_123")
+        #expect(stripe.received.map(\.path) == ["/v1/refunds", "/v1/charges/ch_9"])
     }
 
     @Test func aRefusedKeyNeverAppearsInTheError() async throws {

@@ -77,10 +77,11 @@ struct AuthorizationMatrixTests {
         Route(.post, "/orders/{order}/fulfil", [.anonymous: (401, 401), .shopper: (403, 403), .otherShopper: (403, 403), .admin: (409, 404)]),
         // Only the owner pays: an admin starting a payment for someone's order is a 404 like any other stranger.
         Route(.post, "/payment", body: #"{"orderId":"{order}"}"#, [.anonymous: (401, 401), .shopper: (201, 404), .otherShopper: (404, 404), .admin: (404, 404)]),
+        // The card steps, too: an admin may look at a payment but never confirm or authenticate a shopper's.
         Route(.post, "/payment/simulator/confirm", body: #"{"paymentId":"{payment}","card":\#(card)}"#,
-              [.anonymous: (401, 401), .shopper: (200, 404), .otherShopper: (404, 404), .admin: (200, 404)]),
+              [.anonymous: (401, 401), .shopper: (200, 404), .otherShopper: (404, 404), .admin: (404, 404)]),
         Route(.post, "/payment/simulator/authenticate", body: #"{"paymentId":"{payment}","outcome":"approve"}"#,
-              [.anonymous: (401, 401), .shopper: (409, 404), .otherShopper: (404, 404), .admin: (409, 404)]),
+              [.anonymous: (401, 401), .shopper: (409, 404), .otherShopper: (404, 404), .admin: (404, 404)]),
         Route(.get, "/payment/simulator/payments/{payment}", [.anonymous: (401, 401), .shopper: (200, 404), .otherShopper: (404, 404), .admin: (200, 404)]),
     ]
 

@@ -142,6 +142,54 @@ struct OrderRoutesTests {
         }
     }
 
+    /// A replay is looked up before anything is priced: it answers the original order after its product was deleted
+    /// or repriced in another currency, where pricing the body again would answer 404 or 400.
+    @Test func aReplayAnswersTheOriginalOrderWhateverTheCatalogBecame() async throws {
+        let shop = try await TestShop()
+        defer { shop.cleanUp() }
+        let gone = try await shop.product("Gone", quantity: 10)
+        let repriced = try await shop.product("Repriced", quantity: 10)
+        try await shop.test { c in
+            let user = try await c.shopper()
+            let first = try await c.placeOrder([(gone.id, 1), (repriced.id, 2)], token: user.idToken, key: "replay-1")
+            #expect(first.status == .created)
+            try await shop.services.catalog.delete(id: gone.id)
+            _ = try await shop.services.catalog.update(
+                id: repriced.id, fields: ProductFields(name: "Repriced", description: "", price: 999, currency: "EUR", category: "pantry"),
+                expectedVersion: nil)
+            let replay = try await c.placeOrder([(gone.id, 1), (repriced.id, 2)], token: user.idToken, key: "replay-1")
+            #expect(replay.status == .created, "\(replay.text)")
+            #expect(replay.string("id") == first.string("id"))
+            #expect(replay.int("total") == first.int("total"), "the original prices")
+            #expect(try await shop.stock(repriced.id) == 8, "no stock taken again")
+            // The same key with another body is still refused, before pricing too.
+            let other = try await c.placeOrder([(repriced.id, 1)], token: user.idToken, key: "replay-1")
+            #expect(other.status == .unprocessableContent)
+            #expect(other.errorCode == "idempotency_key_reused")
+        }
+    }
+
+    /// Stripe takes at most 99,999,999 minor units in one payment: a larger order is refused when placed, taking no stock.
+    @Test func anOrderNoPaymentCouldTakeIsRefused() async throws {
+        let shop = try await TestShop()
+        defer { shop.cleanUp() }
+        let dear = try await shop.product("Dear", price: 100_000_000, quantity: 10)
+        let fair = try await shop.product("Fair", price: 99_999_999, quantity: 10)
+        try await shop.test { c in
+            let user = try await c.shopper()
+            let refused = try await c.placeOrder([(dear.id, 1)], token: user.idToken)
+            #expect(refused.status == .badRequest)
+            #expect(refused.errorCode == "total_too_large")
+            #expect(try await shop.stock(dear.id) == 10, "no stock taken")
+            let twice = try await c.placeOrder([(fair.id, 2)], token: user.idToken)
+            #expect(twice.errorCode == "total_too_large", "the total counts, not the unit price")
+            #expect(try await shop.stock(fair.id) == 10)
+            let most = try await c.placeOrder([(fair.id, 1)], token: user.idToken)
+            #expect(most.status == .created, "exactly the limit is fine")
+            #expect(most.int("total") == 99_999_999)
+        }
+    }
+
     @Test func usersSeeOnlyTheirOwnOrders() async throws {
         let shop = try await TestShop()
         defer { shop.cleanUp() }

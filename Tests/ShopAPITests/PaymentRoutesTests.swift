@@ -326,6 +326,110 @@ struct PaymentRoutesTests {
         }
     }
 
+    /// A refund that fails after the gateway accepted it (`refund.failed`, then `charge.refund.updated`) is due again,
+    /// the order shows it, and the sweep sends it again under a new idempotency key until it goes through.
+    @Test func aRefundThatFailsLaterIsDueAgainAndRetried() async throws {
+        let shop = try await TestShop()
+        defer { shop.cleanUp() }
+        try await shop.live { c in
+            let x = try await Self.checkout(shop, c)
+            _ = try await c.confirm(x.paymentId, token: x.shopper.accessToken)
+            await shop.deliver()
+            let cancelled = try await c.send(.post, "/orders/\(x.orderId)/cancel", token: x.shopper.accessToken)
+            #expect(cancelled.payment["refundedAmount"] as? Int == x.total)
+            await shop.deliver()
+            let refund = try #require(try await shop.simulator.refundIds(paymentId: x.paymentId).first)
+            try await shop.simulator.failRefund(id: refund)
+            #expect(await shop.deliver() == 2, "refund.failed and charge.refund.updated")
+            let shown = try await c.order(x.orderId, token: x.shopper.accessToken)
+            #expect(shown.payment["refundedAmount"] as? Int == 0, "\(shown.text)")
+            #expect(shown.payment["refundDue"] as? Int == x.total)
+            #expect(shown.payment["refundFailed"] as? Bool == true, "the order shows the failed refund")
+            #expect(try await shop.store.paymentsWithRefundDue(limit: 10).map(\.id) == [x.paymentId])
+
+            let swept = try await shop.services.sweep(purgeIdempotencyKeys: false)
+            #expect(swept.refundsRetried == 1)
+            let after = try await c.order(x.orderId, token: x.shopper.accessToken)
+            #expect(after.payment["refundedAmount"] as? Int == x.total)
+            #expect(after.payment["refundDue"] as? Int == 0)
+            #expect(after.payment["refundFailed"] as? Bool == false)
+            let simulated = try await shop.simulator.inspect(paymentId: x.paymentId)
+            #expect(simulated.refunds == [x.total], "one refund that stands: the failed one and its successor")
+            #expect(simulated.payment.refundedAmount == x.total)
+            #expect(try await shop.simulator.refundIds(paymentId: x.paymentId).count == 2, "the retry was a new refund, not a replay")
+            // A refund that fails on an order that owes nothing (one made in the dashboard, on a paid order) is only recorded.
+            let y = try await Self.checkout(shop, c)
+            _ = try await c.confirm(y.paymentId, token: y.shopper.accessToken)
+            await shop.deliver()
+            let now = Int64(shop.clock.now.timeIntervalSince1970)
+            let failed = #"{"id":"evt_rf1","object":"event","type":"refund.failed","created":\#(now),"data":{"object":{"id":"re_dash","object":"refund","amount":500,"currency":"usd","charge":"ch_x","payment_intent":"\#(y.paymentId)","status":"failed","failure_reason":"lost_or_stolen_card"}}}"#
+            let partial = #"{"id":"evt_cr1","object":"event","type":"charge.refunded","created":\#(now),"data":{"object":{"id":"ch_x","object":"charge","payment_intent":"\#(y.paymentId)","amount":\#(y.total),"amount_refunded":500,"currency":"usd"}}}"#
+            #expect(try await c.webhook(partial, timestamp: now).status == .ok)
+            #expect(try await c.webhook(failed, timestamp: now).status == .ok)
+            let paid = try await c.order(y.orderId, token: y.shopper.accessToken)
+            #expect(paid.string("status") == "PAID")
+            #expect(paid.payment["refundedAmount"] as? Int == 0)
+            #expect(paid.payment["refundDue"] as? Int == 0, "nothing is owed on a paid order")
+        }
+    }
+
+    /// Refund totals are the gateway's: a dashboard refund racing a cancel can never make the record exceed the payment.
+    @Test func refundTotalsAreTheGatewaysNeverASumMadeHere() async throws {
+        let shop = try await TestShop()
+        defer { shop.cleanUp() }
+        try await shop.live { c in
+            let x = try await Self.checkout(shop, c)
+            _ = try await c.confirm(x.paymentId, token: x.shopper.accessToken)
+            await shop.deliver()
+            // 40 % refunded in the dashboard; its charge.refunded has not arrived when the shopper cancels.
+            let partial = x.total * 2 / 5
+            _ = try await shop.simulator.refund(paymentId: x.paymentId, amount: partial, idempotencyKey: "dashboard-1")
+            let cancelled = try await c.send(.post, "/orders/\(x.orderId)/cancel", token: x.shopper.accessToken)
+            #expect(cancelled.payment["refundedAmount"] as? Int == x.total, "\(cancelled.text)")
+            await shop.deliver()
+            let shown = try await c.order(x.orderId, token: x.shopper.accessToken)
+            #expect(shown.payment["refundedAmount"] as? Int == x.total, "never more than was paid")
+            #expect(try await shop.simulator.inspect(paymentId: x.paymentId).refunds == [partial, x.total - partial])
+        }
+    }
+
+    /// An event for a payment not stored yet is refused (503, unrecorded) for an hour so the gateway redelivers it;
+    /// after that it is acknowledged. An event type the store ignores is acknowledged whatever its object holds.
+    @Test func unknownPaymentsAreRedeliveredForAnHourAndIgnoredTypesAreAcknowledged() async throws {
+        let shop = try await TestShop()
+        defer { shop.cleanUp() }
+        try await shop.live { c in
+            let now = Int64(shop.clock.now.timeIntervalSince1970)
+            let early = #"{"id":"evt_unknown1","object":"event","type":"payment_intent.succeeded","created":\#(now - 60),"data":{"object":{"id":"pi_notyet","object":"payment_intent","amount":100,"currency":"usd","status":"succeeded"}}}"#
+            let refused = try await c.webhook(early, timestamp: now)
+            #expect(refused.status == .serviceUnavailable)
+            #expect(refused.errorCode == "payment_unknown")
+            #expect(try await shop.store.eventProcessed(id: "evt_unknown1") == false, "not recorded: a redelivery is applied")
+            let old = #"{"id":"evt_unknown2","object":"event","type":"payment_intent.succeeded","created":\#(now - 3700),"data":{"object":{"id":"pi_never","object":"payment_intent","amount":100,"currency":"usd","status":"succeeded"}}}"#
+            #expect(try await c.webhook(old, timestamp: now).status == .ok, "after an hour: acknowledged and logged")
+            #expect(try await shop.store.eventProcessed(id: "evt_unknown2"))
+            let balance = #"{"id":"evt_bal","object":"event","type":"balance.available","created":\#(now),"data":{"object":{"object":"balance","available":[{"amount":100,"currency":"usd"}]}}}"#
+            #expect(try await c.webhook(balance, timestamp: now).status == .ok, "an ignored type whose object has no id")
+        }
+    }
+
+    /// A reloaded checkout page asks again: the answer carries the gateway's status, not the stored one the webhook
+    /// has not moved yet, so the page shows "payment received" instead of the card form.
+    @Test func aRepeatedStartAnswersTheGatewaysCurrentStatus() async throws {
+        let shop = try await TestShop()
+        defer { shop.cleanUp() }
+        try await shop.live { c in
+            let x = try await Self.checkout(shop, c)
+            _ = try await c.confirm(x.paymentId, token: x.shopper.accessToken)
+            // The webhook is delayed (not delivered): the stored payment still waits for a card.
+            #expect(try await c.order(x.orderId, token: x.shopper.accessToken).payment["status"] as? String == "requires_payment_method")
+            let again = try await c.startPayment(x.orderId, token: x.shopper.accessToken)
+            #expect(again.string("paymentId") == x.paymentId)
+            #expect(again.string("status") == "succeeded")
+            #expect(try await c.confirm(x.paymentId, token: x.shopper.accessToken).status == .conflict, "no second charge")
+        }
+    }
+
     @Test func deliveryRetriesUntilTheEndpointAnswers() async throws {
         let shop = try await TestShop()
         defer { shop.cleanUp() }

@@ -27,6 +27,9 @@ final class LaggingIndexStore: OrderStore {
         try await inner.placeOrder(order, claim: claim, maxOpenOrders: maxOpenOrders, at: now)
     }
     func order(id: String) async throws(StorageError) -> Order? { try await inner.order(id: id) }
+    func idempotencyRecord(userId: String, key: String, at now: Date) async throws(StorageError) -> IdempotencyRecord? {
+        try await inner.idempotencyRecord(userId: userId, key: key, at: now)
+    }
     func listOrders(userId: String?, status: OrderStatus?, limit: Int, after: String?) async throws(StorageError) -> Page<Order> {
         try await inner.listOrders(userId: userId, status: status, limit: limit, after: after)
     }

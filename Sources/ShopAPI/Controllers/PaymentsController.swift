@@ -84,7 +84,7 @@ struct PaymentsController<Context: ShopRequestContext>: Sendable {
         try Self.checkId(body.paymentId, field: "paymentId")
         let problems = TestCards.problems(body.card, now: payments.clock.now())
         guard problems.isEmpty else { throw APIError.invalid(problems) }
-        _ = try await payments.payment(id: body.paymentId, caller: caller)
+        _ = try await payments.ownPayment(id: body.paymentId, caller: caller)
         do {
             return try await simulator!.confirm(paymentId: body.paymentId, card: body.card)
         } catch {
@@ -99,7 +99,7 @@ struct PaymentsController<Context: ShopRequestContext>: Sendable {
         guard ["approve", "fail"].contains(body.outcome) else {
             throw APIError.invalid([FieldProblem(field: "outcome", problem: "must be approve or fail")])
         }
-        _ = try await payments.payment(id: body.paymentId, caller: caller)
+        _ = try await payments.ownPayment(id: body.paymentId, caller: caller)
         do {
             return try await simulator!.authenticate(paymentId: body.paymentId, approve: body.outcome == "approve")
         } catch {

@@ -52,9 +52,17 @@ public struct OrderService: Sendable {
             else {
                 throw .badRequest("invalid_idempotency_key", "Idempotency-Key must be 1 to 255 visible ASCII characters.")
             }
-            claim = IdempotencyClaim(
+            let fresh = IdempotencyClaim(
                 userId: userId, key: idempotencyKey, requestHash: Self.fingerprint(request),
                 expiresAt: now.addingTimeInterval(idempotencyLifetime.seconds))
+            // The key first: a replay answers the original order whatever the catalog has become since
+            // (a product deleted, a price or currency changed), before anything is priced.
+            if let record = try await mapped({ () throws(StorageError) in
+                try await orders.idempotencyRecord(userId: userId, key: idempotencyKey, at: now)
+            }) {
+                return try await resolve(record, claim: fresh)
+            }
+            claim = fresh
         }
         let ids = request.lines.map(\.productId)
         let products = try await mapped { () throws(StorageError) in try await catalog.products(ids: ids) }
@@ -66,6 +74,12 @@ public struct OrderService: Sendable {
             throw Self.unknownProduct(id)
         } catch {
             throw .badRequest("mixed_currencies", "All products in one order must have the same currency.")
+        }
+        guard order.total <= Limits.orderTotalMax else {
+            throw APIError(
+                .badRequest, "total_too_large",
+                "This order's total (\(order.total)) is more than one payment can take (\(Limits.orderTotalMax) minor units); split it.",
+                details: .object(["total": .int(order.total), "max": .int(Limits.orderTotalMax)]))
         }
         let outcome: PlaceOrderOutcome
         do {

@@ -47,7 +47,12 @@ public struct PaymentService: OrderSettlement {
                 details: .object(["status": .string(order.status.rawValue)]))
         }
         let existing = try await mapped { () throws(StorageError) in try await store.payments(orderId: orderId) }
-        if let open = existing.first(where: { $0.status.isOpen }) { return open }
+        if var open = existing.first(where: { $0.status.isOpen }) {
+            // The stored status moves only when the webhook arrives; a repeated start (a reloaded checkout page)
+            // answers what the gateway says now, so a page never offers the card form for a payment that went through.
+            if let current = try? await gateway.retrievePayment(id: open.id) { open.status = current.status }
+            return open
+        }
         // Derived from the order and the attempt: two requests racing for the same order get one PaymentIntent.
         let key = "pay-\(orderId)-\(existing.count + 1)"
         let made: GatewayPayment
@@ -70,7 +75,14 @@ public struct PaymentService: OrderSettlement {
         }
     }
 
-    /// A payment of the caller's own order (404 otherwise).
+    /// A payment of the caller's own order, for the simulator's card steps: only its owner pays, not an admin (404 otherwise).
+    public func ownPayment(id: String, caller: VerifiedCaller) async throws(APIError) -> PaymentRecord {
+        guard let payment = try await mapped({ () throws(StorageError) in try await store.payment(id: id) }), payment.userId == caller.userId
+        else { throw .notFound("Payment \(id)") }
+        return payment
+    }
+
+    /// A payment of the caller's own order, or any for an admin (404 otherwise).
     public func payment(id: String, caller: VerifiedCaller) async throws(APIError) -> PaymentRecord {
         guard let payment = try await mapped({ () throws(StorageError) in try await store.payment(id: id) }),
             payment.userId == caller.userId || caller.isAdmin
@@ -87,7 +99,9 @@ public struct PaymentService: OrderSettlement {
     // MARK: webhooks
 
     /// Verifies and applies one webhook delivery. Bad or stale signatures are a 400 and change nothing;
-    /// a replayed or unknown event is acknowledged and changes nothing.
+    /// a replayed event, or one of a type the store does not act on, is acknowledged and changes nothing. An event
+    /// for a payment the store does not know yet (its record may still be on its way) is a 503 for its first hour,
+    /// unrecorded, so the gateway delivers it again; after that it is acknowledged and logged as an error.
     public func receiveWebhook(payload: [UInt8], signature: String?) async throws(APIError) {
         let event: WebhookEvent
         do {
@@ -114,13 +128,23 @@ public struct PaymentService: OrderSettlement {
             logger.info("webhook of an unhandled type ignored", metadata: ["event_id": "\(event.id)", "type": "\(event.type)"])
             return
         }
+        let now = clock.now()
         guard let paymentId = event.paymentId,
             let payment = try await mapped({ () throws(StorageError) in try await store.payment(id: paymentId) })
         else {
-            logger.warning("webhook for an unknown payment ignored", metadata: ["event_id": "\(event.id)", "payment_id": "\(event.paymentId ?? "-")"])
+            let age = Int64(now.timeIntervalSince1970) - event.created
+            if event.paymentId != nil && age < Int64(Self.unknownPaymentPatience) {
+                logger.notice(
+                    "webhook for a payment not stored yet; asking for redelivery",
+                    metadata: ["event_id": "\(event.id)", "payment_id": "\(event.paymentId ?? "-")", "age_s": "\(age)"])
+                throw APIError(
+                    .serviceUnavailable, "payment_unknown", "This event's payment is not known here yet; deliver it again later.",
+                    headers: [.retryAfter: "60"])
+            }
+            logger.error(
+                "webhook for an unknown payment dropped", metadata: ["event_id": "\(event.id)", "payment_id": "\(event.paymentId ?? "-")", "type": "\(event.type)"])
             return
         }
-        let now = clock.now()
         switch kind {
         case .paymentSucceeded:
             try await succeeded(payment, event: event)
@@ -138,8 +162,44 @@ public struct PaymentService: OrderSettlement {
             if let refunded = event.amountRefunded {
                 _ = try await mapped { () throws(StorageError) in try await store.recordRefund(paymentId: payment.id, refundedAmount: refunded, at: now) }
             }
+        case .refundFailed, .refundUpdated:
+            guard let status = event.refundStatus, status.didFail, let refundId = event.refundId else { return }
+            try await refundFailed(payment, refundId: refundId, amount: event.refundAmount ?? 0, reason: event.failureCode)
         }
     }
+
+    /// A refund the gateway had accepted failed (`refund.failed`, or `charge.refund.updated` to `failed`; Stripe sends
+    /// both). Its amount is no longer refunded, and when the shopper is owed the money (a cancelled order, or a payment
+    /// its order could not take) it is due again, under a new idempotency key, for the sweep to send.
+    func refundFailed(_ payment: PaymentRecord, refundId: String, amount: Int, reason: String?) async throws(APIError) {
+        // Once per refund, whichever of the two events comes first.
+        let marker = "refund-failed:" + refundId
+        if try await mapped({ () throws(StorageError) in try await store.eventProcessed(id: marker) }) { return }
+        let owed = try await isOwed(payment)
+        let now = clock.now()
+        let updated = try await mapped { () throws(StorageError) in
+            try await store.refundFailed(paymentId: payment.id, reversedAmount: amount, owed: owed, at: now)
+        }
+        _ = try await mapped { () throws(StorageError) in
+            try await store.markEventProcessed(id: marker, at: now, keepUntil: now.addingTimeInterval(eventMemory))
+        }
+        logger.error(
+            "refund failed at the gateway", metadata: [
+                "payment_id": "\(payment.id)", "refund_id": "\(refundId)", "amount": "\(amount)", "reason": "\(reason ?? "-")",
+                "refund_due": "\(updated.refundDue)",
+            ])
+    }
+
+    /// Whether the shopper is owed this payment's money: its order was cancelled, or it is not the payment that paid it.
+    func isOwed(_ payment: PaymentRecord) async throws(APIError) -> Bool {
+        guard let order = try await mapped({ () throws(StorageError) in try await store.order(id: payment.orderId) }) else { return true }
+        if order.status == .cancelled { return true }
+        let paidBy = try await mapped { () throws(StorageError) in try await store.payingPaymentId(orderId: order.id) }
+        return payment.status == .succeeded && paidBy != payment.id
+    }
+
+    /// How long an event for an unknown payment is refused (so redelivered) before it is dropped, in seconds.
+    static let unknownPaymentPatience = 3600
 
     /// `payment_intent.succeeded`: the order becomes PAID, or, when it cannot take the money, the money goes back.
     func succeeded(_ payment: PaymentRecord, event: WebhookEvent) async throws(APIError) {
@@ -224,15 +284,31 @@ public struct PaymentService: OrderSettlement {
         }
     }
 
+    /// The idempotency key of a payment's refund: the payment's own, and a new one after each failed refund (the
+    /// gateway would answer the old key with the failed refund again).
+    static func refundKey(_ payment: PaymentRecord) -> String {
+        payment.refundFailures == 0 ? "refund-\(payment.id)" : "refund-\(payment.id)-\(payment.refundFailures)"
+    }
+
     /// Sends the refund a payment owes. The idempotency key is the payment's own, so however many callers
     /// send it (a cancel, a webhook, the sweep), the gateway refunds once. A failure stays due for the sweep.
     func sendRefund(_ payment: PaymentRecord) async {
         do {
             // Everything not yet refunded, as the gateway counts it (nil): right even when the amount charged
             // differs from the one recorded (an amount mismatch).
-            let refund = try await gateway.refund(paymentId: payment.id, amount: nil, idempotencyKey: "refund-\(payment.id)")
-            _ = try await store.recordRefund(paymentId: payment.id, refundedAmount: payment.refundedAmount + refund.amount, at: clock.now())
-            logger.info("refund sent", metadata: ["payment_id": "\(payment.id)", "amount": "\(refund.amount)"])
+            let refund = try await gateway.refund(paymentId: payment.id, amount: nil, idempotencyKey: Self.refundKey(payment))
+            if refund.status.didFail {
+                // Refused at once: nothing went back. Still due; the next try gets a new key.
+                logger.error("refund failed at once; it stays due", metadata: ["payment_id": "\(payment.id)", "refund_id": "\(refund.id)"])
+                _ = try await store.refundFailed(paymentId: payment.id, reversedAmount: 0, owed: true, at: clock.now())
+                try? await store.deferRefund(paymentId: payment.id, at: clock.now())
+                return
+            }
+            // What the gateway says was refunded in total, never a sum made here: a refund made in the gateway's
+            // dashboard meanwhile is counted once, as the gateway counts it.
+            _ = try await store.recordRefund(paymentId: payment.id, refundedAmount: refund.refundedTotal, at: clock.now())
+            logger.info(
+                "refund sent", metadata: ["payment_id": "\(payment.id)", "amount": "\(refund.amount)", "status": "\(refund.status.rawValue)"])
         } catch {
             logger.error("refund failed; it stays due and the sweep retries it", metadata: ["payment_id": "\(payment.id)", "error": "\(error)"])
             // To the back of the queue: refunds that keep failing cannot starve the others.
@@ -276,6 +352,10 @@ public struct PaymentSummary: Sendable, Encodable, Equatable {
     public var status: PaymentStatus
     public var amount: Int
     public var refundedAmount: Int
+    /// Money owed back and not yet refunded (the sweep sends it).
+    public var refundDue: Int
+    /// A refund of this payment failed at the gateway and is being sent again.
+    public var refundFailed: Bool
     public var failureCode: String?
 
     init(_ record: PaymentRecord) {
@@ -284,6 +364,8 @@ public struct PaymentSummary: Sendable, Encodable, Equatable {
         status = record.status
         amount = record.amount
         refundedAmount = record.refundedAmount
+        refundDue = record.refundDue
+        refundFailed = record.refundFailures > 0 && record.refundDue > 0
         failureCode = record.failureCode
     }
 }
