@@ -82,8 +82,11 @@ public struct CognitoIdentityProvider: IdentityProvider {
         return try tokens(from: output, refreshToken: refreshToken)
     }
 
-    /// `RevokeToken` (the app client has token revocation on): the refresh token and the access tokens
-    /// it issued stop working. Revoking twice is harmless, so the call may be repeated.
+    /// `RevokeToken` (the app client has token revocation on): the refresh token stops working for `/auth/refresh`.
+    /// Access and id tokens already issued stay valid until they expire: the API verifies JWTs itself and Cognito's
+    /// revocation of them is seen only by Cognito's own endpoints. Cognito refresh tokens are opaque, so whose one
+    /// this is cannot be checked without using it; revoking someone else's needs that token, which is itself the
+    /// secret. Revoking twice is harmless, so the call may be repeated.
     public func logout(refreshToken: String, caller: VerifiedCaller) async throws(IdentityError) {
         let token = refreshToken.trimmingWhitespace()
         guard !token.isEmpty else { throw .invalidToken("empty refresh token") }

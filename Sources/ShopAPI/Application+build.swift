@@ -22,6 +22,9 @@ public struct ShopServices: Sendable {
     public var simulator: (any PaymentSimulator)?
     /// Rate limits of the sign-in routes; off unless the host sets them.
     public var limits: AbuseLimits = .off
+    /// `SHOP_PUBLIC_URL`: the address clients reach the store at (`https://shop.example.com`), the base of every
+    /// absolute URL the server makes. Nil: `http://` and the request's own host, right only without TLS in front.
+    public var publicURL: String?
 
     public init(
         catalog: CatalogService, orders: OrderService, identity: any IdentityProvider, verifier: TokenVerifier,
@@ -101,7 +104,7 @@ func addRoutes<Context: ShopRequestContext>(to router: Router<Context>, services
         AuthController<Context>(identity: services.identity, limits: services.limits, jwksJSON: services.jwksJSON).addRoutes(to: router)
     }
     if areas.contains(.products) {
-        ProductsController<Context>(catalog: services.catalog, images: services.images, cursors: services.cursors)
+        ProductsController<Context>(catalog: services.catalog, images: services.images, cursors: services.cursors, publicURL: services.publicURL)
             .addRoutes(to: router)
         if let localImages = services.localImages {
             LocalImagesController<Context>(store: localImages).addRoutes(to: router)

@@ -5,7 +5,8 @@ import ShopSupport
 enum EntityTags {
     /// Whether an `If-None-Match` list names `etag`, by the weak comparison RFC 9110 (13.1.2) requires for
     /// it: `W/"x"` matches `"x"`, since a cache or proxy that changes the encoding marks the tag weak. `*`
-    /// counts only where the caller allows it (a website file; the API's routes compare tags only).
+    /// matches any current representation (RFC 9110, 13.1.2) where the caller has one to answer: a website file, a
+    /// product, a page of products (a product that does not exist is a 404 before any tag is compared).
     static func matches(_ ifNoneMatch: String?, _ etag: String, wildcard: Bool = false) -> Bool {
         guard let ifNoneMatch else { return false }
         let opaque = opaqueTag(etag[...])

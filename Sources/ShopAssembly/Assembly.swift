@@ -89,7 +89,7 @@ public enum ShopAssembly {
             logger.info("JWKS loaded", metadata: ["keys": "\(keys)", "url": "\(cognito.jwksURL)"])
         }
 
-        let images: any ImageStore
+        let images: (any ImageStore)?
         switch configuration.images {
         case .s3(let s3):
             images = S3ImageStore(
@@ -98,7 +98,7 @@ public enum ShopAssembly {
                     clock: host.clock, logger: logger),
                 bucket: s3.bucket, endpoint: s3.endpoint, publicBaseURL: s3.publicBaseURL, clock: host.clock)
         case .local:
-            images = host.localImages ?? NoImageStore()
+            images = host.localImages
         }
 
         let gateway: any PaymentGateway
@@ -131,6 +131,7 @@ public enum ShopAssembly {
         var limited = services
         limited.orders.maxOpenOrders = configuration.maxOpenOrders > 0 ? configuration.maxOpenOrders : nil
         limited.orders.maxUnitsPerLine = configuration.maxUnitsPerLine
+        limited.publicURL = configuration.publicURL
         limited.limits = AbuseLimits.signIn(
             perAddressPerMinute: configuration.authRateLimitPerMinute, failedPerMinute: configuration.loginAccountRateLimitPerMinute,
             trustedProxies: configuration.trustForwardedFor ? configuration.trustedProxies : [], clock: host.clock)
@@ -164,17 +165,6 @@ public enum ShopAssembly {
     static func cursorKey(_ secret: [UInt8]) -> [UInt8] {
         Array(HMAC<SHA256>.authenticationCode(for: Array("serverlessshop-cursor".utf8), using: SymmetricKey(data: secret)))
     }
-}
-
-/// Images are not configured in this host (a function without `SHOP_IMAGES=s3`): uploads are refused.
-struct NoImageStore: ImageStore {
-    func prepareUpload(key: String, contentType: String, expiresAt: Date) async throws(StorageError) -> ImageUpload {
-        throw .backend("product images need SHOP_IMAGES=s3 in the Lambda functions")
-    }
-    func head(key: String) async throws(StorageError) -> StoredImage? { nil }
-    func leadingBytes(key: String, count: Int, etag: String?) async throws(StorageError) -> [UInt8] { [] }
-    func delete(key: String) async throws(StorageError) {}
-    func publish(key: String, etag: String?) async throws(StorageError) -> String { throw .backend("product images need SHOP_IMAGES=s3") }
 }
 
 /// Payments are not configured in this function (`SHOP_PAYMENTS=none`: products, auth): every call fails.

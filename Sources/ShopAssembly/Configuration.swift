@@ -36,6 +36,9 @@ public struct ShopConfiguration: Sendable, Equatable {
     /// `SHOP_TRUST_FORWARDED_FOR`: behind a proxy in `trustedProxies`, the client address is the right-most
     /// `X-Forwarded-For` entry that is not itself a trusted proxy.
     public var trustForwardedFor: Bool
+    /// `SHOP_PUBLIC_URL`: the store's public address (scheme, host, optional port; no trailing slash), the base of
+    /// every absolute URL the server makes (local upload URLs, the local token issuer's default).
+    public var publicURL: String?
     /// `SHOP_TRUSTED_PROXIES`: comma-separated CIDR blocks of the proxies whose `X-Forwarded-For` is believed.
     public var trustedProxies: [CIDRBlock]
     /// `SHOP_MAX_OPEN_ORDERS`: orders a shopper may have waiting for payment at once (0: no limit).
@@ -241,6 +244,7 @@ public struct ShopConfiguration: Sendable, Equatable {
         loginAccountRateLimitPerMinute = try reader.int("SHOP_LOGIN_ACCOUNT_RATE_LIMIT_PER_MINUTE", 0...100_000) ?? 10
         trustForwardedFor = try reader.bool("SHOP_TRUST_FORWARDED_FOR") ?? false
         trustedProxies = try reader.cidrBlocks("SHOP_TRUSTED_PROXIES")
+        publicURL = try reader.url("SHOP_PUBLIC_URL").map(Self.withoutTrailingSlash)
         if trustForwardedFor && trustedProxies.isEmpty {
             throw Invalid(
                 description: "SHOP_TRUST_FORWARDED_FOR=true needs SHOP_TRUSTED_PROXIES: the CIDR blocks of your proxies "
@@ -282,7 +286,7 @@ public struct ShopConfiguration: Sendable, Equatable {
             identity = .cognito(cognito)
         default:
             identity = .local(LocalIdentitySettings(
-                issuer: reader.string("SHOP_TOKEN_ISSUER") ?? "http://\(host):\(port)",
+                issuer: reader.string("SHOP_TOKEN_ISSUER") ?? publicURL ?? "http://\(host):\(port)",
                 clientId: reader.string("SHOP_CLIENT_ID") ?? "serverlessshop-local",
                 tokenTTLSeconds: try reader.int("SHOP_TOKEN_TTL_SECONDS", 60...86_400) ?? 3600,
                 bcryptCost: try reader.int("SHOP_BCRYPT_COST", 4...31) ?? 12))

@@ -3,6 +3,7 @@ import HTTPTypes
 import HummingbirdTesting
 import NIOCore
 import ShopAPI
+import ShopAssembly
 import Testing
 
 @Suite("Product images (local store)")
@@ -12,6 +13,43 @@ struct ImageRoutesTests {
     /// PUTs bytes to an upload URL the way a browser would: only the URL and the given headers.
     static func put(_ c: ShopClient, _ url: String, contentType: String, bytes: Data) async throws -> HTTPResponse.Status {
         try await c.client.execute(uri: url, method: .put, headers: [.contentType: contentType], body: ByteBuffer(data: bytes)).status
+    }
+
+    /// A host with no image storage (a function without SHOP_IMAGES=s3) says so: 501 images_not_configured, not a 500.
+    @Test func imagesNotConfiguredIsA501() async throws {
+        let shop = try await TestShop()
+        defer { shop.cleanUp() }
+        let product = try await shop.product()
+        let service = ImageService(catalog: shop.store, images: nil)
+        for attempt in ["start", "commit"] {
+            do {
+                if attempt == "start" {
+                    _ = try await service.startUpload(productId: product.id, contentType: "image/png")
+                } else {
+                    _ = try await service.commit(productId: product.id, key: "products/\(product.id)/x.png")
+                }
+                Issue.record("\(attempt): no error")
+            } catch {
+                #expect(error.status == .notImplemented, "\(attempt)")
+                #expect(error.code == "images_not_configured")
+                #expect(error.message.contains("SHOP_IMAGES=s3"))
+            }
+        }
+    }
+
+    /// Behind TLS the request arrives as plain HTTP: the upload URL is built on SHOP_PUBLIC_URL, never on `http://`.
+    @Test func uploadURLsUseThePublicURL() async throws {
+        let shop = try await TestShop(limits: ["SHOP_PUBLIC_URL": "https://shop.example.com/"])
+        defer { shop.cleanUp() }
+        let product = try await shop.product()
+        try await shop.live { c in
+            let admin = try await shop.admin(c)
+            let start = try await c.send(.post, "/products/\(product.id)/image", token: admin.idToken, json: #"{"contentType":"image/png"}"#)
+            #expect(start.string("uploadUrl").hasPrefix("https://shop.example.com/uploads/products/\(product.id)/"), "\(start.text)")
+        }
+        let configuration = try ShopConfiguration(environment: ["SHOP_PUBLIC_URL": "https://shop.example.com/"])
+        #expect(configuration.effectiveIssuer == "https://shop.example.com", "the local issuer's default is the public address")
+        #expect(throws: ShopConfiguration.Invalid.self) { try ShopConfiguration(environment: ["SHOP_PUBLIC_URL": "shop.example.com"]) }
     }
 
     @Test func uploadCommitAndServe() async throws {

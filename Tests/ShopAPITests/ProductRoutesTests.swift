@@ -34,6 +34,12 @@ struct ProductRoutesTests {
             let weak = try await c.send(.get, "/products/\(id)", headers: [.ifNoneMatch: "W/\(tag1)"])
             #expect(weak.status == .notModified && weak.text.isEmpty && weak.headers[.eTag] == tag1)
             #expect(try await c.send(.get, "/products/\(id)", headers: [.ifNoneMatch: "W/\"v1-7\""]).status == .ok)
+            // `*` matches any current representation (RFC 9110, 13.1.2): a product, a page; a missing product stays 404.
+            let any = try await c.send(.get, "/products/\(id)", headers: [.ifNoneMatch: "*"])
+            #expect(any.status == .notModified && any.headers[.eTag] == tag1)
+            let anyPage = try await c.send(.get, "/products?limit=5", headers: [.ifNoneMatch: "*"])
+            #expect(anyPage.status == .notModified && anyPage.headers[.eTag] != nil)
+            #expect(try await c.send(.get, "/products/0193a1b2-0000-7000-8000-00000000ffff", headers: [.ifNoneMatch: "*"]).status == .notFound)
 
             let edit = #"{"name":"Oak desk lamp","description":"","price":5200,"currency":"USD","category":"home","quantity":999}"#
             let stale = try await c.send(.put, "/products/\(id)", token: admin.accessToken, json: edit, headers: [.ifMatch: "\"v7\""])

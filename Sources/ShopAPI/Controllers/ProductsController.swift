@@ -8,6 +8,8 @@ struct ProductsController<Context: ShopRequestContext>: Sendable {
     let catalog: CatalogService
     let images: ImageService
     let cursors: CursorCodec
+    /// `SHOP_PUBLIC_URL`, without a trailing slash.
+    let publicURL: String?
 
     /// The body of `POST /products` and `PUT /products/{id}`.
     struct ProductInput: Decodable {
@@ -52,9 +54,14 @@ struct ProductsController<Context: ShopRequestContext>: Sendable {
         _ = try context.requireAdmin()
         let input = try await request.decode(as: ImageInput.self, context: context)
         var upload = try await images.startUpload(productId: try context.pathId(), contentType: input.contentType)
-        // A local upload URL is a path on this server: make it absolute for the caller.
-        if upload.uploadUrl.hasPrefix("/"), let host = request.head.authority {
-            upload.uploadUrl = "http://\(host)\(upload.uploadUrl)"
+        // A local upload URL is a path on this server: make it absolute for the caller, on the public address when
+        // one is set (behind TLS the request itself arrives as plain HTTP and cannot tell).
+        if upload.uploadUrl.hasPrefix("/") {
+            if let publicURL {
+                upload.uploadUrl = publicURL + upload.uploadUrl
+            } else if let host = request.head.authority {
+                upload.uploadUrl = "http://\(host)\(upload.uploadUrl)"
+            }
         }
         return EditedResponse(headers: [.cacheControl: "no-store"], response: upload)
     }
@@ -80,14 +87,14 @@ struct ProductsController<Context: ShopRequestContext>: Sendable {
         for product in page.items { tagged += product.id + product.entityTag }
         tagged += nextCursor ?? "-"
         let etag = "\"p-\(EntityTags.digest(tagged.utf8))\""
-        if EntityTags.matches(request.headers[.ifNoneMatch], etag) { return Response(status: .notModified, headers: [.eTag: etag]) }
+        if EntityTags.matches(request.headers[.ifNoneMatch], etag, wildcard: true) { return Response(status: .notModified, headers: [.eTag: etag]) }
         return JSONCoding.response(products: page.items, nextCursor: nextCursor, headers: [.eTag: etag])
     }
 
     @Sendable func get(_ request: Request, context: Context) async throws -> Response {
         let product = try await catalog.get(id: try context.pathId())
         let etag = product.entityTag
-        if EntityTags.matches(request.headers[.ifNoneMatch], etag) { return Response(status: .notModified, headers: [.eTag: etag]) }
+        if EntityTags.matches(request.headers[.ifNoneMatch], etag, wildcard: true) { return Response(status: .notModified, headers: [.eTag: etag]) }
         return JSONCoding.response(product: product, headers: [.eTag: etag])
     }
 

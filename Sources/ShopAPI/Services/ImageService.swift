@@ -11,16 +11,30 @@ import ShopStorage
 /// the image is really there and within the rules.
 public struct ImageService: Sendable {
     let catalog: any CatalogStore
-    let images: any ImageStore
+    /// Nil where this host has no image storage (a Lambda function without `SHOP_IMAGES=s3`).
+    let store: (any ImageStore)?
     let clock: WallClock
 
-    public init(catalog: any CatalogStore, images: any ImageStore, clock: WallClock = .system) {
+    public init(catalog: any CatalogStore, images: (any ImageStore)?, clock: WallClock = .system) {
         self.catalog = catalog
-        self.images = images
+        self.store = images
         self.clock = clock
     }
 
+    /// The image store, or 501 `images_not_configured`: not a failure of the server, a feature this host lacks.
+    var images: any ImageStore {
+        get throws(APIError) {
+            guard let store else {
+                throw APIError(
+                    .notImplemented, "images_not_configured",
+                    "Product images are not configured here; the deployment needs SHOP_IMAGES=s3 (with SHOP_S3_BUCKET).")
+            }
+            return store
+        }
+    }
+
     public func startUpload(productId: String, contentType: String) async throws(APIError) -> ImageUpload {
+        let images = try images
         let type = contentType.lowercased().trimmingWhitespace()
         guard let ext = ImageRules.allowedTypes[type] else {
             throw APIError.badRequest(
@@ -36,6 +50,7 @@ public struct ImageService: Sendable {
     }
 
     public func commit(productId: String, key: String) async throws(APIError) -> Product {
+        let images = try images
         guard key.hasPrefix("products/\(productId)/"), !key.contains(".."), key.count <= 300 else {
             throw .badRequest("invalid_image_key", "The key is not an upload key for this product.")
         }

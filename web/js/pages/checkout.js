@@ -31,16 +31,17 @@ export async function checkoutPage({ args: [orderId], isCurrent }) {
   }
   const pay = h("section", { class: "pay", "aria-labelledby": "pay-heading" }, h("h2", { id: "pay-heading" }, `Pay ${money(order.total, order.currency)}`));
   const paid = () => waitForPaid(orderId, status, pay, isCurrent);
-  // Charged already (the page was reloaded before the webhook came): never offer the card form again.
-  if (order.payment?.status === "succeeded") {
-    render("Pay", heading, orderSummary(order), pay, status);
-    return paid();
-  }
   const gateway = await api("GET", "/payment/config");
-  // The order's open payment comes back if there is one, so a reload continues it rather than starting another.
+  // The order's open payment comes back if there is one, so a reload continues it rather than starting another;
+  // its status is the gateway's own, so a payment that went through shows as such before its webhook arrives.
   const payment = await api("POST", "/payment", { body: { orderId }, auth: true });
   if (!isCurrent()) return;
   render("Pay", heading, orderSummary(order), pay, status);
+  // Charged already (the page was reloaded before the webhook came): never offer the card form again.
+  if (order.payment?.status === "succeeded" || payment.status === "succeeded" || payment.status === "processing") {
+    pay.append(h("p", { class: "received" }, "Payment received, confirming…"));
+    return paid();
+  }
   if (gateway.provider === "stripe") return stripeForm(pay, status, gateway, payment, paid);
   const form = simulatorForm(pay, status, payment, paid);
   if (payment.status === "requires_action") threeDSecure(pay, status, payment, paid, form);

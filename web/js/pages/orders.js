@@ -8,6 +8,7 @@ import { declineText } from "./checkout.js";
 export function paymentText(order) {
   const p = order.payment;
   if (!p) return order.status === "PENDING_PAYMENT" ? "Not paid yet" : "No payment";
+  if (p.refundFailed) return `Refund failed; we are sending ${money(p.refundDue, order.currency)} again`;
   if (p.refundedAmount === 0 && p.status === "succeeded" && order.status === "CANCELLED") return "Refund pending";
   if (p.refundedAmount > 0) {
     return p.refundedAmount >= p.amount ? `Refunded ${money(p.refundedAmount, order.currency)}`
