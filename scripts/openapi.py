@@ -89,9 +89,10 @@ schemas = {
                              "total": {"type": "integer"}, "currency": {"type": "string"}, "status": STATUS,
                              "createdAt": {"type": "string", "format": "date-time"}, "updatedAt": {"type": "string", "format": "date-time"},
                              "expiresAt": {"type": "string", "format": "date-time"}}},
-    "PaymentSummary": {"type": "object", "required": ["id", "provider", "status", "amount", "refundedAmount"],
+    "PaymentSummary": {"type": "object", "required": ["id", "provider", "status", "amount", "refundedAmount", "refundDue", "refundFailed"],
                        "properties": {"id": {"type": "string"}, "provider": {"type": "string", "enum": ["simulated", "stripe"]},
                                       "status": ref("PaymentStatus"), "amount": {"type": "integer"}, "refundedAmount": {"type": "integer"},
+                                      "refundDue": {"type": "integer"}, "refundFailed": {"type": "boolean"},
                                       "failureCode": {"type": ["string", "null"]}}},
     "OrderView": {"allOf": [ref("Order"), {"type": "object", "required": ["payment"],
                                            "properties": {"payment": {"oneOf": [ref("PaymentSummary"), {"type": "null"}]}}}]},
@@ -172,11 +173,13 @@ paths = {
                          "409": error("Would go below zero or above the maximum"), **BUSY},
         body=obj(delta={"type": "integer"}), security=BEARER, tag="products")},
     "/products/{id}/image": {"parameters": [path_id()], "post": op(
-        "Start an image upload", {"200": ok("Where to upload", ref("ImageUpload")), **ADMIN, "404": error("No such product"), **BUSY},
+        "Start an image upload", {"200": ok("Where to upload", ref("ImageUpload")), **ADMIN, "404": error("No such product"), **BUSY,
+                                  "501": error("This host has no image storage (images_not_configured)")},
         body=obj(contentType=S), security=BEARER, tag="products")},
     "/products/{id}/image/commit": {"parameters": [path_id()], "post": op(
         "Commit an uploaded image", {"200": ok("The product with its image", ref("Product"), ETAG), **ADMIN, "404": error("No such product"),
-                                     "409": error("Not uploaded, too large, or not the declared image"), **BUSY},
+                                     "409": error("Not uploaded, too large, or not the declared image"), **BUSY,
+                                     "501": error("This host has no image storage (images_not_configured)")},
         body=obj(key=S), security=BEARER, tag="products")},
     "/uploads/products/{productId}/{file}": {"parameters": [path_id("productId"), path_id("file")], "put": {
         "summary": "Upload image bytes to a signed URL (local images only)", "tags": ["products"], "security": [],
