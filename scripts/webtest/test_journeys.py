@@ -21,6 +21,7 @@ import zlib
 from pathlib import Path
 
 import harness
+import shoptest
 from harness import Browser, ShopServer
 
 REPORT = {"catalogVisibleSeconds": {}, "axe": {}, "bytes": {}}
@@ -683,6 +684,42 @@ class CognitoAccount(unittest.TestCase):
             b.wait_text(".status", "You are signed out on this device. The store could not end your session")
             self.assertRegex(shop.log(), r"path=/auth/logout .*status=503")
             assert_clean_console(self, b, expected_statuses=(503,))
+
+
+class DelayedWebhook(unittest.TestCase):
+    """The gateway's webhook is late (the simulator delivers to an address nobody answers, so it keeps retrying): a
+    shopper who paid and reloads the checkout page sees "Payment received, confirming…", never the card form again."""
+
+    def test_a_reload_before_the_webhook_shows_payment_received(self):
+        dead = "http://127.0.0.1:%d/hook" % shoptest.free_port()
+        env = {"SHOP_PAYMENTS_WEBHOOK_URL": dead, "SHOP_AUTH_RATE_LIMIT_PER_MINUTE": "0", "SHOP_BCRYPT_COST": "4",
+               "SHOP_PAYMENTS": None, "SHOP_STORE": None, "SHOP_IMAGES": None, "SHOP_IDENTITY": None}
+        with ShopServer(env=env) as shop, Browser("desktop", timeout=15) as b:
+            shop.make_admin(*ADMIN)
+            admin = json.loads(urllib.request.urlopen(urllib.request.Request(
+                shop.url("/auth/login"), data=json.dumps({"email": ADMIN[0], "password": ADMIN[1]}).encode(),
+                headers={"Content-Type": "application/json"})).read())["accessToken"]
+            item = json.loads(urllib.request.urlopen(urllib.request.Request(
+                shop.url("/products"), data=json.dumps({"name": "Late mug", "price": 1200, "category": "mugs", "quantity": 3}).encode(),
+                headers={"Content-Type": "application/json", "Authorization": "Bearer " + admin})).read())
+            b.open(shop.url("/#/register"))
+            register(b, unique("late") + "@example.com")
+            b.open(shop.url("/#/product/" + item["id"]))
+            b.wait_text("h1", "Late mug")
+            b.click_button("Add to cart")
+            b.wait_text(".status", "Your cart has")
+            b.open(shop.url("/#/cart"))
+            b.click_button("Place order")
+            b.wait_text("h1", "Pay for your order")
+            checkout = b.driver.current_url
+            pay(b, "4242 4242 4242 4242")
+            b.wait_text(".status", "Waiting for the store to confirm it")
+            # The reload, while the webhook has not come: no card form, the payment shown as received.
+            b.open("about:blank")
+            b.open(checkout)
+            b.wait_text(".pay .received", "Payment received, confirming")
+            self.assertEqual(b.driver.find_elements("css selector", ".card-form"), [], "the card form is not offered again")
+            self.assertIn("Waiting for the store to confirm it", b.text(".status"))
 
 
 class StripeMode(unittest.TestCase):
