@@ -172,7 +172,9 @@ public struct PaymentService: OrderSettlement {
     /// both). Its amount is no longer refunded, and when the shopper is owed the money (a cancelled order, or a payment
     /// its order could not take) it is due again, under a new idempotency key, for the sweep to send.
     func refundFailed(_ payment: PaymentRecord, refundId: String, amount: Int, reason: String?) async throws(APIError) {
-        // Once per refund, whichever of the two events comes first.
+        // Once per refund, whichever of the two events comes first. Applied before it is marked, as every event is: a
+        // crash in between applies it twice at worst (the refunded total then reads low until the resent refund records
+        // the gateway's own total), never loses it (which would leave money owed and not due).
         let marker = "refund-failed:" + refundId
         if try await mapped({ () throws(StorageError) in try await store.eventProcessed(id: marker) }) { return }
         let owed = try await isOwed(payment)
