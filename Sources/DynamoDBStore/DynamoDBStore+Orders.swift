@@ -112,8 +112,8 @@ extension DynamoDBStore: OrderStore {
     }
 
     public func order(id: String) async throws(StorageError) -> Order? {
-        // The per-shopper counter items share the table; they are never orders.
-        if id.hasPrefix("OPEN#") { return nil }
+        // The per-shopper counter items and the migration records (Migrations.swift) share the table; they are never orders.
+        if id.hasPrefix("OPEN#") || id.hasPrefix(Self.migrationPrefix) { return nil }
         return try await get(tables.orders, ["OrderID": .s(id)]).map { item throws(StorageError) in try Self.order(item) }
     }
 

@@ -1,4 +1,5 @@
 import ArgumentParser
+import DynamoDBStore
 import Foundation
 import Identity
 import Logging
@@ -162,7 +163,7 @@ struct Seed: AsyncParsableCommand {
 }
 
 struct AWS: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "aws", abstract: "Work with the AWS backends.", subcommands: [CreateTables.self])
+    static let configuration = CommandConfiguration(commandName: "aws", abstract: "Work with the AWS backends.", subcommands: [CreateTables.self, Migrate.self])
 
     struct CreateTables: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
@@ -177,6 +178,40 @@ struct AWS: AsyncParsableCommand {
             let store = ShopAssembly.dynamoDB(settings, httpClient: .shared, logger: makeLogger(configuration))
             try await store.createTables()
             print("DynamoDB tables ready at \(settings.endpoint).")
+        }
+    }
+
+    struct Migrate: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "migrate",
+            abstract: "Upgrade existing DynamoDB tables in place: missing tables and indexes, then the data backfills (docs/DYNAMODB.md).",
+            discussion: """
+                Full mode (moto, DynamoDB Local, tables made by hand) creates missing tables, adds missing indexes one at a \
+                time (each waited for until ACTIVE) and runs the pending backfills. On AWS the SAM template owns tables and \
+                indexes: run it with --backfills-only (scripts/deploy does, after sam deploy). Each backfill is recorded once \
+                applied, resumes where a stopped run left off, and writes only what is still missing.
+                """)
+
+        @Option(help: "DynamoDB endpoint (SHOP_DYNAMODB_ENDPOINT, default the region's).") var endpoint: String?
+        @Flag(name: .customLong("dry-run"), help: "Print what would be done; change nothing.") var dryRun = false
+        @Flag(name: .customLong("backfills-only"), help: "Only the backfills: no table or index changes (the deployed stack's tables belong to CloudFormation).")
+        var backfillsOnly = false
+        @Option(name: .customLong("write-rate"), help: "Item writes a second the backfills may make.") var writeRate: Double = 25
+
+        func run() async throws {
+            guard writeRate > 0, writeRate.isFinite else { throw ValidationError("--write-rate must be a positive number of writes a second") }
+            let configuration = try parseConfiguration(overrides: ["SHOP_STORE": "dynamodb", "SHOP_DYNAMODB_ENDPOINT": endpoint])
+            guard case .dynamodb(let settings) = configuration.store else { return }
+            let store = ShopAssembly.dynamoDB(settings, httpClient: .shared, logger: makeLogger(configuration))
+            let options = MigrationOptions(
+                mode: backfillsOnly ? .backfillsOnly : .full, dryRun: dryRun, writesPerSecond: writeRate, log: { print($0) })
+            do {
+                let report = try await store.migrate(options)
+                print("DynamoDB tables at \(settings.endpoint)\(dryRun ? " (dry run)" : ""):")
+                print(report)
+            } catch {
+                throw ValidationError("The migration failed: \(error)")
+            }
         }
     }
 }
