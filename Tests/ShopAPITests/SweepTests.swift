@@ -13,6 +13,8 @@ final class LaggingIndexStore: OrderStore {
     let stale: [Order]
     let dueCalls = Mutex(0)
     let purges = Mutex(0)
+    /// Refunds still due each time the sweep asked for due orders.
+    let refundsDueAtExpiry = Mutex<[Int]>([])
 
     init(inner: SQLiteStore, stale: [Order]) {
         self.inner = inner
@@ -21,6 +23,8 @@ final class LaggingIndexStore: OrderStore {
 
     func dueOrders(now: Date, limit: Int) async throws(StorageError) -> [Order] {
         dueCalls.withLock { $0 += 1 }
+        let due = try await inner.paymentsWithRefundDue(limit: 100).count
+        refundsDueAtExpiry.withLock { $0.append(due) }
         return Array(stale.prefix(limit))
     }
     func placeOrder(_ order: Order, claim: IdempotencyClaim?, maxOpenOrders: Int?, at now: Date) async throws(StorageError) -> PlaceOrderOutcome {
@@ -65,5 +69,29 @@ struct SweepTests {
         _ = try await orders.expireDue(purgeIdempotencyKeys: false)
         #expect(lagging.purges.withLock { $0 } == 1, "the whole-table purge only when asked for")
         #expect(try await shop.stock(product.id) == 500, "stock came back once, by the cancels")
+    }
+
+    /// Money owed back never waits behind a backlog of orders to expire (a function's 60 s can run out on those):
+    /// the sweep sends due refunds first.
+    @Test func theSweepSendsRefundsBeforeItExpiresOrders() async throws {
+        let shop = try await TestShop(orderTTL: 60)
+        defer { shop.cleanUp() }
+        try await shop.live { c in
+            let x = try await PaymentRoutesTests.checkout(shop, c)
+            _ = try await c.confirm(x.paymentId, token: x.shopper.accessToken)
+            await shop.deliver()
+            _ = try await c.send(.post, "/orders/\(x.orderId)/cancel", token: x.shopper.accessToken)
+            await shop.deliver()
+            // The refund fails at the bank: due again, for the sweep.
+            try await shop.simulator.failRefund(id: try #require(try await shop.simulator.refundIds(paymentId: x.paymentId).first))
+            await shop.deliver()
+            #expect(try await shop.store.paymentsWithRefundDue(limit: 10).count == 1)
+            let lagging = LaggingIndexStore(inner: shop.store, stale: [])
+            var services = shop.services
+            services.orders = OrderService(orders: lagging, catalog: shop.store, clock: shop.clock.wallClock)
+            let swept = try await services.sweep(purgeIdempotencyKeys: false)
+            #expect(swept.refundsRetried == 1)
+            #expect(lagging.refundsDueAtExpiry.withLock { $0 } == [0], "the refund was sent before any order was expired")
+        }
     }
 }
