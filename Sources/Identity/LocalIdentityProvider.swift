@@ -152,6 +152,9 @@ public final class BcryptGate: Sendable {
     /// Whether the caller has a clean record (true unless the sign-in limits say otherwise).
     @TaskLocal public static var cleanRecord = true
 
+    /// Password checks admitted and not finished (queued for a thread, or running).
+    public var inFlightCount: Int { inFlight.withLock { $0 } }
+
     public init(limit: Int, reserved: Int? = nil) {
         self.limit = max(1, limit)
         self.reserved = min(self.limit - 1, max(0, reserved ?? self.limit / 4))

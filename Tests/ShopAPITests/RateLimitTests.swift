@@ -126,27 +126,26 @@ struct RateLimitTests {
 
     @Test func cleanRecordsKeepBcryptSlotsTheFloodCannotTake() async throws {
         let gate = BcryptGate(limit: 4, reserved: 1)
-        // Three slow checks from addresses that keep failing fill the shared slots...
+        // Three checks from addresses that keep failing hold the shared slots until the test lets them go.
+        let release = DispatchSemaphore(value: 0)
         let flood = Task {
             await withTaskGroup(of: Void.self) { group in
                 for _ in 0..<3 {
-                    group.addTask { _ = try? await BcryptGate.$cleanRecord.withValue(false) { try await gate.run { usleep(1_000_000) } } }
+                    group.addTask { _ = try? await BcryptGate.$cleanRecord.withValue(false) { try await gate.run { release.wait() } } }
                 }
             }
         }
-        // Once the three are in flight (tests run in parallel: give them up to 3 s to start), a fourth from a
-        // failing address is refused, and a clean record still finds a slot.
-        var refused = false
-        for _ in 0..<150 where !refused {
-            do {
-                _ = try await BcryptGate.$cleanRecord.withValue(false) { try await gate.run { true } }
-                try await Task.sleep(for: .milliseconds(20))
-            } catch is IdentityError {
-                refused = true
-            }
+        for _ in 0..<500 where gate.inFlightCount < 3 { try await Task.sleep(for: .milliseconds(20)) }
+        #expect(gate.inFlightCount == 3)
+        await #expect(throws: IdentityError.self, "a fourth from a failing address is refused at once") {
+            try await BcryptGate.$cleanRecord.withValue(false) { try await gate.run { true } }
         }
-        #expect(refused, "a fourth check from a failing address is refused")
-        #expect(try await gate.run { true }, "a clean record still finds a slot")
+        // A clean record is admitted to the slot kept for it (its work runs once a thread is free).
+        let clean = Task { try await gate.run { true } }
+        for _ in 0..<500 where gate.inFlightCount < 4 { try await Task.sleep(for: .milliseconds(20)) }
+        #expect(gate.inFlightCount == 4, "admitted, not refused")
+        for _ in 0..<3 { release.signal() }
+        #expect(try await clean.value)
         await flood.value
     }
 
