@@ -184,17 +184,29 @@ extension DynamoDBStore {
         return String(repeating: "0", count: max(0, 15 - digits.count)) + digits + "#" + id
     }
 
+    /// An order's item. The money and shipping attributes (`Subtotal`, `ShippingTotal`, `ShippingTax`, `TaxTotal`,
+    /// `ShippingAddress`, `ShippingMethod`, `Shipment`, each line's `Tax`) are absent from orders written before they
+    /// existed, and `order(_:)` reads those with the defaults `Order` gives them; the optional ones are left out when nil.
     static func item(_ o: Order) -> Item {
-        [
+        var item: Item = [
             "OrderID": .s(o.id), "UserID": .s(o.userId), "Status": .s(o.status.rawValue), "Total": .int(o.total),
             "Currency": .s(o.currency), "CreatedAt": .int64(o.createdAt.ms), "UpdatedAt": .int64(o.updatedAt.ms),
             "ExpiresAt": .int64(o.expiresAt.ms), "KindShard": .s(kindShard(o.id)),
             "SortKey": .s(sortKey(createdAt: o.createdAt.ms, id: o.id)), "UserStatus": .s(userStatus(o.userId, o.status)),
             "StatusShard": .s(statusShard(o.id, o.status)),
             "Lines": .l(o.lines.map {
-                .m(["ProductID": .s($0.productId), "Name": .s($0.name), "UnitPrice": .int($0.unitPrice), "Quantity": .int($0.quantity)])
+                .m([
+                    "ProductID": .s($0.productId), "Name": .s($0.name), "UnitPrice": .int($0.unitPrice), "Quantity": .int($0.quantity),
+                    "Tax": .int($0.tax),
+                ])
             }),
+            "Subtotal": .int(o.subtotal), "ShippingTotal": .int(o.shippingTotal), "ShippingTax": .int(o.shippingTax),
+            "TaxTotal": .int(o.taxTotal),
         ]
+        if let address = o.shippingAddress { item["ShippingAddress"] = .m(addressAttributes(address)) }
+        if let method = o.shippingMethod { item["ShippingMethod"] = .m(shippingMethodAttributes(method)) }
+        if let shipment = o.shipment { item["Shipment"] = .m(shipmentAttributes(shipment)) }
+        return item
     }
 
     static func order(_ item: Item) throws(StorageError) -> Order {
@@ -204,14 +216,29 @@ extension DynamoDBStore {
             let lines = try rawLines.map { value -> OrderLine in
                 guard case .m(let m) = value else { throw MalformedItem(attribute: "Lines") }
                 let l = ItemReader(item: m)
-                return OrderLine(productId: try l.string("ProductID"), name: try l.string("Name"), unitPrice: try l.int("UnitPrice"), quantity: try l.int("Quantity"))
+                return OrderLine(
+                    productId: try l.string("ProductID"), name: try l.string("Name"), unitPrice: try l.int("UnitPrice"),
+                    quantity: try l.int("Quantity"), tax: l.optionalInt("Tax") ?? 0)
             }
             guard let status = OrderStatus(rawValue: try r.string("Status")) else { throw MalformedItem(attribute: "Status") }
+            // Orders written before shipping existed have none of these: subtotal = total, no shipping, no tax.
+            func map(_ name: String) throws -> Item? {
+                switch item[name] {
+                case nil, .null?: return nil
+                case .m(let m)?: return m
+                default: throw MalformedItem(attribute: name)
+                }
+            }
             return Order(
                 id: try r.string("OrderID"), userId: try r.string("UserID"), lines: lines, total: try r.int("Total"),
                 currency: try r.string("Currency"), status: status,
                 createdAt: Date(unixMillis: try r.int64("CreatedAt")), updatedAt: Date(unixMillis: try r.int64("UpdatedAt")),
-                expiresAt: Date(unixMillis: try r.int64("ExpiresAt")))
+                expiresAt: Date(unixMillis: try r.int64("ExpiresAt")),
+                shippingAddress: try map("ShippingAddress").map { m in try address(m, attribute: "ShippingAddress") },
+                shippingMethod: try map("ShippingMethod").map { m in try shippingMethod(m) },
+                subtotal: r.optionalInt("Subtotal"), shippingTotal: r.optionalInt("ShippingTotal") ?? 0,
+                shippingTax: r.optionalInt("ShippingTax") ?? 0, taxTotal: r.optionalInt("TaxTotal") ?? 0,
+                shipment: try map("Shipment").map { m in try shipment(m) })
         }
     }
 }

@@ -12,10 +12,15 @@ public struct DynamoDBTableNames: Sendable, Equatable {
     public var users: String
     public var payments: String
     public var paymentEvents: String
+    /// The store settings document (one item, `SettingsID = "store"`).
+    public var settings: String
+    /// Shoppers' address books (hash `UserID`, range `AddressID`), with a `#COUNT` item per shopper.
+    public var addresses: String
 
     public init(
         products: String = "Products", orders: String = "Orders", idempotency: String = "Idempotency", users: String = "Users",
-        payments: String = "Payments", paymentEvents: String = "PaymentEvents"
+        payments: String = "Payments", paymentEvents: String = "PaymentEvents", settings: String = "Settings",
+        addresses: String = "Addresses"
     ) {
         self.products = products
         self.orders = orders
@@ -23,13 +28,16 @@ public struct DynamoDBTableNames: Sendable, Equatable {
         self.users = users
         self.payments = payments
         self.paymentEvents = paymentEvents
+        self.settings = settings
+        self.addresses = addresses
     }
 
     /// The same tables with `prefix` in front of each name.
     public func prefixed(_ prefix: String) -> DynamoDBTableNames {
         DynamoDBTableNames(
             products: prefix + products, orders: prefix + orders, idempotency: prefix + idempotency, users: prefix + users,
-            payments: prefix + payments, paymentEvents: prefix + paymentEvents)
+            payments: prefix + payments, paymentEvents: prefix + paymentEvents, settings: prefix + settings,
+            addresses: prefix + addresses)
     }
 }
 
@@ -122,6 +130,9 @@ public enum DynamoDBSchema {
                     Index(IndexName: paymentsRefundDue, KeySchema: key("DueFlag", "UpdatedAt")),
                 ]),
             CreateTable(TableName: names.paymentEvents, AttributeDefinitions: strings("EventID"), KeySchema: key("EventID")),
+            // Not in Products, where `GET /products/{id}` would answer them: tables of their own.
+            CreateTable(TableName: names.settings, AttributeDefinitions: strings("SettingsID"), KeySchema: key("SettingsID")),
+            CreateTable(TableName: names.addresses, AttributeDefinitions: strings("UserID", "AddressID"), KeySchema: key("UserID", "AddressID")),
         ]
     }
 

@@ -11,6 +11,8 @@ extension SQLiteStore: OrderStore {
 
     public func placeOrder(_ order: Order, claim: IdempotencyClaim?, maxOpenOrders: Int?, at now: Date) async throws(StorageError) -> PlaceOrderOutcome {
         let linesJSON = String(decoding: (try? linesEncoder.encode(order.lines)) ?? Data("[]".utf8), as: UTF8.self)
+        let addressJSON = try order.shippingAddress.map { address throws(StorageError) in try Self.json(address) }
+        let methodJSON = try order.shippingMethod.map { method throws(StorageError) in try Self.json(method) }
         return try await write { db in
             if let claim {
                 if let row = try Row.fetchOne(db, cached: "SELECT * FROM idempotency_keys WHERE user_id = ? AND key = ? AND expires_at > ?",
@@ -44,12 +46,14 @@ extension SQLiteStore: OrderStore {
             }
             try db.run(
                 sql: """
-                    INSERT INTO orders (id, user_id, status, total, currency, lines, created_at, updated_at, expires_at)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    INSERT INTO orders (id, user_id, status, total, currency, lines, created_at, updated_at, expires_at,
+                        subtotal, shipping_total, shipping_tax, tax_total, shipping_address, shipping_method)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                     """,
                 arguments: [
                     order.id, order.userId, order.status.rawValue, order.total, order.currency, linesJSON,
                     order.createdAt.millis, order.updatedAt.millis, order.expiresAt.millis,
+                    order.subtotal, order.shippingTotal, order.shippingTax, order.taxTotal, addressJSON, methodJSON,
                 ])
             if let claim {
                 try db.run(
@@ -143,6 +147,29 @@ extension SQLiteStore: OrderStore {
                     arguments: [now.millis, paymentId])
             }
             return order
+        }
+    }
+
+    public func fulfilOrder(id: String, shipment: Shipment, at now: Date) async throws(StorageError) -> Order {
+        let shipmentJSON = try Self.json(shipment)
+        return try await write { db in
+            try db.run(
+                sql: "UPDATE orders SET status = ?, shipment = ?, updated_at = ? WHERE id = ? AND status = ?",
+                arguments: [OrderStatus.fulfilled.rawValue, shipmentJSON, now.millis, id, OrderStatus.paid.rawValue])
+            let changed = db.changesCount
+            guard let order = try Row.fetchOne(db, cached: "SELECT * FROM orders WHERE id = ?", arguments: [id]).map(Order.init(row:)) else {
+                throw StorageError.notFound
+            }
+            guard changed == 1 else { throw StorageError.invalidTransition(current: order.status) }
+            return order
+        }
+    }
+
+    static func json(_ value: some Encodable) throws(StorageError) -> String {
+        do {
+            return try documentJSON(value)
+        } catch {
+            throw .backend("cannot encode \(type(of: value)): \(error)")
         }
     }
 

@@ -132,6 +132,33 @@ public final class SQLiteStore: Sendable {
         migrator.registerMigration("v4-refund-failures") { db in
             try db.execute(sql: "ALTER TABLE payments ADD COLUMN refund_failures INTEGER NOT NULL DEFAULT 0")
         }
+        // Shipping: the order's address, method, money breakdown and shipment (NULL on orders placed before, which
+        // read with subtotal = total and no shipping or tax), the store settings document, and address books.
+        migrator.registerMigration("v5-shipping") { db in
+            try db.execute(sql: """
+                ALTER TABLE orders ADD COLUMN subtotal INTEGER;
+                ALTER TABLE orders ADD COLUMN shipping_total INTEGER NOT NULL DEFAULT 0;
+                ALTER TABLE orders ADD COLUMN shipping_tax INTEGER NOT NULL DEFAULT 0;
+                ALTER TABLE orders ADD COLUMN tax_total INTEGER NOT NULL DEFAULT 0;
+                ALTER TABLE orders ADD COLUMN shipping_address TEXT;
+                ALTER TABLE orders ADD COLUMN shipping_method TEXT;
+                ALTER TABLE orders ADD COLUMN shipment TEXT;
+                CREATE TABLE settings (
+                    id INTEGER PRIMARY KEY NOT NULL CHECK (id = 1),
+                    document TEXT NOT NULL,
+                    version INTEGER NOT NULL,
+                    updated_at INTEGER NOT NULL
+                );
+                CREATE TABLE addresses (
+                    id TEXT PRIMARY KEY NOT NULL,
+                    user_id TEXT NOT NULL,
+                    address TEXT NOT NULL,
+                    created_at INTEGER NOT NULL,
+                    updated_at INTEGER NOT NULL
+                );
+                CREATE INDEX addresses_by_user ON addresses(user_id, created_at, id);
+                """)
+        }
         return migrator
     }
 
@@ -181,6 +208,28 @@ extension Date {
 let linesEncoder = JSONEncoder()
 let linesDecoder = JSONDecoder()
 
+/// JSON of the documents kept in TEXT columns (addresses, methods, shipments, settings); dates as Unix milliseconds.
+let documentEncoder: JSONEncoder = {
+    let encoder = JSONEncoder()
+    encoder.dateEncodingStrategy = .millisecondsSince1970
+    encoder.outputFormatting = [.sortedKeys]
+    return encoder
+}()
+let documentDecoder: JSONDecoder = {
+    let decoder = JSONDecoder()
+    decoder.dateDecodingStrategy = .millisecondsSince1970
+    return decoder
+}()
+
+func documentJSON(_ value: some Encodable) throws -> String {
+    String(decoding: try documentEncoder.encode(value), as: UTF8.self)
+}
+
+func document<T: Decodable>(_ type: T.Type, _ text: String?) throws -> T? {
+    guard let text else { return nil }
+    return try documentDecoder.decode(T.self, from: Data(text.utf8))
+}
+
 extension Order {
     /// An unknown status is a malformed row, as it is on DynamoDB: never silently another status.
     struct UnknownStatus: Error, CustomStringConvertible {
@@ -192,13 +241,18 @@ extension Order {
         let linesJSON: String = row["lines"]
         let rawStatus: String = row["status"]
         guard let status = OrderStatus(rawValue: rawStatus) else { throw UnknownStatus(status: rawStatus) }
+        let total: Int = row["total"]
         self.init(
             id: row["id"], userId: row["user_id"],
             lines: try linesDecoder.decode([OrderLine].self, from: Data(linesJSON.utf8)),
-            total: row["total"], currency: row["currency"],
+            total: total, currency: row["currency"],
             status: status,
             createdAt: Date(millis: row["created_at"]), updatedAt: Date(millis: row["updated_at"]),
-            expiresAt: Date(millis: row["expires_at"]))
+            expiresAt: Date(millis: row["expires_at"]),
+            shippingAddress: try document(Address.self, row["shipping_address"]),
+            shippingMethod: try document(OrderShippingMethod.self, row["shipping_method"]),
+            subtotal: row["subtotal"] ?? total, shippingTotal: row["shipping_total"] ?? 0, shippingTax: row["shipping_tax"] ?? 0,
+            taxTotal: row["tax_total"] ?? 0, shipment: try document(Shipment.self, row["shipment"]))
     }
 }
 

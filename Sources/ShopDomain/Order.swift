@@ -50,17 +50,78 @@ public struct OrderLine: Sendable, Codable, Equatable, Hashable {
     public var unitPrice: Int
     public var quantity: Int
     public var lineTotal: Int
+    /// The tax on this line (added to it, or included in it with tax-inclusive prices); 0 for orders placed
+    /// before taxes existed.
+    public var tax: Int
 
-    public init(productId: String, name: String, unitPrice: Int, quantity: Int) {
+    public init(productId: String, name: String, unitPrice: Int, quantity: Int, tax: Int = 0) {
         self.productId = productId
         self.name = name
         self.unitPrice = unitPrice
         self.quantity = quantity
         self.lineTotal = unitPrice * quantity
+        self.tax = tax
+    }
+
+    enum CodingKeys: String, CodingKey { case productId, name, unitPrice, quantity, lineTotal, tax }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        productId = try c.decode(String.self, forKey: .productId)
+        name = try c.decode(String.self, forKey: .name)
+        unitPrice = try c.decode(Int.self, forKey: .unitPrice)
+        quantity = try c.decode(Int.self, forKey: .quantity)
+        lineTotal = try c.decodeIfPresent(Int.self, forKey: .lineTotal) ?? unitPrice * quantity
+        tax = try c.decodeIfPresent(Int.self, forKey: .tax) ?? 0
     }
 }
 
-/// An order placed by one user.
+/// The shipping method an order was placed with, as it was then: `price` is the effective price charged
+/// (0 where the method's free-shipping threshold applied).
+public struct OrderShippingMethod: Sendable, Codable, Equatable, Hashable {
+    public var id: String
+    public var name: String
+    public var price: Int
+    public var minDays: Int
+    public var maxDays: Int
+
+    public init(id: String, name: String, price: Int, minDays: Int, maxDays: Int) {
+        self.id = id
+        self.name = name
+        self.price = price
+        self.minDays = minDays
+        self.maxDays = maxDays
+    }
+}
+
+/// Where and how a fulfilled order was sent. Every field but `shippedAt` is optional: an admin may ship without tracking.
+public struct Shipment: Sendable, Codable, Equatable, Hashable {
+    public var carrier: String?
+    public var trackingNumber: String?
+    public var trackingUrl: String?
+    public var shippedAt: Date
+
+    public init(carrier: String?, trackingNumber: String?, trackingUrl: String?, shippedAt: Date) {
+        self.carrier = carrier
+        self.trackingNumber = trackingNumber
+        self.trackingUrl = trackingUrl
+        self.shippedAt = shippedAt
+    }
+
+    enum CodingKeys: String, CodingKey { case carrier, trackingNumber, trackingUrl, shippedAt }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(carrier, forKey: .carrier)
+        try c.encode(trackingNumber, forKey: .trackingNumber)
+        try c.encode(trackingUrl, forKey: .trackingUrl)
+        try c.encode(shippedAt, forKey: .shippedAt)
+    }
+}
+
+/// An order placed by one user. The money is frozen when it is placed: `total` is `subtotal + shippingTotal +
+/// taxTotal` (or, with tax-inclusive prices, `subtotal + shippingTotal`). Orders placed before shipping existed read
+/// with `subtotal` = `total`, no shipping and no tax, and a `nil` address and method.
 public struct Order: Sendable, Codable, Equatable, Hashable {
     public var id: String
     public var userId: String
@@ -71,10 +132,20 @@ public struct Order: Sendable, Codable, Equatable, Hashable {
     public var createdAt: Date
     public var updatedAt: Date
     public var expiresAt: Date
+    public var shippingAddress: Address?
+    public var shippingMethod: OrderShippingMethod?
+    public var subtotal: Int
+    public var shippingTotal: Int
+    public var shippingTax: Int
+    public var taxTotal: Int
+    /// Set when the order is fulfilled.
+    public var shipment: Shipment?
 
     public init(
         id: String, userId: String, lines: [OrderLine], total: Int, currency: String,
-        status: OrderStatus, createdAt: Date, updatedAt: Date, expiresAt: Date
+        status: OrderStatus, createdAt: Date, updatedAt: Date, expiresAt: Date,
+        shippingAddress: Address? = nil, shippingMethod: OrderShippingMethod? = nil, subtotal: Int? = nil, shippingTotal: Int = 0,
+        shippingTax: Int = 0, taxTotal: Int = 0, shipment: Shipment? = nil
     ) {
         self.id = id
         self.userId = userId
@@ -85,6 +156,56 @@ public struct Order: Sendable, Codable, Equatable, Hashable {
         self.createdAt = createdAt
         self.updatedAt = updatedAt
         self.expiresAt = expiresAt
+        self.shippingAddress = shippingAddress
+        self.shippingMethod = shippingMethod
+        self.subtotal = subtotal ?? total
+        self.shippingTotal = shippingTotal
+        self.shippingTax = shippingTax
+        self.taxTotal = taxTotal
+        self.shipment = shipment
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case id, userId, lines, total, currency, status, createdAt, updatedAt, expiresAt
+        case shippingAddress, shippingMethod, subtotal, shippingTotal, shippingTax, taxTotal, shipment
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        let total = try c.decode(Int.self, forKey: .total)
+        self.init(
+            id: try c.decode(String.self, forKey: .id), userId: try c.decode(String.self, forKey: .userId),
+            lines: try c.decode([OrderLine].self, forKey: .lines), total: total, currency: try c.decode(String.self, forKey: .currency),
+            status: try c.decode(OrderStatus.self, forKey: .status), createdAt: try c.decode(Date.self, forKey: .createdAt),
+            updatedAt: try c.decode(Date.self, forKey: .updatedAt), expiresAt: try c.decode(Date.self, forKey: .expiresAt),
+            shippingAddress: try c.decodeIfPresent(Address.self, forKey: .shippingAddress),
+            shippingMethod: try c.decodeIfPresent(OrderShippingMethod.self, forKey: .shippingMethod),
+            subtotal: try c.decodeIfPresent(Int.self, forKey: .subtotal) ?? total,
+            shippingTotal: try c.decodeIfPresent(Int.self, forKey: .shippingTotal) ?? 0,
+            shippingTax: try c.decodeIfPresent(Int.self, forKey: .shippingTax) ?? 0,
+            taxTotal: try c.decodeIfPresent(Int.self, forKey: .taxTotal) ?? 0,
+            shipment: try c.decodeIfPresent(Shipment.self, forKey: .shipment))
+    }
+
+    /// Every field, `null` where there is none (an order placed before shipping existed, one not shipped yet).
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(id, forKey: .id)
+        try c.encode(userId, forKey: .userId)
+        try c.encode(lines, forKey: .lines)
+        try c.encode(subtotal, forKey: .subtotal)
+        try c.encode(shippingTotal, forKey: .shippingTotal)
+        try c.encode(shippingTax, forKey: .shippingTax)
+        try c.encode(taxTotal, forKey: .taxTotal)
+        try c.encode(total, forKey: .total)
+        try c.encode(currency, forKey: .currency)
+        try c.encode(status, forKey: .status)
+        try c.encode(shippingAddress, forKey: .shippingAddress)
+        try c.encode(shippingMethod, forKey: .shippingMethod)
+        try c.encode(shipment, forKey: .shipment)
+        try c.encode(createdAt, forKey: .createdAt)
+        try c.encode(updatedAt, forKey: .updatedAt)
+        try c.encode(expiresAt, forKey: .expiresAt)
     }
 
     /// Prices a validated request against the catalog's current products.
@@ -116,7 +237,8 @@ public enum OrderPricingError: Error, Sendable, Equatable {
     case mixedCurrencies
 }
 
-/// What a shopper asks for: product ids and quantities, nothing else.
+/// What a shopper asks for: product ids and quantities, where to ship (an address, or one of their saved ones by
+/// `addressId`) and how (`shippingMethodId`); never a price.
 public struct OrderRequest: Sendable, Codable, Equatable, Hashable {
     public struct Line: Sendable, Codable, Equatable, Hashable {
         public var productId: String
@@ -128,8 +250,37 @@ public struct OrderRequest: Sendable, Codable, Equatable, Hashable {
     }
 
     public var lines: [Line]
+    public var shippingAddress: Address?
+    public var addressId: String?
+    public var shippingMethodId: String?
 
-    public init(lines: [Line]) { self.lines = lines }
+    public init(lines: [Line], shippingAddress: Address? = nil, addressId: String? = nil, shippingMethodId: String? = nil) {
+        self.lines = lines
+        self.shippingAddress = shippingAddress
+        self.addressId = addressId
+        self.shippingMethodId = shippingMethodId
+    }
+
+    /// What `POST /orders` needs besides the lines: an address (or a saved one's id, not both) and a method.
+    public func shippingProblems() -> [FieldProblem] {
+        var problems: [FieldProblem] = []
+        switch (shippingAddress, addressId) {
+        case (nil, nil):
+            problems.append(.init(field: "shippingAddress", problem: "is required (or addressId, one of your saved addresses)"))
+        case (.some, .some):
+            problems.append(.init(field: "addressId", problem: "give either addressId or shippingAddress, not both"))
+        case (nil, .some(let id)) where id.isEmpty || id.utf8.count > Limits.idMaxBytes:
+            problems.append(.init(field: "addressId", problem: "must be the id of one of your saved addresses"))
+        default:
+            break
+        }
+        if shippingMethodId == nil {
+            problems.append(.init(field: "shippingMethodId", problem: "is required: one of the methods POST /orders/quote lists for the address"))
+        } else if let id = shippingMethodId, id.isEmpty || id.utf8.count > Limits.idMaxBytes {
+            problems.append(.init(field: "shippingMethodId", problem: "must be a shipping method id"))
+        }
+        return problems
+    }
 
     /// Checks line count, quantities and duplicate products against the contract's limits.
     public func validate() throws(DomainError) {
@@ -158,5 +309,64 @@ extension Duration {
     public var seconds: Double {
         let (s, atto) = components
         return Double(s) + Double(atto) / 1e18
+    }
+}
+
+/// What `POST /orders/quote` takes: the lines, where to, and optionally how (else the cheapest method).
+public struct QuoteRequest: Sendable, Codable, Equatable {
+    public var lines: [OrderRequest.Line]
+    public var shippingAddress: Address?
+    public var shippingMethodId: String?
+
+    public init(lines: [OrderRequest.Line], shippingAddress: Address?, shippingMethodId: String? = nil) {
+        self.lines = lines
+        self.shippingAddress = shippingAddress
+        self.shippingMethodId = shippingMethodId
+    }
+}
+
+/// The optional body of `POST /orders/{id}/fulfil`: how the parcel went.
+public struct ShipmentInput: Sendable, Codable, Equatable {
+    public var carrier: String?
+    public var trackingNumber: String?
+    public var trackingUrl: String?
+
+    public init(carrier: String? = nil, trackingNumber: String? = nil, trackingUrl: String? = nil) {
+        self.carrier = carrier
+        self.trackingNumber = trackingNumber
+        self.trackingUrl = trackingUrl
+    }
+
+    public static let carrierMax = 50
+    public static let trackingNumberMax = 100
+    public static let trackingUrlMax = 500
+
+    /// Trimmed (empty means absent) and checked: `carrier` up to 50 characters, `trackingNumber` up to 100 of letters,
+    /// digits, space and `-`, `trackingUrl` an `https://` URL of up to 500 characters.
+    public func validated(shippedAt: Date) throws(DomainError) -> Shipment {
+        func clean(_ text: String?) -> String? {
+            guard let trimmed = text?.trimmingWhitespace(), !trimmed.isEmpty else { return nil }
+            return trimmed
+        }
+        let carrier = clean(carrier), number = clean(trackingNumber), url = clean(trackingUrl)
+        var problems: [FieldProblem] = []
+        if let carrier, !Limits.fits(carrier, Self.carrierMax) {
+            problems.append(.init(field: "carrier", problem: "must be at most \(Self.carrierMax) characters"))
+        }
+        if let number, number.count > Self.trackingNumberMax
+            || !number.unicodeScalars.allSatisfy({ $0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0) || $0 == " " || $0 == "-") })
+        {
+            problems.append(.init(field: "trackingNumber", problem: "must be up to \(Self.trackingNumberMax) letters, digits, spaces and hyphens"))
+        }
+        if let url {
+            let scalars = url.unicodeScalars
+            if !url.lowercased().hasPrefix("https://") || url.utf8.count <= "https://".count || url.utf8.count > Self.trackingUrlMax
+                || scalars.contains(where: { !$0.isASCII || $0.value <= 0x20 || $0.value == 0x7f || $0 == "\"" || $0 == "<" || $0 == ">" })
+            {
+                problems.append(.init(field: "trackingUrl", problem: "must be an https:// URL of up to \(Self.trackingUrlMax) characters"))
+            }
+        }
+        guard problems.isEmpty else { throw .invalid(problems) }
+        return Shipment(carrier: carrier, trackingNumber: number, trackingUrl: url, shippedAt: shippedAt)
     }
 }

@@ -46,17 +46,65 @@ public struct ShopStores: Sendable {
     public var catalog: any CatalogStore
     public var orders: any OrderStore & PaymentStore
     public var users: any UserStore
+    public var settings: any SettingsStore
+    public var addresses: any AddressStore
 
-    public init(catalog: any CatalogStore, orders: any OrderStore & PaymentStore, users: any UserStore) {
+    public init(
+        catalog: any CatalogStore, orders: any OrderStore & PaymentStore, users: any UserStore, settings: any SettingsStore,
+        addresses: any AddressStore
+    ) {
         self.catalog = catalog
         self.orders = orders
         self.users = users
+        self.settings = settings
+        self.addresses = addresses
     }
 
     /// One backend that is all of them.
-    public init(_ store: some CatalogStore & OrderStore & PaymentStore & UserStore) {
-        self.init(catalog: store, orders: store, users: store)
+    public init(_ store: some CatalogStore & OrderStore & PaymentStore & UserStore & SettingsStore & AddressStore) {
+        self.init(catalog: store, orders: store, users: store, settings: store, addresses: store)
     }
+}
+
+/// The store settings document (shipping zones, methods, tax rates): one per store.
+public protocol SettingsStore: Sendable {
+    /// The stored document, or nil before the first `putSettings` (the services then use the built-in default, version 0).
+    func storedSettings() async throws(StorageError) -> StoreSettings?
+    /// Replaces the document, as version (stored version + 1) with `updatedAt` = `at`, and returns what was stored. With
+    /// `expectedVersion` the replacement happens only if the stored version is that one (0: nothing stored yet), else
+    /// `.versionMismatch(current:)`.
+    func putSettings(_ settings: StoreSettings, expectedVersion: Int?, at: Date) async throws(StorageError) -> StoreSettings
+}
+
+/// An address in a shopper's address book.
+public struct SavedAddress: Sendable, Equatable {
+    public var id: String
+    public var userId: String
+    public var address: Address
+    public var createdAt: Date
+    public var updatedAt: Date
+
+    public init(id: String, userId: String, address: Address, createdAt: Date, updatedAt: Date) {
+        self.id = id
+        self.userId = userId
+        self.address = address
+        self.createdAt = createdAt
+        self.updatedAt = updatedAt
+    }
+}
+
+/// Shoppers' address books. Each shopper's count is kept in the same atomic step as the address itself.
+public protocol AddressStore: Sendable {
+    /// The shopper's addresses, oldest first.
+    func addresses(userId: String) async throws(StorageError) -> [SavedAddress]
+    /// One of the shopper's addresses, or nil (someone else's is nil too).
+    func address(userId: String, id: String) async throws(StorageError) -> SavedAddress?
+    /// Adds an address; `.tooManyAddresses(limit:)` when the shopper has `limit` already, `.alreadyExists` if the id is taken.
+    func addAddress(_ address: SavedAddress, limit: Int) async throws(StorageError)
+    /// Replaces one of the shopper's addresses; `.notFound` if they have none with this id.
+    func updateAddress(userId: String, id: String, address: Address, at: Date) async throws(StorageError) -> SavedAddress
+    /// Deletes one of the shopper's addresses; `.notFound` if they have none with this id.
+    func deleteAddress(userId: String, id: String) async throws(StorageError)
 }
 
 /// A claim on an idempotency key, written in the same atomic step as the order.
@@ -112,6 +160,9 @@ public protocol OrderStore: Sendable {
     /// the stock in the same step (never above `Limits.stockRange`'s maximum: units beyond it are dropped and logged), and cancelling a PAID order marks its paying payment's
     /// refund as due in that step too. Throws `.invalidTransition(current:)` otherwise.
     func transitionOrder(id: String, from: Set<OrderStatus>, to: OrderStatus, expiredBy: Date?, at now: Date) async throws(StorageError) -> Order
+    /// PAID → FULFILLED with its shipment, in one step; `.invalidTransition(current:)` if the order is not PAID,
+    /// `.notFound` if there is none.
+    func fulfilOrder(id: String, shipment: Shipment, at now: Date) async throws(StorageError) -> Order
     /// Pending orders whose `expiresAt` is at or before `now`, oldest first.
     func dueOrders(now: Date, limit: Int) async throws(StorageError) -> [Order]
     /// Deletes idempotency records that expired before `now`; returns how many.
@@ -173,6 +224,8 @@ public enum StorageError: Error, Sendable, Equatable {
     case outOfStock([StockShortage])
     /// The user has `limit` orders waiting for payment already.
     case tooManyOpenOrders(limit: Int)
+    /// The shopper's address book is full.
+    case tooManyAddresses(limit: Int)
     /// A product named by an order no longer exists.
     case productNotFound(String)
     case invalidTransition(current: OrderStatus)

@@ -31,6 +31,6 @@ struct DynamoDBConformanceTests {
     @Test(arguments: StorageConformance.cases)
     func conformance(_ testCase: StorageConformance.Case) async throws {
         let store = try await Moto.freshStore()
-        try await testCase.run(StoreHarness(catalog: store, orders: store, users: store))
+        try await testCase.run(StoreHarness(store))
     }
 }

@@ -18,7 +18,7 @@ struct SQLiteConformanceTests {
         let dir = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let store = try SQLiteStore(directory: dir)
-        try await testCase.run(StoreHarness(catalog: store, orders: store, users: store))
+        try await testCase.run(StoreHarness(store))
     }
 
     @Test func usesWriteAheadLogging() async throws {
