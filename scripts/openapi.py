@@ -39,12 +39,12 @@ RATE = {"429": error("Too many sign-in requests; see Retry-After")}
 BEARER = [{"bearerAuth": []}]
 
 
-def op(summary, responses, body=None, security=None, parameters=None, tag=None):
+def op(summary, responses, body=None, security=None, parameters=None, tag=None, body_required=True):
     operation = {"summary": summary, "responses": {**COMMON, **responses}}
     if tag:
         operation["tags"] = [tag]
     if body is not None:
-        operation["requestBody"] = {"required": True, "content": {"application/json": {"schema": body}}}
+        operation["requestBody"] = {"required": body_required, "content": {"application/json": {"schema": body}}}
     operation["security"] = security if security is not None else []
     if parameters:
         operation["parameters"] = parameters
@@ -65,6 +65,10 @@ STATUS = {"type": "string", "enum": ["PENDING_PAYMENT", "PAID", "FULFILLED", "CA
 ETAG = {"ETag": {"description": "The product's entity tag", "schema": {"type": "string"}}}
 PAGE_ETAG = {"ETag": {"description": "The page's entity tag: changes when any product on it, or the next cursor, does", "schema": {"type": "string"}}}
 RETRY = {"Retry-After": {"schema": {"type": "integer"}}}
+SETTINGS_ETAG = {"ETag": {"description": "The settings' entity tag, \"s<version>\"", "schema": {"type": "string"}}}
+S = {"type": "string"}
+NS = {"type": ["string", "null"]}
+I = {"type": "integer"}
 
 schemas = {
     "Error": {"type": "object", "required": ["error"], "properties": {"error": {
@@ -81,14 +85,50 @@ schemas = {
                                     "currency": {"type": "string"}, "category": {"type": "string"}, "quantity": {"type": "integer"}}},
     "ProductPage": {"type": "object", "required": ["items", "nextCursor"],
                     "properties": {"items": {"type": "array", "items": ref("Product")}, "nextCursor": {"type": ["string", "null"]}}},
-    "OrderLine": {"type": "object", "required": ["productId", "name", "unitPrice", "quantity", "lineTotal"],
+    "OrderLine": {"type": "object", "required": ["productId", "name", "unitPrice", "quantity", "lineTotal", "tax"],
                   "properties": {"productId": {"type": "string"}, "name": {"type": "string"}, "unitPrice": {"type": "integer"},
-                                 "quantity": {"type": "integer"}, "lineTotal": {"type": "integer"}}},
-    "Order": {"type": "object", "required": ["id", "userId", "lines", "total", "currency", "status", "createdAt", "updatedAt", "expiresAt"],
+                                 "quantity": {"type": "integer"}, "lineTotal": {"type": "integer"}, "tax": {"type": "integer"}}},
+    "Order": {"type": "object", "required": ["id", "userId", "lines", "subtotal", "shippingTotal", "shippingTax", "taxTotal", "total", "currency",
+                                             "status", "shippingAddress", "shippingMethod", "shipment", "createdAt", "updatedAt", "expiresAt"],
               "properties": {"id": {"type": "string"}, "userId": {"type": "string"}, "lines": {"type": "array", "items": ref("OrderLine")},
-                             "total": {"type": "integer"}, "currency": {"type": "string"}, "status": STATUS,
+                             "subtotal": {"type": "integer"}, "shippingTotal": {"type": "integer"}, "shippingTax": {"type": "integer"},
+                             "taxTotal": {"type": "integer"}, "total": {"type": "integer"}, "currency": {"type": "string"}, "status": STATUS,
+                             "shippingAddress": {"oneOf": [ref("Address"), {"type": "null"}]},
+                             "shippingMethod": {"oneOf": [ref("OrderShippingMethod"), {"type": "null"}]},
+                             "shipment": {"oneOf": [ref("Shipment"), {"type": "null"}]},
                              "createdAt": {"type": "string", "format": "date-time"}, "updatedAt": {"type": "string", "format": "date-time"},
                              "expiresAt": {"type": "string", "format": "date-time"}}},
+    "Address": {"type": "object", "required": ["name", "line1", "city", "postalCode", "country"],
+                "properties": {"name": S, "line1": S, "line2": NS, "city": S, "region": NS, "postalCode": S, "country": S, "phone": NS}},
+    "SavedAddress": {"allOf": [ref("Address"), {"type": "object", "required": ["id"], "properties": {"id": S}}]},
+    "AddressList": {"type": "object", "required": ["items"], "properties": {"items": {"type": "array", "items": ref("SavedAddress")}}},
+    "OrderShippingMethod": {"type": "object", "required": ["id", "name", "price", "minDays", "maxDays"],
+                            "properties": {"id": S, "name": S, "price": I, "minDays": I, "maxDays": I}},
+    "Shipment": {"type": "object", "required": ["carrier", "trackingNumber", "trackingUrl", "shippedAt"],
+                 "properties": {"carrier": NS, "trackingNumber": NS, "trackingUrl": NS, "shippedAt": {"type": "string", "format": "date-time"}}},
+    "ShipmentInput": {"type": "object", "properties": {"carrier": NS, "trackingNumber": NS, "trackingUrl": NS}},
+    "ShippingMethod": {"type": "object", "required": ["id", "name", "price", "minDays", "maxDays"],
+                       "properties": {"id": S, "name": S, "price": I, "freeOver": {"type": ["integer", "null"]}, "minDays": I, "maxDays": I}},
+    "ShippingZone": {"type": "object", "required": ["id", "name", "countries", "methods"],
+                     "properties": {"id": S, "name": S, "countries": {"type": "array", "items": S},
+                                    "methods": {"type": "array", "items": ref("ShippingMethod")}}},
+    "TaxRate": {"type": "object", "required": ["country", "rate", "name", "appliesToShipping"],
+                "properties": {"country": S, "region": NS, "rate": I, "name": S, "appliesToShipping": {"type": "boolean"}}},
+    "SettingsInput": {"type": "object", "required": ["currency", "pricesIncludeTax", "shippingZones", "taxRates"],
+                      "properties": {"currency": S, "pricesIncludeTax": {"type": "boolean"},
+                                     "shippingZones": {"type": "array", "items": ref("ShippingZone")},
+                                     "taxRates": {"type": "array", "items": ref("TaxRate")}}},
+    "Settings": {"allOf": [ref("SettingsInput"), {"type": "object", "required": ["version", "updatedAt"], "properties": {
+        "version": I, "updatedAt": {"type": ["string", "null"], "format": "date-time"}}}]},
+    "QuoteRequest": {"type": "object", "required": ["lines", "shippingAddress"], "properties": {
+        "lines": {"type": "array", "items": {"type": "object", "required": ["productId", "quantity"],
+                                             "properties": {"productId": S, "quantity": I}}},
+        "shippingAddress": ref("Address"), "shippingMethodId": S}},
+    "Quote": {"type": "object", "required": ["currency", "lines", "subtotal", "shippingMethods", "shippingMethodId", "shippingTotal", "shippingTax",
+                                             "taxTotal", "total"],
+              "properties": {"currency": S, "lines": {"type": "array", "items": ref("OrderLine")}, "subtotal": I,
+                             "shippingMethods": {"type": "array", "items": ref("OrderShippingMethod")}, "shippingMethodId": S,
+                             "shippingTotal": I, "shippingTax": I, "taxTotal": I, "total": I}},
     "PaymentSummary": {"type": "object", "required": ["id", "provider", "status", "amount", "refundedAmount", "refundDue", "refundFailed"],
                        "properties": {"id": {"type": "string"}, "provider": {"type": "string", "enum": ["simulated", "stripe"]},
                                       "status": ref("PaymentStatus"), "amount": {"type": "integer"}, "refundedAmount": {"type": "integer"},
@@ -98,9 +138,10 @@ schemas = {
                                            "properties": {"payment": {"oneOf": [ref("PaymentSummary"), {"type": "null"}]}}}]},
     "OrderPage": {"type": "object", "required": ["items", "nextCursor"],
                   "properties": {"items": {"type": "array", "items": ref("Order")}, "nextCursor": {"type": ["string", "null"]}}},
-    "OrderRequest": {"type": "object", "required": ["lines"], "properties": {"lines": {"type": "array", "items": {
+    "OrderRequest": {"type": "object", "required": ["lines", "shippingMethodId"], "properties": {"lines": {"type": "array", "items": {
         "type": "object", "required": ["productId", "quantity"],
-        "properties": {"productId": {"type": "string"}, "quantity": {"type": "integer"}}}}}},
+        "properties": {"productId": {"type": "string"}, "quantity": {"type": "integer"}}}},
+        "shippingAddress": ref("Address"), "addressId": S, "shippingMethodId": S}},
     "PaymentStatus": {"type": "string", "enum": ["requires_payment_method", "requires_confirmation", "requires_action", "processing",
                                                 "succeeded", "canceled"]},
     "Payment": {"type": "object", "required": ["id", "provider", "status", "amount", "currency", "clientSecret", "refundedAmount"],
@@ -134,7 +175,6 @@ def obj(**properties):
     return {"type": "object", "required": list(properties), "properties": properties}
 
 
-S = {"type": "string"}
 paths = {
     "/health": {"get": op("Liveness", {"200": ok("Alive", obj(status=S))}, tag="health")},
     "/.well-known/jwks.json": {"get": op("The local issuer's public keys", {"200": ok("A JWKS", {"type": "object"})}, tag="auth")},
@@ -203,6 +243,28 @@ paths = {
                   security=BEARER, parameters=[LIMIT, CURSOR, query("status", STATUS, "Only this status"),
                                                query("all", {"type": "string", "enum": ["true", "false"]}, "Everyone's (admins)")], tag="orders"),
     },
+    "/orders/quote": {"post": op(
+        "What an order would cost (nothing stored)", {"200": ok("The quote", ref("Quote")), "404": error("Unknown product"), **BUSY},
+        body=ref("QuoteRequest"), tag="orders")},
+    "/settings": {
+        "get": op("The store settings", {"200": ok("The settings", ref("Settings"), SETTINGS_ETAG), **BUSY}, tag="settings"),
+        "put": op("Replace the store settings", {"200": ok("Stored", ref("Settings"), SETTINGS_ETAG), **ADMIN,
+                                                 "412": error("If-Match does not match"), **BUSY},
+                  body=ref("SettingsInput"), security=BEARER, tag="settings",
+                  parameters=[{"name": "If-Match", "in": "header", "required": False, "schema": S}]),
+    },
+    "/account/addresses": {
+        "get": op("The caller's address book", {"200": ok("The addresses", ref("AddressList")), **AUTH, **BUSY}, security=BEARER, tag="account"),
+        "post": op("Save an address", {"201": ok("Saved", ref("SavedAddress"), {"Location": {"schema": S}}), **AUTH,
+                                       "409": error("The address book is full"), **BUSY},
+                   body=ref("Address"), security=BEARER, tag="account"),
+    },
+    "/account/addresses/{id}": {"parameters": [path_id()],
+        "put": op("Replace a saved address", {"200": ok("Saved", ref("SavedAddress")), **AUTH, "404": error("No such address of yours"), **BUSY},
+                  body=ref("Address"), security=BEARER, tag="account"),
+        "delete": op("Delete a saved address", {"204": ok("Deleted"), **AUTH, "404": error("No such address of yours"), **BUSY},
+                     security=BEARER, tag="account"),
+    },
     "/orders/{id}": {"parameters": [path_id()], "get": op(
         "An order with its payment", {"200": ok("The order", ref("OrderView")), **AUTH, "404": error("No such order of yours"), **BUSY},
         security=BEARER, tag="orders")},
@@ -211,7 +273,7 @@ paths = {
                             "409": error("Not cancellable"), **BUSY}, security=BEARER, tag="orders")},
     "/orders/{id}/fulfil": {"parameters": [path_id()], "post": op(
         "Fulfil a paid order", {"200": ok("Fulfilled", ref("OrderView")), **ADMIN, "404": error("No such order"),
-                                "409": error("Not paid"), **BUSY}, security=BEARER, tag="orders")},
+                                "409": error("Not paid"), **BUSY}, body=ref("ShipmentInput"), body_required=False, security=BEARER, tag="orders")},
     "/payment": {"post": op("Start paying an order", {"201": ok("The payment", ref("PaymentStarted")), **AUTH, "404": error("No such order of yours"),
                                                        "409": error("Order not payable, or the gateway refused"), **BUSY},
                             body=obj(orderId=S), security=BEARER, tag="payment")},

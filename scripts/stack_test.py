@@ -501,16 +501,21 @@ def scenario(stack):
     other = payload(r("POST", "/products", {"name": "Doomed", "price": 100, "category": "mugs", "quantity": 1}, token=admin["idToken"]))
     ok("products: delete", r("DELETE", f"/products/{other['id']}", token=admin["idToken"]), 204)
 
-    # orders: place (with an idempotency key), list, get, cancel (stock back), fulfil a paid one.
+    # orders: place (with an idempotency key), list, get, cancel (stock back), fulfil a paid one. Every order
+    # ships to Oregon by standard (an address and a method are required since issue 18).
+    shipping = {"shippingAddress": {"name": "Ada Lovelace", "line1": "1 Main St", "city": "Portland", "region": "OR",
+                                    "postalCode": "97201", "country": "US"},
+                "shippingMethodId": "standard"}
+
     def place(quantity=1):
-        result = r("POST", "/orders", {"lines": [{"productId": pid, "quantity": quantity}]}, token=shopper["accessToken"],
+        result = r("POST", "/orders", {"lines": [{"productId": pid, "quantity": quantity}], **shipping}, token=shopper["accessToken"],
                    headers={"idempotency-key": "stack-" + uuid.uuid4().hex})
         ok("orders: place", result, 201)
         return payload(result)
 
     first = place()
     replay_key = "stack-replay-" + RUN
-    replayed = [r("POST", "/orders", {"lines": [{"productId": pid, "quantity": 1}]}, token=shopper["accessToken"],
+    replayed = [r("POST", "/orders", {"lines": [{"productId": pid, "quantity": 1}], **shipping}, token=shopper["accessToken"],
                   headers={"idempotency-key": replay_key}) for _ in range(2)]
     check("orders: a replayed Idempotency-Key answers the same order",
           [x.get("statusCode") for x in replayed][0] == 201 and payload(replayed[0])["id"] == payload(replayed[1])["id"],
@@ -540,7 +545,34 @@ def scenario(stack):
 
     second = place()
     pay(second)
-    ok("orders: fulfil a paid order", r("POST", f"/orders/{second['id']}/fulfil", token=admin["idToken"]), 200)
+    fulfilled = r("POST", f"/orders/{second['id']}/fulfil", {"carrier": "UPS", "trackingNumber": "1Z999", "trackingUrl": "https://ups.example/1Z999"},
+                  token=admin["idToken"])
+    ok("orders: fulfil a paid order with tracking", fulfilled, 200)
+    check("orders: the shopper sees the shipment",
+          (payload(r("GET", f"/orders/{second['id']}", token=shopper["accessToken"])) or {}).get("shipment", {}).get("trackingNumber") == "1Z999",
+          fulfilled)
+
+    # settings (products function) and quotes and address books (orders function), on their own tables.
+    settings = r("GET", "/settings")
+    ok("settings: the built-in default, public", settings, 200)
+    document = {k: v for k, v in payload(settings).items() if k not in ("version", "updatedAt")}
+    ok("settings: a shopper may not replace them", r("PUT", "/settings", document, token=shopper["idToken"]), 403)
+    stored = r("PUT", "/settings", document, token=admin["idToken"], headers={"if-match": '"s0"'})
+    ok("settings: the admin stores them (If-Match s0)", stored, 200)
+    ok("settings: a stale If-Match is 412", r("PUT", "/settings", document, token=admin["idToken"], headers={"if-match": '"s0"'}), 412)
+    quote = r("POST", "/orders/quote", {"lines": [{"productId": pid, "quantity": 1}], **shipping})
+    ok("orders: a public quote", quote, 200)
+    saved = r("POST", "/account/addresses", shipping["shippingAddress"], token=shopper["accessToken"])
+    ok("account: save an address", saved, 201)
+    aid = (payload(saved) or {}).get("id", "missing")
+    ok("account: list addresses", r("GET", "/account/addresses", token=shopper["accessToken"]), 200)
+    ok("account: update an address", r("PUT", f"/account/addresses/{aid}", {**shipping["shippingAddress"], "line2": "Apt 4"},
+                                       token=shopper["accessToken"]), 200)
+    by_id = r("POST", "/orders", {"lines": [{"productId": pid, "quantity": 1}], "addressId": aid, "shippingMethodId": "standard"},
+              token=shopper["accessToken"])
+    ok("orders: place with a saved address", by_id, 201)
+    ok("orders: cancel it", r("POST", f"/orders/{payload(by_id)['id']}/cancel", token=shopper["accessToken"]), 200)
+    ok("account: delete an address", r("DELETE", f"/account/addresses/{aid}", token=shopper["accessToken"]), 204)
     third = place()
     pay(third)
     cancelled = r("POST", f"/orders/{third['id']}/cancel", token=shopper["accessToken"])

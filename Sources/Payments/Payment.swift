@@ -86,13 +86,21 @@ public protocol PaymentGateway: Sendable {
     var provider: PaymentProvider { get }
     /// What the browser needs to take a card (Stripe's publishable key); nil for the simulator.
     var publishableKey: String? { get }
-    func createPayment(orderId: String, amount: Int, currency: String, idempotencyKey: String) async throws(PaymentError) -> GatewayPayment
+    /// Creates the PaymentIntent; `shipping` is where the order goes (Stripe uses it for fraud checks and receipts).
+    func createPayment(orderId: String, amount: Int, currency: String, shipping: Address?, idempotencyKey: String) async throws(PaymentError) -> GatewayPayment
     func retrievePayment(id: String) async throws(PaymentError) -> GatewayPayment
     func cancelPayment(id: String) async throws(PaymentError) -> GatewayPayment
     /// Refunds `amount` (nil: everything not yet refunded).
     func refund(paymentId: String, amount: Int?, idempotencyKey: String) async throws(PaymentError) -> GatewayRefund
     /// Checks `Stripe-Signature` over the raw body, then decodes the event.
     func verifyWebhook(payload: [UInt8], signatureHeader: String?) throws(WebhookError) -> WebhookEvent
+}
+
+extension PaymentGateway {
+    /// A payment without a shipping address.
+    public func createPayment(orderId: String, amount: Int, currency: String, idempotencyKey: String) async throws(PaymentError) -> GatewayPayment {
+        try await createPayment(orderId: orderId, amount: amount, currency: currency, shipping: nil, idempotencyKey: idempotencyKey)
+    }
 }
 
 /// The simulator's own steps, which Stripe.js performs against Stripe: confirming with a card, and

@@ -25,11 +25,14 @@ public struct StripeGateway: PaymentGateway {
     let timeout: Duration
     let clock: WallClock
     let logger: Logger
+    /// Whether a PaymentIntent carries the order's `shipping`. By default only with Stripe's own API: localstripe,
+    /// the tests' stand-in for it, refuses parameters it does not know ("Unexpected shipping").
+    let sendsShipping: Bool
 
     public init(
         httpClient: HTTPClient, secretKey: String, publishableKey: String?, webhookSecret: String,
         apiBase: String = "https://api.stripe.com", retry: RetryPolicy = .default, timeout: Duration = .seconds(20),
-        clock: WallClock = .system, logger: Logger = Logger(label: "stripe")
+        clock: WallClock = .system, logger: Logger = Logger(label: "stripe"), sendsShipping: Bool? = nil
     ) {
         self.httpClient = httpClient
         self.secretKey = secretKey
@@ -42,17 +45,29 @@ public struct StripeGateway: PaymentGateway {
         self.timeout = timeout
         self.clock = clock
         self.logger = logger
+        self.sendsShipping = sendsShipping ?? (base == "https://api.stripe.com")
     }
 
-    public func createPayment(orderId: String, amount: Int, currency: String, idempotencyKey: String) async throws(PaymentError) -> GatewayPayment {
-        let intent = try await send(
-            .POST, "/v1/payment_intents",
-            form: [
-                ("amount", String(amount)), ("currency", currency.lowercased()), ("metadata[orderId]", orderId),
-                ("payment_method_types[]", "card"),
-            ],
-            idempotencyKey: idempotencyKey)
+    public func createPayment(
+        orderId: String, amount: Int, currency: String, shipping: Address?, idempotencyKey: String
+    ) async throws(PaymentError) -> GatewayPayment {
+        var form = [
+            ("amount", String(amount)), ("currency", currency.lowercased()), ("metadata[orderId]", orderId), ("payment_method_types[]", "card"),
+        ]
+        if sendsShipping, let shipping { form += Self.shippingForm(shipping) }
+        let intent = try await send(.POST, "/v1/payment_intents", form: form, idempotencyKey: idempotencyKey)
         return try payment(intent)
+    }
+
+    /// Stripe's `shipping` hash of a PaymentIntent: the name and address (and phone) the order ships to.
+    static func shippingForm(_ a: Address) -> [(String, String)] {
+        var form = [("shipping[name]", a.name), ("shipping[address][line1]", a.line1)]
+        if let line2 = a.line2 { form.append(("shipping[address][line2]", line2)) }
+        form.append(("shipping[address][city]", a.city))
+        if let region = a.region { form.append(("shipping[address][state]", region)) }
+        form += [("shipping[address][postal_code]", a.postalCode), ("shipping[address][country]", a.country)]
+        if let phone = a.phone { form.append(("shipping[phone]", phone)) }
+        return form
     }
 
     public func retrievePayment(id: String) async throws(PaymentError) -> GatewayPayment {

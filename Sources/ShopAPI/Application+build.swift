@@ -18,6 +18,9 @@ public struct ShopServices: Sendable {
     /// Set when images are files on this server: adds the signed upload and image routes.
     public var localImages: (any LocalImageFiles)?
     public var payments: PaymentService
+    /// The store settings (shipping zones, methods, tax rates) and shoppers' address books.
+    public var settings: SettingsService
+    public var addresses: AddressService
     /// Set when the gateway is the simulator: adds its confirm and 3-D Secure routes.
     public var simulator: (any PaymentSimulator)?
     /// Rate limits of the sign-in routes; off unless the host sets them.
@@ -29,8 +32,10 @@ public struct ShopServices: Sendable {
     public init(
         catalog: CatalogService, orders: OrderService, identity: any IdentityProvider, verifier: TokenVerifier,
         cursors: CursorCodec, jwksJSON: String?, images: ImageService, localImages: (any LocalImageFiles)?,
-        payments: PaymentService, simulator: (any PaymentSimulator)?
+        payments: PaymentService, simulator: (any PaymentSimulator)?, settings: SettingsService, addresses: AddressService
     ) {
+        self.settings = settings
+        self.addresses = addresses
         self.payments = payments
         self.simulator = simulator
         self.catalog = catalog
@@ -47,9 +52,9 @@ public struct ShopServices: Sendable {
 /// The parts of the API a router serves. `shop serve` serves all of them; each Lambda function one,
 /// so that a function's 404 and 405 come from its own router.
 public enum APIArea: String, Sendable, CaseIterable {
-    /// `/products/...`, and the local image routes when images are files on this server.
+    /// `/products/...`, `/settings`, and the local image routes when images are files on this server.
     case products
-    /// `/orders/...`.
+    /// `/orders/...`, `/account/addresses/...`.
     case orders
     /// `/auth/...` and the local issuer's `/.well-known/jwks.json`.
     case auth
@@ -104,14 +109,18 @@ func addRoutes<Context: ShopRequestContext>(to router: Router<Context>, services
         AuthController<Context>(identity: services.identity, limits: services.limits, jwksJSON: services.jwksJSON).addRoutes(to: router)
     }
     if areas.contains(.products) {
-        ProductsController<Context>(catalog: services.catalog, images: services.images, cursors: services.cursors, publicURL: services.publicURL)
-            .addRoutes(to: router)
+        ProductsController<Context>(
+            catalog: services.catalog, images: services.images, cursors: services.cursors, publicURL: services.publicURL,
+            settings: services.settings
+        ).addRoutes(to: router)
+        SettingsController<Context>(settings: services.settings).addRoutes(to: router)
         if let localImages = services.localImages {
             LocalImagesController<Context>(store: localImages).addRoutes(to: router)
         }
     }
     if areas.contains(.orders) {
         OrdersController<Context>(orders: services.orders, payments: services.payments, cursors: services.cursors).addRoutes(to: router)
+        AddressesController<Context>(addresses: services.addresses).addRoutes(to: router)
     }
     if areas.contains(.payment) {
         PaymentsController<Context>(payments: services.payments, simulator: services.simulator).addRoutes(to: router)

@@ -146,5 +146,8 @@ extension PageBody: ResponseEncodable, ResponseGenerator {}
 extension Product: ResponseGenerator, ResponseEncodable {}
 extension Order: ResponseGenerator, ResponseEncodable {}
 extension ImageUpload: ResponseGenerator, ResponseEncodable {}
+extension StoreSettings: ResponseGenerator, ResponseEncodable {}
+extension Quote: ResponseGenerator, ResponseEncodable {}
+extension AddressView: ResponseGenerator, ResponseEncodable {}
 extension AuthTokens: ResponseGenerator, ResponseEncodable {}
 extension UserProfile: ResponseGenerator, ResponseEncodable {}

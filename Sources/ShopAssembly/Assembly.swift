@@ -120,14 +120,20 @@ public enum ShopAssembly {
         }
         let payments = PaymentService(store: stores.orders, gateway: gateway, clock: host.clock, logger: logger)
 
+        let settings = SettingsService(store: stores.settings, clock: host.clock)
+        let addresses = AddressService(store: stores.addresses, clock: host.clock)
+        var orders = OrderService(
+            orders: stores.orders, catalog: stores.catalog, clock: host.clock, ttl: .seconds(configuration.orderTTLSeconds),
+            settlement: payments)
+        orders.settingsService = settings
+        orders.addressBook = addresses
         let services = ShopServices(
             catalog: CatalogService(store: stores.catalog, clock: host.clock),
-            orders: OrderService(
-                orders: stores.orders, catalog: stores.catalog, clock: host.clock, ttl: .seconds(configuration.orderTTLSeconds),
-                settlement: payments),
+            orders: orders,
             identity: identity, verifier: verifier, cursors: CursorCodec(secret: cursorKey(host.secrets.cursorSecret)),
             jwksJSON: jwksJSON, images: ImageService(catalog: stores.catalog, images: images, clock: host.clock),
-            localImages: configuration.images == .local ? host.localImages : nil, payments: payments, simulator: simulator)
+            localImages: configuration.images == .local ? host.localImages : nil, payments: payments, simulator: simulator,
+            settings: settings, addresses: addresses)
         var limited = services
         limited.orders.maxOpenOrders = configuration.maxOpenOrders > 0 ? configuration.maxOpenOrders : nil
         limited.orders.maxUnitsPerLine = configuration.maxUnitsPerLine
@@ -174,7 +180,7 @@ struct NoPaymentGateway: PaymentGateway {
     let publishableKey: String? = nil
     static let refusal = PaymentError.configuration("payments are not configured in this function (SHOP_PAYMENTS=none)")
 
-    func createPayment(orderId: String, amount: Int, currency: String, idempotencyKey: String) async throws(PaymentError) -> GatewayPayment {
+    func createPayment(orderId: String, amount: Int, currency: String, shipping: Address?, idempotencyKey: String) async throws(PaymentError) -> GatewayPayment {
         throw Self.refusal
     }
     func retrievePayment(id: String) async throws(PaymentError) -> GatewayPayment { throw Self.refusal }

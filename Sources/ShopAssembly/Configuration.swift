@@ -270,7 +270,9 @@ public struct ShopConfiguration: Sendable, Equatable {
                     idempotency: reader.string("SHOP_DYNAMODB_IDEMPOTENCY_TABLE") ?? "Idempotency",
                     users: reader.string("SHOP_DYNAMODB_USERS_TABLE") ?? "Users",
                     payments: reader.string("SHOP_DYNAMODB_PAYMENTS_TABLE") ?? "Payments",
-                    paymentEvents: reader.string("SHOP_DYNAMODB_PAYMENT_EVENTS_TABLE") ?? "PaymentEvents")))
+                    paymentEvents: reader.string("SHOP_DYNAMODB_PAYMENT_EVENTS_TABLE") ?? "PaymentEvents",
+                    settings: reader.string("SHOP_DYNAMODB_SETTINGS_TABLE") ?? "Settings",
+                    addresses: reader.string("SHOP_DYNAMODB_ADDRESSES_TABLE") ?? "Addresses")))
         default:
             store = .sqlite(directory: dataDirectory)
         }

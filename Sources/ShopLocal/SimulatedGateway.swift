@@ -178,7 +178,9 @@ public final class SimulatedGateway: PaymentGateway, PaymentSimulator, Sendable 
 
     // MARK: PaymentGateway
 
-    public func createPayment(orderId: String, amount: Int, currency: String, idempotencyKey: String) async throws(PaymentError) -> GatewayPayment {
+    public func createPayment(
+        orderId: String, amount: Int, currency: String, shipping: Address?, idempotencyKey: String
+    ) async throws(PaymentError) -> GatewayPayment {
         let now = clock.now()
         return try transaction { db in
             // The same idempotency key gets the same PaymentIntent, as with Stripe.

@@ -81,6 +81,37 @@ struct StripeGatewayStandInTests {
         #expect(request.headers["content-type"] == "application/x-www-form-urlencoded")
     }
 
+    /// With Stripe's own API the PaymentIntent carries the order's shipping name and address; localstripe refuses the
+    /// parameter, so only this stand-in sees it (and the localstripe tests below run without it).
+    @Test func createSendsTheShippingAddressToStripe() async throws {
+        let stripe = StripeStandIn()
+        let address = Address(
+            name: "Ada Lovelace", line1: "1 Main St", line2: "Apt 4", city: "San Francisco", region: "CA", postalCode: "94105", country: "US",
+            phone: "+1 415 555 0100")
+        _ = try await stripe.run { base in
+            let gateway = StripeGateway(
+                httpClient: .shared, secretKey: "sk_test_standin_secret", publishableKey: nil, webhookSecret: "whsec_x", apiBase: base,
+                sendsShipping: true)
+            return try await gateway.createPayment(orderId: "order-1", amount: 3610, currency: "USD", shipping: address, idempotencyKey: "pay-order-1-1")
+        }
+        let form = try #require(stripe.received.first).form
+        #expect(form["shipping[name]"] == "Ada Lovelace")
+        #expect(form["shipping[address][line1]"] == "1 Main St")
+        #expect(form["shipping[address][line2]"] == "Apt 4")
+        #expect(form["shipping[address][city]"] == "San Francisco")
+        #expect(form["shipping[address][state]"] == "CA")
+        #expect(form["shipping[address][postal_code]"] == "94105")
+        #expect(form["shipping[address][country]"] == "US")
+        #expect(form["shipping[phone]"] == "+1 415 555 0100")
+        #expect(form["amount"] == "3610")
+        // Another API base (localstripe's) gets none by default.
+        let plain = StripeStandIn()
+        _ = try await plain.run { base in
+            try await StripeStandIn.gateway(base).createPayment(orderId: "o", amount: 1, currency: "USD", shipping: address, idempotencyKey: "k")
+        }
+        #expect(try #require(plain.received.first).form.keys.contains { $0.hasPrefix("shipping") } == false)
+    }
+
     @Test(arguments: [
         (429, #"{"error":{"type":"rate_limit_error","message":"Too many requests"}}"#),
         (500, #"{"error":{"type":"api_error","message":"Something went wrong"}}"#),

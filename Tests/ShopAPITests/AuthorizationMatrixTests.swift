@@ -16,6 +16,7 @@ struct AuthorizationMatrixTests {
         var orderId: String
         var paymentId: String
         var refreshToken: String
+        var addressId: String
     }
 
     struct Route: Sendable, CustomTestStringConvertible {
@@ -41,6 +42,8 @@ struct AuthorizationMatrixTests {
     }
 
     static let card = #"{"number":"4242424242424242","expMonth":12,"expYear":2031,"cvc":"123"}"#
+    static let address = #"{"name":"Ada Lovelace","line1":"1 Main St","city":"Portland","region":"OR","postalCode":"97201","country":"US"}"#
+    static let settingsBody = #"{"currency":"USD","pricesIncludeTax":false,"shippingZones":[{"id":"all","name":"Everywhere","countries":["*"],"methods":[{"id":"post","name":"Post","price":500,"minDays":2,"maxDays":9}]}],"taxRates":[]}"#
     static let productBody = #"{"name":"Lamp","price":100,"category":"home","quantity":1}"#
 
     static let routes: [Route] = [
@@ -67,8 +70,19 @@ struct AuthorizationMatrixTests {
               [.anonymous: (401, 401), .shopper: (403, 403), .otherShopper: (403, 403), .admin: (200, 404)]),
         Route(.post, "/products/{product}/image/commit", body: #"{"key":"products/{product}/x.png"}"#,
               [.anonymous: (401, 401), .shopper: (403, 403), .otherShopper: (403, 403), .admin: (409, 409)]),
-        Route(.post, "/orders", body: #"{"lines":[{"productId":"{product}","quantity":1}]}"#,
+        Route(.post, "/orders", body: #"{"lines":[{"productId":"{product}","quantity":1}],"shippingAddress":\#(address),"shippingMethodId":"standard"}"#,
               [.anonymous: (401, 401), .shopper: (201, 404), .otherShopper: (201, 404), .admin: (201, 404)]),
+        // A saved address is the caller's own: someone else's id is refused like a missing one.
+        Route(.post, "/orders", body: #"{"lines":[{"productId":"{product}","quantity":1}],"addressId":"{address}","shippingMethodId":"standard"}"#,
+              [.anonymous: (401, 401), .shopper: (201, 400), .otherShopper: (400, 400), .admin: (400, 400)]),
+        Route(.post, "/orders/quote", body: #"{"lines":[{"productId":"{product}","quantity":1}],"shippingAddress":\#(address)}"#,
+              [.anonymous: (200, 404), .shopper: (200, 404), .otherShopper: (200, 404), .admin: (200, 404)]),
+        .everyone(.get, "/settings", 200),
+        Route(.put, "/settings", body: settingsBody, [.anonymous: (401, 401), .shopper: (403, 403), .otherShopper: (403, 403), .admin: (200, 200)]),
+        Route(.get, "/account/addresses", [.anonymous: (401, 401), .shopper: (200, 200), .otherShopper: (200, 200), .admin: (200, 200)]),
+        Route(.post, "/account/addresses", body: address, [.anonymous: (401, 401), .shopper: (201, 201), .otherShopper: (201, 201), .admin: (201, 201)]),
+        Route(.put, "/account/addresses/{address}", body: address, [.anonymous: (401, 401), .shopper: (200, 404), .otherShopper: (404, 404), .admin: (404, 404)]),
+        Route(.delete, "/account/addresses/{address}", [.anonymous: (401, 401), .shopper: (204, 404), .otherShopper: (404, 404), .admin: (404, 404)]),
         Route(.get, "/orders", [.anonymous: (401, 401), .shopper: (200, 200), .otherShopper: (200, 200), .admin: (200, 200)]),
         Route(.get, "/orders?all=true", [.anonymous: (401, 401), .shopper: (403, 403), .otherShopper: (403, 403), .admin: (200, 200)]),
         Route(.get, "/orders/{order}", [.anonymous: (401, 401), .shopper: (200, 404), .otherShopper: (404, 404), .admin: (200, 404)]),
@@ -94,6 +108,7 @@ struct AuthorizationMatrixTests {
     static func fill(_ text: String, _ f: Fixture) -> String {
         text.replacingOccurrences(of: "{product}", with: f.productId).replacingOccurrences(of: "{order}", with: f.orderId)
             .replacingOccurrences(of: "{payment}", with: f.paymentId).replacingOccurrences(of: "{refresh}", with: f.refreshToken)
+            .replacingOccurrences(of: "{address}", with: f.addressId)
     }
 
     @Test func theMatrixCoversEveryRoute() async throws {
@@ -101,7 +116,8 @@ struct AuthorizationMatrixTests {
         defer { shop.cleanUp() }
         func template(_ path: String) -> String {
             path.replacingOccurrences(of: "{product}", with: "{id}").replacingOccurrences(of: "{order}", with: "{id}")
-                .replacingOccurrences(of: "{payment}", with: "{id}").split(separator: "?").first.map(String.init) ?? path
+                .replacingOccurrences(of: "{payment}", with: "{id}").replacingOccurrences(of: "{address}", with: "{id}")
+                .split(separator: "?").first.map(String.init) ?? path
         }
         let covered = Set(Self.routes.map { "\($0.method) \(template($0.path))" })
         let served = Set(routeTable(services: shop.services)).subtracting(Self.exempt)
@@ -124,14 +140,16 @@ struct AuthorizationMatrixTests {
                     let product = try await shop.product(quantity: 10)
                     let order = try await c.placeOrder([(product.id, 1)], token: shopper.accessToken)
                     let payment = try await c.startPayment(order.string("id"), token: shopper.accessToken)
+                    let saved = try await c.send(.post, "/account/addresses", token: shopper.accessToken, json: Self.address)
                     var fixture = Fixture(
                         productId: product.id, orderId: order.string("id"), paymentId: payment.string("paymentId"),
-                        refreshToken: shopper.refreshToken)
+                        refreshToken: shopper.refreshToken, addressId: saved.string("id"))
                     if missing {
                         fixture.productId = "0193a1b2-0000-7000-8000-000000000000"
                         fixture.orderId = "0193a1b2-0000-7000-8000-000000000001"
                         fixture.paymentId = "pi_missing"
                         fixture.refreshToken = "missing-refresh-token"
+                        fixture.addressId = "0193a1b2-0000-7000-8000-000000000002"
                     }
                     let token: String? = switch caller {
                     case .anonymous: nil

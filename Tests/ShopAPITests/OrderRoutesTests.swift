@@ -14,14 +14,18 @@ struct OrderRoutesTests {
         try await shop.test { c in
             let user = try await c.shopper()
             // The client's price and total are ignored.
-            let body = #"{"lines":[{"productId":"\#(tea.id)","quantity":3,"unitPrice":1},{"productId":"\#(cups.id)","quantity":2}],"total":1}"#
+            let body = #"{"lines":[{"productId":"\#(tea.id)","quantity":3,"unitPrice":1},{"productId":"\#(cups.id)","quantity":2}],"total":1,"#
+                + #""shippingAddress":\#(TestShop.oregonJSON),"shippingMethodId":"standard"}"#
             let placed = try await c.send(.post, "/orders", token: user.accessToken, json: body)
             #expect(placed.status == .created)
             let id = placed.string("id")
             #expect(placed.headers[.location] == "/orders/\(id)")
             #expect(placed.string("status") == "PENDING_PAYMENT")
             #expect(placed.string("userId") == user.userId)
-            #expect(placed.int("total") == 3 * 450 + 2 * 1_299)
+            #expect(placed.int("subtotal") == 3 * 450 + 2 * 1_299)
+            #expect(placed.int("shippingTotal") == 500, "standard shipping, under the free-shipping threshold")
+            #expect(placed.int("taxTotal") == 0, "no sales tax in Oregon")
+            #expect(placed.int("total") == 3 * 450 + 2 * 1_299 + 500)
             #expect(placed.string("currency") == "USD")
             let lines = placed["lines"] as? [[String: Any]] ?? []
             #expect(lines.count == 2)
@@ -37,7 +41,7 @@ struct OrderRoutesTests {
             _ = try await shop.services.catalog.update(id: tea.id, fields: ProductFields(name: "Tea", description: "", price: 999, currency: "USD", category: "pantry"), expectedVersion: nil)
             let read = try await c.send(.get, "/orders/\(id)", token: user.idToken)
             #expect(read.status == .ok)
-            #expect(read.int("total") == 3 * 450 + 2 * 1_299)
+            #expect(read.int("total") == 3 * 450 + 2 * 1_299 + 500)
         }
     }
 
@@ -80,7 +84,8 @@ struct OrderRoutesTests {
                 (#"{"lines":[{"productId":"\#(p.id)","quantity":0}]}"#, "validation_failed"),
                 (#"{"lines":[{"productId":"\#(p.id)","quantity":1001}]}"#, "validation_failed"),
                 (#"{"lines":[{"productId":"\#(p.id)","quantity":1},{"productId":"\#(p.id)","quantity":2}]}"#, "validation_failed"),
-                (#"{"lines":[{"productId":"\#(p.id)","quantity":1},{"productId":"\#(euro.id)","quantity":1}]}"#, "mixed_currencies"),
+                (#"{"lines":[{"productId":"\#(p.id)","quantity":1}]}"#, "validation_failed"),
+                (#"{"lines":[{"productId":"\#(p.id)","quantity":1},{"productId":"\#(euro.id)","quantity":1}],"shippingAddress":\#(TestShop.oregonJSON),"shippingMethodId":"standard"}"#, "unsupported_currency"),
                 (#"{"lines":[{"productId":"\#(p.id)","quantity":"2"}]}"#, "invalid_body"),
                 (#"{"lines":{"productId":"x"}}"#, "invalid_body"),
                 (#"{"lines":[{"productId":"\#(p.id)","quantity":1}"#, "invalid_json"),
@@ -108,11 +113,22 @@ struct OrderRoutesTests {
             #expect(first.status == .created)
             // The same body, spaced differently, is the same request.
             let again = try await c.send(
-                .post, "/orders", token: user.idToken, json: #"{ "lines" : [ { "quantity": 2, "productId": "\#(p.id)" } ] }"#,
+                .post, "/orders", token: user.idToken,
+                json: #"{ "shippingMethodId": "standard", "lines" : [ { "quantity": 2, "productId": "\#(p.id)" } ], "shippingAddress": { "country": "US", "postalCode": "97201", "region": "OR", "city": "Portland", "line1": "1 Main St", "name": "Ada Lovelace" } }"#,
                 headers: [HTTPField.Name("Idempotency-Key")!: "order-123"])
             #expect(again.status == .created)
             #expect(again.string("id") == first.string("id"))
             #expect(try await shop.stock(p.id) == 8, "stock taken once")
+            // The fingerprint covers the address and the method: the same lines sent elsewhere or another way are another request.
+            let express = try await c.placeOrder([(p.id, 2)], token: user.idToken, key: "order-123", method: "express")
+            #expect(express.status == .unprocessableContent)
+            #expect(express.errorCode == "idempotency_key_reused")
+            let elsewhere = try await c.send(
+                .post, "/orders", token: user.idToken,
+                json: #"{"lines":[{"productId":"\#(p.id)","quantity":2}],"shippingMethodId":"standard","shippingAddress":{"name":"Ada Lovelace","line1":"9 Elm St","city":"Portland","region":"OR","postalCode":"97201","country":"US"}}"#,
+                headers: [HTTPField.Name("Idempotency-Key")!: "order-123"])
+            #expect(elsewhere.errorCode == "idempotency_key_reused")
+            #expect(try await shop.stock(p.id) == 8)
 
             let different = try await c.placeOrder([(q.id, 1)], token: user.idToken, key: "order-123")
             #expect(different.status == .unprocessableContent)

@@ -40,6 +40,9 @@ final class LaggingIndexStore: OrderStore {
     func transitionOrder(id: String, from: Set<OrderStatus>, to: OrderStatus, expiredBy: Date?, at now: Date) async throws(StorageError) -> Order {
         try await inner.transitionOrder(id: id, from: from, to: to, expiredBy: expiredBy, at: now)
     }
+    func fulfilOrder(id: String, shipment: Shipment, at now: Date) async throws(StorageError) -> Order {
+        try await inner.fulfilOrder(id: id, shipment: shipment, at: now)
+    }
     func purgeIdempotencyRecords(before now: Date) async throws(StorageError) -> Int {
         purges.withLock { $0 += 1 }
         return try await inner.purgeIdempotencyRecords(before: now)
@@ -56,7 +59,7 @@ struct SweepTests {
         var stale: [Order] = []
         for i in 0..<150 {
             let order = try await shop.services.orders.place(
-                userId: "u\(i % 7)", request: OrderRequest(lines: [OrderRequest.Line(productId: product.id, quantity: 1)]), idempotencyKey: nil)
+                userId: "u\(i % 7)", request: TestShop.request([OrderRequest.Line(productId: product.id, quantity: 1)]), idempotencyKey: nil)
             _ = try await shop.store.transitionOrder(id: order.id, from: [.pendingPayment], to: .cancelled, expiredBy: nil, at: shop.clock.now)
             stale.append(order)
         }

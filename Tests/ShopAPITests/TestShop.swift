@@ -39,6 +39,15 @@ struct TestShop {
     let simulator: SimulatedGateway
     static let webhookSecret = "whsec_test_secret"
 
+    /// A US address without sales tax in the built-in settings: an order's total there is its subtotal plus shipping.
+    static let oregon = Address(name: "Ada Lovelace", line1: "1 Main St", city: "Portland", region: "OR", postalCode: "97201", country: "US")
+    static let oregonJSON = #"{"name":"Ada Lovelace","line1":"1 Main St","city":"Portland","region":"OR","postalCode":"97201","country":"US"}"#
+
+    /// An order request shipped to `oregon` by the standard method, for tests that place orders through the service.
+    static func request(_ lines: [OrderRequest.Line]) -> OrderRequest {
+        OrderRequest(lines: lines, shippingAddress: oregon, shippingMethodId: "standard")
+    }
+
     /// A simulated gateway with its own file under `dir`.
     static func simulator(in dir: String, clock: WallClock = .system) throws -> SimulatedGateway {
         try SimulatedGateway(
@@ -66,7 +75,7 @@ struct TestShop {
         let images = LocalImageStore(directory: dir + "/images", secret: Array("test-upload-secret".utf8), clock: clock.wallClock)
         simulator = try Self.simulator(in: dir, clock: clock.wallClock)
         let host = HostParts(
-            stores: ShopStores(catalog: catalog ?? store, orders: store, users: store), localImages: images, simulatedPayments: simulator,
+            stores: ShopStores(catalog: catalog ?? store, orders: store, users: store, settings: store, addresses: store), localImages: images, simulatedPayments: simulator,
             secrets: ShopSecrets(cursorSecret: Array("test-cursor-secret".utf8), tokenSigningKey: Self.signingKey),
             clock: clock.wallClock, logger: Logger(label: "test"))
         services = try await ShopAssembly.assemble(try Self.configuration(orderTTL: orderTTL, limits: limits), host: host).services
@@ -175,8 +184,10 @@ struct ShopClient: Sendable {
             refreshToken: reply.string("refreshToken"))
     }
 
-    func placeOrder(_ lines: [(String, Int)], token: String, key: String? = nil) async throws -> Reply {
-        let body = "{\"lines\":[" + lines.map { #"{"productId":"\#($0.0)","quantity":\#($0.1)}"# }.joined(separator: ",") + "]}"
+    /// Places an order shipped to `TestShop.oregon` (no sales tax) by `method` (standard: 500, free from 5000).
+    func placeOrder(_ lines: [(String, Int)], token: String, key: String? = nil, method: String = "standard") async throws -> Reply {
+        let body = "{\"lines\":[" + lines.map { #"{"productId":"\#($0.0)","quantity":\#($0.1)}"# }.joined(separator: ",") + "],"
+            + #""shippingAddress":\#(TestShop.oregonJSON),"shippingMethodId":"\#(method)"}"#
         var headers: HTTPFields = [:]
         if let key { headers[HTTPField.Name("Idempotency-Key")!] = key }
         return try await send(.post, "/orders", token: token, json: body, headers: headers)

@@ -63,6 +63,15 @@ import Testing
         }
     }
 
+    /// Every first path segment the API serves is reserved, so no web file can ever hide a route (new routes included).
+    @Test func everyRoutesFirstSegmentIsReserved() async throws {
+        let shop = try await TestShop()
+        defer { shop.cleanUp() }
+        let firsts = Set(routeTable(services: shop.services).compactMap { $0.split(separator: " ").last?.split(separator: "/").first.map(String.init) })
+        #expect(firsts.contains("settings") && firsts.contains("account"))
+        #expect(firsts.subtracting(WebSite.reservedPrefixes).isEmpty, "unreserved: \(firsts.subtracting(WebSite.reservedPrefixes).sorted())")
+    }
+
     @Test func filesThatWouldHideTheAPIOrHaveNoTypeAreRefused() {
         for path in ["/products/app.js", "/orders/list.html", "/health/x.css", "/images/a.png", "/auth/x.js", "/.well-known/a.txt", "/payment/p.js"] {
             if (try? WebSite(files: [path: [1]], contentSecurityPolicy: "")) != nil { Issue.record("\(path) was accepted") }

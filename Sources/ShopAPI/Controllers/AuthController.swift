@@ -96,7 +96,7 @@ struct AuthController<Context: ShopRequestContext>: Sendable {
             let tokens = try await identityCall { () throws(IdentityError) in try await identity.login(email: body.email, password: body.password) }
             if let pair { limits.failedLogins?.giveBack(pair) }
             return EditedResponse(headers: [.cacheControl: "no-store"], response: tokens)
-        } catch let error as APIError where error.status == .unauthorized {
+        } catch let error where error.status == .unauthorized {
             if let account { _ = limits.accountSlowdown?.take(account) }
             if let client { _ = limits.recentFailures?.take(client) }
             throw error

@@ -10,6 +10,7 @@ struct OrdersController<Context: ShopRequestContext>: Sendable {
     func addRoutes(to router: Router<Context>) {
         let group = router.group("orders")
         group.post(use: place)
+        group.post("quote", use: quote)
         group.get(use: list)
         group.get("{id}", use: get)
         group.post("{id}/cancel", use: cancel)
@@ -23,6 +24,11 @@ struct OrdersController<Context: ShopRequestContext>: Sendable {
         let order = try await orders.place(userId: caller.userId, request: body, idempotencyKey: key)
         context.logger.info("order placed", metadata: ["order_id": "\(order.id)", "total": "\(order.total)"])
         return EditedResponse(status: .created, headers: [.location: "/orders/\(order.id)"], response: order)
+    }
+
+    /// Anyone: what an order would cost, nothing stored, no stock taken.
+    @Sendable func quote(_ request: Request, context: Context) async throws -> Quote {
+        try await orders.quote(try await request.decode(as: QuoteRequest.self, context: context))
     }
 
     @Sendable func list(_ request: Request, context: Context) async throws -> PageBody<Order> {
@@ -59,7 +65,20 @@ struct OrdersController<Context: ShopRequestContext>: Sendable {
         return try await payments.view(order)
     }
 
+    /// The body is optional: `{carrier, trackingNumber, trackingUrl}`, each optional too.
     @Sendable func fulfil(_ request: Request, context: Context) async throws -> OrderView {
-        try await payments.view(try await orders.fulfil(id: try context.pathId(), caller: try context.requireCaller()))
+        let caller = try context.requireCaller()
+        let id = try context.pathId()
+        guard caller.isAdmin else { throw APIError.forbidden }
+        let buffer: ByteBuffer
+        do {
+            buffer = try await request.body.collect(upTo: Limits.requestBodyMax)
+        } catch {
+            throw APIError(.contentTooLarge, "payload_too_large", "The request body is larger than 1 MiB.")
+        }
+        let input = buffer.readableBytes == 0 ? ShipmentInput() : try ShopRequestDecoder.decode(ShipmentInput.self, from: Array(buffer.readableBytesView))
+        let order = try await orders.fulfil(id: id, shipment: input, caller: caller)
+        context.logger.info("order fulfilled", metadata: ["order_id": "\(order.id)"])
+        return try await payments.view(order)
     }
 }

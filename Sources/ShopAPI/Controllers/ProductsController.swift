@@ -10,6 +10,8 @@ struct ProductsController<Context: ShopRequestContext>: Sendable {
     let cursors: CursorCodec
     /// `SHOP_PUBLIC_URL`, without a trailing slash.
     let publicURL: String?
+    /// A product created without a `currency` gets the settings' one.
+    let settings: SettingsService
 
     /// The body of `POST /products` and `PUT /products/{id}`.
     struct ProductInput: Decodable {
@@ -21,8 +23,11 @@ struct ProductsController<Context: ShopRequestContext>: Sendable {
         /// Initial stock, on create only; stock changes go through `/stock`.
         var quantity: Int?
 
-        var fields: ProductFields {
-            ProductFields(name: name, description: description ?? "", price: price, currency: currency ?? "USD", category: category)
+        /// Without a `currency`, the store settings' one.
+        func fields(_ settings: SettingsService) async throws(APIError) -> ProductFields {
+            let currency: String
+            if let given = self.currency { currency = given } else { currency = try await settings.current().currency }
+            return ProductFields(name: name, description: description ?? "", price: price, currency: currency, category: category)
         }
     }
 
@@ -101,7 +106,7 @@ struct ProductsController<Context: ShopRequestContext>: Sendable {
     @Sendable func create(_ request: Request, context: Context) async throws -> EditedResponse<Product> {
         _ = try context.requireAdmin()
         let input = try await request.decode(as: ProductInput.self, context: context)
-        let product = try await catalog.create(input.fields, quantity: input.quantity ?? 0)
+        let product = try await catalog.create(try await input.fields(settings), quantity: input.quantity ?? 0)
         context.logger.info("product created", metadata: ["product_id": "\(product.id)"])
         return EditedResponse(status: .created, headers: [.location: "/products/\(product.id)", .eTag: product.entityTag], response: product)
     }
@@ -111,7 +116,7 @@ struct ProductsController<Context: ShopRequestContext>: Sendable {
         let id = try context.pathId()
         let expected = try Self.expectedVersion(request.headers[.ifMatch])
         let input = try await request.decode(as: ProductInput.self, context: context)
-        return Self.tagged(try await catalog.update(id: id, fields: input.fields, expectedVersion: expected))
+        return Self.tagged(try await catalog.update(id: id, fields: try await input.fields(settings), expectedVersion: expected))
     }
 
     @Sendable func delete(_ request: Request, context: Context) async throws -> HTTPResponse.Status {

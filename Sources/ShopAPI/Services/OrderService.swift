@@ -19,6 +19,9 @@ public struct OrderService: Sendable {
     let idempotencyLifetime: Duration
     /// Sends what a cancelled order owes (a refund) or closes its open payment.
     let settlement: (any OrderSettlement)?
+    /// The store settings (shipping and tax) and address books; nil only in tests that never price an order.
+    public var settingsService: SettingsService?
+    public var addressBook: AddressService?
     /// Anti-hoarding: orders a shopper may have waiting for payment at once (nil: no limit), and units of
     /// one product per order (within the contract's 1,000).
     public var maxOpenOrders: Int?
@@ -38,12 +41,10 @@ public struct OrderService: Sendable {
 
     /// Places an order for `userId`. With an idempotency key, a replay of the same
     /// request returns the first order; the same key with another request is a 422.
+    /// Checked in this order, the first that applies answering: the body, the address, `product_not_found`,
+    /// `unsupported_currency`, `shipping_unavailable`, the method, `total_too_large`, then stock.
     public func place(userId: String, request: OrderRequest, idempotencyKey: String?) async throws(APIError) -> Order {
-        do { try request.validate() } catch { throw APIError(error) }
-        let tooMany = request.lines.enumerated().filter { $0.element.quantity > maxUnitsPerLine }.map {
-            FieldProblem(field: "lines[\($0.offset)].quantity", problem: "must be at most \(maxUnitsPerLine) per order line")
-        }
-        guard tooMany.isEmpty else { throw .invalid(tooMany) }
+        try checkLines(request, also: request.shippingProblems())
         let now = clock.now()
         var claim: IdempotencyClaim?
         if let idempotencyKey {
@@ -55,8 +56,8 @@ public struct OrderService: Sendable {
             let fresh = IdempotencyClaim(
                 userId: userId, key: idempotencyKey, requestHash: Self.fingerprint(request),
                 expiresAt: now.addingTimeInterval(idempotencyLifetime.seconds))
-            // The key first: a replay answers the original order whatever the catalog has become since
-            // (a product deleted, a price or currency changed), before anything is priced.
+            // The key first: a replay answers the original order whatever the catalog or the settings have become
+            // since (a product deleted, a price or currency changed, a rate changed), before anything is priced.
             if let record = try await mapped({ () throws(StorageError) in
                 try await orders.idempotencyRecord(userId: userId, key: idempotencyKey, at: now)
             }) {
@@ -64,23 +65,26 @@ public struct OrderService: Sendable {
             }
             claim = fresh
         }
-        let ids = request.lines.map(\.productId)
-        let products = try await mapped { () throws(StorageError) in try await catalog.products(ids: ids) }
-        let byId = Dictionary(products.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
-        let order: Order
-        do {
-            order = try Order.price(id: Identifier.make(at: now), userId: userId, request: request, catalog: byId, at: now, ttl: ttl)
-        } catch .unknownProduct(let id) {
-            throw Self.unknownProduct(id)
-        } catch {
-            throw .badRequest("mixed_currencies", "All products in one order must have the same currency.")
+        // A saved address is copied into the order: later edits of the address book change no placed order.
+        let address: Address
+        if let addressId = request.addressId {
+            guard let addressBook, let saved = try await mapped({ () throws(StorageError) in
+                try await addressBook.store.address(userId: userId, id: addressId)
+            }) else {
+                throw .invalid([FieldProblem(field: "addressId", problem: "is not one of your saved addresses")])
+            }
+            address = saved.address
+        } else {
+            address = try Self.validAddress(request.shippingAddress, field: "shippingAddress")
         }
-        guard order.total <= Limits.orderTotalMax else {
-            throw APIError(
-                .badRequest, "total_too_large",
-                "This order's total (\(order.total)) is more than one payment can take (\(Limits.orderTotalMax) minor units); split it.",
-                details: .object(["total": .int(order.total), "max": .int(Limits.orderTotalMax)]))
-        }
+        let priced = try await price(lines: request.lines, address: address, methodId: request.shippingMethodId)
+        let order = Order(
+            id: Identifier.make(at: now), userId: userId,
+            lines: priced.quote.lines,
+            total: priced.quote.total, currency: priced.quote.currency, status: .pendingPayment, createdAt: now, updatedAt: now,
+            expiresAt: now.addingTimeInterval(ttl.seconds), shippingAddress: address, shippingMethod: priced.method,
+            subtotal: priced.quote.subtotal, shippingTotal: priced.quote.shippingTotal, shippingTax: priced.quote.shippingTax,
+            taxTotal: priced.quote.taxTotal)
         let outcome: PlaceOrderOutcome
         do {
             outcome = try await orders.placeOrder(order, claim: claim, maxOpenOrders: maxOpenOrders, at: now)
@@ -109,6 +113,73 @@ public struct OrderService: Sendable {
         }
     }
 
+    /// What an order would cost, by the money rules (docs/API.md): nothing is stored and no stock is taken. The same
+    /// checks as placing, in the same order, up to `total_too_large`.
+    public func quote(_ request: QuoteRequest) async throws(APIError) -> Quote {
+        try checkLines(OrderRequest(lines: request.lines), also: request.shippingAddress == nil
+            ? [FieldProblem(field: "shippingAddress", problem: "is required")] : [])
+        if let id = request.shippingMethodId, id.isEmpty || id.utf8.count > Limits.idMaxBytes {
+            throw .invalid([FieldProblem(field: "shippingMethodId", problem: "must be a shipping method id")])
+        }
+        let address = try Self.validAddress(request.shippingAddress, field: "shippingAddress")
+        return try await price(lines: request.lines, address: address, methodId: request.shippingMethodId).quote
+    }
+
+    /// The lines' rules and this host's units-per-line cap, with `also` (the shipping fields' problems), in one 400.
+    func checkLines(_ request: OrderRequest, also extra: [FieldProblem]) throws(APIError) {
+        var problems: [FieldProblem] = []
+        do { try request.validate() } catch .invalid(let found) { problems = found } catch { throw APIError(error) }
+        problems += request.lines.enumerated().filter { $0.element.quantity > maxUnitsPerLine && $0.element.quantity <= Limits.lineQuantityRange.upperBound }.map {
+            FieldProblem(field: "lines[\($0.offset)].quantity", problem: "must be at most \(maxUnitsPerLine) per order line")
+        }
+        problems += extra
+        guard problems.isEmpty else { throw .invalid(problems) }
+    }
+
+    static func validAddress(_ address: Address?, field: String) throws(APIError) -> Address {
+        guard let address else { throw .invalid([FieldProblem(field: field, problem: "is required")]) }
+        do { return try address.validated(path: field) } catch { throw APIError(error) }
+    }
+
+    /// Prices `lines` from the catalog for `address` by the settings' rules.
+    func price(lines: [OrderRequest.Line], address: Address, methodId: String?) async throws(APIError) -> (quote: Quote, method: OrderShippingMethod) {
+        let ids = lines.map(\.productId)
+        let products = try await mapped { () throws(StorageError) in try await catalog.products(ids: ids) }
+        let byId = Dictionary(products.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
+        let settings = try await settingsService?.current() ?? .builtInDefault
+        var priced: [(productId: String, name: String, unitPrice: Int, quantity: Int)] = []
+        for line in lines {
+            guard let product = byId[line.productId] else { throw Self.unknownProduct(line.productId) }
+            guard product.currency == settings.currency else {
+                throw APIError(
+                    .badRequest, "unsupported_currency",
+                    "Product \(product.id) is priced in \(product.currency); this store sells in \(settings.currency).",
+                    details: .object(["productId": .string(product.id), "currency": .string(product.currency)]))
+            }
+            priced.append((product.id, product.name, product.price, line.quantity))
+        }
+        let quote: Quote
+        do {
+            quote = try Quote.make(lines: priced, address: address, methodId: methodId, settings: settings)
+        } catch {
+            switch error {
+            case .shippingUnavailable(let country):
+                throw APIError(
+                    .badRequest, "shipping_unavailable", "This store does not ship to \(country).", details: .object(["country": .string(country)]))
+            case .unknownMethod:
+                throw .invalid([FieldProblem(field: "shippingMethodId", problem: "is not a shipping method for this address; see POST /orders/quote")])
+            }
+        }
+        guard quote.total <= Limits.orderTotalMax else {
+            throw APIError(
+                .badRequest, "total_too_large",
+                "This order's total (\(quote.total)) is more than one payment can take (\(Limits.orderTotalMax) minor units); split it.",
+                details: .object(["total": .int(quote.total), "max": .int(Limits.orderTotalMax)]))
+        }
+        guard let chosen = quote.shippingMethods.first(where: { $0.id == quote.shippingMethodId }) else { throw .internalError }
+        return (quote, chosen)
+    }
+
     private func resolve(_ record: IdempotencyRecord, claim: IdempotencyClaim) async throws(APIError) -> Order {
         guard record.claim.requestHash == claim.requestHash else {
             throw APIError(
@@ -125,9 +196,15 @@ public struct OrderService: Sendable {
         APIError(.notFound, "product_not_found", "Product \(id) does not exist.", details: .object(["productId": .string(id)]))
     }
 
-    /// A digest of the request's meaning, so that key order or spacing do not count as a different body.
+    /// A digest of the request's meaning (its lines, its address or saved address, its method), so that key order
+    /// or spacing do not count as a different body.
     static func fingerprint(_ request: OrderRequest) -> String {
-        let canonical = request.lines.map { "\($0.productId)\u{1f}\($0.quantity)" }.joined(separator: "\u{1e}")
+        var canonical = request.lines.map { "\($0.productId)\u{1f}\($0.quantity)" }.joined(separator: "\u{1e}")
+        canonical += "\u{1d}" + (request.addressId.map { "id:" + $0 } ?? "")
+        if let a = request.shippingAddress {
+            canonical += [a.name, a.line1, a.line2 ?? "", a.city, a.region ?? "", a.postalCode, a.country, a.phone ?? ""].joined(separator: "\u{1f}")
+        }
+        canonical += "\u{1d}" + (request.shippingMethodId ?? "")
         return SHA256.hash(data: Data(canonical.utf8)).hexEncoded
     }
 
@@ -154,11 +231,21 @@ public struct OrderService: Sendable {
         return cancelled
     }
 
-    /// Marks a paid order fulfilled (admins only).
-    public func fulfil(id: String, caller: VerifiedCaller) async throws(APIError) -> Order {
+    /// Marks a paid order fulfilled (admins only), with where and how it was sent.
+    public func fulfil(id: String, shipment input: ShipmentInput = .init(), caller: VerifiedCaller) async throws(APIError) -> Order {
         guard caller.isAdmin else { throw .forbidden }
+        let shipment: Shipment
+        do { shipment = try input.validated(shippedAt: clock.now()) } catch { throw APIError(error) }
         _ = try await get(id: id, caller: caller)
-        return try await move(id: id, to: .fulfilled)
+        do {
+            return try await orders.fulfilOrder(id: id, shipment: shipment, at: clock.now())
+        } catch .notFound {
+            throw .notFound("Order \(id)")
+        } catch .invalidTransition(let current) {
+            throw APIError(DomainError.invalidTransition(from: current, to: .fulfilled))
+        } catch {
+            throw APIError(unexpected: error)
+        }
     }
 
     private func move(id: String, to target: OrderStatus) async throws(APIError) -> Order {

@@ -57,7 +57,8 @@ public struct PaymentService: OrderSettlement {
         let key = "pay-\(orderId)-\(existing.count + 1)"
         let made: GatewayPayment
         do {
-            made = try await gateway.createPayment(orderId: orderId, amount: order.total, currency: order.currency, idempotencyKey: key)
+            made = try await gateway.createPayment(
+                orderId: orderId, amount: order.total, currency: order.currency, shipping: order.shippingAddress, idempotencyKey: key)
         } catch {
             throw Self.apiError(error)
         }
