@@ -25,7 +25,20 @@ local login = string.format('{"email":"%s","password":"%s"}',
     os.getenv("BENCH_EMAIL") or error("BENCH_EMAIL is not set"), os.getenv("BENCH_PASSWORD") or error("BENCH_PASSWORD is not set"))
 -- Each wrk run (bench/soak starts one a minute) needs keys of its own, or its orders would replay the last run's.
 local round = os.getenv("BENCH_ROUND") or error("BENCH_ROUND is not set")
-local orderBody = string.format('{"lines":[{"productId":"%s","quantity":1}]}', orderProduct)
+-- Shipped to Oregon by standard (an address and a method are required since issue 18).
+local shippingMethod = "standard"
+local orderBody = string.format('{"lines":[{"productId":"%s","quantity":1}],'
+    .. '"shippingAddress":{"name":"Soak Shopper","line1":"1 Main St","city":"Portland","region":"OR","postalCode":"97201","country":"US"},'
+    .. '"shippingMethodId":"%s"}', orderProduct, shippingMethod)
+
+-- The order's own id: the first "id" of the body that is not its shipping method's (the encoder does not
+-- keep the keys in order, so shippingMethod's "id" may come first).
+local function orderIdOf(body)
+    for id in string.gmatch(body, '[{,]"id":"([^"]+)"') do
+        if id ~= shippingMethod then return id end
+    end
+    return nil
+end
 
 local threads = {}
 local threadCount = 0
@@ -82,7 +95,7 @@ function response(status, headers, body)
     elseif status == 201 then
         ok_201 = ok_201 + 1
         -- The order's own shopper cancels it.
-        local id, owner = string.match(body, '[{,]"id":"([^"]+)"'), string.match(body, '"userId":"([^"]+)"')
+        local id, owner = orderIdOf(body), string.match(body, '"userId":"([^"]+)"')
         if id and owner and tokenOf[owner] then
             table.insert(cancels, { id, tokenOf[owner] })
         else

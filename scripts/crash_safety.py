@@ -3,7 +3,9 @@
 SIGKILL at random moments, several rounds, restarting it each time on the same data directory.
 
 After every restart: every order that was answered 201 exists (no data lost), and for the product,
-stock + units in non-cancelled orders = the initial stock (nothing oversold, nothing taken twice).
+stock + units in non-cancelled orders = the initial stock (nothing oversold, nothing taken twice). Orders ship
+to Oregon by standard; each 201's total must be subtotal + shipping (no tax there), and no order may be refused
+with a 4xx other than 409.
 Prints one line per round and ends with "crash: N passed, M failed".
 Usage: scripts/crash_safety.py [--rounds 5] [--binary .build/debug/shop]
 """
@@ -13,6 +15,17 @@ from shoptest import start_serve  # scripts/shoptest.py; scripts/ is on sys.path
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 STOCK = 100_000
+PRICE = 1000
+# Every order ships to Oregon by standard (issue 18): no tax there with the built-in settings, and standard
+# costs 500, free from a subtotal of 5000.
+SHIPPING = {"shippingAddress": {"name": "Ada Lovelace", "line1": "1 Main St", "city": "Portland", "region": "OR",
+                                "postalCode": "97201", "country": "US"},
+            "shippingMethodId": "standard"}
+
+
+def expected_total(units):
+    subtotal = PRICE * units
+    return subtotal + (0 if subtotal >= 5000 else 500)
 
 
 def call(base, method, path, body=None, token=None, timeout=10):
@@ -64,13 +77,14 @@ def main():
 def run(server, rounds):
     base = server.start()
     admin = call(base, "POST", "/auth/login", {"email": "admin@example.com", "password": "Adm1n-passw0rd"})[1]["accessToken"]
-    status, product = call(base, "POST", "/products", {"name": "Crash kettle", "price": 1000, "category": "test", "quantity": STOCK}, admin)
+    status, product = call(base, "POST", "/products", {"name": "Crash kettle", "price": PRICE, "category": "test", "quantity": STOCK}, admin)
     assert status == 201, product
     shoppers = []
     for i in range(4):
         call(base, "POST", "/auth/register", {"email": f"crash{i}@example.com", "password": "Passw0rd!", "name": "Crash"})
         shoppers.append(call(base, "POST", "/auth/login", {"email": f"crash{i}@example.com", "password": "Passw0rd!"})[1]["accessToken"])
     acknowledged = {}  # order id -> units, for every 201
+    wrong = []  # answers no load or crash explains: a refused body (4xx other than 409) or a total off the money rules
     lock = threading.Lock()
     passed = failed = 0
     for round_number in range(1, rounds + 1):
@@ -80,12 +94,18 @@ def run(server, rounds):
             while not stop.is_set():
                 units = random.randint(1, 5)
                 try:
-                    status, order = call(server.base, "POST", "/orders", {"lines": [{"productId": product["id"], "quantity": units}]}, token, timeout=5)
+                    status, order = call(server.base, "POST", "/orders",
+                                         {"lines": [{"productId": product["id"], "quantity": units}], **SHIPPING}, token, timeout=5)
                 except Exception:
                     continue  # the server died mid-request: not acknowledged
+                if 400 <= status < 500 and status != 409:
+                    with lock:
+                        wrong.append(f"HTTP {status}: {order}")
                 if status == 201:
                     with lock:
                         acknowledged[order["id"]] = units
+                        if order.get("total") != expected_total(units):
+                            wrong.append(f"order {order['id']} of {units} x {PRICE}: total {order.get('total')}, expected {expected_total(units)}")
                     if random.random() < 0.2:  # some cancels, so stock also comes back under fire
                         try:
                             call(server.base, "POST", f"/orders/{order['id']}/cancel", token=token, timeout=5)
@@ -113,11 +133,14 @@ def run(server, rounds):
             cursor = page["nextCursor"]
             if not cursor:
                 break
-        ok = not lost and stock + held == STOCK
+        ok = not lost and stock + held == STOCK and not wrong and bool(acknowledged)
         passed += ok
         failed += not ok
         print(f"{'ok' if ok else 'not ok'} - round {round_number}: {len(acknowledged)} orders acknowledged so far, lost {len(lost)}; "
-              f"stock {stock} + held {held} = {stock + held} (initial {STOCK})", flush=True)
+              f"stock {stock} + held {held} = {stock + held} (initial {STOCK})"
+              + (f"; {len(wrong)} wrong answers, first: {wrong[0]}" if wrong else "")
+              + ("" if acknowledged else "; no order was placed at all"), flush=True)
+        wrong.clear()
     print(f"crash: {passed} passed, {failed} failed")
     if failed:
         sys.exit(1)

@@ -197,12 +197,20 @@ def run():
         check("products (trusting the authorizer): no claims, a valid token 201", r.get("statusCode") == 201, r)
 
     with Emulator("orders", {"SHOP_ORDER_TTL_SECONDS": "1"}) as fn:
-        order = {"lines": [{"productId": pid, "quantity": 2}]}
+        # To Oregon by standard with the built-in settings: no tax, shipping 500 (free only from 5000), so
+        # 2 x 1250 is 2500 + 500 = 3000. To California, 7.25 % on the lines only: r(2500 x 7250 / 100000) = 181.
+        order = {"lines": [{"productId": pid, "quantity": 2}], "shippingAddress": OREGON, "shippingMethodId": "standard"}
+        r = fn.invoke(v2("POST", "/orders/quote", json.dumps({**order, "shippingAddress": CALIFORNIA})))
+        check("orders: quote without a token 200, by the money rules (2500 + 500 + 181 = 3181)",
+              r.get("statusCode") == 200 and [body(r).get(k) for k in ("subtotal", "shippingTotal", "taxTotal", "total")] == [2500, 500, 181, 3181], r)
         r = fn.invoke(v2("POST", "/orders", json.dumps(order)))
         check("orders: place without a token 401", r.get("statusCode") == 401, r)
+        r = fn.invoke(v2("POST", "/orders", json.dumps({"lines": order["lines"], "shippingAddress": OREGON}), headers=shopper))
+        check("orders: place without shippingMethodId 400", r.get("statusCode") == 400 and error_code(r) == "validation_failed", r)
         r = fn.invoke(v2("POST", "/orders", json.dumps(order), headers=shopper))
-        check("orders: place 201 PENDING_PAYMENT",
-              r.get("statusCode") == 201 and body(r)["status"] == "PENDING_PAYMENT" and body(r)["total"] == 2500, r)
+        check("orders: place 201 PENDING_PAYMENT, total 2500 + 500 shipping",
+              r.get("statusCode") == 201 and body(r)["status"] == "PENDING_PAYMENT" and body(r)["subtotal"] == 2500
+              and body(r)["shippingTotal"] == 500 and body(r)["taxTotal"] == 0 and body(r)["total"] == 3000, r)
         oid = body(r)["id"]
         r = fn.invoke(v2("GET", f"/orders/{oid}", headers=shopper))
         check("orders: get own order 200", r.get("statusCode") == 200 and body(r)["id"] == oid, r)
@@ -247,6 +255,8 @@ def run():
 # the whole of it): (area, method, path, body, {caller: expected status}) for a missing resource or a
 # public route, run against each function.
 MISSING = "0193a1b2-0000-7000-8000-000000000000"
+OREGON = {"name": "Ada Lovelace", "line1": "1 Main St", "city": "Portland", "region": "OR", "postalCode": "97201", "country": "US"}
+CALIFORNIA = {"name": "Grace Hopper", "line1": "2 Ocean Ave", "city": "Los Angeles", "region": "CA", "postalCode": "90001", "country": "US"}
 MATRIX = [
     ("products", "GET", "/products", None, {"anonymous": 200, "shopper": 200, "admin": 200}),
     ("products", "GET", f"/products/{MISSING}", None, {"anonymous": 404, "shopper": 404, "admin": 404}),
@@ -258,6 +268,12 @@ MATRIX = [
     ("orders", "GET", f"/orders/{MISSING}", None, {"anonymous": 401, "shopper": 404, "admin": 404}),
     ("orders", "POST", f"/orders/{MISSING}/cancel", None, {"anonymous": 401, "shopper": 404, "admin": 404}),
     ("orders", "POST", f"/orders/{MISSING}/fulfil", None, {"anonymous": 401, "shopper": 403, "admin": 404}),
+    ("orders", "POST", "/orders/quote", "{}", {"anonymous": 400, "shopper": 400, "admin": 400}),
+    ("orders", "GET", "/account/addresses", None, {"anonymous": 401, "shopper": 200, "admin": 200}),
+    ("orders", "PUT", f"/account/addresses/{MISSING}", json.dumps(OREGON), {"anonymous": 401, "shopper": 404, "admin": 404}),
+    ("orders", "DELETE", f"/account/addresses/{MISSING}", None, {"anonymous": 401, "shopper": 404, "admin": 404}),
+    ("products", "GET", "/settings", None, {"anonymous": 200, "shopper": 200, "admin": 200}),
+    ("products", "PUT", "/settings", "{}", {"anonymous": 401, "shopper": 403, "admin": 400}),
     ("auth", "GET", "/auth/me", None, {"anonymous": 401}),
     ("auth", "POST", "/auth/logout", '{"refreshToken":"x"}', {"anonymous": 401}),
     ("payment", "GET", "/payment/config", None, {"anonymous": 200, "shopper": 200, "admin": 200}),

@@ -55,6 +55,20 @@ ROOT = os.path.dirname(HERE)
 HTTP_TIMEOUT = 15.0
 PAID_TIMEOUT = 10.0
 
+# Every order ships to Oregon by standard shipping (issue 18). With the built-in store settings Oregon has no
+# sales tax and standard costs 500, free from a subtotal of 5000, so an order's total is its subtotal plus that.
+SHIPPING_ADDRESS = {"name": "Ada Lovelace", "line1": "1 Main St", "city": "Portland", "region": "OR",
+                    "postalCode": "97201", "country": "US"}
+SHIPPING_METHOD = "standard"
+STANDARD_PRICE, STANDARD_FREE_OVER = 500, 5000
+
+
+def expected_total(lines):
+    """The money rules for an untaxed destination by standard: subtotal (sum of unitPrice x quantity) + shipping."""
+    subtotal = sum(line["unitPrice"] * line["quantity"] for line in lines)
+    return subtotal + (0 if subtotal >= STANDARD_FREE_OVER else STANDARD_PRICE)
+
+
 CARD_OK = "4242424242424242"
 CARD_GENERIC_DECLINE = "4000000000000002"
 CARD_INSUFFICIENT_FUNDS = "4000000000009995"
@@ -521,13 +535,17 @@ class Shop:
     def place_order(self, token, product_id, quantity):
         key = str(uuid.uuid4())
         for attempt in range(6):
-            r = self.req("POST", "/orders", {"lines": [{"productId": product_id, "quantity": quantity}]}, token,
-                         headers={"Idempotency-Key": key})
+            r = self.req("POST", "/orders", {"lines": [{"productId": product_id, "quantity": quantity}],
+                                             "shippingAddress": SHIPPING_ADDRESS, "shippingMethodId": SHIPPING_METHOD},
+                         token, headers={"Idempotency-Key": key})
             if r.status == 503 and attempt < 5:  # `busy` on DynamoDB: retry with the same key
                 time.sleep(1)
                 continue
             r.expect(201, what="place an order")
             require(r.json.get("status") == "PENDING_PAYMENT", "a new order is not PENDING_PAYMENT: " + r.describe())
+            want = expected_total(r.json.get("lines") or [])
+            require(r.json.get("total") == want and r.json.get("taxTotal") == 0,
+                    "a new order to Oregon by standard: expected total %d (subtotal + shipping, no tax), got %s" % (want, r.describe()))
             return r.json
         raise AssertionError("unreachable")
 
@@ -633,6 +651,8 @@ def check_card_ok(shop):
     product = shop.create_product(10, price=1250)
     order = shop.place_order(t, product, 2)
     oid = order["id"]
+    require(order["total"] == 2 * 1250 + STANDARD_PRICE,
+            "an order of 2 x 1250 to Oregon by standard: expected total 3000 (2500 + 500 shipping), got %s" % short(order))
     require(shop.stock(product) == 8, "the order did not take 2 units: stock %s" % shop.stock(product))
     before = shop.order(t, oid)
     require("payment" in before and before["payment"] is None,
