@@ -175,11 +175,63 @@ def add_to_cart_from_product_page(browser, product_id, quantity):
     browser.wait_text(".status", "Your cart has")
 
 
-def place_order(browser):
-    browser.open(SERVER.url("/#/cart"))
+# Addresses the built-in default settings ship to: California (7.25 %, not on shipping), New York (8.875 %, on
+# shipping), Great Britain (VAT 20 %, on shipping, world zone) and Germany (19 %, on shipping, world zone).
+US_CA = {"name": "Ada Lovelace", "line1": "1 Infinite Loop", "city": "Cupertino", "region": "CA", "postalCode": "95014", "country": "US"}
+US_NY = {"name": "Grace Hopper", "line1": "350 Fifth Avenue", "line2": "Floor 2", "city": "New York", "region": "NY",
+         "postalCode": "10118", "country": "US", "phone": "+1 212 555 0100"}
+GB = {"name": "Alan Turing", "line1": "10 Downing Street", "city": "London", "postalCode": "SW1A 2AA", "country": "GB"}
+DE = {"name": "Emmy Noether", "line1": "Unter den Linden 6", "city": "Berlin", "postalCode": "10117", "country": "DE"}
+ADDRESS_LABELS = {"name": "Full name", "line1": "Address line 1", "line2": "Address line 2 (optional)", "city": "City",
+                  "region": "State or region", "postalCode": "Postal code", "country": "Country", "phone": "Phone (optional)"}
+
+
+def tax(amount, rate):
+    """The issue's rule: amount × rate / 100000 (rate in thousandths of a percent), rounded half away from zero."""
+    return (2 * amount * rate + 100000) // 200000
+
+
+def fill_address(browser, address):
+    for key, label in ADDRESS_LABELS.items():
+        browser.fill(label, address.get(key) or "")
+
+
+def choose(browser, value):
+    """Picks the radio button with `value` (a shipping method, a saved address)."""
+    browser.wait_for('input[type=radio][value="%s"]' % value).click()
+
+
+def to_review(browser, address=US_CA, method=None, server=None):
+    """From the cart through checkout's address and method steps to the review (the store's quote). `address`
+    None keeps what the page offers (a saved address); `method` None keeps the one the store chose."""
+    browser.open((server or SERVER).url("/#/cart"))
+    browser.click_link("Check out")
+    browser.wait_text(".step h2", "Step 1 of 3")
+    if address:
+        fill_address(browser, address)
+    browser.click_button("Continue to shipping")
+    browser.wait_text(".step h2", "Step 2 of 3")
+    if method:
+        choose(browser, method)
+    browser.click_button("Continue to review")
+    browser.wait_text(".step h2", "Step 3 of 3")
+
+
+def place_order(browser, address=US_CA, method=None, server=None):
+    to_review(browser, address, method, server)
     browser.click_button("Place order")
     browser.wait_text("h1", "Pay for your order")
     return browser.driver.current_url.rsplit("/", 1)[1]
+
+
+def assert_amounts(test, browser, scope, subtotal, shipping, taxes, total):
+    """The money breakdown shown in `scope` (the review, the payment page, an order card)."""
+    for key, amount in (("subtotal", subtotal), ("shipping", shipping), ("tax", taxes), ("total", total)):
+        test.assertEqual(browser.text("%s .order-%s" % (scope, key)), money(amount), key)
+
+
+def order_body(product_id, quantity=1, address=US_CA, method="standard"):
+    return {"lines": [{"productId": product_id, "quantity": quantity}], "shippingAddress": address, "shippingMethodId": method}
 
 
 def pay(browser, number):
@@ -215,6 +267,8 @@ class ShopperJourney(BrowserCase):
         b = self.browser
         tag = unique("cat")
         mug = product("Journey mug " + tag, price=1999, quantity=5, category=tag)
+        # Three mugs: $59.97, over the $50 of free standard shipping; California's 7.25 % on the lines only.
+        subtotal, taxes = 3 * 1999, tax(3 * 1999, 7250)
         product("Journey tea " + tag, price=450, quantity=0, category=tag + "-x")
 
         # The catalog is visible within 3 s of navigation (measured from the browser's navigation start).
@@ -244,17 +298,17 @@ class ShopperJourney(BrowserCase):
         titles = [e.text for e in b.driver.find_elements("css selector", ".card-title")]
         self.assertEqual(titles, ["Journey mug " + tag])
 
-        # Product page, 2 to the cart; the cart caps at the stock shown.
+        # Product page, 3 to the cart; the cart caps at the stock shown.
         b.click_link("Journey mug " + tag)
         b.wait_text("h1", "Journey mug " + tag)
         self.assertIn(money(1999), b.text(".product .price"))
         check_page(self, b, "product", ".product")
-        add_to_cart_from_product_page(b, mug["id"], 2)
-        self.assertEqual(b.text("#nav-cart"), "Cart (2)")
+        add_to_cart_from_product_page(b, mug["id"], 3)
+        self.assertEqual(b.text("#nav-cart"), "Cart (3)")
 
         b.open(SERVER.url("/#/cart"))
         b.wait_text("h1", "Your cart")
-        self.assertIn(money(2 * 1999), b.text(".total"))
+        self.assertIn(money(subtotal), b.text(".total"))
         check_page(self, b, "cart", "table.lines")
 
         # Not signed in: sign in, or register, and come back to the cart.
@@ -266,24 +320,50 @@ class ShopperJourney(BrowserCase):
         register(b, email, name="Ada Lovelace")
         b.wait_text("h1", "Your cart")
 
-        # Checkout: the totals are the server's order's.
-        order_id = place_order(b)
-        self.assertEqual(b.text(".order-total"), money(2 * 1999))
+        # Checkout in steps: the address, the method (standard is free over $50), the review of the store's quote.
+        b.click_link("Check out")
+        b.wait_text(".step h2", "Step 1 of 3")
+        check_page(self, b, "checkout address", ".step form")
+        fill_address(b, US_CA)
+        b.click_button("Continue to shipping")
+        b.wait_text(".step h2", "Step 2 of 3")
+        check_page(self, b, "checkout method", ".step fieldset")
+        standard = b.wait_for('input[value="standard"]')
+        self.assertTrue(standard.is_selected(), "the cheapest method is chosen")
+        self.assertIn("Standard: Free, 3–5 days (free over $50.00)", b.text(".step fieldset"))
+        self.assertIn("Express: $15.00, 1–2 days", b.text(".step fieldset"))
+        b.click_button("Continue to review")
+        b.wait_text(".step h2", "Step 3 of 3")
+        check_page(self, b, "checkout review", ".order-summary")
+        assert_amounts(self, b, ".step", subtotal, 0, taxes, subtotal + taxes)
+        self.assertIn("Cupertino CA 95014", b.text(".step dl"))
+        b.click_button("Place order")
+        b.wait_text("h1", "Pay for your order")
+        order_id = b.driver.current_url.rsplit("/", 1)[1]
+        # The payment page: the server's order, with the same amounts.
+        assert_amounts(self, b, "main", subtotal, 0, taxes, subtotal + taxes)
         self.assertEqual(b.text("#nav-cart"), "Cart")
         check_page(self, b, "checkout", ".card-form")
         pay(b, "4242 4242 4242 4242")
         b.wait_text(".paid", "PAID", timeout=30)
         _, stored = call("GET", "/orders/" + order_id, token=token(email))
         self.assertEqual(stored["status"], "PAID")
+        self.assertEqual((stored["subtotal"], stored["shippingTotal"], stored["taxTotal"], stored["total"]),
+                         (subtotal, 0, taxes, subtotal + taxes))
+        self.assertEqual(stored["payment"]["amount"], subtotal + taxes)
 
         # My orders: paid; cancel; refunded; the stock is back.
         b.click_link("See your orders")
         card = b.wait_for('[data-order-id="%s"]' % order_id)
         self.assertIn("Paid", card.find_element("css selector", ".order-status").text)
-        self.assertIn("Paid " + money(2 * 1999), card.find_element("css selector", ".payment-state").text)
+        self.assertIn("Paid " + money(subtotal + taxes), card.find_element("css selector", ".payment-state").text)
+        # Where it goes, how, and what it cost.
+        self.assertIn("1 Infinite Loop", card.find_element("css selector", ".ship-to").text)
+        self.assertEqual(card.find_element("css selector", ".method").text, "Standard, 3–5 days")
+        assert_amounts(self, b, '[data-order-id="%s"]' % order_id, subtotal, 0, taxes, subtotal + taxes)
         check_page(self, b, "my orders", ".orders .order")
         b.click_button("Cancel order")
-        b.wait_text('[data-order-id="%s"] .payment-state' % order_id, "Refunded " + money(2 * 1999))
+        b.wait_text('[data-order-id="%s"] .payment-state' % order_id, "Refunded " + money(subtotal + taxes))
         self.assertIn("Cancelled", b.text('[data-order-id="%s"] .order-status' % order_id))
         self.assertIn("refunded", b.text(".status"))
         _, now = call("GET", "/products/" + mug["id"])
@@ -294,6 +374,98 @@ class ShopperJourney(BrowserCase):
         self.assertEqual(b.text("#account-name"), "Ada Lovelace")
         self.assertEqual(b.text("#account-email"), email)
         assert_clean_console(self, b)
+
+    def test_a_purchase_to_great_britain_pays_vat_on_lines_and_shipping(self):
+        b = self.browser
+        item = product(unique("Teapot"), price=1250, quantity=5)
+        email = new_shopper(b)
+        add_to_cart_from_product_page(b, item["id"], 2)
+        # The rest of the world: International $25.00, 7–14 days; VAT 20 % on the lines and on the shipping.
+        subtotal, shipping = 2 * 1250, 2500
+        taxes = tax(subtotal, 20000) + tax(shipping, 20000)
+        to_review(b, GB)
+        self.assertIn("London SW1A 2AA", b.text(".step dl"))
+        self.assertIn("International, 7–14 days", b.text(".step dl"))
+        assert_amounts(self, b, ".step", subtotal, shipping, taxes, subtotal + shipping + taxes)
+        b.click_button("Place order")
+        b.wait_text("h1", "Pay for your order")
+        assert_amounts(self, b, "main", subtotal, shipping, taxes, subtotal + shipping + taxes)
+        self.assertIn(money(subtotal + shipping + taxes), b.text(".pay h2"))
+        pay(b, "4242 4242 4242 4242")
+        b.wait_text(".paid", "PAID", timeout=30)
+        _, mine = call("GET", "/orders", token=token(email))
+        order = mine["items"][0]
+        self.assertEqual((order["shippingTotal"], order["shippingTax"], order["taxTotal"], order["total"]),
+                         (shipping, tax(shipping, 20000), taxes, 6000))
+        self.assertEqual(order["shippingAddress"]["postalCode"], "SW1A 2AA")
+        assert_clean_console(self, b)
+
+    def test_an_address_error_is_fixed_in_place_and_the_address_book_keeps_addresses(self):
+        b = self.browser
+        item = product(unique("Kettle"), price=2000, quantity=5)
+        new_shopper(b)
+        add_to_cart_from_product_page(b, item["id"], 1)
+        b.open(SERVER.url("/#/cart"))
+        b.click_link("Check out")
+        # A ZIP code with four digits: the store's problem is shown next to the postal code, which gets the focus.
+        fill_address(b, dict(US_NY, postalCode="1011"))
+        b.click_button("Continue to shipping")
+        error = b.wait_text(".field-error", "Postal code")
+        postal = b.field("Postal code")
+        self.assertEqual(postal.get_attribute("aria-invalid"), "true")
+        self.assertIn(error.get_attribute("id"), postal.get_attribute("aria-describedby"))
+        self.assertEqual(b.driver.switch_to.active_element, postal, "the focus is on the field to fix")
+        check_page(self, b, "checkout address error", ".field-error:not([hidden])")
+        # Fixed in place, and saved to the address book on the way.
+        b.fill("Postal code", US_NY["postalCode"])
+        b.fill("Save to my addresses", True)
+        b.click_button("Continue to shipping")
+        b.wait_text(".step h2", "Step 2 of 3")
+        b.wait_text(".status", "The address is saved")
+        self.assertIn("Standard: $5.00, 3–5 days (free over $50.00)", b.text(".step fieldset"))
+        # Express to New York: 8.875 % on the lines and on the shipping.
+        choose(b, "express")
+        b.click_button("Continue to review")
+        b.wait_text(".step h2", "Step 3 of 3")
+        taxes = tax(2000, 8875) + tax(1500, 8875)
+        assert_amounts(self, b, ".step", 2000, 1500, taxes, 3500 + taxes)
+        b.click_button("Place order")
+        b.wait_text("h1", "Pay for your order")
+
+        # The next checkout offers the saved address first (the order gets a copy, by addressId).
+        add_to_cart_from_product_page(b, item["id"], 1)
+        b.open(SERVER.url("/#/cart"))
+        b.click_link("Check out")
+        saved = b.wait_for('input[name="addressId"]:checked')
+        self.assertNotEqual(saved.get_attribute("value"), "")
+        to_review(b, address=None)
+        self.assertIn("New York NY 10118", b.text(".step dl"))
+        assert_amounts(self, b, ".step", 2000, 500, tax(2000, 8875) + tax(500, 8875), 2500 + tax(2000, 8875) + tax(500, 8875))
+
+        # The address book on the account page: edit, a bad ZIP shown in place, add, delete.
+        b.open(SERVER.url("/#/account"))
+        book = b.wait_for(".addresses .address")
+        self.assertIn("350 Fifth Avenue", book.text)
+        check_page(self, b, "account", ".addresses .address")
+        b.click_button("Edit")
+        b.wait_text("h3", "Edit the address")
+        self.assertEqual(b.field("City").get_attribute("value"), "New York")
+        b.fill("Address line 1", "20 West 34th Street")
+        b.click_button("Save address")
+        b.wait_text(".addresses .address", "20 West 34th Street")
+        b.wait_text("h3", "Add an address")
+        fill_address(b, dict(GB, postalCode="12345"))
+        b.click_button("Add address")
+        b.wait_text(".field-error", "Postal code")
+        b.fill("Postal code", "ec1a 1bb")
+        b.click_button("Add address")
+        b.wait_text(".addresses", "EC1A 1BB")
+        self.assertEqual(len(b.driver.find_elements("css selector", ".addresses .address")), 2)
+        b.driver.find_element("css selector", ".addresses .address .danger").click()
+        b.wait_text(".status", "The address is deleted.")
+        self.assertEqual(len(b.driver.find_elements("css selector", ".addresses .address")), 1)
+        self.assertNotIn("20 West 34th Street", b.text(".addresses"))
+        assert_clean_console(self, b, expected_statuses=(400,))
 
     def test_declined_cards_are_explained_and_another_card_can_pay(self):
         b = self.browser
@@ -332,8 +504,7 @@ class ShopperJourney(BrowserCase):
         item = product(unique("Retry"), price=300, quantity=10)
         email = new_shopper(b)
         add_to_cart_from_product_page(b, item["id"], 1)
-        b.open(SERVER.url("/#/cart"))
-        b.wait_text("button", "Place order")
+        to_review(b)
         # The first POST /orders reaches the server, but its answer is lost on the way back.
         b.driver.execute_script(
             "const real = window.fetch; let dropped = false;"
@@ -479,7 +650,10 @@ class PhoneShopper(BrowserCase):
         b.open(SERVER.url("/#/cart"))
         b.wait_for("table.lines")
         b.assert_no_horizontal_scroll()
-        place_order(b)
+        to_review(b, GB)
+        b.assert_no_horizontal_scroll()
+        b.click_button("Place order")
+        b.wait_text("h1", "Pay for your order")
         b.assert_no_horizontal_scroll()
         pay(b, "4242424242424242")
         b.wait_text(".paid", "PAID", timeout=30)
@@ -494,8 +668,7 @@ class LastUnitRace(unittest.TestCase):
             for b in (first, second):
                 new_shopper(b)
                 add_to_cart_from_product_page(b, item["id"], 1)
-                b.open(SERVER.url("/#/cart"))
-                b.wait_text("button", "Place order")
+                to_review(b)
             buttons = [b.wait_text("button", "Place order") for b in (first, second)]
             # Both click at (nearly) the same moment.
             first.driver.execute_script("var button = arguments[0]; setTimeout(function () { button.click(); }, 0);", buttons[0])
@@ -601,7 +774,7 @@ class AdminJourney(BrowserCase):
         shopper = unique("buyer") + "@example.com"
         self.assertEqual(call("POST", "/auth/register", {"email": shopper, "password": PASSWORD, "name": "Buyer"})[0], 201)
         shopper_token = token(shopper)
-        status, order = call("POST", "/orders", {"lines": [{"productId": product_id, "quantity": 1}]}, shopper_token)
+        status, order = call("POST", "/orders", order_body(product_id, address=GB, method="intl"), shopper_token)
         self.assertEqual(status, 201, order)
         _, payment = call("POST", "/payment", {"orderId": order["id"]}, shopper_token)
         status, _ = call("POST", "/payment/simulator/confirm", {"paymentId": payment["paymentId"], "card": {
@@ -617,9 +790,39 @@ class AdminJourney(BrowserCase):
         b.wait_for('[data-order-id="%s"]' % order["id"])
         check_page(self, b, "admin orders", ".orders .order")
         card = b.wait_for('[data-order-id="%s"]' % order["id"])
-        card.find_element("xpath", ".//button[normalize-space()='Fulfil']").click()
+        self.assertIn("10 Downing Street", card.find_element("css selector", ".ship-to").text)
+
+        # The order's page: where it goes, and a packing slip that is all that prints.
+        b.click_link("Order %s: details and packing slip" % order["id"][-8:])
+        slip = b.wait_for(".slip")
+        self.assertIn("London SW1A 2AA", slip.text)
+        self.assertIn("Method: International", slip.text)
+        self.assertIn(name, slip.text)
+        check_page(self, b, "admin order", ".slip")
+        b.driver.execute_cdp_cmd("Emulation.setEmulatedMedia", {"media": "print"})
+        try:
+            shown = b.driver.execute_script(
+                "return [...document.querySelectorAll('body *')].filter(e => e.getClientRects().length && !e.closest('.slip'))"
+                ".map(e => e.tagName);")
+            self.assertEqual([t for t in shown if t not in ("MAIN",)], [], "only the slip prints")
+        finally:
+            b.driver.execute_cdp_cmd("Emulation.setEmulatedMedia", {"media": ""})
+
+        # Fulfil asks for the carrier and tracking: a tracking link that is not https is shown next to its field.
+        b.click_button("Fulfil")
+        b.fill("Carrier (optional)", "Royal Mail")
+        b.fill("Tracking number (optional)", "RM 1234-5678")
+        b.fill("Tracking link (optional)", "http://track.example.com/RM12345678")
+        b.click_button("Mark as fulfilled")
+        b.wait_text(".field-error", "Tracking link")
+        tracking = "https://track.example.com/RM12345678"
+        b.fill("Tracking link (optional)", tracking)
+        b.click_button("Mark as fulfilled")
         b.wait_text('[data-order-id="%s"] .order-status' % order["id"], "Fulfilled")
-        self.assertEqual(call("GET", "/orders/" + order["id"], token=shopper_token)[1]["status"], "FULFILLED")
+        _, shipped = call("GET", "/orders/" + order["id"], token=shopper_token)
+        self.assertEqual(shipped["status"], "FULFILLED")
+        self.assertEqual((shipped["shipment"]["carrier"], shipped["shipment"]["trackingNumber"], shipped["shipment"]["trackingUrl"]),
+                         ("Royal Mail", "RM 1234-5678", tracking))
 
         # Delete, after a confirmation in the page.
         b.open(SERVER.url("/#/admin/products"))
@@ -629,7 +832,85 @@ class AdminJourney(BrowserCase):
         b.click_button("Yes, delete")
         b.wait_text(".status", name + " was deleted.")
         self.assertEqual(call("GET", "/products/" + product_id)[0], 404)
-        assert_clean_console(self, b, expected_statuses=(412,))
+        assert_clean_console(self, b, expected_statuses=(400, 412))
+
+        # The shopper sees the parcel's carrier and its tracking link in My orders.
+        b.driver.execute_script("sessionStorage.clear();")
+        b.open("about:blank")
+        sign_in(b, shopper)
+        b.open(SERVER.url("/#/orders"))
+        shipment = b.wait_text('[data-order-id="%s"] .shipment' % order["id"], "Royal Mail RM 1234-5678")
+        link = shipment.find_element("css selector", "a")
+        self.assertEqual(link.get_attribute("href"), tracking)
+        self.assertEqual(link.text, "Track the parcel")
+
+    def test_settings_a_changed_rate_shows_in_a_new_quote_and_a_stale_save_is_refused(self):
+        b = self.browser
+        _, original = call("GET", "/settings")
+
+        def restore():
+            _, now = call("GET", "/settings")
+            body = {k: v for k, v in original.items() if k not in ("version", "updatedAt")}
+            status, answer = call("PUT", "/settings", body, admin_token(), {"If-Match": '"s%d"' % now["version"]})
+            assert status == 200, answer
+        self.addCleanup(restore)
+        de = [r["country"] for r in original["taxRates"]].index("DE")
+
+        sign_in(b, ADMIN[0], ADMIN[1])
+        b.click_link("Admin settings")
+        b.wait_text("h1", "Store settings")
+        check_page(self, b, "admin settings", "form.settings")
+        # Rows are added (the focus on the new one's first field) and removed again.
+        n = len(original["taxRates"])
+        b.click_button("Add a tax rate")
+        b._wait(lambda d: d.switch_to.active_element.get_attribute("name") == "taxRates[%d].country" % n, None, "focus on the new rate")
+        b.click_button("Remove tax rate %d" % (n + 1))
+        b.wait_gone('[name="taxRates[%d].country"]' % n)
+        rate = b.wait_for('[name="taxRates[%d].rate"]' % de)
+        self.assertEqual(rate.get_attribute("value"), "19")
+        self.assertEqual(b.wait_for('[name="shippingZones[0].methods[0].freeOver"]').get_attribute("value"), "50.00")
+        # A problem the page finds (a rate that is not a percentage) and one the store finds (minDays > maxDays), each in place.
+        rate.clear()
+        rate.send_keys("sixteen")
+        b.click_button("Save settings")
+        b.wait_text(".field-error", "Rate (%): must be a percentage")
+        rate = b.wait_for('[name="taxRates[%d].rate"]' % de)
+        rate.clear()
+        rate.send_keys("16.5")
+        days = b.wait_for('[name="shippingZones[0].methods[1].minDays"]')
+        days.clear()
+        days.send_keys("9")
+        b.click_button("Save settings")
+        error = b.wait_for('.field[data-field^="shippingZones[0].methods[1]"] .field-error:not([hidden])')
+        self.assertTrue(error.text, "the store's problem is next to a field of the method")
+        days = b.wait_for('[name="shippingZones[0].methods[1].minDays"]')
+        days.clear()
+        days.send_keys("1")
+        b.click_button("Save settings")
+        b.wait_text(".status", "Saved. The settings are at version %d." % (original["version"] + 1))
+        _, saved = call("GET", "/settings")
+        self.assertEqual(saved["taxRates"][de]["rate"], 16500)
+        self.assertEqual(saved["shippingZones"], original["shippingZones"])
+
+        # Another admin saves meanwhile: this save is refused with a reload offer, and the reload shows theirs.
+        body = {k: v for k, v in saved.items() if k not in ("version", "updatedAt")}
+        body["taxRates"][de]["name"] = "MwSt"
+        status, _ = call("PUT", "/settings", body, admin_token(), {"If-Match": '"s%d"' % saved["version"]})
+        self.assertEqual(status, 200)
+        b.fill("Tax name", "Changed here")  # the first rate's name
+        b.click_button("Save settings")
+        b.wait_text(".status.error", "Someone else changed the settings")
+        b.click_button("Reload the settings")
+        b._wait(lambda d: d.find_element("css selector", '[name="taxRates[%d].name"]' % de).get_attribute("value") == "MwSt",
+                None, "the reloaded form does not show the other admin's change")
+
+        # A new quote for Germany uses the new rate: International $25.00, 16.5 % on the line and the shipping.
+        item = product(unique("Clock"), price=1000, quantity=3)
+        add_to_cart_from_product_page(b, item["id"], 1)
+        to_review(b, DE)
+        taxes = tax(1000, 16500) + tax(2500, 16500)
+        assert_amounts(self, b, ".step", 1000, 2500, taxes, 3500 + taxes)
+        assert_clean_console(self, b, expected_statuses=(400, 412))
 
     def test_a_shopper_sees_no_admin_pages(self):
         b = self.browser
@@ -708,9 +989,7 @@ class DelayedWebhook(unittest.TestCase):
             b.wait_text("h1", "Late mug")
             b.click_button("Add to cart")
             b.wait_text(".status", "Your cart has")
-            b.open(shop.url("/#/cart"))
-            b.click_button("Place order")
-            b.wait_text("h1", "Pay for your order")
+            place_order(b, server=shop)
             checkout = b.driver.current_url
             pay(b, "4242 4242 4242 4242")
             b.wait_text(".status", "Waiting for the store to confirm it")
@@ -759,14 +1038,13 @@ class StripeMode(unittest.TestCase):
                 b.wait_text("h1", "Stripe mug")
                 b.click_button("Add to cart")
                 b.wait_text(".status", "Your cart has")
-                b.open(shop.url("/#/cart"))
-                b.click_button("Place order")
-                b.wait_text("h1", "Pay for your order")
+                place_order(b, server=shop)
                 # Stripe.js came from the configured origin, and its card fields are in the page.
                 b.wait_for("#payment-element input")
                 sources = b.driver.execute_script("return [...document.scripts].map(s => s.src).filter(Boolean);")
                 self.assertIn(stripe_js, sources)
-                self.assertIn(money(1500), b.text(".pay h2"))
+                # To California: $5.00 standard shipping (under $50), 7.25 % tax on the line.
+                self.assertIn(money(1500 + 500 + tax(1500, 7250)), b.text(".pay h2"))
                 assert_clean_console(self, b)
         finally:
             shutil.rmtree(web, ignore_errors=True)

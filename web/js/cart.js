@@ -59,11 +59,15 @@ export function clear() {
   save({ lines: [], checkoutKey: null });
 }
 
-/** The Idempotency-Key of this cart's order: the same across retries and double clicks until the cart changes. */
-export function checkoutKey() {
+/**
+ * The Idempotency-Key of this cart's order: the same across retries and double clicks until the cart or
+ * `fingerprint` (the rest of the order: address, method) changes.
+ */
+export function checkoutKey(fingerprint = "") {
   const cart = load();
-  if (!cart.checkoutKey) {
+  if (!cart.checkoutKey || cart.checkoutFor !== fingerprint) {
     cart.checkoutKey = randomKey();
+    cart.checkoutFor = fingerprint;
     save(cart, false);
   }
   return cart.checkoutKey;

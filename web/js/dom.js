@@ -89,7 +89,9 @@ export function showError(area, error, form) {
   let first = null;
   for (const detail of error.details) {
     if (!detail || !detail.field) continue;
-    const box = form.querySelector(`.field[data-field="${CSS.escape(detail.field)}"]`);
+    // A problem with one item of a list field (`countries[2]`) is shown at the list's field.
+    const box = [detail.field, detail.field.replace(/\[\d+\]$/, "")]
+      .map((name) => form.querySelector(`.field[data-field="${CSS.escape(name)}"]`)).find(Boolean);
     if (!box) continue;
     const control = box.querySelector("input, select, textarea");
     const message = box.querySelector(".field-error");

@@ -30,7 +30,11 @@ export function money(minor, currency) {
  * Only "." separates decimals ("1,000" is refused rather than read as one or as a thousand).
  */
 export function parseMoney(text, currency) {
-  const digits = currencyDigits(currency);
+  return parseFixed(text, currencyDigits(currency));
+}
+
+/** "7.25", 3 -> 7250: a decimal with at most `digits` decimals as an integer; null when it is not one. */
+export function parseFixed(text, digits) {
   const match = /^\s*(\d{1,9})(?:\.(\d*))?\s*$/.exec(String(text));
   if (!match) return null;
   const fraction = match[2] || "";
@@ -42,6 +46,11 @@ export function parseMoney(text, currency) {
 export function moneyInput(minor, currency) {
   const digits = currencyDigits(currency);
   return (minor / 10 ** digits).toFixed(digits);
+}
+
+/** A method's delivery time: "3–5 days". */
+export function days(m) {
+  return m.minDays === m.maxDays ? `${m.maxDays} day${m.maxDays === 1 ? "" : "s"}` : `${m.minDays}–${m.maxDays} days`;
 }
 
 /** An ISO 8601 time as a readable local date and time. */

@@ -7,9 +7,11 @@ import { productPage } from "./pages/product.js";
 import { cartPage } from "./pages/cart.js";
 import { accountPage, confirmPage, registerPage, signInPage } from "./pages/account.js";
 import { checkoutPage } from "./pages/checkout.js";
+import { checkoutStepsPage } from "./pages/checkout-steps.js";
 import { ordersPage } from "./pages/orders.js";
 import { adminProductPage, adminProductsPage } from "./pages/admin-products.js";
-import { adminOrdersPage } from "./pages/admin-orders.js";
+import { adminOrderPage, adminOrdersPage } from "./pages/admin-orders.js";
+import { adminSettingsPage } from "./pages/admin-settings.js";
 
 // Page addresses are hash routes (#/product/<id>), so they never collide with the API's paths.
 const routes = [
@@ -20,11 +22,14 @@ const routes = [
   [/^\/register$/, registerPage],
   [/^\/confirm$/, confirmPage],
   [/^\/account$/, accountPage, "user"],
+  [/^\/checkout$/, checkoutStepsPage, "user"],
   [/^\/checkout\/([^/]+)$/, checkoutPage, "user"],
   [/^\/orders$/, ordersPage, "user"],
   [/^\/admin\/products$/, adminProductsPage, "admin"],
   [/^\/admin\/products\/([^/]+)$/, adminProductPage, "admin"],
   [/^\/admin\/orders$/, adminOrdersPage, "admin"],
+  [/^\/admin\/orders\/([^/]+)$/, adminOrderPage, "admin"],
+  [/^\/admin\/settings$/, adminSettingsPage, "admin"],
 ];
 
 /** The current route: path and query of the part after `#`. */

@@ -1,6 +1,7 @@
-// Register, confirm (the Cognito code step), sign in, sign out, and the shopper's own details.
+// Register, confirm (the Cognito code step), sign in, sign out, and the shopper's own details and address book.
 import { api, signIn, signOut } from "../api.js";
-import { busy, field, h, render, say, showError, statusArea } from "../dom.js";
+import { addressBlock, addressFields, readAddress } from "../address.js";
+import { busy, clearErrors, field, focusOn, h, render, say, showError, statusArea } from "../dom.js";
 import { navigate } from "../main.js";
 
 function safeNext(params) {
@@ -102,7 +103,7 @@ export function confirmPage({ params }) {
 }
 
 export async function accountPage({ isCurrent }) {
-  const me = await api("GET", "/auth/me", { auth: true });
+  const [me, book] = await Promise.all([api("GET", "/auth/me", { auth: true }), api("GET", "/account/addresses", { auth: true })]);
   if (!isCurrent()) return;
   const status = statusArea();
   const out = h("button", { type: "button", class: "secondary" }, "Sign out");
@@ -114,5 +115,57 @@ export async function accountPage({ isCurrent }) {
       h("dt", {}, "Name"), h("dd", { id: "account-name" }, me.name),
       h("dt", {}, "Email"), h("dd", { id: "account-email" }, me.email),
       h("dt", {}, "Role"), h("dd", {}, me.groups.includes("admin") ? "Administrator" : "Shopper")),
-    status, out);
+    status, out, addressBook(book.items));
+}
+
+/** The address book: each address with Edit and Delete, and a form that adds one or saves the one being edited. */
+function addressBook(items) {
+  const status = statusArea();
+  const list = h("ul", { class: "addresses", "aria-label": "Your addresses" });
+  const heading = h("h2", { id: "addresses-heading" }, "Your addresses");
+  let editing = null;
+  const form = h("form", { class: "stack", novalidate: true });
+  const draw = (address = {}) => {
+    clearErrors(form);
+    form.replaceChildren(h("h3", {}, editing ? "Edit the address" : "Add an address"), addressFields("", address),
+      h("div", { class: "actions" }, h("button", { type: "submit", class: "primary" }, editing ? "Save address" : "Add address"),
+        editing && h("button", { type: "button", class: "secondary", onclick: () => { editing = null; draw(); focusOn(heading); } }, "Cancel")));
+  };
+  const item = (a) => h("li", { class: "address", dataset: { addressId: a.id } }, addressBlock(a), h("div", { class: "actions" },
+    h("button", { type: "button", class: "secondary", "aria-label": `Edit ${a.name}, ${a.line1}`, onclick: () => {
+      editing = a.id;
+      draw(a);
+      focusOn(form.querySelector("input"));
+    } }, "Edit"),
+    h("button", { type: "button", class: "danger", "aria-label": `Delete ${a.name}, ${a.line1}`, onclick: (e) => busy(e.currentTarget, async () => {
+      try {
+        await api("DELETE", `/account/addresses/${encodeURIComponent(a.id)}`, { auth: true });
+        list.querySelector(`[data-address-id="${CSS.escape(a.id)}"]`).remove();
+        say(status, "The address is deleted.");
+        focusOn(heading);
+      } catch (error) {
+        say(status, error.message, "error");
+      }
+    }) }, "Delete")));
+  list.append(...items.map(item));
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    busy(form.querySelector("button[type=submit]"), async () => {
+      try {
+        const path = editing ? `/account/addresses/${encodeURIComponent(editing)}` : "/account/addresses";
+        const saved = await api(editing ? "PUT" : "POST", path, { body: readAddress(form, ""), auth: true });
+        const old = editing && list.querySelector(`[data-address-id="${CSS.escape(editing)}"]`);
+        const shown = item(saved);
+        if (old) old.replaceWith(shown); else list.append(shown);
+        say(status, editing ? "The address is saved." : "The address is added.");
+        editing = null;
+        draw();
+        focusOn(shown);
+      } catch (error) {
+        showError(status, error, form);
+      }
+    });
+  });
+  draw();
+  return h("section", { "aria-labelledby": "addresses-heading" }, heading, status, list, form);
 }

@@ -1,10 +1,10 @@
-// The cart and placing the order. Totals shown here are estimates from the catalog as it was seen;
-// the order the server returns has the real ones, shown on the payment page.
-import { ApiError, api, session } from "../api.js";
+// The cart. Totals shown here are estimates from the catalog as it was seen; checkout (checkout-steps.js)
+// has the store's quote, and the order the server returns has the real ones.
+import { session } from "../api.js";
 import * as cart from "../cart.js";
-import { busy, h, render, say, scrollable, statusArea } from "../dom.js";
+import { h, render, say, scrollable, statusArea } from "../dom.js";
 import { money } from "../format.js";
-import { navigate } from "../main.js";
+import { newPage } from "../main.js";
 
 function estimate(lines) {
   const byCurrency = new Map();
@@ -12,7 +12,7 @@ function estimate(lines) {
   return [...byCurrency].map(([currency, total]) => money(total, currency)).join(" + ");
 }
 
-/** The out-of-stock answer in words, with a button that sets each short line to what is left. */
+/** The out-of-stock answer in words, with a button that sets each short line to what is left and shows the cart. */
 function outOfStock(error, status) {
   const names = new Map(cart.lines().map((l) => [l.productId, l.name]));
   const items = (Array.isArray(error.details) ? error.details : []).map((d) => h("li", {},
@@ -20,10 +20,32 @@ function outOfStock(error, status) {
   const fix = h("button", {
     type: "button", onclick: () => {
       for (const d of error.details) cart.setQuantity(d.productId, d.available, d.available);
-      cartPage({ notice: "Your cart now has what is in stock. Check it and place the order again." });
+      showCart("Your cart now has what is in stock. Check it and place the order again.");
     },
   }, "Update my cart to what is left");
   say(status, h("div", {}, h("p", {}, "Some products do not have enough stock:"), h("ul", { class: "short" }, items), fix), "error");
+}
+
+/** The cart page with `notice`, from another page (checkout). */
+function showCart(notice) {
+  history.replaceState(null, "", "#/cart");
+  newPage();
+  cartPage({ notice });
+}
+
+/** Shows the answer to placing (or quoting) an order when it is about the cart; answers whether it was. */
+export function orderProblem(error, status) {
+  if (error.code === "out_of_stock") outOfStock(error, status);
+  else if (error.code === "product_not_found") {
+    const id = error.details?.productId;
+    const name = cart.lines().find((l) => l.productId === id)?.name || "A product";
+    say(status, h("div", {}, h("p", {}, `${name} is no longer sold.`), h("button", {
+      type: "button", onclick: () => { cart.setQuantity(id, 0); showCart(`${name} was removed from your cart.`); },
+    }, `Remove ${name}`)), "error");
+  } else if (error.code === "too_many_open_orders") {
+    say(status, h("p", {}, `${error.message} `, h("a", { href: "#/orders" }, "Pay or cancel them in My orders")), "error");
+  } else return false;
+  return true;
 }
 
 export function cartPage({ notice, focusId } = {}) {
@@ -58,8 +80,6 @@ export function cartPage({ notice, focusId } = {}) {
         onclick: () => { cart.setQuantity(line.productId, 0); cartPage({ notice: `${line.name} removed.` }); },
       }, "Remove")));
   });
-  const place = h("button", { type: "button", class: "primary" }, "Place order");
-  place.addEventListener("click", () => busy(place, () => placeOrder(status)));
   render("Cart",
     h("h1", {}, "Your cart"),
     scrollable("Products in your cart", h("table", { class: "lines" },
@@ -67,36 +87,10 @@ export function cartPage({ notice, focusId } = {}) {
       h("thead", {}, h("tr", {}, ["Product", "Price", "Quantity", "Subtotal", ""].map((t) => h("th", { scope: "col" }, t)))),
       h("tbody", {}, rows))),
     h("p", { class: "total" }, `Estimated total: ${estimate(lines)}`),
-    h("p", { class: "hint" }, "The final total comes from the store when the order is placed."),
+    h("p", { class: "hint" }, "Shipping and tax are added at checkout, once the store knows where the order goes."),
     status,
-    session() ? place : h("p", {}, h("a", { href: `#/signin?next=${encodeURIComponent("/cart")}` }, "Sign in to place the order")));
+    session() ? h("a", { class: "button primary", href: "#/checkout" }, "Check out") : h("p", {}, h("a", { href: `#/signin?next=${encodeURIComponent("/cart")}` }, "Sign in to place the order")));
   if (notice) say(status, notice);
   // After a change in the table, the keyboard stays where it was.
   if (focusId) document.getElementById(focusId)?.focus();
-}
-
-async function placeOrder(status) {
-  const lines = cart.lines().map((l) => ({ productId: l.productId, quantity: l.quantity }));
-  // The same key for the same cart: a double click or a retry after a lost answer makes one order.
-  const key = cart.checkoutKey();
-  say(status, "Placing the order…");
-  try {
-    const order = await api("POST", "/orders", { body: { lines }, headers: { "Idempotency-Key": key }, auth: true });
-    cart.clear();
-    navigate(`#/checkout/${encodeURIComponent(order.id)}`);
-  } catch (error) {
-    if (!(error instanceof ApiError)) throw error;
-    if (error.code === "out_of_stock") return outOfStock(error, status);
-    if (error.code === "product_not_found") {
-      const id = error.details?.productId;
-      const name = cart.lines().find((l) => l.productId === id)?.name || "A product";
-      return say(status, h("div", {}, h("p", {}, `${name} is no longer sold.`), h("button", {
-        type: "button", onclick: () => { cart.setQuantity(id, 0); cartPage({ notice: `${name} was removed from your cart.` }); },
-      }, `Remove ${name}`)), "error");
-    }
-    if (error.code === "too_many_open_orders") {
-      return say(status, h("p", {}, `${error.message} `, h("a", { href: "#/orders" }, "Pay or cancel them in My orders")), "error");
-    }
-    say(status, error.message, "error");
-  }
 }

@@ -6,7 +6,7 @@ import { config } from "../../config.js";
 import { ApiError, api } from "../api.js";
 import { busy, field, focusOn, h, render, say, showError, statusArea } from "../dom.js";
 import { money } from "../format.js";
-import { orderSummary } from "./orders.js";
+import { orderSummary, shippingFacts } from "./orders.js";
 
 const declines = {
   generic_decline: "Your card was declined. Try another card.",
@@ -36,7 +36,7 @@ export async function checkoutPage({ args: [orderId], isCurrent }) {
   // its status is the gateway's own, so a payment that went through shows as such before its webhook arrives.
   const payment = await api("POST", "/payment", { body: { orderId }, auth: true });
   if (!isCurrent()) return;
-  render("Pay", heading, orderSummary(order), pay, status);
+  render("Pay", heading, h("dl", { class: "facts" }, shippingFacts(order)), orderSummary(order), pay, status);
   // Charged already (the page was reloaded before the webhook came): never offer the card form again.
   if (order.payment?.status === "succeeded" || payment.status === "succeeded" || payment.status === "processing") {
     pay.append(h("p", { class: "received" }, "Payment received, confirming…"));

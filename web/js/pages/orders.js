@@ -1,7 +1,8 @@
 // My orders: status, lines, totals, the payment's state (a refund shown as such), pay and cancel.
 import { api } from "../api.js";
 import { busy, focusOn, h, render, say, scrollable, statusArea } from "../dom.js";
-import { dateTime, money, orderStatus } from "../format.js";
+import { addressBlock } from "../address.js";
+import { dateTime, days, money, orderStatus } from "../format.js";
 import { declineText } from "./checkout.js";
 
 /** The payment of an order in words. */
@@ -32,7 +33,28 @@ export function orderSummary(order) {
       h("tbody", {}, order.lines.map((l) => h("tr", {},
         h("th", { scope: "row" }, l.name), h("td", {}, money(l.unitPrice, order.currency)), h("td", {}, String(l.quantity)),
         h("td", {}, money(l.lineTotal, order.currency))))),
-      h("tfoot", {}, h("tr", {}, h("th", { scope: "row", colspan: 3 }, "Total"), h("td", { class: "order-total" }, money(order.total, order.currency)))))));
+      h("tfoot", {}, sums(order)))));
+}
+
+/** Subtotal, shipping and tax (when the order has them: older orders have a total only), then the total. */
+function sums(order) {
+  const rows = order.shippingMethod || order.shippingMethods
+    ? [["Subtotal", order.subtotal, "subtotal"], ["Shipping", order.shippingTotal, "shipping"], ["Tax", order.taxTotal, "tax"]] : [];
+  return [...rows, ["Total", order.total, "total"]].map(([name, amount, key]) =>
+    h("tr", {}, h("th", { scope: "row", colspan: 3 }, name), h("td", { class: `order-${key}` }, money(amount, order.currency))));
+}
+
+/** Where and how an order ships, and its parcel once sent, as terms for a <dl>. */
+export function shippingFacts(order) {
+  const m = order.shippingMethod;
+  const s = order.shipment;
+  return [
+    order.shippingAddress && [h("dt", {}, "Ship to"), h("dd", { class: "ship-to" }, addressBlock(order.shippingAddress))],
+    m && [h("dt", {}, "Delivery"), h("dd", { class: "method" }, `${m.name}, ${days(m)}`)],
+    s && [h("dt", {}, "Shipped"), h("dd", { class: "shipment" }, [s.carrier, s.trackingNumber].filter(Boolean).join(" "),
+      s.trackingUrl ? [" ", h("a", { href: s.trackingUrl, rel: "noopener noreferrer" }, "Track the parcel")] : null,
+      s.shippedAt ? ` (${dateTime(s.shippedAt)})` : null)],
+  ];
 }
 
 /** One order as a card: what the shopper and the admin both see, plus `actions`. */
@@ -42,7 +64,7 @@ export function orderCard(order, actions = []) {
     h("dl", { class: "facts" },
       h("dt", {}, "Placed"), h("dd", {}, dateTime(order.createdAt)),
       h("dt", {}, "Status"), h("dd", { class: "order-status" }, orderStatus(order.status)),
-      h("dt", {}, "Payment"), h("dd", { class: "payment-state" }, paymentText(order))),
+      h("dt", {}, "Payment"), h("dd", { class: "payment-state" }, paymentText(order)), shippingFacts(order)),
     orderSummary(order),
     actions.length ? h("div", { class: "actions" }, actions) : null);
 }
