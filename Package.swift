@@ -269,6 +269,7 @@ let package = Package(
                 "S3ImageStore", "ShopAPI", "ShopStorage", "ShopDomain", "SQLiteStore", "AWSWire", "TestServices",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
             ],
             swiftSettings: swiftSettings

@@ -66,15 +66,39 @@ public struct S3ImageStore: ImageStore {
         }
     }
 
+    /// The staging object's size, type and ETag, or nil when nothing has been uploaded under `key`.
+    ///
+    /// S3 answers a HEAD of a missing key with 404 only to a caller allowed `s3:ListBucket` on the
+    /// bucket; to anyone else it answers 403, so that keys cannot be probed. The products role is not
+    /// granted `s3:ListBucket` (docs/DEPLOY.md, "Image commit"): IAM cannot narrow it to `uploads/` for
+    /// a HEAD (an `s3:prefix` condition only applies to listings), so the grant would let the function
+    /// list every key in the bucket, and nothing on moto could show it used. A 403 is therefore read as
+    /// "not uploaded", but only after a ranged GET of the same key (a HEAD's answer has no body) says why:
+    /// `AccessDenied` is a missing object (or a role without `s3:GetObject` on `uploads/`, which would break
+    /// every commit anyway); any other reason (`SignatureDoesNotMatch`, `RequestTimeTooSkewed`,
+    /// `InvalidAccessKeyId`...) stays an error instead of passing as 409 `image_not_uploaded`.
     public func head(key: String) async throws(StorageError) -> StoredImage? {
-        let response = try await send(.HEAD, objectURL(Self.stagingKey(key)))
+        let url = objectURL(Self.stagingKey(key))
+        let response = try await send(.HEAD, url)
         switch response.status {
         case 200:
             let size = response.header("content-length").flatMap(Int.init) ?? 0
             return StoredImage(size: size, contentType: response.header("content-type"), etag: response.header("etag"))
         case 404: return nil
+        case 403:
+            let probe = try await send(.GET, url, headers: [("Range", "bytes=0-0")])
+            let code = Self.errorCode(probe.body)
+            if probe.status == 404 || (probe.status == 403 && code == "AccessDenied") { return nil }
+            throw .backend("S3 HEAD answered 403; a GET of the same key answered \(probe.status) \(code ?? "without an error code")")
         default: throw .backend("S3 HEAD answered \(response.status)")
         }
+    }
+
+    /// `<Code>...</Code>` of an S3 error document.
+    static func errorCode(_ body: [UInt8]) -> String? {
+        let text = String(decoding: body, as: UTF8.self)
+        guard let start = text.firstRange(of: "<Code>"), let end = text[start.upperBound...].firstRange(of: "</Code>") else { return nil }
+        return String(text[start.upperBound..<end.lowerBound])
     }
 
     public func leadingBytes(key: String, count: Int, etag: String?) async throws(StorageError) -> [UInt8] {

@@ -1,0 +1,177 @@
+"""What `sam validate` and cfn-lint cannot see in deploy/template.yaml: the ways a real account breaks it.
+
+  1. Every ScheduleV2 event sets `OmitName: true`: otherwise SAM names the schedule "<Function><Event>",
+     a name unique per account and region, and a second stack there fails to create it (SAM issue
+     #3109). Checked on the template and on SAM's own transform of it (no AWS::Scheduler::Schedule
+     with a fixed Name).
+  2. Every stateful resource (DynamoDB tables, Cognito user pools, S3 buckets) has
+     `DeletionPolicy: Retain` and `UpdateReplacePolicy: Retain`: a pool with deletion protection on
+     and a bucket with objects in it cannot be deleted, so without Retain a failed first create ends
+     in ROLLBACK_FAILED and `sam delete` in DELETE_FAILED (and the data would go with a replacement).
+     Not RetainExceptOnCreate: it deletes on a failed create, which the pool's protection refuses.
+  3. CloudFront's names are account-wide (CloudFront is global), while stack names are unique only
+     per region: every name of an origin access control, response-headers, cache or origin-request
+     policy, function or key-value store is an `!Sub` that contains `${AWS::Region}`, or absent
+     (CloudFormation names it).
+
+Each check is first run on copies of the template broken on purpose, and must fail there.
+
+Usage: python scripts/template_checks.py TEMPLATE   (with .cache/sam-venv's python: cfn-lint's decoder
+and SAM's translator). Prints "template checks: N passed, M failed".
+"""
+import copy, json, logging, os, sys
+
+from cfnlint.decode import decode
+from samtranslator.translator.transform import transform
+
+import shoptest  # scripts/shoptest.py (this script's folder is on sys.path)
+
+STATEFUL = ("AWS::DynamoDB::Table", "AWS::Cognito::UserPool", "AWS::S3::Bucket")
+# CloudFront resource types and where their account-wide name sits in their properties.
+CLOUDFRONT_NAMES = {
+    "AWS::CloudFront::OriginAccessControl": ("OriginAccessControlConfig", "Name"),
+    "AWS::CloudFront::ResponseHeadersPolicy": ("ResponseHeadersPolicyConfig", "Name"),
+    "AWS::CloudFront::CachePolicy": ("CachePolicyConfig", "Name"),
+    "AWS::CloudFront::OriginRequestPolicy": ("OriginRequestPolicyConfig", "Name"),
+    "AWS::CloudFront::Function": ("Name",),
+    "AWS::CloudFront::KeyValueStore": ("Name",),
+}
+
+
+def schedule_events(template):
+    """(function, event, properties) of every ScheduleV2 event."""
+    for lid, resource in template["Resources"].items():
+        if resource.get("Type") != "AWS::Serverless::Function":
+            continue
+        for name, event in (resource.get("Properties", {}).get("Events") or {}).items():
+            if event.get("Type") == "ScheduleV2":
+                yield lid, name, event.get("Properties", {})
+
+
+def omit_name_problems(template):
+    return [f"{lid}.{name} does not set OmitName: true" for lid, name, props in schedule_events(template)
+            if props.get("OmitName") is not True]
+
+
+def transformed_schedule_problems(template):
+    """SAM's transform of the template: no AWS::Scheduler::Schedule may carry a fixed Name."""
+    plain = json.loads(json.dumps(template))
+    plain.setdefault("Globals", {}).setdefault("Function", {})["CodeUri"] = "s3://bucket/key.zip"  # the makefile build's stand-in
+    for resource in plain["Resources"].values():
+        if resource.get("Type") == "AWS::Serverless::Function":
+            resource.get("Properties", {}).pop("CodeUri", None)
+
+    class NoManagedPolicies:
+        def load(self):
+            return {}
+
+    out = transform(plain, {}, NoManagedPolicies())
+    schedules = {lid: r for lid, r in out["Resources"].items() if r["Type"] == "AWS::Scheduler::Schedule"}
+    return [f"SAM names the schedule {lid} {r['Properties']['Name']!r}" for lid, r in schedules.items() if "Name" in r["Properties"]], len(schedules)
+
+
+def retain_problems(template):
+    problems = []
+    for lid, resource in template["Resources"].items():
+        if resource.get("Type") in STATEFUL:
+            for policy in ("DeletionPolicy", "UpdateReplacePolicy"):
+                if resource.get(policy) != "Retain":
+                    problems.append(f"{lid} ({resource['Type']}) has {policy}: {resource.get(policy)}")
+    return problems
+
+
+def mentions_region(value):
+    """True for an Fn::Sub (string or [string, vars]) whose text has ${AWS::Region}, or a Join that has a Ref to it."""
+    if isinstance(value, dict) and "Fn::Sub" in value:
+        text = value["Fn::Sub"] if isinstance(value["Fn::Sub"], str) else value["Fn::Sub"][0]
+        return "${AWS::Region}" in text
+    if isinstance(value, dict) and "Fn::Join" in value:
+        return any(part == {"Ref": "AWS::Region"} or mentions_region(part) for part in value["Fn::Join"][1])
+    return False
+
+
+def cloudfront_name_problems(template):
+    problems, seen = [], 0
+    for lid, resource in template["Resources"].items():
+        path = CLOUDFRONT_NAMES.get(resource.get("Type"))
+        if not path:
+            continue
+        seen += 1
+        holder = resource.get("Properties", {})
+        for step in path[:-1]:
+            holder = holder.get(step, {})
+        if path[-1] in holder and not mentions_region(holder[path[-1]]):
+            problems.append(f"{lid} ({resource['Type']}) is named {json.dumps(holder[path[-1]])}, without the region")
+    return problems, seen
+
+
+def main():
+    # SAM's translator keeps usage metrics nobody publishes here, and says so at exit.
+    logging.getLogger("samtranslator.metrics.metrics").setLevel(logging.ERROR)
+    # SAM's translator wants a region even offline; it reads no credentials.
+    if not os.environ.get("AWS_DEFAULT_REGION"):
+        os.environ["AWS_DEFAULT_REGION"] = "us-east-1"
+    template, problems = decode(sys.argv[1])
+    if problems:
+        print("\n".join(str(p) for p in problems))
+        sys.exit(1)
+    template = json.loads(json.dumps(template))  # plain dicts and strings
+    check = shoptest.Checks()
+    resources = template["Resources"]
+
+    # --- the checks must fail on templates broken on purpose -----------------------------------
+    broken = copy.deepcopy(template)
+    for lid, name, props in schedule_events(broken):
+        props.pop("OmitName", None)
+    check("self-test: a ScheduleV2 event without OmitName is caught", omit_name_problems(broken) != [])
+    check("self-test: SAM's transform of it names the schedule, and that is caught",
+          transformed_schedule_problems(broken)[0] != [], "SAM no longer names a schedule without OmitName?")
+    missed = []
+    for lid, resource in resources.items():
+        if resource["Type"] not in STATEFUL:
+            continue
+        for policy in ("DeletionPolicy", "UpdateReplacePolicy"):
+            for value in (None, "Delete", "Snapshot", "RetainExceptOnCreate"):
+                broken = copy.deepcopy(template)
+                if value is None:
+                    broken["Resources"][lid].pop(policy, None)
+                else:
+                    broken["Resources"][lid][policy] = value
+                if not retain_problems(broken):
+                    missed.append(f"{lid} {policy} {value or 'absent'}")
+    check("self-test: a stateful resource without Retain (absent, Delete, Snapshot, RetainExceptOnCreate) is caught",
+          not missed, "missed: " + ", ".join(missed))
+    for lid, resource in resources.items():
+        path = CLOUDFRONT_NAMES.get(resource["Type"])
+        if path:
+            broken = copy.deepcopy(template)
+            holder = broken["Resources"][lid]["Properties"]
+            for step in path[:-1]:
+                holder = holder[step]
+            holder[path[-1]] = {"Fn::Sub": "${AWS::StackName}-fixed"}
+            check(f"self-test: {lid} named without the region is caught", cloudfront_name_problems(broken)[0] != [])
+
+    # --- the template ------------------------------------------------------------------------
+    events = list(schedule_events(template))
+    found = omit_name_problems(template)
+    check(f"every ScheduleV2 event sets OmitName: true ({', '.join(f'{l}.{n}' for l, n, _ in events)})",
+          events and not found, "; ".join(found) or "no ScheduleV2 event found")
+    found, count = transformed_schedule_problems(template)
+    check(f"SAM's transform names none of its {count} AWS::Scheduler::Schedule (CloudFormation does)",
+          count and not found, "; ".join(found) or "no schedule in the transform")
+    stateful = sorted(lid for lid, r in resources.items() if r["Type"] in STATEFUL)
+    found = retain_problems(template)
+    check(f"DeletionPolicy and UpdateReplacePolicy Retain on every stateful resource ({len(stateful)}: {', '.join(stateful)})",
+          not found, "; ".join(found))
+    for lid in stateful:
+        if resources[lid]["Type"] == "AWS::Cognito::UserPool":
+            check(f"{lid} keeps deletion protection (why it must be Retain, not RetainExceptOnCreate)",
+                  "DeletionProtection" in resources[lid]["Properties"])
+    found, seen = cloudfront_name_problems(template)
+    check(f"the names of the {seen} account-wide CloudFront resources contain the region (or are absent)",
+          seen and not found, "; ".join(found))
+    check.finish("template checks")
+
+
+if __name__ == "__main__":
+    main()
