@@ -69,7 +69,7 @@ let package = Package(
         .target(
             name: "SQLiteStore",
             dependencies: [
-                "ShopDomain", "ShopStorage",
+                "ShopDomain", "ShopStorage", "ShopSupport",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "GRDBSQLite", package: "GRDB.swift"),
             ],

@@ -88,7 +88,11 @@ extension DynamoDBStore: SettingsStore {
     static let settingsAttempts = 5
 
     public func storedSettings() async throws(StorageError) -> StoreSettings? {
-        try await get(tables.settings, Self.settingsKey).map { item throws(StorageError) in try Self.settings(item) }
+        guard let item = try await get(tables.settings, Self.settingsKey) else { return nil }
+        guard let version = item["Version"]?.intValue, let updated = item["UpdatedAt"]?.int64Value else {
+            throw .backend("malformed item: settings without Version or UpdatedAt")
+        }
+        return try settingsCache.settings(version: version, updatedAt: Date(unixMillis: updated)) { () throws(StorageError) in try Self.settings(item) }
     }
 
     public func putSettings(_ settings: StoreSettings, expectedVersion: Int?, at now: Date) async throws(StorageError) -> StoreSettings {

@@ -14,6 +14,8 @@ import ShopSupport
 public struct DynamoDBStore: Sendable {
     let client: AWSJSONClient
     let tables: DynamoDBTableNames
+    /// The settings document last decoded (every quote and order reads the settings).
+    let settingsCache = SettingsCache()
     /// How often a transaction cancelled by `TransactionConflict` is tried again before `.busy`.
     let conflictRetry: RetryPolicy
 

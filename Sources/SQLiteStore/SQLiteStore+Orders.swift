@@ -2,6 +2,7 @@ import Foundation
 import GRDB
 import ShopDomain
 import ShopStorage
+import ShopSupport
 
 // MARK: - OrderStore
 
@@ -10,9 +11,10 @@ extension SQLiteStore: OrderStore {
     static let openOrderCount = "SELECT COUNT(*) FROM orders WHERE user_id = ? AND status = ?"
 
     public func placeOrder(_ order: Order, claim: IdempotencyClaim?, maxOpenOrders: Int?, at now: Date) async throws(StorageError) -> PlaceOrderOutcome {
-        let linesJSON = String(decoding: (try? linesEncoder.encode(order.lines)) ?? Data("[]".utf8), as: UTF8.self)
-        let addressJSON = try order.shippingAddress.map { address throws(StorageError) in try Self.json(address) }
-        let methodJSON = try order.shippingMethod.map { method throws(StorageError) in try Self.json(method) }
+        let linesJSON = Self.json(lines: order.lines)
+        // Written by hand, not by JSONEncoder: placing orders is the store's hottest write (read back by JSONDecoder).
+        let addressJSON = order.shippingAddress.map(Self.json(address:))
+        let methodJSON = order.shippingMethod.map(Self.json(method:))
         return try await write { db in
             if let claim {
                 if let row = try Row.fetchOne(db, cached: "SELECT * FROM idempotency_keys WHERE user_id = ? AND key = ? AND expires_at > ?",
@@ -163,6 +165,52 @@ extension SQLiteStore: OrderStore {
             guard changed == 1 else { throw StorageError.invalidTransition(current: order.status) }
             return order
         }
+    }
+
+    static func json(address a: Address) -> String {
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(256)
+        let fields: [(StaticString, String?)] = [
+            ("name", a.name), ("line1", a.line1), ("line2", a.line2), ("city", a.city), ("region", a.region), ("postalCode", a.postalCode),
+            ("country", a.country), ("phone", a.phone),
+        ]
+        bytes.append(UInt8(ascii: "{"))
+        var first = true
+        for (key, value) in fields {
+            guard let value else { continue }
+            if !first { bytes.append(UInt8(ascii: ",")) }
+            first = false
+            key.withUTF8Buffer { JSONEscaping.appendString(String(decoding: $0, as: UTF8.self), to: &bytes) }
+            bytes.append(UInt8(ascii: ":"))
+            JSONEscaping.appendString(value, to: &bytes)
+        }
+        bytes.append(UInt8(ascii: "}"))
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    /// The lines as `[{"productId":…,"name":…,"unitPrice":…,"quantity":…,"lineTotal":…,"tax":…}]`.
+    static func json(lines: [OrderLine]) -> String {
+        var bytes: [UInt8] = [UInt8(ascii: "[")]
+        bytes.reserveCapacity(128 * lines.count + 2)
+        for (index, line) in lines.enumerated() {
+            if index > 0 { bytes.append(UInt8(ascii: ",")) }
+            bytes += Array("{\"productId\":".utf8)
+            JSONEscaping.appendString(line.productId, to: &bytes)
+            bytes += Array(",\"name\":".utf8)
+            JSONEscaping.appendString(line.name, to: &bytes)
+            bytes += Array(",\"unitPrice\":\(line.unitPrice),\"quantity\":\(line.quantity),\"lineTotal\":\(line.lineTotal),\"tax\":\(line.tax)}".utf8)
+        }
+        bytes.append(UInt8(ascii: "]"))
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    static func json(method m: OrderShippingMethod) -> String {
+        var bytes: [UInt8] = Array("{\"id\":".utf8)
+        JSONEscaping.appendString(m.id, to: &bytes)
+        bytes += Array(",\"name\":".utf8)
+        JSONEscaping.appendString(m.name, to: &bytes)
+        bytes += Array(",\"price\":\(m.price),\"minDays\":\(m.minDays),\"maxDays\":\(m.maxDays)}".utf8)
+        return String(decoding: bytes, as: UTF8.self)
     }
 
     static func json(_ value: some Encodable) throws(StorageError) -> String {

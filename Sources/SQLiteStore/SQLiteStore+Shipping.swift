@@ -9,7 +9,9 @@ extension SQLiteStore: SettingsStore {
     public func storedSettings() async throws(StorageError) -> StoreSettings? {
         try await read { db in
             guard let row = try Row.fetchOne(db, cached: "SELECT * FROM settings WHERE id = 1") else { return nil }
-            return try Self.settings(row: row)
+            return try self.settingsCache.settings(version: row["version"], updatedAt: Date(millis: row["updated_at"])) {
+                try Self.settings(row: row)
+            }
         }
     }
 

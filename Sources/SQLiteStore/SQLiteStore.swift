@@ -8,6 +8,8 @@ public final class SQLiteStore: Sendable {
     let pool: DatabasePool
     /// The catalog's reads, on connections of their own (ProductReads.swift).
     let reads: ProductReads
+    /// The settings document last decoded (every quote and order reads the settings).
+    let settingsCache = SettingsCache()
 
     /// Opens (creating and migrating if needed) the database at `path`.
     public init(path: String) throws {
@@ -205,7 +207,6 @@ extension Date {
     init(millis: Int64) { self.init(unixMillis: millis) }
 }
 
-let linesEncoder = JSONEncoder()
 let linesDecoder = JSONDecoder()
 
 /// JSON of the documents kept in TEXT columns (addresses, methods, shipments, settings); dates as Unix milliseconds.

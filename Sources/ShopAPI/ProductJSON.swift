@@ -23,24 +23,7 @@ struct JSONBytes {
 
     /// A JSON string: quotes, backslashes and control characters escaped as JSONEncoder escapes them.
     mutating func string(_ text: String) {
-        bytes.append(UInt8(ascii: "\""))
-        for byte in text.utf8 {
-            switch byte {
-            case UInt8(ascii: "\""): raw("\\\"")
-            case UInt8(ascii: "\\"): raw("\\\\")
-            case 0x08: raw("\\b")
-            case 0x0C: raw("\\f")
-            case 0x0A: raw("\\n")
-            case 0x0D: raw("\\r")
-            case 0x09: raw("\\t")
-            case 0..<0x20:
-                raw("\\u00")
-                bytes.append(HexDigits.lower[Int(byte >> 4)])
-                bytes.append(HexDigits.lower[Int(byte & 0x0F)])
-            default: bytes.append(byte)
-            }
-        }
-        bytes.append(UInt8(ascii: "\""))
+        JSONEscaping.appendString(text, to: &bytes)
     }
 
     mutating func int(_ value: some BinaryInteger) {
@@ -114,6 +97,108 @@ struct JSONBytes {
         raw("}")
     }
 
+    /// An order, as `Order.encode(to:)` writes it: `POST /orders` answers one per order placed, the hot write path.
+    mutating func order(_ o: Order) {
+        raw("{\"id\":")
+        string(o.id)
+        raw(",\"userId\":")
+        string(o.userId)
+        raw(",\"lines\":[")
+        for (index, line) in o.lines.enumerated() {
+            if index > 0 { raw(",") }
+            raw("{\"productId\":")
+            string(line.productId)
+            raw(",\"name\":")
+            string(line.name)
+            raw(",\"unitPrice\":")
+            int(line.unitPrice)
+            raw(",\"quantity\":")
+            int(line.quantity)
+            raw(",\"lineTotal\":")
+            int(line.lineTotal)
+            raw(",\"tax\":")
+            int(line.tax)
+            raw("}")
+        }
+        raw("],\"subtotal\":")
+        int(o.subtotal)
+        raw(",\"shippingTotal\":")
+        int(o.shippingTotal)
+        raw(",\"shippingTax\":")
+        int(o.shippingTax)
+        raw(",\"taxTotal\":")
+        int(o.taxTotal)
+        raw(",\"total\":")
+        int(o.total)
+        raw(",\"currency\":")
+        string(o.currency)
+        raw(",\"status\":")
+        string(o.status.rawValue)
+        raw(",\"shippingAddress\":")
+        if let a = o.shippingAddress {
+            raw("{\"name\":")
+            string(a.name)
+            raw(",\"line1\":")
+            string(a.line1)
+            raw(",\"line2\":")
+            optional(a.line2)
+            raw(",\"city\":")
+            string(a.city)
+            raw(",\"region\":")
+            optional(a.region)
+            raw(",\"postalCode\":")
+            string(a.postalCode)
+            raw(",\"country\":")
+            string(a.country)
+            raw(",\"phone\":")
+            optional(a.phone)
+            raw("}")
+        } else {
+            raw("null")
+        }
+        raw(",\"shippingMethod\":")
+        if let m = o.shippingMethod {
+            raw("{\"id\":")
+            string(m.id)
+            raw(",\"name\":")
+            string(m.name)
+            raw(",\"price\":")
+            int(m.price)
+            raw(",\"minDays\":")
+            int(m.minDays)
+            raw(",\"maxDays\":")
+            int(m.maxDays)
+            raw("}")
+        } else {
+            raw("null")
+        }
+        raw(",\"shipment\":")
+        if let s = o.shipment {
+            raw("{\"carrier\":")
+            optional(s.carrier)
+            raw(",\"trackingNumber\":")
+            optional(s.trackingNumber)
+            raw(",\"trackingUrl\":")
+            optional(s.trackingUrl)
+            raw(",\"shippedAt\":")
+            date(s.shippedAt)
+            raw("}")
+        } else {
+            raw("null")
+        }
+        raw(",\"createdAt\":")
+        date(o.createdAt)
+        raw(",\"updatedAt\":")
+        date(o.updatedAt)
+        raw(",\"expiresAt\":")
+        date(o.expiresAt)
+        raw("}")
+    }
+
+    private mutating func optional(_ text: String?) {
+        if let text { string(text) } else { raw("null") }
+    }
+
     mutating func page(_ items: [Product], nextCursor: String?) {
         raw("{\"items\":[")
         for (index, item) in items.enumerated() {
@@ -131,6 +216,13 @@ extension JSONCoding {
     static func response(product: Product, status: HTTPResponse.Status = .ok, headers: HTTPFields = [:]) -> Response {
         var json = JSONBytes(capacity: 512)
         json.product(product)
+        return bytesResponse(json, status: status, headers: headers)
+    }
+
+    /// An order as the API's JSON response.
+    static func response(order: Order, status: HTTPResponse.Status, headers: HTTPFields = [:]) -> Response {
+        var json = JSONBytes(capacity: 1024)
+        json.order(order)
         return bytesResponse(json, status: status, headers: headers)
     }
 
