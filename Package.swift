@@ -184,7 +184,7 @@ let package = Package(
         .executableTarget(
             name: "ShopLambda",
             dependencies: [
-                "LambdaHost", "ShopAssembly", "ShopAPI", "ShopStorage",
+                "LambdaHost", "ShopAssembly", "ShopAPI", "ShopStorage", "ShopDomain",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Crypto", package: "swift-crypto"),

@@ -74,6 +74,8 @@ extension DynamoDBStore: OrderStore {
         }
         let counterIndex = items.count
         items.append(openCounterUpdate(order.userId, by: 1, below: maxOpenOrders))
+        // The outbox: `order.placed`, in the same transaction (the stream carries it on).
+        items.append(eventPut(.placed(order)))
         // Every attempt carries a token, so the send layer's retries never take the stock twice. With an
         // Idempotency-Key it is derived from the key and this call's order id: another request with the same
         // key has another order id, so it is never mistaken for this one's replay.
@@ -156,7 +158,9 @@ extension DynamoDBStore: OrderStore {
         return Page(items: orders, nextKey: next)
     }
 
-    public func transitionOrder(id: String, from: Set<OrderStatus>, to: OrderStatus, expiredBy: Date?, at now: Date) async throws(StorageError) -> Order {
+    public func transitionOrder(
+        id: String, from: Set<OrderStatus>, to: OrderStatus, expiredBy: Date?, cancelledBy: CancelledBy?, at now: Date
+    ) async throws(StorageError) -> Order {
         // Read, then write conditioned on exactly what was read: if anything moved the
         // order meanwhile the condition fails and the loop looks again.
         for _ in 0..<5 {
@@ -204,6 +208,7 @@ extension DynamoDBStore: OrderStore {
             if current.status == .pendingPayment {
                 items.append(openCounterUpdate(current.userId, by: -1))
             }
+            items.append(eventPut(.transition(order: current, to: to, previous: current.status, cancelledBy: cancelledBy, at: now)))
             if to == .cancelled, let paymentId = currentItem["PaymentID"]?.string, let paying = try await payment(id: paymentId),
                 paying.refundDue == 0, paying.refundedAmount < paying.amount
             {

@@ -105,6 +105,7 @@ extension DynamoDBStore: PaymentStore {
                 ExpressionAttributeValues: [":ok": .s(PaymentStatus.succeeded.rawValue), ":now": .int64(now.ms)])),
             // The order leaves PENDING_PAYMENT (the condition above makes sure): one fewer open order.
             openCounterUpdate(pending.userId, by: -1),
+            eventPut(.transition(order: pending, to: .paid, previous: .pendingPayment, cancelledBy: nil, at: now)),
         ])
         guard let order = try await order(id: orderId) else { throw .notFound }
         switch outcome {
@@ -151,8 +152,21 @@ extension DynamoDBStore: PaymentStore {
                     ":was": .int(current.refundedAmount), ":wasDue": .int(current.refundDue), ":refunded": .int(refunded), ":due": .int(due),
                     ":now": .int64(now.ms),
                 ])
-            // Conditioned on what was read: a repeat after a lost answer fails the condition and reads again.
-            if try await conditional("UpdateItem", update) != nil, let updated = try await payment(id: paymentId) { return updated }
+            // Conditioned on what was read: a repeat after a lost answer fails the condition and reads again. With the
+            // refunded total grown, its `order.refunded` event is written in the same transaction.
+            var written = current
+            written.refundedAmount = refunded
+            written.refundDue = due
+            let event = OrderEventRecord.refunded(payment: written, amount: refunded - current.refundedAmount, at: now)
+            let items: [DDBRequest.TransactItem] = refunded > current.refundedAmount ? [.init(Update: update), eventPut(event)] : [.init(Update: update)]
+            switch try await transactWrite(items) {
+            case .written:
+                if let updated = try await payment(id: paymentId) { return updated }
+            case .cancelled(let reasons):
+                guard reasons.isEmpty || reasons.contains(where: { $0.reason == .conditionFailed }) else {
+                    throw .backend("TransactWriteItems cancelled: \(reasons.map { $0.code ?? "?" })")
+                }
+            }
         }
         throw .busy
     }

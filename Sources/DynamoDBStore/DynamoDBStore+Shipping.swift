@@ -302,7 +302,8 @@ extension DynamoDBStore {
             ])
         // A one-item transaction with a token: a replay of a write that went through is not mistaken for a lost race.
         // No stock comes back and no counter moves (the open-orders counter counts PENDING_PAYMENT only).
-        if try await write(.init(Update: update)) {
+        let event = eventPut(.transition(order: current, to: to, previous: .paid, cancelledBy: nil, at: now))
+        if case .written = try await transactWrite([.init(Update: update), event]) {
             var fulfilled = current
             fulfilled.status = to
             fulfilled.updatedAt = Date(unixMillis: now.ms)

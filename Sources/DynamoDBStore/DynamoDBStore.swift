@@ -208,6 +208,7 @@ extension DynamoDBStore {
         if let address = o.shippingAddress { item["ShippingAddress"] = .m(addressAttributes(address)) }
         if let method = o.shippingMethod { item["ShippingMethod"] = .m(shippingMethodAttributes(method)) }
         if let shipment = o.shipment { item["Shipment"] = .m(shipmentAttributes(shipment)) }
+        if let email = o.email { item["Email"] = .s(email) }
         return item
     }
 
@@ -240,7 +241,7 @@ extension DynamoDBStore {
                 shippingMethod: try map("ShippingMethod").map { m in try shippingMethod(m) },
                 subtotal: r.optionalInt("Subtotal"), shippingTotal: r.optionalInt("ShippingTotal") ?? 0,
                 shippingTax: r.optionalInt("ShippingTax") ?? 0, taxTotal: r.optionalInt("TaxTotal") ?? 0,
-                shipment: try map("Shipment").map { m in try shipment(m) })
+                shipment: try map("Shipment").map { m in try shipment(m) }, email: r.optionalString("Email"))
         }
     }
 }
@@ -352,7 +353,7 @@ extension DynamoDBStore: CatalogStore {
 
     /// Pages through a query until `want` items (after the filter) or the end.
     func query(
-        table: String, index: String, keyCondition: String, filter: String? = nil, names: [String: String], values: Item,
+        table: String, index: String?, keyCondition: String, filter: String? = nil, names: [String: String], values: Item,
         forward: Bool, start: Item?, want: Int
     ) async throws(StorageError) -> [Item] {
         var items: [Item] = []

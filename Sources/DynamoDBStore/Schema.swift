@@ -16,11 +16,13 @@ public struct DynamoDBTableNames: Sendable, Equatable {
     public var settings: String
     /// Shoppers' address books (hash `UserID`, range `AddressID`), with a `#COUNT` item per shopper.
     public var addresses: String
+    /// The outbox: order events (hash `OrderID`, range `Key`) and their deliveries, with a stream.
+    public var events: String
 
     public init(
         products: String = "Products", orders: String = "Orders", idempotency: String = "Idempotency", users: String = "Users",
         payments: String = "Payments", paymentEvents: String = "PaymentEvents", settings: String = "Settings",
-        addresses: String = "Addresses"
+        addresses: String = "Addresses", events: String = "Events"
     ) {
         self.products = products
         self.orders = orders
@@ -30,6 +32,7 @@ public struct DynamoDBTableNames: Sendable, Equatable {
         self.paymentEvents = paymentEvents
         self.settings = settings
         self.addresses = addresses
+        self.events = events
     }
 
     /// The same tables with `prefix` in front of each name.
@@ -37,7 +40,7 @@ public struct DynamoDBTableNames: Sendable, Equatable {
         DynamoDBTableNames(
             products: prefix + products, orders: prefix + orders, idempotency: prefix + idempotency, users: prefix + users,
             payments: prefix + payments, paymentEvents: prefix + paymentEvents, settings: prefix + settings,
-            addresses: prefix + addresses)
+            addresses: prefix + addresses, events: prefix + events)
     }
 }
 
@@ -62,6 +65,11 @@ public enum DynamoDBSchema {
         var KeySchema: [KeyElement]
         var GlobalSecondaryIndexes: [Index]?
         var BillingMode = "PAY_PER_REQUEST"
+        var StreamSpecification: Stream?
+    }
+    struct Stream: Encodable {
+        var StreamEnabled = true
+        var StreamViewType = "NEW_IMAGE"
     }
     /// A table's TTL attribute (`UpdateTimeToLive`).
     struct TimeToLive: Encodable {
@@ -95,6 +103,12 @@ public enum DynamoDBSchema {
     static let paymentsByOrder = "ByOrder"
     /// Sparse: only payments with money still owed back carry `DueFlag`.
     static let paymentsRefundDue = "RefundDue"
+
+    /// The outbox's sparse index of work: events not yet dispatched (`DueShard` = "EVENT#<shard>") and pending
+    /// deliveries ("DELIVERY#<shard>"), by `DueAt`.
+    static let eventsDue = "Due"
+    /// Partitions each kind of `Due` entry is spread over (by the order id's hash).
+    static let eventShards = 4
 
     static func createTables(_ names: DynamoDBTableNames) -> [CreateTable] {
         [
@@ -133,6 +147,12 @@ public enum DynamoDBSchema {
             // Not in Products, where `GET /products/{id}` would answer them: tables of their own.
             CreateTable(TableName: names.settings, AttributeDefinitions: strings("SettingsID"), KeySchema: key("SettingsID")),
             CreateTable(TableName: names.addresses, AttributeDefinitions: strings("UserID", "AddressID"), KeySchema: key("UserID", "AddressID")),
+            CreateTable(
+                TableName: names.events,
+                AttributeDefinitions: strings("OrderID", "Key", "DueShard") + [Attribute(AttributeName: "DueAt", AttributeType: "N")],
+                KeySchema: key("OrderID", "Key"),
+                GlobalSecondaryIndexes: [Index(IndexName: eventsDue, KeySchema: key("DueShard", "DueAt"))],
+                StreamSpecification: Stream()),
         ]
     }
 

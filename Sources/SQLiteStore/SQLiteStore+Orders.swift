@@ -49,14 +49,15 @@ extension SQLiteStore: OrderStore {
             try db.run(
                 sql: """
                     INSERT INTO orders (id, user_id, status, total, currency, lines, created_at, updated_at, expires_at,
-                        subtotal, shipping_total, shipping_tax, tax_total, shipping_address, shipping_method)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                        subtotal, shipping_total, shipping_tax, tax_total, shipping_address, shipping_method, email)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                     """,
                 arguments: [
                     order.id, order.userId, order.status.rawValue, order.total, order.currency, linesJSON,
                     order.createdAt.millis, order.updatedAt.millis, order.expiresAt.millis,
-                    order.subtotal, order.shippingTotal, order.shippingTax, order.taxTotal, addressJSON, methodJSON,
+                    order.subtotal, order.shippingTotal, order.shippingTax, order.taxTotal, addressJSON, methodJSON, order.email,
                 ])
+            try Self.insertEvent(.placed(order), in: db)
             if let claim {
                 try db.run(
                     sql: """
@@ -112,8 +113,11 @@ extension SQLiteStore: OrderStore {
         }
     }
 
-    public func transitionOrder(id: String, from: Set<OrderStatus>, to: OrderStatus, expiredBy: Date?, at now: Date) async throws(StorageError) -> Order {
+    public func transitionOrder(
+        id: String, from: Set<OrderStatus>, to: OrderStatus, expiredBy: Date?, cancelledBy: CancelledBy?, at now: Date
+    ) async throws(StorageError) -> Order {
         try await write { db in
+            let previous = try String.fetchOne(db.cachedStatement(sql: "SELECT status FROM orders WHERE id = ?"), arguments: [id])
             let sources = from.map(\.rawValue).sorted()
             var sql = "UPDATE orders SET status = ?, updated_at = ? WHERE id = ? AND status IN (\(Array(repeating: "?", count: max(sources.count, 1)).joined(separator: ",")))"
             var arguments: StatementArguments = [to.rawValue, now.millis, id]
@@ -128,6 +132,10 @@ extension SQLiteStore: OrderStore {
                 throw StorageError.notFound
             }
             guard changed == 1 else { throw StorageError.invalidTransition(current: order.status) }
+            try Self.insertEvent(
+                OrderEventRecord.transition(
+                    order: order, to: to, previous: previous.flatMap(OrderStatus.init(rawValue:)), cancelledBy: cancelledBy, at: now),
+                in: db)
             if to.returnsStock {
                 let ceiling = Limits.stockRange.upperBound
                 for line in order.lines {
@@ -163,8 +171,23 @@ extension SQLiteStore: OrderStore {
                 throw StorageError.notFound
             }
             guard changed == 1 else { throw StorageError.invalidTransition(current: order.status) }
+            try Self.insertEvent(OrderEventRecord.transition(order: order, to: .fulfilled, previous: .paid, cancelledBy: nil, at: now), in: db)
             return order
         }
+    }
+
+    /// Writes an order event in the caller's transaction; writing the same event again (same order and key) is a no-op.
+    static func insertEvent(_ e: OrderEventRecord, in db: Database) throws {
+        try db.run(
+            sql: """
+                INSERT INTO order_events (order_id, key, user_id, type, occurred_at, status, cancelled_by, previous_status,
+                    refund_amount, refunded_total)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(order_id, key) DO NOTHING
+                """,
+            arguments: [
+                e.orderId, e.key, e.userId, e.type.rawValue, e.occurredAt.millis, e.status?.rawValue, e.cancelledBy?.rawValue,
+                e.previousStatus?.rawValue, e.refundAmount, e.refundedTotal,
+            ])
     }
 
     static func json(address a: Address) -> String {

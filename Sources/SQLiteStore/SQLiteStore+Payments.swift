@@ -77,6 +77,8 @@ extension SQLiteStore: PaymentStore {
             guard changed == 1 else { throw StorageError.invalidTransition(current: order.status) }
             try db.run(sql: "UPDATE payments SET status = 'succeeded', updated_at = ? WHERE id = ?", arguments: [now.millis, paymentId])
             guard db.changesCount == 1 else { throw StorageError.notFound }
+            try Self.insertEvent(
+                OrderEventRecord.transition(order: order, to: .paid, previous: .pendingPayment, cancelledBy: nil, at: now), in: db)
             return order
         }
     }
@@ -96,16 +98,22 @@ extension SQLiteStore: PaymentStore {
 
     public func recordRefund(paymentId: String, refundedAmount: Int, at now: Date) async throws(StorageError) -> PaymentRecord {
         try await write { db in
+            let before = try Int.fetchOne(db.cachedStatement(sql: "SELECT refunded_amount FROM payments WHERE id = ?"), arguments: [paymentId])
             try db.run(
                 sql: """
                     UPDATE payments SET refund_due = MAX(0, refund_due - (? - refunded_amount)), refunded_amount = ?, updated_at = ?
                     WHERE id = ? AND refunded_amount < ?
                     """,
                 arguments: [refundedAmount, refundedAmount, now.millis, paymentId, refundedAmount])
+            let changed = db.changesCount
             guard let row = try Row.fetchOne(db, cached: "SELECT * FROM payments WHERE id = ?", arguments: [paymentId]) else {
                 throw StorageError.notFound
             }
-            return try PaymentRecord(row: row)
+            let payment = try PaymentRecord(row: row)
+            if changed == 1, let before {
+                try Self.insertEvent(.refunded(payment: payment, amount: refundedAmount - before, at: now), in: db)
+            }
+            return payment
         }
     }
 

@@ -161,6 +161,42 @@ public final class SQLiteStore: Sendable {
                 CREATE INDEX addresses_by_user ON addresses(user_id, created_at, id);
                 """)
         }
+        // The outbox (issue 19): each order change writes its event in the same transaction; deliveries are planned
+        // from it by the dispatcher and sent by the delivery worker.
+        migrator.registerMigration("v6-outbox") { db in
+            try db.execute(sql: """
+                ALTER TABLE orders ADD COLUMN email TEXT;
+                CREATE TABLE order_events (
+                    seq INTEGER PRIMARY KEY,
+                    order_id TEXT NOT NULL,
+                    key TEXT NOT NULL,
+                    user_id TEXT NOT NULL,
+                    type TEXT NOT NULL,
+                    occurred_at INTEGER NOT NULL,
+                    status TEXT,
+                    cancelled_by TEXT,
+                    previous_status TEXT,
+                    refund_amount INTEGER,
+                    refunded_total INTEGER,
+                    dispatched INTEGER NOT NULL DEFAULT 0,
+                    UNIQUE (order_id, key)
+                );
+                CREATE INDEX order_events_undispatched ON order_events(seq) WHERE dispatched = 0;
+                CREATE TABLE event_deliveries (
+                    order_id TEXT NOT NULL,
+                    key TEXT NOT NULL,
+                    name TEXT NOT NULL,
+                    recipient TEXT,
+                    status TEXT NOT NULL,
+                    attempts INTEGER NOT NULL,
+                    last_error TEXT,
+                    next_attempt_at INTEGER,
+                    created_at INTEGER NOT NULL,
+                    PRIMARY KEY (order_id, key, name)
+                ) WITHOUT ROWID;
+                CREATE INDEX event_deliveries_due ON event_deliveries(next_attempt_at) WHERE status = 'pending';
+                """)
+        }
         return migrator
     }
 
@@ -253,7 +289,7 @@ extension Order {
             shippingAddress: try document(Address.self, row["shipping_address"]),
             shippingMethod: try document(OrderShippingMethod.self, row["shipping_method"]),
             subtotal: row["subtotal"] ?? total, shippingTotal: row["shipping_total"] ?? 0, shippingTax: row["shipping_tax"] ?? 0,
-            taxTotal: row["tax_total"] ?? 0, shipment: try document(Shipment.self, row["shipment"]))
+            taxTotal: row["tax_total"] ?? 0, shipment: try document(Shipment.self, row["shipment"]), email: row["email"])
     }
 }
 

@@ -2,6 +2,7 @@ import Hummingbird
 import Identity
 import Logging
 import ServiceLifecycle
+import ShopDomain
 import Payments
 import ShopStorage
 
@@ -21,6 +22,8 @@ public struct ShopServices: Sendable {
     /// The store settings (shipping zones, methods, tax rates) and shoppers' address books.
     public var settings: SettingsService
     public var addresses: AddressService
+    /// The outbox: order timelines, and what events send.
+    public var events: EventService
     /// Set when the gateway is the simulator: adds its confirm and 3-D Secure routes.
     public var simulator: (any PaymentSimulator)?
     /// Rate limits of the sign-in routes; off unless the host sets them.
@@ -32,8 +35,10 @@ public struct ShopServices: Sendable {
     public init(
         catalog: CatalogService, orders: OrderService, identity: any IdentityProvider, verifier: TokenVerifier,
         cursors: CursorCodec, jwksJSON: String?, images: ImageService, localImages: (any LocalImageFiles)?,
-        payments: PaymentService, simulator: (any PaymentSimulator)?, settings: SettingsService, addresses: AddressService
+        payments: PaymentService, simulator: (any PaymentSimulator)?, settings: SettingsService, addresses: AddressService,
+        events: EventService
     ) {
+        self.events = events
         self.settings = settings
         self.addresses = addresses
         self.payments = payments
@@ -119,7 +124,9 @@ func addRoutes<Context: ShopRequestContext>(to router: Router<Context>, services
         }
     }
     if areas.contains(.orders) {
-        OrdersController<Context>(orders: services.orders, payments: services.payments, cursors: services.cursors).addRoutes(to: router)
+        OrdersController<Context>(
+            orders: services.orders, payments: services.payments, events: services.events, identity: services.identity, cursors: services.cursors
+        ).addRoutes(to: router)
         AddressesController<Context>(addresses: services.addresses).addRoutes(to: router)
     }
     if areas.contains(.payment) {
@@ -169,5 +176,17 @@ extension ShopServices {
         do { refunds = .success(try await payments.retryDueRefunds()) } catch { refunds = .failure(error) }
         let expired = try await orders.expireDue(logger: logger, purgeIdempotencyKeys: purgeIdempotencyKeys)
         return (expired, try refunds.get())
+    }
+
+    /// The outbox's part of the sweep on AWS: events the stream's function could not dispatch (it failed for good and
+    /// sent them to the dead-letter queue) are published and dispatched once they are `grace` old, and due
+    /// deliveries (retries) are sent. `publish` puts an event on the bus.
+    public func sweepOutbox(
+        grace: Duration = .seconds(300), publish: (@Sendable (OrderEvent) async throws -> Void)?
+    ) async throws(StorageError) -> (dispatched: Int, delivered: Int) {
+        let before = events.clock.now().addingTimeInterval(-grace.seconds)
+        let dispatched = try await events.dispatchPending(before: before, publish: publish)
+        let delivered = try await events.deliverDue()
+        return (dispatched, delivered)
     }
 }

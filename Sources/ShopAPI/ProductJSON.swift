@@ -186,6 +186,8 @@ struct JSONBytes {
         } else {
             raw("null")
         }
+        raw(",\"email\":")
+        optional(o.email)
         raw(",\"createdAt\":")
         date(o.createdAt)
         raw(",\"updatedAt\":")

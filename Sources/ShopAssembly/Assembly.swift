@@ -133,7 +133,10 @@ public enum ShopAssembly {
             identity: identity, verifier: verifier, cursors: CursorCodec(secret: cursorKey(host.secrets.cursorSecret)),
             jwksJSON: jwksJSON, images: ImageService(catalog: stores.catalog, images: images, clock: host.clock),
             localImages: configuration.images == .local ? host.localImages : nil, payments: payments, simulator: simulator,
-            settings: settings, addresses: addresses)
+            settings: settings, addresses: addresses,
+            events: EventService(
+                outbox: stores.outbox, orders: stores.orders, policy: try outboxPolicy(configuration, host: host), clock: host.clock,
+                logger: logger))
         var limited = services
         limited.orders.maxOpenOrders = configuration.maxOpenOrders > 0 ? configuration.maxOpenOrders : nil
         limited.orders.maxUnitsPerLine = configuration.maxUnitsPerLine
@@ -142,6 +145,19 @@ public enum ShopAssembly {
             perAddressPerMinute: configuration.authRateLimitPerMinute, failedPerMinute: configuration.loginAccountRateLimitPerMinute,
             trustedProxies: configuration.trustForwardedFor ? configuration.trustedProxies : [], clock: host.clock)
         return Assembled(services: limited, stores: stores)
+    }
+
+    /// What order events send under `configuration`: its mailer and its webhook.
+    static func outboxPolicy(_ configuration: ShopConfiguration, host: HostParts) throws -> OutboxPolicy {
+        let events = configuration.events
+        var policy = OutboxPolicy()
+        policy.mailRetryBase = .seconds(events.mailRetryBaseSeconds)
+        policy.webhookRetryBase = .seconds(events.webhookRetryBaseSeconds)
+        if let url = events.webhookURL, let secret = events.webhookSecret {
+            policy.webhook = HTTPEventWebhook(httpClient: host.httpClient, url: url, secret: Array(secret.value.utf8), clock: host.clock)
+        }
+        policy.mailer = try mailer(configuration, host: host)
+        return policy
     }
 
     /// The stores the configuration names, for a host that did not open its own.

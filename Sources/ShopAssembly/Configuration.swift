@@ -47,6 +47,58 @@ public struct ShopConfiguration: Sendable, Equatable {
     public var maxUnitsPerLine: Int
     /// The website `shop serve` serves, and who may call the API from other origins.
     public var web: WebSettings
+    /// What order events send: emails to shoppers, the merchant's webhook (docs/EVENTS.md).
+    public var events: EventsSettings
+
+    public struct EventsSettings: Sendable, Equatable {
+        public enum Mail: Sendable, Equatable {
+            /// No emails (the events are still written and shown).
+            case off
+            /// Each message as an `.eml` file under `DATA_DIR/mail/` (shop serve's default).
+            case file
+            case smtp(SMTPSettings)
+            /// SES v2 `SendEmail` with raw MIME.
+            case ses(SESSettings)
+        }
+        public var mail: Mail
+        /// `SHOP_MAIL_FROM`.
+        public var mailFrom: String
+        /// `SHOP_WEB_URL`: the website's origin, for links in emails (on AWS the site is not where the API is).
+        public var webURL: String
+        /// `SHOP_MAIL_TEMPLATES_DIR`: templates that replace the built-in ones.
+        public var templatesDirectory: String?
+        public var mailRetryBaseSeconds: Int
+        /// `SHOP_EVENTS_WEBHOOK_URL` and `SHOP_EVENTS_WEBHOOK_SECRET`: every event is POSTed there, signed.
+        public var webhookURL: String?
+        public var webhookSecret: Secret?
+        public var webhookRetryBaseSeconds: Int
+        /// `SHOP_EVENT_BUS_NAME`: the EventBridge bus the `events` function (and the sweep) put events on.
+        public var bus: EventBusSettings?
+    }
+
+    public struct EventBusSettings: Sendable, Equatable {
+        public var aws: AWSAccess
+        public var name: String
+        /// `SHOP_EVENTBRIDGE_ENDPOINT` (moto), else the region's.
+        public var endpoint: String
+    }
+
+    public struct SMTPSettings: Sendable, Equatable {
+        public var host: String
+        public var port: Int
+        public var username: String?
+        public var password: Secret?
+        /// STARTTLS is required unless `SHOP_SMTP_TLS=off` (a server on loopback).
+        public var tlsRequired: Bool
+        /// `SHOP_SMTP_CA_FILE`: the CA (PEM) to verify the server's certificate against, instead of the system's.
+        public var caFile: String?
+    }
+
+    public struct SESSettings: Sendable, Equatable {
+        public var aws: AWSAccess
+        /// `SHOP_SES_ENDPOINT` (moto), else the region's.
+        public var endpoint: String
+    }
 
     public struct WebSettings: Sendable, Equatable {
         /// `SHOP_WEB_DIR`: the static files served at `/` (default `./web`).
@@ -258,6 +310,7 @@ public struct ShopConfiguration: Sendable, Equatable {
             stripeJSURL: try reader.url("SHOP_STRIPE_JS_URL") ?? "https://js.stripe.com/v3/")
         function = FunctionSettings(
             handler: reader.string("_HANDLER"), trustAuthorizerClaims: try reader.bool("SHOP_TRUST_AUTHORIZER_CLAIMS") ?? false)
+        events = try Self.events(reader, inFunction: reader.string("AWS_LAMBDA_RUNTIME_API") != nil, defaultWebURL: publicURL ?? "http://\(host):\(port)")
 
         switch try reader.choice("SHOP_STORE", ["sqlite", "dynamodb"]) ?? "sqlite" {
         case "dynamodb":
@@ -272,7 +325,8 @@ public struct ShopConfiguration: Sendable, Equatable {
                     payments: reader.string("SHOP_DYNAMODB_PAYMENTS_TABLE") ?? "Payments",
                     paymentEvents: reader.string("SHOP_DYNAMODB_PAYMENT_EVENTS_TABLE") ?? "PaymentEvents",
                     settings: reader.string("SHOP_DYNAMODB_SETTINGS_TABLE") ?? "Settings",
-                    addresses: reader.string("SHOP_DYNAMODB_ADDRESSES_TABLE") ?? "Addresses")))
+                    addresses: reader.string("SHOP_DYNAMODB_ADDRESSES_TABLE") ?? "Addresses",
+                    events: reader.string("SHOP_DYNAMODB_EVENTS_TABLE") ?? "Events")))
         default:
             store = .sqlite(directory: dataDirectory)
         }
@@ -317,6 +371,49 @@ public struct ShopConfiguration: Sendable, Equatable {
         default:
             images = .local
         }
+    }
+
+    static func events(_ reader: EnvironmentReader, inFunction: Bool, defaultWebURL: String) throws -> EventsSettings {
+        // A function's disk is not kept: there, no setting means no mail.
+        let mail: EventsSettings.Mail
+        switch try reader.choice("SHOP_MAIL", ["off", "file", "smtp", "ses"]) ?? (inFunction ? "off" : "file") {
+        case "off":
+            mail = .off
+        case "smtp":
+            let tls = try reader.choice("SHOP_SMTP_TLS", ["required", "off"]) ?? "required"
+            mail = .smtp(SMTPSettings(
+                host: try reader.required("SHOP_SMTP_HOST", because: "SHOP_MAIL=smtp"), port: try reader.int("SHOP_SMTP_PORT", 1...65535) ?? 587,
+                username: reader.string("SHOP_SMTP_USERNAME"), password: reader.string("SHOP_SMTP_PASSWORD").map(Secret.init),
+                tlsRequired: tls == "required", caFile: reader.string("SHOP_SMTP_CA_FILE")))
+        case "ses":
+            let aws = try reader.aws()
+            mail = .ses(SESSettings(aws: aws, endpoint: try reader.endpoint("SHOP_SES_ENDPOINT", service: "email", region: aws.region)))
+        default:
+            if inFunction {
+                throw Invalid(description: "SHOP_MAIL=file writes to the server's disk, which a function does not keep: use smtp, ses or off")
+            }
+            mail = .file
+        }
+        let from = reader.string("SHOP_MAIL_FROM")
+        if from == nil, case .smtp = mail { throw Invalid(description: "SHOP_MAIL=smtp needs SHOP_MAIL_FROM (Shop <shop@example.com>)") }
+        if from == nil, case .ses = mail { throw Invalid(description: "SHOP_MAIL=ses needs SHOP_MAIL_FROM, an address of a verified SES identity") }
+        let webhookURL = try reader.url("SHOP_EVENTS_WEBHOOK_URL")
+        let webhookSecret = reader.string("SHOP_EVENTS_WEBHOOK_SECRET").map(Secret.init)
+        if webhookURL != nil && webhookSecret == nil {
+            throw Invalid(description: "SHOP_EVENTS_WEBHOOK_URL needs SHOP_EVENTS_WEBHOOK_SECRET, the key its events are signed with")
+        }
+        return EventsSettings(
+            mail: mail, mailFrom: from ?? "ServerlessShop <shop@localhost>",
+            webURL: try reader.url("SHOP_WEB_URL").map(Self.withoutTrailingSlash) ?? defaultWebURL,
+            templatesDirectory: reader.string("SHOP_MAIL_TEMPLATES_DIR"),
+            mailRetryBaseSeconds: try reader.int("SHOP_MAIL_RETRY_BASE_SECONDS", 1...86_400) ?? 30,
+            webhookURL: webhookURL, webhookSecret: webhookSecret,
+            webhookRetryBaseSeconds: try reader.int("SHOP_EVENTS_WEBHOOK_RETRY_BASE_SECONDS", 1...86_400) ?? 30,
+            bus: try reader.string("SHOP_EVENT_BUS_NAME").map { name throws in
+                let aws = try reader.aws()
+                return EventBusSettings(
+                    aws: aws, name: name, endpoint: try reader.endpoint("SHOP_EVENTBRIDGE_ENDPOINT", service: "events", region: aws.region))
+            })
     }
 
     /// The region rule every AWS backend follows: `AWS_REGION`, then `AWS_DEFAULT_REGION`, else `us-east-1`.

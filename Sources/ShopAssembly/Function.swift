@@ -7,6 +7,8 @@ import ShopAPI
 public enum FunctionRole: Sendable, Equatable {
     case api(APIArea)
     case sweep
+    /// The outbox's stream: order events from DynamoDB Streams to EventBridge, and their emails and webhook.
+    case events
 
     /// `_HANDLER` may be a bare name or `something.name`, in any case.
     public init(handler: String?) throws {
@@ -14,10 +16,12 @@ public enum FunctionRole: Sendable, Equatable {
         let name = (raw.split(separator: ".").last.map(String.init) ?? raw).lowercased()
         if name == "sweep" {
             self = .sweep
+        } else if name == "events" {
+            self = .events
         } else if let area = APIArea(rawValue: name) {
             self = .api(area)
         } else {
-            let names = APIArea.allCases.map(\.rawValue) + ["sweep"]
+            let names = APIArea.allCases.map(\.rawValue) + ["sweep", "events"]
             throw ShopConfiguration.Invalid(description: "_HANDLER=\(raw) must be one of \(names.joined(separator: ", "))")
         }
     }

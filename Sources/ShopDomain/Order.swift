@@ -140,12 +140,15 @@ public struct Order: Sendable, Codable, Equatable, Hashable {
     public var taxTotal: Int
     /// Set when the order is fulfilled.
     public var shipment: Shipment?
+    /// Where the shop writes to the shopper about this order, taken at placement (the token's `email` claim, else the
+    /// identity provider's profile); nil for orders placed before emails existed.
+    public var email: String?
 
     public init(
         id: String, userId: String, lines: [OrderLine], total: Int, currency: String,
         status: OrderStatus, createdAt: Date, updatedAt: Date, expiresAt: Date,
         shippingAddress: Address? = nil, shippingMethod: OrderShippingMethod? = nil, subtotal: Int? = nil, shippingTotal: Int = 0,
-        shippingTax: Int = 0, taxTotal: Int = 0, shipment: Shipment? = nil
+        shippingTax: Int = 0, taxTotal: Int = 0, shipment: Shipment? = nil, email: String? = nil
     ) {
         self.id = id
         self.userId = userId
@@ -163,11 +166,12 @@ public struct Order: Sendable, Codable, Equatable, Hashable {
         self.shippingTax = shippingTax
         self.taxTotal = taxTotal
         self.shipment = shipment
+        self.email = email
     }
 
     enum CodingKeys: String, CodingKey {
         case id, userId, lines, total, currency, status, createdAt, updatedAt, expiresAt
-        case shippingAddress, shippingMethod, subtotal, shippingTotal, shippingTax, taxTotal, shipment
+        case shippingAddress, shippingMethod, subtotal, shippingTotal, shippingTax, taxTotal, shipment, email
     }
 
     public init(from decoder: any Decoder) throws {
@@ -184,7 +188,8 @@ public struct Order: Sendable, Codable, Equatable, Hashable {
             shippingTotal: try c.decodeIfPresent(Int.self, forKey: .shippingTotal) ?? 0,
             shippingTax: try c.decodeIfPresent(Int.self, forKey: .shippingTax) ?? 0,
             taxTotal: try c.decodeIfPresent(Int.self, forKey: .taxTotal) ?? 0,
-            shipment: try c.decodeIfPresent(Shipment.self, forKey: .shipment))
+            shipment: try c.decodeIfPresent(Shipment.self, forKey: .shipment),
+            email: try c.decodeIfPresent(String.self, forKey: .email))
     }
 
     /// Every field, `null` where there is none (an order placed before shipping existed, one not shipped yet).
@@ -203,6 +208,7 @@ public struct Order: Sendable, Codable, Equatable, Hashable {
         try c.encode(shippingAddress, forKey: .shippingAddress)
         try c.encode(shippingMethod, forKey: .shippingMethod)
         try c.encode(shipment, forKey: .shipment)
+        try c.encode(email, forKey: .email)
         try c.encode(createdAt, forKey: .createdAt)
         try c.encode(updatedAt, forKey: .updatedAt)
         try c.encode(expiresAt, forKey: .expiresAt)

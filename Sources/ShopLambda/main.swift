@@ -9,6 +9,7 @@ import Logging
 import NIOCore
 import ShopAPI
 import ShopAssembly
+import ShopDomain
 
 // The function's whole environment is read here, once: FunctionSetup parses the configuration and
 // picks the secrets source from it, and no other module looks at the process environment.
@@ -33,11 +34,32 @@ let handler = await LambdaInitialization.run(logger: logger) { () async throws -
     logger.info("initialized", metadata: ["role": "\(role)", "trust_authorizer_claims": "\(configuration.function.trustAuthorizerClaims)"])
     switch role {
     case .sweep:
+        let publisher = configuration.events.bus.map { EventBridgePublisher($0, httpClient: host.httpClient, clock: host.clock, logger: logger) }
+        let publish: (@Sendable (OrderEvent) async throws -> Void)?
+        if let publisher {
+            publish = { @Sendable event in try await publisher.publish(event) }
+        } else {
+            publish = nil
+        }
         return ClosureHandler { _, context in
             // DynamoDB's TTL drops expired idempotency keys: no whole-table scan from the schedule.
             let (expired, refunds) = try await services.sweep(logger: context.logger, purgeIdempotencyKeys: false)
-            context.logger.info("swept", metadata: ["expired": "\(expired)", "refunds_retried": "\(refunds)"])
-            return ByteBuffer(string: #"{"expired":\#(expired),"refundsRetried":\#(refunds)}"#)
+            // The outbox: events the stream gave up on (they are in its dead-letter queue too), and retries of emails
+            // and webhooks that are due.
+            let (dispatched, delivered) = try await services.sweepOutbox(publish: publish)
+            context.logger.info(
+                "swept",
+                metadata: [
+                    "expired": "\(expired)", "refunds_retried": "\(refunds)", "events_dispatched": "\(dispatched)", "deliveries_sent": "\(delivered)",
+                ])
+            return ByteBuffer(
+                string: #"{"expired":\#(expired),"refundsRetried":\#(refunds),"eventsDispatched":\#(dispatched),"deliveriesSent":\#(delivered)}"#)
+        }
+    case .events:
+        let publisher = configuration.events.bus.map { EventBridgePublisher($0, httpClient: host.httpClient, clock: host.clock, logger: logger) }
+        let stream = OutboxStreamHandler(events: services.events, publisher: publisher, logger: logger)
+        return ClosureHandler { event, context in
+            ByteBuffer(bytes: try await stream.handle(Array(event.readableBytesView)))
         }
     case .api(let area):
         // Only this area's routes: any other path is the router's own 404 envelope.

@@ -48,21 +48,23 @@ public struct ShopStores: Sendable {
     public var users: any UserStore
     public var settings: any SettingsStore
     public var addresses: any AddressStore
+    public var outbox: any OutboxStore
 
     public init(
         catalog: any CatalogStore, orders: any OrderStore & PaymentStore, users: any UserStore, settings: any SettingsStore,
-        addresses: any AddressStore
+        addresses: any AddressStore, outbox: any OutboxStore
     ) {
         self.catalog = catalog
         self.orders = orders
         self.users = users
         self.settings = settings
         self.addresses = addresses
+        self.outbox = outbox
     }
 
     /// One backend that is all of them.
-    public init(_ store: some CatalogStore & OrderStore & PaymentStore & UserStore & SettingsStore & AddressStore) {
-        self.init(catalog: store, orders: store, users: store, settings: store, addresses: store)
+    public init(_ store: some CatalogStore & OrderStore & PaymentStore & UserStore & SettingsStore & AddressStore & OutboxStore) {
+        self.init(catalog: store, orders: store, users: store, settings: store, addresses: store, outbox: store)
     }
 }
 
@@ -159,7 +161,10 @@ public protocol OrderStore: Sendable {
     /// it expired at or before `expiredBy`); entering a stock-returning state returns
     /// the stock in the same step (never above `Limits.stockRange`'s maximum: units beyond it are dropped and logged), and cancelling a PAID order marks its paying payment's
     /// refund as due in that step too. Throws `.invalidTransition(current:)` otherwise.
-    func transitionOrder(id: String, from: Set<OrderStatus>, to: OrderStatus, expiredBy: Date?, at now: Date) async throws(StorageError) -> Order
+    /// The order's event (`order.cancelled` with `cancelledBy`, `order.fulfilled`, ...) is written in the same step.
+    func transitionOrder(
+        id: String, from: Set<OrderStatus>, to: OrderStatus, expiredBy: Date?, cancelledBy: CancelledBy?, at now: Date
+    ) async throws(StorageError) -> Order
     /// PAID → FULFILLED with its shipment, in one step; `.invalidTransition(current:)` if the order is not PAID,
     /// `.notFound` if there is none.
     func fulfilOrder(id: String, shipment: Shipment, at now: Date) async throws(StorageError) -> Order
@@ -167,6 +172,49 @@ public protocol OrderStore: Sendable {
     func dueOrders(now: Date, limit: Int) async throws(StorageError) -> [Order]
     /// Deletes idempotency records that expired before `now`; returns how many.
     func purgeIdempotencyRecords(before now: Date) async throws(StorageError) -> Int
+}
+
+/// An event in the outbox, with its deliveries once they are planned.
+public struct StoredEvent: Sendable, Equatable {
+    public var record: OrderEventRecord
+    /// Whether its deliveries were planned (and, on AWS, it went to EventBridge).
+    public var dispatched: Bool
+    public var deliveries: [EventDelivery]
+
+    public init(record: OrderEventRecord, dispatched: Bool, deliveries: [EventDelivery]) {
+        self.record = record
+        self.dispatched = dispatched
+        self.deliveries = deliveries
+    }
+}
+
+/// A delivery that is due, with its event.
+public struct DueDelivery: Sendable, Equatable {
+    public var event: OrderEventRecord
+    public var delivery: EventDelivery
+
+    public init(event: OrderEventRecord, delivery: EventDelivery) {
+        self.event = event
+        self.delivery = delivery
+    }
+}
+
+/// The outbox: the order events the other stores write with each change of an order (`placeOrder`, `payOrder`,
+/// `transitionOrder`, `fulfilOrder`, `recordRefund`), and what is sent for them. Every change here is conditional, so
+/// several workers (two sweeps, a stream batch delivered twice) never send one delivery at the same time.
+public protocol OutboxStore: Sendable {
+    /// The order's events, in the order they happened (by key), with their deliveries.
+    func orderEvents(orderId: String) async throws(StorageError) -> [StoredEvent]
+    /// Events whose deliveries are not planned yet, oldest first.
+    func undispatchedEvents(limit: Int) async throws(StorageError) -> [StoredEvent]
+    /// Plans the event's deliveries and marks it dispatched, in one step; false (and nothing written) if it was
+    /// dispatched already.
+    func dispatchEvent(orderId: String, key: String, deliveries: [EventDelivery], at now: Date) async throws(StorageError) -> Bool
+    /// Pending deliveries whose `nextAttemptAt` is at or before `now`, earliest first.
+    func dueDeliveries(now: Date, limit: Int) async throws(StorageError) -> [DueDelivery]
+    /// Replaces a delivery if it is still as `expected` (status and attempts); false otherwise (another worker moved
+    /// it). `.notFound` if the event has no such delivery.
+    func updateDelivery(orderId: String, key: String, expected: EventDelivery, to new: EventDelivery) async throws(StorageError) -> Bool
 }
 
 /// A user of the local identity provider.
@@ -283,7 +331,8 @@ public protocol PaymentStore: Sendable {
     func payingPaymentId(orderId: String) async throws(StorageError) -> String?
     /// Marks the whole unrefunded amount of a payment as owed back; false if a refund was already due or made.
     func markRefundDue(paymentId: String, at: Date) async throws(StorageError) -> Bool
-    /// A refund reached the gateway: nothing is due any more and `refundedAmount` is at least `refundedAmount`.
+    /// A refund reached the gateway: nothing is due any more and `refundedAmount` is at least `refundedAmount`. When
+    /// the refunded total grows, its `order.refunded` event is written in the same step.
     func recordRefund(paymentId: String, refundedAmount: Int, at: Date) async throws(StorageError) -> PaymentRecord
     /// A refund the gateway had accepted failed (or one failed at once, `reversedAmount` 0): `reversedAmount` is
     /// no longer refunded, `refundFailures` grows by one and, when the money is `owed` back (a cancelled order, a
@@ -301,6 +350,11 @@ public protocol PaymentStore: Sendable {
 }
 
 extension OrderStore {
+    /// A move whose cancel (if it is one) is by the sweep when `expiredBy` is given, else by an admin.
+    public func transitionOrder(id: String, from: Set<OrderStatus>, to: OrderStatus, expiredBy: Date?, at now: Date) async throws(StorageError) -> Order {
+        try await transitionOrder(id: id, from: from, to: to, expiredBy: expiredBy, cancelledBy: expiredBy == nil ? .admin : .expiry, at: now)
+    }
+
     /// Places an order with no limit on the user's open orders.
     public func placeOrder(_ order: Order, claim: IdempotencyClaim?, at now: Date) async throws(StorageError) -> PlaceOrderOutcome {
         try await placeOrder(order, claim: claim, maxOpenOrders: nil, at: now)

@@ -72,7 +72,8 @@ struct Serve: AsyncParsableCommand {
             if added > 0 { logger.info("seeded the demo catalog", metadata: ["products": "\(added)"]) }
         }
         var background: [any Service] = [
-            ExpirySweeper(services: stack.services, interval: .seconds(configuration.sweepIntervalSeconds), logger: logger)
+            ExpirySweeper(services: stack.services, interval: .seconds(configuration.sweepIntervalSeconds), logger: logger),
+            OutboxWorker(events: stack.services.events, logger: logger),
         ]
         if let simulator = stack.simulator { background.append(WebhookDelivery(gateway: simulator)) }
         let dataDir = configuration.dataDirectory

@@ -37,8 +37,10 @@ final class LaggingIndexStore: OrderStore {
     func listOrders(userId: String?, status: OrderStatus?, limit: Int, after: String?) async throws(StorageError) -> Page<Order> {
         try await inner.listOrders(userId: userId, status: status, limit: limit, after: after)
     }
-    func transitionOrder(id: String, from: Set<OrderStatus>, to: OrderStatus, expiredBy: Date?, at now: Date) async throws(StorageError) -> Order {
-        try await inner.transitionOrder(id: id, from: from, to: to, expiredBy: expiredBy, at: now)
+    func transitionOrder(
+        id: String, from: Set<OrderStatus>, to: OrderStatus, expiredBy: Date?, cancelledBy: CancelledBy?, at now: Date
+    ) async throws(StorageError) -> Order {
+        try await inner.transitionOrder(id: id, from: from, to: to, expiredBy: expiredBy, cancelledBy: cancelledBy, at: now)
     }
     func fulfilOrder(id: String, shipment: Shipment, at now: Date) async throws(StorageError) -> Order {
         try await inner.fulfilOrder(id: id, shipment: shipment, at: now)

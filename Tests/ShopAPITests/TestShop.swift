@@ -63,6 +63,8 @@ struct TestShop {
             "SHOP_AUTH_RATE_LIMIT_PER_MINUTE": "0", "SHOP_LOGIN_ACCOUNT_RATE_LIMIT_PER_MINUTE": "0",
             // And place many orders per shopper, up to the contract's 1,000 units a line.
             "SHOP_MAX_OPEN_ORDERS": "0", "SHOP_MAX_UNITS_PER_LINE": "1000",
+            // No emails (the file sender would write under ./data); a test that wants them sets its own mailer.
+            "SHOP_MAIL": "off",
         ].merging(limits) { $1 })
     }
 
@@ -75,7 +77,7 @@ struct TestShop {
         let images = LocalImageStore(directory: dir + "/images", secret: Array("test-upload-secret".utf8), clock: clock.wallClock)
         simulator = try Self.simulator(in: dir, clock: clock.wallClock)
         let host = HostParts(
-            stores: ShopStores(catalog: catalog ?? store, orders: store, users: store, settings: store, addresses: store), localImages: images, simulatedPayments: simulator,
+            stores: ShopStores(catalog: catalog ?? store, orders: store, users: store, settings: store, addresses: store, outbox: store), localImages: images, simulatedPayments: simulator,
             secrets: ShopSecrets(cursorSecret: Array("test-cursor-secret".utf8), tokenSigningKey: Self.signingKey),
             clock: clock.wallClock, logger: Logger(label: "test"))
         services = try await ShopAssembly.assemble(try Self.configuration(orderTTL: orderTTL, limits: limits), host: host).services

@@ -1,10 +1,13 @@
 import Hummingbird
+import Identity
 import ShopDomain
 
 /// `/orders`: shoppers see and change their own orders; admins see all.
 struct OrdersController<Context: ShopRequestContext>: Sendable {
     let orders: OrderService
     let payments: PaymentService
+    let events: EventService
+    let identity: any IdentityProvider
     let cursors: CursorCodec
 
     func addRoutes(to router: Router<Context>) {
@@ -15,16 +18,30 @@ struct OrdersController<Context: ShopRequestContext>: Sendable {
         group.get("{id}", use: get)
         group.post("{id}/cancel", use: cancel)
         group.post("{id}/fulfil", use: fulfil)
+        group.get("{id}/events", use: timeline)
     }
 
     @Sendable func place(_ request: Request, context: Context) async throws -> Response {
         let caller = try context.requireCaller()
         let body = try await request.decode(as: OrderRequest.self, context: context)
         let key = request.headers[.idempotencyKey]
-        let order = try await orders.place(userId: caller.userId, request: body, idempotencyKey: key)
+        // Where the shop writes about the order: the token's email, else the identity provider's profile (Cognito's
+        // access tokens carry none). An order is never refused for want of it.
+        var email = caller.email
+        if email == nil {
+            do { email = try await identity.profile(of: caller).email } catch {
+                context.logger.warning("no email for the order's shopper", metadata: ["error": "\(error)"])
+            }
+        }
+        let order = try await orders.place(userId: caller.userId, request: body, idempotencyKey: key, email: email)
         context.logger.info("order placed", metadata: ["order_id": "\(order.id)", "total": "\(order.total)"])
         // Written by hand (JSONBytes): the store's hottest write answers with it.
         return JSONCoding.response(order: order, status: .created, headers: [.location: "/orders/\(order.id)"])
+    }
+
+    /// Owner or admin: the order's events, oldest first, with what each sent.
+    @Sendable func timeline(_ request: Request, context: Context) async throws -> EventsBody {
+        EventsBody(items: try await events.timeline(orderId: try context.pathId(), caller: try context.requireCaller()))
     }
 
     /// Anyone: what an order would cost, nothing stored, no stock taken.
@@ -82,4 +99,9 @@ struct OrdersController<Context: ShopRequestContext>: Sendable {
         context.logger.info("order fulfilled", metadata: ["order_id": "\(order.id)"])
         return try await payments.view(order)
     }
+}
+
+/// `{"items": [...]}` of `GET /orders/{id}/events`.
+struct EventsBody: Encodable, ResponseEncodable, ResponseGenerator {
+    var items: [EventView]
 }

@@ -43,7 +43,7 @@ public struct OrderService: Sendable {
     /// request returns the first order; the same key with another request is a 422.
     /// Checked in this order, the first that applies answering: the body, the address, `product_not_found`,
     /// `unsupported_currency`, `shipping_unavailable`, the method, `total_too_large`, then stock.
-    public func place(userId: String, request: OrderRequest, idempotencyKey: String?) async throws(APIError) -> Order {
+    public func place(userId: String, request: OrderRequest, idempotencyKey: String?, email: String? = nil) async throws(APIError) -> Order {
         try checkLines(request, also: request.shippingProblems())
         let now = clock.now()
         var claim: IdempotencyClaim?
@@ -84,7 +84,7 @@ public struct OrderService: Sendable {
             total: priced.quote.total, currency: priced.quote.currency, status: .pendingPayment, createdAt: now, updatedAt: now,
             expiresAt: now.addingTimeInterval(ttl.seconds), shippingAddress: address, shippingMethod: priced.method,
             subtotal: priced.quote.subtotal, shippingTotal: priced.quote.shippingTotal, shippingTax: priced.quote.shippingTax,
-            taxTotal: priced.quote.taxTotal)
+            taxTotal: priced.quote.taxTotal, email: email)
         let outcome: PlaceOrderOutcome
         do {
             outcome = try await orders.placeOrder(order, claim: claim, maxOpenOrders: maxOpenOrders, at: now)
@@ -224,8 +224,8 @@ public struct OrderService: Sendable {
 
     /// Cancels an order of the caller's (or any, for an admin); the store returns the stock.
     public func cancel(id: String, caller: VerifiedCaller) async throws(APIError) -> Order {
-        _ = try await get(id: id, caller: caller)
-        let cancelled = try await move(id: id, to: .cancelled)
+        let order = try await get(id: id, caller: caller)
+        let cancelled = try await move(id: id, to: .cancelled, by: order.userId == caller.userId ? .shopper : .admin)
         // The store marked a paid order's refund as due in the same step; send it (or close an open payment).
         await settlement?.settle(orderId: id)
         return cancelled
@@ -248,9 +248,10 @@ public struct OrderService: Sendable {
         }
     }
 
-    private func move(id: String, to target: OrderStatus) async throws(APIError) -> Order {
+    private func move(id: String, to target: OrderStatus, by actor: CancelledBy?) async throws(APIError) -> Order {
         do {
-            return try await orders.transitionOrder(id: id, from: OrderStatus.sources(of: target), to: target, expiredBy: nil, at: clock.now())
+            return try await orders.transitionOrder(
+                id: id, from: OrderStatus.sources(of: target), to: target, expiredBy: nil, cancelledBy: actor, at: clock.now())
         } catch .notFound {
             throw .notFound("Order \(id)")
         } catch .invalidTransition(let current) {
@@ -275,7 +276,8 @@ public struct OrderService: Sendable {
             var movedAny = false
             for order in due where seen.insert(order.id).inserted {
                 do {
-                    _ = try await orders.transitionOrder(id: order.id, from: [.pendingPayment], to: .cancelled, expiredBy: now, at: now)
+                    _ = try await orders.transitionOrder(
+                        id: order.id, from: [.pendingPayment], to: .cancelled, expiredBy: now, cancelledBy: .expiry, at: now)
                     expired += 1
                     movedAny = true
                     logger?.info("order expired", metadata: ["order_id": "\(order.id)"])
