@@ -14,7 +14,7 @@ struct Shop: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "shop",
         abstract: "ServerlessShop: an online store in Swift, on one machine or on AWS.",
-        subcommands: [Serve.self, Admin.self, Sweep.self, Seed.self, AWS.self],
+        subcommands: [Serve.self, Admin.self, Sweep.self, Seed.self, Mail.self, AWS.self],
         defaultSubcommand: Serve.self)
 }
 
@@ -146,6 +146,38 @@ struct Sweep: AsyncParsableCommand {
         } catch {
             // The API's message says "quote the request id"; a command has none: say what failed.
             throw ValidationError("The sweep failed: \(error.cause ?? error.message)")
+        }
+    }
+}
+
+struct Mail: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Order emails.", subcommands: [Resend.self])
+
+    struct Resend: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Send an order event's emails again (the event's id: GET /orders/{id}/events, or the admin's order page).",
+            discussion: "Sends with the mail settings of this environment (SHOP_MAIL and the rest), now; the server may be running.")
+
+        @OptionGroup var store: StoreOptions
+        @Option(help: "The event's id, evt_<order id>_<key>.") var event: String
+
+        func run() async throws {
+            let configuration = try store.configuration()
+            if case .off = configuration.events.mail { throw ValidationError("SHOP_MAIL=off: set SHOP_MAIL (file, smtp or ses) to send emails.") }
+            let stack = try await LocalHost.assemble(configuration, logger: makeLogger(configuration))
+            let sent: Int
+            do {
+                sent = try await stack.services.events.resendEmails(eventId: event)
+            } catch .notFound {
+                throw ValidationError("No event \(event): event ids look like evt_<order id>_2 (GET /orders/{id}/events lists them).")
+            } catch {
+                throw ValidationError("Could not resend: \(error)")
+            }
+            guard sent > 0 else {
+                print("Event \(event) sent no email (it sends none, or it failed again: see the log and GET /orders/{id}/events).")
+                throw ExitCode(1)
+            }
+            print("Sent \(sent) email(s) of event \(event).")
         }
     }
 }

@@ -798,6 +798,11 @@ class AdminJourney(BrowserCase):
         self.assertIn("London SW1A 2AA", slip.text)
         self.assertIn("Method: International", slip.text)
         self.assertIn(name, slip.text)
+        # Its timeline: what happened, and the confirmation email the payment sent (SHOP_MAIL=file here).
+        timeline = b.wait_for("ol.timeline")
+        self.assertEqual([li.find_element("css selector", "strong").text for li in timeline.find_elements("css selector", ":scope > li")],
+                         ["Placed", "Paid"])
+        self.assertIn("Email order-confirmation to %s: " % shopper, timeline.text)
         check_page(self, b, "admin order", ".slip")
         b.driver.execute_cdp_cmd("Emulation.setEmulatedMedia", {"media": "print"})
         try:

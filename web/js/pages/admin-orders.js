@@ -1,9 +1,10 @@
 // Admin: every order, filtered by status; fulfil paid orders (with the carrier and tracking, all optional),
-// cancel open ones (a paid one is refunded); an order's own page with a printable packing slip.
+// cancel open ones (a paid one is refunded); an order's own page with a printable packing slip and its timeline
+// (GET /orders/{id}/events: what happened, and the emails and webhook each event sent).
 import { api } from "../api.js";
 import { addressBlock } from "../address.js";
 import { busy, field, focusOn, h, render, say, showError, statusArea } from "../dom.js";
-import { money, orderStatus } from "../format.js";
+import { dateTime, money, orderStatus } from "../format.js";
 import { orderCard, pagedOrders } from "./orders.js";
 
 const STATUSES = ["PENDING_PAYMENT", "PAID", "FULFILLED", "CANCELLED"];
@@ -81,9 +82,25 @@ export async function adminOrdersPage({ params, isCurrent }) {
     status, count ? list : h("p", {}, "No orders."), more);
 }
 
-/** One order: the card with its actions, and the packing slip (the only thing printed, by shop.css's print rules). */
+const EVENTS = { "order.placed": "Placed", "order.paid": "Paid", "order.fulfilled": "Shipped", "order.cancelled": "Cancelled", "order.refunded": "Refunded" };
+
+/** A delivery's state: "sent", "pending (3 tries: 421 busy)". */
+const sent = (d) => d.status + (d.attempts > 1 || d.lastError ? ` (${d.attempts} tries${d.lastError ? `: ${d.lastError}` : ""})` : "");
+
+/** The order's events, oldest first, each with its emails and webhook. */
+function timeline(events) {
+  return h("section", { "aria-labelledby": "timeline-heading" }, h("h2", { id: "timeline-heading" }, "Timeline"),
+    h("ol", { class: "timeline" }, events.map((e) => h("li", {},
+      h("strong", {}, EVENTS[e.type] || e.type), ` ${dateTime(e.occurredAt)}`,
+      e.data.cancelledBy ? ` by ${e.data.cancelledBy}` : "", e.data.refund ? `: ${money(e.data.refund.amount, e.data.refund.currency)}` : "",
+      h("ul", {}, e.emails.map((m) => h("li", {}, `Email ${m.template} to ${m.to}: ${sent(m)}`)),
+        e.webhook && h("li", {}, `Webhook: ${sent(e.webhook)}`))))));
+}
+
+/** One order: the card with its actions, its timeline, and the packing slip (the only thing printed, by shop.css's print rules). */
 export async function adminOrderPage({ args: [id], isCurrent }) {
-  const order = await api("GET", `/orders/${encodeURIComponent(id)}`, { auth: true });
+  const path = `/orders/${encodeURIComponent(id)}`;
+  const [order, events] = await Promise.all([api("GET", path, { auth: true }), api("GET", `${path}/events`, { auth: true })]);
   if (!isCurrent()) return;
   const status = statusArea();
   const m = order.shippingMethod;
@@ -96,6 +113,6 @@ export async function adminOrderPage({ args: [id], isCurrent }) {
       h("tbody", {}, order.lines.map((l) => h("tr", {}, h("td", {}, l.name), h("td", {}, String(l.quantity)))))));
   render(`Admin: order ${order.id.slice(-8)}`, h("h1", {}, `Order ${order.id.slice(-8)}`),
     h("p", {}, h("a", { href: "#/admin/orders" }, "All orders")), status,
-    h("ul", { class: "orders", "aria-label": "Order" }, adminCard(order, status, false)),
+    h("ul", { class: "orders", "aria-label": "Order" }, adminCard(order, status, false)), timeline(events.items),
     h("p", {}, h("button", { type: "button", onclick: () => window.print() }, "Print the packing slip")), slip);
 }
