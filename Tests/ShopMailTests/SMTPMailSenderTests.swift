@@ -1,4 +1,7 @@
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 import Logging
 import NIOCore
 @testable import ShopMail
@@ -153,6 +156,33 @@ struct SMTPMailSenderTests {
         #expect(try servers.received(by: recipient).isEmpty)
     }
 
+    @Test func aRecipientRefusedWith4xxIsTemporaryAnd5xxPermanent() async throws {
+        let servers = try Servers()
+        let sender = SMTPMailSender(
+            configuration: SMTPConfiguration(host: servers.plainHost, port: servers.plainPort, tls: .off, timeout: .seconds(10)), logger: logger)
+        let later = uniqueToken("tempfail") + "@example.org"
+        let laterError = await #expect(throws: MailError.self) { try await sender.send(message(to: later)) }
+        guard case .temporary(let laterText) = laterError else { Issue.record("expected temporary, got \(String(describing: laterError))"); return }
+        #expect(laterText.contains("RCPT TO") && laterText.contains("451 4.3.0 Try again later"))
+        let never = uniqueToken("reject") + "@example.org"
+        let neverError = await #expect(throws: MailError.self) { try await sender.send(message(to: never)) }
+        guard case .permanent(let neverText) = neverError else { Issue.record("expected permanent, got \(String(describing: neverError))"); return }
+        #expect(neverText.contains("RCPT TO") && neverText.contains("550 5.1.1 No such user here"))
+        #expect(try servers.received(by: later).isEmpty && servers.received(by: never).isEmpty)
+    }
+
+    @Test func aServerThatNeverAnswersTimesOut() async throws {
+        // A listening socket nobody accepts from: the connection is made (the kernel's backlog), no greeting comes.
+        let (fd, port) = try Self.socket(listening: true)
+        defer { close(fd) }
+        let sender = SMTPMailSender(configuration: SMTPConfiguration(host: "127.0.0.1", port: port, tls: .off, timeout: .seconds(1)), logger: logger)
+        let started = ContinuousClock.now
+        let error = await #expect(throws: MailError.self) { try await sender.send(message(to: "nobody@example.org")) }
+        guard case .temporary(let text) = error else { Issue.record("expected a temporary error, got \(String(describing: error))"); return }
+        #expect(text.contains("no reply in time"), "\(text)")
+        #expect(ContinuousClock.now - started < .seconds(5))
+    }
+
     @Test func aClosedPortIsTemporary() async throws {
         let port = try Self.closedPort()
         let sender = SMTPMailSender(configuration: SMTPConfiguration(host: "127.0.0.1", port: port, tls: .off, timeout: .seconds(5)), logger: logger)
@@ -177,8 +207,14 @@ struct SMTPMailSenderTests {
 
     /// A loopback port nobody listens on: bound, read, closed.
     static func closedPort() throws -> Int {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(fd) }
+        let (fd, port) = try socket(listening: false)
+        close(fd)
+        return port
+    }
+
+    /// A TCP socket bound to a free loopback port (listening, if asked); the caller closes it.
+    static func socket(listening: Bool) throws -> (Int32, Int) {
+        let fd = Glibc.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
         address.sin_addr.s_addr = inet_addr("127.0.0.1")
@@ -187,7 +223,7 @@ struct SMTPMailSenderTests {
         let bound = withUnsafeMutablePointer(to: &address) { pointer in
             pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0 }
         }
-        try #require(bound)
-        return Int(UInt16(bigEndian: address.sin_port))
+        try #require(bound && (!listening || listen(fd, 4) == 0))
+        return (fd, Int(UInt16(bigEndian: address.sin_port)))
     }
 }
