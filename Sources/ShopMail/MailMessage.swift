@@ -149,15 +149,30 @@ enum MailHeader {
         return words
     }
 
-    /// A mailbox (`addr`, or `Display Name <addr>`): the display name quoted when plain ASCII, encoded words when not.
+    /// A mailbox (`addr`, or `Display Name <addr>`): the display name as it is when it is plain words, quoted when it
+    /// has specials (`Shop, Inc.`), encoded words when it is not ASCII.
     static func mailbox(_ raw: String) -> String {
         let value = singleLine(raw)
         guard value.hasSuffix(">"), let open = value.lastIndex(of: "<") else { return value }
         let address = value[open...]
         var name = String(value[..<open]).trimmingWhitespace()
-        if name.hasPrefix("\""), name.hasSuffix("\""), name.count >= 2 { name = String(name.dropFirst().dropLast()) }
+        if name.hasPrefix("\""), name.hasSuffix("\""), name.count >= 2 {
+            // A quoted display name: its text, escapes undone (they are written again below).
+            var text = ""
+            var escaped = false
+            for c in name.dropFirst().dropLast() {
+                if !escaped && c == "\\" { escaped = true; continue }
+                escaped = false
+                text.append(c)
+            }
+            name = text
+        }
         if name.isEmpty { return String(address) }
         if isPlainASCII(name), !name.contains("=?") {
+            // Words of letters, digits and spaces go as they are; anything with RFC 5322's specials is quoted.
+            if name.unicodeScalars.allSatisfy({ $0.properties.isAlphabetic || ("0"..."9").contains($0) || " !#$%&'*+-/=?^_`{|}~".unicodeScalars.contains($0) }) {
+                return name + " " + address
+            }
             var quoted = "\""
             for c in name {
                 if c == "\"" || c == "\\" { quoted.append("\\") }

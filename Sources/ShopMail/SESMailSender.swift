@@ -50,10 +50,11 @@ public struct SESMailSender: MailSender {
         guard let to = MailMessage.address(of: message.to) else { throw .permanent("the recipient address \(message.to) is not an email address") }
         let body: [UInt8]
         do {
+            // The sender as the From header writes it: a display name that is not ASCII as encoded words, as SES wants.
             let encoder = JSONEncoder()
             encoder.outputFormatting = .withoutEscapingSlashes
             let request = Request(
-                FromEmailAddress: MailHeader.singleLine(message.from), Destination: .init(ToAddresses: [to]),
+                FromEmailAddress: MailHeader.mailbox(message.from), Destination: .init(ToAddresses: [to]),
                 Content: .init(Raw: .init(Data: Data(message.rfc5322()).base64EncodedString())))
             body = Array(try encoder.encode(request))
         } catch {

@@ -186,8 +186,9 @@ struct SMTPSession: Sendable {
     let timeout: TimeAmount
     let server: String
 
-    func reply() async throws -> SMTPReply {
-        try await channel.eventLoop.flatSubmit { [channel, timeout] in
+    func reply(timeout: TimeAmount? = nil) async throws -> SMTPReply {
+        let timeout = timeout ?? self.timeout
+        return try await channel.eventLoop.flatSubmit { [channel] in
             do {
                 return try channel.pipeline.syncOperations.handler(type: SMTPReplyHandler.self).nextReply(timeout: timeout, on: channel.eventLoop)
             } catch {
@@ -261,9 +262,12 @@ struct SMTPSession: Sendable {
         }.get()
     }
 
-    /// QUIT, not waiting long for its reply: the message is already accepted or refused.
+    /// QUIT, waiting at most 2 seconds for its reply: the message is already accepted or refused.
     func quit() async {
-        _ = try? await command("QUIT")
+        do {
+            try await channel.writeAndFlush(ByteBuffer(string: "QUIT\r\n")).get()
+            _ = try await reply(timeout: .seconds(2))
+        } catch {}
     }
 
     static func isIPAddress(_ host: String) -> Bool {

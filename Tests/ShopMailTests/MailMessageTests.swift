@@ -90,4 +90,14 @@ struct MailMessageTests {
         #expect(MailMessage.address(of: "") == nil)
         #expect(MailMessage.address(of: "a b@example.com") == nil)
     }
+
+    @Test func displayNames() throws {
+        #expect(MailHeader.mailbox("Shop <shop@example.com>") == "Shop <shop@example.com>")
+        #expect(MailHeader.mailbox("Shop, Inc. <shop@example.com>") == "\"Shop, Inc.\" <shop@example.com>")
+        #expect(MailHeader.mailbox(#""Say \"hi\"" <shop@example.com>"#) == #""Say \"hi\"" <shop@example.com>"#)
+        #expect(MailHeader.mailbox(#""Shop" <shop@example.com>"#) == "Shop <shop@example.com>")
+        #expect(MailHeader.mailbox("Boutique Zoë <shop@example.com>") == "=?UTF-8?B?Qm91dGlxdWUgWm/Dqw==?= <shop@example.com>")
+        let view = try RecipientView.parse(Fixtures.message(from: "Shop, Inc. <shop@example.com>").rfc5322())
+        #expect(view.from == "\"Shop, Inc.\" <shop@example.com>")
+    }
 }
