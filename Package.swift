@@ -39,6 +39,8 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.0.0"),
         .package(url: "https://github.com/apple/swift-http-types.git", from: "1.0.0"),
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.0.0"),
+        // Already in the graph through async-http-client; named for ShopMail's SMTP client (STARTTLS).
+        .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.0.0"),
     ],
     targets: [
         .target(
@@ -153,6 +155,22 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // Customer emails (issue 19): Mustache templates compiled in, RFC 5322 messages, and the senders (.eml files,
+        // SMTP on SwiftNIO with STARTTLS, SES v2 through AWSWire). FoundationEssentials only: the Lambda links it.
+        .target(
+            name: "ShopMail",
+            dependencies: [
+                "ShopDomain", "ShopSupport", "AWSWire",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "NIOTLS", package: "swift-nio"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -279,6 +297,16 @@ let package = Package(
             dependencies: [
                 "DynamoDBStore", "StorageTestKit", "TestServices", "ShopStorage", "ShopDomain", "AWSWire",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "ShopMailTests",
+            dependencies: [
+                "ShopMail", "ShopDomain", "ShopSupport", "AWSWire", "TestServices",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
             ],
             swiftSettings: swiftSettings
         ),
