@@ -63,7 +63,10 @@ public struct EnvironmentSecrets: SecretsSource {
 /// - `SHOP_CURSOR_SECRET_ARN`: a string secret of 16 characters or more that signs page cursors, read
 ///   only by the functions that serve listings (products, orders); the others sign no cursor anyone
 ///   reads, so they get a random key of their own and no access to the secret;
-/// - `SHOP_STRIPE_SECRET_ARN` (with `SHOP_PAYMENTS=stripe`): `{"secretKey": "sk_...", "webhookSecret": "whsec_..."}`.
+/// - `SHOP_STRIPE_SECRET_ARN` (with `SHOP_PAYMENTS=stripe`): `{"secretKey": "sk_...", "webhookSecret": "whsec_..."}`;
+/// - `SHOP_EVENTS_WEBHOOK_SECRET_ARN`: a plain string secret, the key the events webhook is signed with
+///   (`SHOP_EVENTS_WEBHOOK_SECRET`); read only when the variable is set;
+/// - `SHOP_SMTP_PASSWORD_ARN`: a plain string secret, the SMTP password (`SHOP_SMTP_PASSWORD`); read only when set.
 ///
 /// The secrets never pass through the process environment: a function that also has one of
 /// `plainVariables` set refuses to start. `SHOP_SECRETSMANAGER_ENDPOINT` overrides the region's
@@ -73,6 +76,7 @@ public struct SecretsManagerSecrets: SecretsSource {
     /// Variables that would carry a secret in plain text; refused next to Secrets Manager.
     public static let plainVariables = [
         "SHOP_CURSOR_SECRET", "SHOP_STRIPE_SECRET_KEY", "SHOP_PAYMENTS_WEBHOOK_SECRET", "SHOP_TOKEN_SIGNING_KEY_PEM",
+        "SHOP_EVENTS_WEBHOOK_SECRET", "SHOP_SMTP_PASSWORD",
     ]
 
     struct StripeSecret: Decodable {
@@ -82,6 +86,9 @@ public struct SecretsManagerSecrets: SecretsSource {
 
     let cursorSecret: [UInt8]
     let stripe: StripeSecret?
+    /// `SHOP_EVENTS_WEBHOOK_SECRET_ARN`'s value, and `SHOP_SMTP_PASSWORD_ARN`'s.
+    let eventsWebhookSecret: String?
+    let smtpPassword: String?
 
     /// Reads the secrets `environment` names, with one `GetSecretValue` each. Fails naming the variable or the secret.
     /// `cursors`: the function serves listings whose cursors other invocations read back, so it needs the shared cursor secret.
@@ -125,8 +132,24 @@ public struct SecretsManagerSecrets: SecretsSource {
             }
             stripe = decoded
         }
-        logger.info("secrets read from Secrets Manager", metadata: ["cursor": "\(cursors)", "stripe": "\(stripe != nil)"])
-        return SecretsManagerSecrets(cursorSecret: cursor, stripe: stripe)
+        // Plain string secrets, read only where the template names them (the events function and the sweep).
+        func plain(_ variable: String, _ what: String) async throws -> String? {
+            guard let id = reader.string(variable) else { return nil }
+            let text = try await read(id, variable: variable, client: client)
+            guard !text.isEmpty else {
+                throw ShopConfiguration.Invalid(description: "the \(what) (\(variable)) is empty: put it in (docs/DEPLOY.md)")
+            }
+            return text
+        }
+        let webhookSecret = try await plain("SHOP_EVENTS_WEBHOOK_SECRET_ARN", "events webhook secret")
+        let smtpPassword = try await plain("SHOP_SMTP_PASSWORD_ARN", "SMTP password")
+        logger.info(
+            "secrets read from Secrets Manager",
+            metadata: [
+                "cursor": "\(cursors)", "stripe": "\(stripe != nil)", "events_webhook": "\(webhookSecret != nil)",
+                "smtp_password": "\(smtpPassword != nil)",
+            ])
+        return SecretsManagerSecrets(cursorSecret: cursor, stripe: stripe, eventsWebhookSecret: webhookSecret, smtpPassword: smtpPassword)
     }
 
     static func read(_ id: String, variable: String, client: SecretsManagerClient) async throws -> String {
@@ -140,7 +163,8 @@ public struct SecretsManagerSecrets: SecretsSource {
     }
 
     /// The environment the configuration is parsed from: `environment` with the Stripe secret's values in
-    /// `SHOP_STRIPE_SECRET_KEY` and `SHOP_PAYMENTS_WEBHOOK_SECRET`. In memory only: the process
+    /// `SHOP_STRIPE_SECRET_KEY` and `SHOP_PAYMENTS_WEBHOOK_SECRET`, the events webhook secret in
+    /// `SHOP_EVENTS_WEBHOOK_SECRET` and the SMTP password in `SHOP_SMTP_PASSWORD`. In memory only: the process
     /// environment is not changed, and nothing here is logged.
     public func configurationEnvironment(_ environment: [String: String]) -> [String: String] {
         var result = environment
@@ -148,6 +172,8 @@ public struct SecretsManagerSecrets: SecretsSource {
             result["SHOP_STRIPE_SECRET_KEY"] = stripe.secretKey
             result["SHOP_PAYMENTS_WEBHOOK_SECRET"] = stripe.webhookSecret
         }
+        if let eventsWebhookSecret { result["SHOP_EVENTS_WEBHOOK_SECRET"] = eventsWebhookSecret }
+        if let smtpPassword { result["SHOP_SMTP_PASSWORD"] = smtpPassword }
         return result
     }
 

@@ -136,6 +136,65 @@ struct FunctionSecretsTests {
         await #expect { _ = try await source.secrets(for: configuration) } throws: { String(describing: $0).contains("SHOP_IDENTITY=local") }
     }
 
+    /// The events function and the sweep: the webhook's signing key and the SMTP password are plain string secrets,
+    /// read only when their ARN variables are set, into SHOP_EVENTS_WEBHOOK_SECRET and SHOP_SMTP_PASSWORD.
+    @Test func theEventsWebhookSecretAndTheSMTPPasswordComeFromSecretsManager() async throws {
+        let secrets = try await Self.makeSecrets()
+        let client = SecretsManagerClient(
+            httpClient: .shared, region: "us-east-1", credentials: AWSCredentials(accessKeyId: "testing", secretAccessKey: "testing"),
+            endpoint: secrets.endpoint)
+        func create(_ name: String, _ value: String) async throws -> String {
+            let output = try await client.client.call(
+                "CreateSecret", JSONValue.object(["Name": .string("shop-test/\(UUID().uuidString)/\(name)"), "SecretString": .string(value)]),
+                as: JSONValue.self)
+            guard case .object(let body) = output, case .string(let arn)? = body["ARN"] else { throw TestFailure("CreateSecret: \(output)") }
+            return arn
+        }
+        let webhookARN = try await create("events-webhook", "whsec_events_from_sm")
+        let smtpARN = try await create("smtp", "smtp-password-from-sm")
+        var environment = Self.environment(secrets, [
+            "_HANDLER": "events", "SHOP_PAYMENTS": "none", "SHOP_EVENTS_WEBHOOK_URL": "https://hooks.example.com/shop",
+            "SHOP_EVENTS_WEBHOOK_SECRET_ARN": webhookARN, "SHOP_MAIL": "smtp", "SHOP_MAIL_FROM": "Shop <shop@example.com>",
+            "SHOP_SMTP_HOST": "smtp.example.com", "SHOP_SMTP_USERNAME": "shop", "SHOP_SMTP_PASSWORD_ARN": smtpARN,
+        ])
+        environment["SHOP_CURSOR_SECRET_ARN"] = nil  // the events function hands out no cursors
+        let (configuration, _) = try await FunctionSetup.load(environment: environment, logger: Self.logger)
+        #expect(configuration.events.webhookURL == "https://hooks.example.com/shop")
+        #expect(configuration.events.webhookSecret?.value == "whsec_events_from_sm")
+        guard case .smtp(let smtp) = configuration.events.mail else { Issue.record("not smtp: \(configuration.events.mail)"); return }
+        #expect(smtp.password?.value == "smtp-password-from-sm")
+        #expect(smtp.username == "shop")
+
+        // Without the ARN variables nothing is read, and a webhook URL without its secret is refused by name.
+        var noSecret = environment
+        noSecret["SHOP_EVENTS_WEBHOOK_SECRET_ARN"] = nil
+        await #expect { _ = try await FunctionSetup.load(environment: noSecret, logger: Self.logger) } throws: {
+            String(describing: $0).contains("SHOP_EVENTS_WEBHOOK_SECRET")
+        }
+        var noPassword = environment
+        noPassword["SHOP_SMTP_PASSWORD_ARN"] = nil
+        let (withoutPassword, _) = try await FunctionSetup.load(environment: noPassword, logger: Self.logger)
+        guard case .smtp(let plain) = withoutPassword.events.mail else { Issue.record("not smtp"); return }
+        #expect(plain.password == nil)
+
+        // A wrong or empty secret is named; the plain variables are refused next to Secrets Manager.
+        let unknown = environment.merging(["SHOP_SMTP_PASSWORD_ARN": "shop-test/never-created-\(UUID().uuidString)"]) { _, new in new }
+        await #expect { _ = try await FunctionSetup.load(environment: unknown, logger: Self.logger) } throws: {
+            String(describing: $0).contains("SHOP_SMTP_PASSWORD_ARN") && String(describing: $0).contains("ResourceNotFoundException")
+        }
+        // A secret created empty (moto then keeps no AWSCURRENT value at all; AWS refuses an empty string) is named.
+        let emptyARN = try await create("empty", "")
+        let empty = environment.merging(["SHOP_EVENTS_WEBHOOK_SECRET_ARN": emptyARN]) { _, new in new }
+        await #expect { _ = try await FunctionSetup.load(environment: empty, logger: Self.logger) } throws: {
+            String(describing: $0).contains("SHOP_EVENTS_WEBHOOK_SECRET_ARN")
+        }
+        for variable in ["SHOP_EVENTS_WEBHOOK_SECRET", "SHOP_SMTP_PASSWORD"] {
+            #expect(SecretsManagerSecrets.plainVariables.contains(variable))
+            await #expect { _ = try await FunctionSetup.load(environment: environment.merging([variable: "plain"]) { _, new in new }, logger: Self.logger) }
+                throws: { String(describing: $0).contains(variable) }
+        }
+    }
+
     @Test func theTestsOwnPlainVariables() async throws {
         let (configuration, source) = try await FunctionSetup.load(
             environment: ["SHOP_SECRETS": "environment", "SHOP_CURSOR_SECRET": "0123456789abcdef", "SHOP_IDENTITY": "cognito",
