@@ -13,6 +13,10 @@
      per region: every name of an origin access control, response-headers, cache or origin-request
      policy, function or key-value store is an `!Sub` that contains `${AWS::Region}`, or absent
      (CloudFormation names it).
+  4. Every stream event source (DynamoDB, Kinesis) of a function retries a bounded number of times,
+     bisects, reports partial batch failures and sends what still fails to an SQS queue (OnFailure),
+     and every such queue has a CloudWatch alarm on ApproximateNumberOfMessagesVisible >= 1 with an
+     action: nothing asynchronous fails silently.
 
 Each check is first run on copies of the template broken on purpose, and must fail there.
 
@@ -105,6 +109,58 @@ def cloudfront_name_problems(template):
     return problems, seen
 
 
+STREAM_EVENTS = ("DynamoDB", "Kinesis")
+
+
+def stream_problems(template):
+    """(problems, queues): each stream event source's settings, and the logical ids of its OnFailure queues."""
+    problems, queues = [], set()
+    for lid, resource in template["Resources"].items():
+        if resource.get("Type") != "AWS::Serverless::Function":
+            continue
+        for name, event in (resource.get("Properties", {}).get("Events") or {}).items():
+            if event.get("Type") not in STREAM_EVENTS:
+                continue
+            props = event.get("Properties", {})
+            where = f"{lid}.{name}"
+            if not isinstance(props.get("MaximumRetryAttempts"), int) or props["MaximumRetryAttempts"] < 0:
+                problems.append(f"{where} has no MaximumRetryAttempts (the default retries until the record expires)")
+            if props.get("BisectBatchOnFunctionError") is not True:
+                problems.append(f"{where} does not set BisectBatchOnFunctionError: true")
+            if "ReportBatchItemFailures" not in (props.get("FunctionResponseTypes") or []):
+                problems.append(f"{where} does not report batch item failures")
+            destination = ((props.get("DestinationConfig") or {}).get("OnFailure") or {})
+            target = destination.get("Destination")
+            arn_of = target.get("Fn::GetAtt") if isinstance(target, dict) else None
+            queue = (arn_of[0] if isinstance(arn_of, list) else str(arn_of).split(".")[0]) if arn_of else None
+            if destination.get("Type") != "SQS" or queue not in template["Resources"] \
+                    or template["Resources"][queue].get("Type") != "AWS::SQS::Queue":
+                problems.append(f"{where} sends no failure to an SQS queue of this template (DestinationConfig.OnFailure)")
+            else:
+                queues.add(queue)
+    return problems, queues
+
+
+def alarm_problems(template, queues):
+    """Each queue in `queues` has an alarm on its visible messages at 1 or more, with an action."""
+    problems = []
+    for queue in sorted(queues):
+        found = False
+        for resource in template["Resources"].values():
+            props = resource.get("Properties", {})
+            if resource.get("Type") != "AWS::CloudWatch::Alarm" or props.get("MetricName") != "ApproximateNumberOfMessagesVisible":
+                continue
+            names = [d.get("Value") for d in props.get("Dimensions") or [] if d.get("Name") == "QueueName"]
+            if names != [{"Fn::GetAtt": [queue, "QueueName"]}] and names != [{"Fn::GetAtt": f"{queue}.QueueName"}]:
+                continue
+            if props.get("ComparisonOperator") == "GreaterThanOrEqualToThreshold" and float(props.get("Threshold", 99)) <= 1 \
+                    and props.get("AlarmActions"):
+                found = True
+        if not found:
+            problems.append(f"{queue} has no alarm on ApproximateNumberOfMessagesVisible >= 1 with an action")
+    return problems
+
+
 def main():
     # SAM's translator keeps usage metrics nobody publishes here, and says so at exit.
     logging.getLogger("samtranslator.metrics.metrics").setLevel(logging.ERROR)
@@ -151,6 +207,31 @@ def main():
             holder[path[-1]] = {"Fn::Sub": "${AWS::StackName}-fixed"}
             check(f"self-test: {lid} named without the region is caught", cloudfront_name_problems(broken)[0] != [])
 
+    streams_found, queues = stream_problems(template)
+    for lid, resource in resources.items():
+        for name, event in ((resource.get("Properties", {}).get("Events") or {}).items()
+                            if resource["Type"] == "AWS::Serverless::Function" else []):
+            if event.get("Type") not in STREAM_EVENTS:
+                continue
+            for key in ("MaximumRetryAttempts", "BisectBatchOnFunctionError", "FunctionResponseTypes", "DestinationConfig"):
+                broken = copy.deepcopy(template)
+                broken["Resources"][lid]["Properties"]["Events"][name]["Properties"].pop(key, None)
+                check(f"self-test: {lid}.{name} without {key} is caught", stream_problems(broken)[0] != [])
+    for queue in queues:
+        broken = copy.deepcopy(template)
+        for resource in broken["Resources"].values():
+            if resource["Type"] == "AWS::CloudWatch::Alarm":
+                resource["Properties"]["Threshold"] = 5
+        check(f"self-test: {queue}'s alarm at a threshold of 5 is caught", alarm_problems(broken, queues) != [])
+        broken = copy.deepcopy(template)
+        for resource in broken["Resources"].values():
+            if resource["Type"] == "AWS::CloudWatch::Alarm":
+                resource["Properties"].pop("AlarmActions", None)
+        check(f"self-test: {queue}'s alarm without an action is caught", alarm_problems(broken, queues) != [])
+        broken = copy.deepcopy(template)
+        broken["Resources"] = {k: v for k, v in broken["Resources"].items() if v["Type"] != "AWS::CloudWatch::Alarm"}
+        check(f"self-test: {queue} without an alarm is caught", alarm_problems(broken, queues) != [])
+
     # --- the template ------------------------------------------------------------------------
     events = list(schedule_events(template))
     found = omit_name_problems(template)
@@ -170,6 +251,10 @@ def main():
     found, seen = cloudfront_name_problems(template)
     check(f"the names of the {seen} account-wide CloudFront resources contain the region (or are absent)",
           seen and not found, "; ".join(found))
+    check(f"every stream event source retries a bounded number of times, bisects, reports item failures and "
+          f"dead-letters to SQS ({', '.join(sorted(queues)) or 'none'})", queues and not streams_found, "; ".join(streams_found))
+    found = alarm_problems(template, queues)
+    check(f"every dead-letter queue of a stream has an alarm at one message ({len(queues)})", not found, "; ".join(found))
     check.finish("template checks")
 
 

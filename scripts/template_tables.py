@@ -3,7 +3,7 @@
 Runs `shop aws create-tables` on moto with the table names the template's own environment
 variables name (so a wrong variable name shows up here too), reads the tables back with
 DescribeTable and DescribeTimeToLive, and compares key schema, attribute definitions, global
-secondary indexes (keys and projection), billing mode and the TTL attribute with the template's
+secondary indexes (keys and projection), billing mode, the stream (its view type) and the TTL attribute with the template's
 AWS::DynamoDB::Table resources. Also checks what only the template says: point-in-time recovery
 on, and deletion protection from the TableDeletionProtection parameter.
 
@@ -82,6 +82,10 @@ for lid, resource in sorted(tables.items()):
     spec = props.get("TimeToLiveSpecification")
     template_ttl = spec["AttributeName"] if spec and spec.get("Enabled") else None
     check(f"{lid}: TTL attribute", template_ttl == made_ttl, f"template {template_ttl}, create-tables {made_ttl}")
+    made_stream = described.get("StreamSpecification") or {}
+    made_stream = made_stream.get("StreamViewType") if made_stream.get("StreamEnabled") else None
+    template_stream = (props.get("StreamSpecification") or {}).get("StreamViewType")
+    check(f"{lid}: stream", template_stream == made_stream, f"template {template_stream}, create-tables {made_stream}")
     check(f"{lid}: point-in-time recovery on",
           props.get("PointInTimeRecoverySpecification", {}).get("PointInTimeRecoveryEnabled") is True)
     check(f"{lid}: deletion protection from the TableDeletionProtection parameter",
