@@ -178,7 +178,7 @@ let package = Package(
         .target(
             name: "ShopAssembly",
             dependencies: [
-                "ShopAPI", "ShopDomain", "ShopStorage", "ShopSupport", "Identity", "DynamoDBStore", "S3ImageStore", "AWSWire", "Payments",
+                "ShopAPI", "ShopDomain", "ShopStorage", "ShopSupport", "Identity", "DynamoDBStore", "S3ImageStore", "AWSWire", "Payments", "ShopMail",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),

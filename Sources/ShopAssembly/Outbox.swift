@@ -11,6 +11,7 @@ import NIOCore
 import NIOHTTP1
 import ShopAPI
 import ShopDomain
+import ShopMail
 import ShopSupport
 
 /// The merchant's webhook (`SHOP_EVENTS_WEBHOOK_URL`): each event POSTed as JSON, signed with `Shop-Signature`. A 2xx
@@ -44,9 +45,74 @@ struct HTTPEventWebhook: EventWebhookSender {
 }
 
 extension ShopAssembly {
-    /// The shopper's emails under `SHOP_MAIL` (ShopMail renders and sends them); nil when mail is off.
+    /// The shopper's emails under `SHOP_MAIL` (ShopMail renders and sends them); nil when mail is off. A broken
+    /// template override stops the start, naming the file.
     static func mailer(_ configuration: ShopConfiguration, host: HostParts) throws -> (any OrderMailer)? {
-        nil
+        let events = configuration.events
+        let sender: any MailSender
+        switch events.mail {
+        case .off:
+            return nil
+        case .file:
+            sender = FileMailSender(directory: configuration.dataDirectory + "/mail", logger: host.logger)
+        case .smtp(let smtp):
+            sender = SMTPMailSender(
+                configuration: SMTPConfiguration(
+                    host: smtp.host, port: smtp.port, username: smtp.username, password: smtp.password?.value,
+                    tls: smtp.tlsRequired ? .required : .off, caFile: smtp.caFile),
+                logger: host.logger)
+        case .ses(let ses):
+            sender = SESMailSender(
+                client: SESMailSender.client(httpClient: host.httpClient, region: ses.aws.region, credentials: ses.aws.credentials, logger: host.logger),
+                endpoint: ses.endpoint, logger: host.logger)
+        }
+        let renderer: EmailRenderer
+        do {
+            renderer = try EmailRenderer(overridesDirectory: events.templatesDirectory)
+        } catch {
+            throw ShopConfiguration.Invalid(description: "SHOP_MAIL_TEMPLATES_DIR: \(error)")
+        }
+        if events.templatesDirectory != nil {
+            host.logger.info("email templates overridden", metadata: ["files": "\(renderer.overriddenFiles)"])
+        }
+        return OrderEmails(sender: sender, renderer: renderer, from: events.mailFrom, webURL: events.webURL, clock: host.clock)
+    }
+}
+
+/// Renders an event's email with ShopMail's templates and sends it. The Message-ID is derived from the event and the
+/// template (`MailMessage.messageId`), so every attempt of one email carries the same one.
+struct OrderEmails: OrderMailer {
+    let sender: any MailSender
+    let renderer: EmailRenderer
+    let from: String
+    let webURL: String
+    let clock: WallClock
+
+    /// The domain of the Message-IDs: the From address's.
+    var domain: String {
+        let address = MailMessage.address(of: from) ?? from
+        return address.split(separator: "@").last.map(String.init) ?? "serverlessshop"
+    }
+
+    func send(template: String, to: String, event: OrderEvent) async throws(DeliveryFailure) {
+        guard let which = EmailTemplate(rawValue: template) else { throw DeliveryFailure("no email template \(template)", permanent: true) }
+        let rendered: (subject: String, text: String, html: String)
+        do {
+            rendered = try renderer.render(which, order: event.data.order, refundAmount: event.data.refund?.amount, webURL: webURL)
+        } catch {
+            throw DeliveryFailure("template \(template): \(error)", permanent: true)
+        }
+        let message = MailMessage(
+            from: from, to: to, subject: rendered.subject, text: rendered.text, html: rendered.html,
+            messageId: MailMessage.messageId(eventId: event.id, template: template, domain: domain), date: clock.now())
+        do {
+            try await sender.send(message)
+        } catch {
+            switch error {
+            case .temporary(let why): throw DeliveryFailure(why)
+            case .permanent(let why): throw DeliveryFailure(why, permanent: true)
+            }
+        }
     }
 }
 
