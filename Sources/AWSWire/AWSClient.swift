@@ -136,13 +136,18 @@ public struct AWSClient: Sendable {
         }
     }
 
-    /// The first `"TableName":"…"` of a DynamoDB request body (a transaction's first item's table).
+    /// The table of a DynamoDB request body: its first `"TableName":"…"` (a transaction's first item's), or the first
+    /// table of a batch's `"RequestItems":{"…"`. Scanned, not decoded: only traced calls pay for it.
     static func tableName(_ body: [UInt8]) -> String? {
-        let key = Array(#""TableName":""#.utf8)
+        stringAfter(#""TableName":""#, in: body) ?? stringAfter(#""RequestItems":{""#, in: body)
+    }
+
+    static func stringAfter(_ prefix: String, in body: [UInt8]) -> String? {
+        let key = Array(prefix.utf8)
         guard body.count > key.count else { return nil }
         var index = 0
         while index + key.count <= body.count {
-            if body[index] == key[0], Array(body[index..<(index + key.count)]) == key {
+            if body[index] == key[0], body[index..<(index + key.count)].elementsEqual(key) {
                 let start = index + key.count
                 guard let end = body[start...].firstIndex(of: UInt8(ascii: "\"")) else { return nil }
                 return String(decoding: body[start..<end], as: UTF8.self)

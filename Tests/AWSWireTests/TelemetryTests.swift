@@ -179,6 +179,13 @@ final class RecordingFactory: MetricsFactory, @unchecked Sendable {
         #expect(daemon.drain().isEmpty)
     }
 
+    @Test func tableNames() {
+        #expect(AWSClient.tableName(Array(#"{"TableName":"Orders","Key":{}}"#.utf8)) == "Orders")
+        #expect(AWSClient.tableName(Array(#"{"RequestItems":{"Products":{"Keys":[]}}}"#.utf8)) == "Products")
+        #expect(AWSClient.tableName(Array(#"{"TransactItems":[{"Put":{"TableName":"Orders"}}]}"#.utf8)) == "Orders")
+        #expect(AWSClient.tableName(Array("{}".utf8)) == nil)
+    }
+
     @Test func conditionalFailuresAreTheirOwnOutcome() {
         let failed = AWSError(type: "ConditionalCheckFailedException", message: "x", statusCode: 400)
         #expect(AWSClient.outcome(failed) == "conditional_failed")
