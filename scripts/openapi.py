@@ -155,6 +155,21 @@ schemas = {
                                           "lastError": NS}}}},
     "OrderEventList": {"type": "object", "required": ["items"],
                        "properties": {"items": {"type": "array", "items": ref("OrderEventView")}}},
+    "DayFigures": {"type": "object", "required": ["date", "revenue", "refunds", "placed", "paid", "fulfilled", "cancelled"],
+                   "properties": {"date": {"type": "string", "format": "date"}, "revenue": I, "refunds": I, "placed": I, "paid": I,
+                                  "fulfilled": I, "cancelled": I}},
+    "StatsReport": {"type": "object", "required": ["from", "to", "lowStockBelow", "currencies", "lowStock"], "properties": {
+        "from": {"type": "string", "format": "date"}, "to": {"type": "string", "format": "date"}, "lowStockBelow": I,
+        "currencies": {"type": "array", "items": {"type": "object", "required": ["currency", "revenue", "refunds", "orders", "days", "topProducts"],
+                                                  "properties": {
+            "currency": S, "revenue": I, "refunds": I,
+            "orders": {"type": "object", "required": ["placed", "paid", "fulfilled", "cancelled"],
+                       "properties": {"placed": I, "paid": I, "fulfilled": I, "cancelled": I}},
+            "days": {"type": "array", "items": ref("DayFigures")},
+            "topProducts": {"type": "array", "items": {"type": "object", "required": ["productId", "name", "units", "revenue"],
+                                                       "properties": {"productId": S, "name": S, "units": I, "revenue": I}}}}}},
+        "lowStock": {"type": "array", "items": {"type": "object", "required": ["productId", "name", "quantity"],
+                                                "properties": {"productId": S, "name": S, "quantity": I}}}}},
     "OrderPage": {"type": "object", "required": ["items", "nextCursor"],
                   "properties": {"items": {"type": "array", "items": ref("Order")}, "nextCursor": {"type": ["string", "null"]}}},
     "OrderRequest": {"type": "object", "required": ["lines", "shippingMethodId"], "properties": {"lines": {"type": "array", "items": {
@@ -290,6 +305,11 @@ paths = {
     "/orders/{id}/cancel": {"parameters": [path_id()], "post": op(
         "Cancel an order", {"200": ok("Cancelled", ref("OrderView")), **AUTH, "404": error("No such order of yours"),
                             "409": error("Not cancellable"), **BUSY}, security=BEARER, tag="orders")},
+    "/admin/stats": {"get": op(
+        "The merchant's figures of a period", {"200": ok("The figures", ref("StatsReport")), **ADMIN, **BUSY},
+        parameters=[{"name": "from", "in": "query", "required": False, "schema": {"type": "string", "format": "date"}},
+                    {"name": "to", "in": "query", "required": False, "schema": {"type": "string", "format": "date"}}],
+        security=BEARER, tag="admin")},
     "/orders/{id}/events": {"parameters": [path_id()], "get": op(
         "The order's events, oldest first, with what each sent", {"200": ok("The events", ref("OrderEventList")), **AUTH,
                                                                   "404": error("No such order of yours"), **BUSY},

@@ -103,11 +103,11 @@ class Emulator:
         self.stop()
         raise RuntimeError("emulator did not listen")
 
-    def invoke(self, event, headers=None):
+    def invoke(self, event, timeout=60):
         data = event if isinstance(event, bytes) else json.dumps(event).encode()
         request = urllib.request.Request("http://127.0.0.1:%d/2015-03-31/functions/function/invocations" % self.port,
-                                         data=data, method="POST", headers=headers or {})
-        with urllib.request.urlopen(request, timeout=60) as response:
+                                         data=data, method="POST")
+        with urllib.request.urlopen(request, timeout=timeout) as response:
             return json.loads(response.read() or b"null")
 
     def output(self):

@@ -147,6 +147,7 @@ extension DynamoDBStore {
             "ProductID": .s(p.id), "Name": .s(p.name), "Description": .s(p.description), "Price": .int(p.price),
             "Currency": .s(p.currency), "Quantity": .int(p.quantity), "Category": .s(p.category), "Version": .int(p.version),
             "CreatedAt": .int64(p.createdAt.ms), "UpdatedAt": .int64(p.updatedAt.ms), "Catalog": .s("P"),
+            "StockShard": .s(stockShard(p.id)),
         ]
         if let url = p.imageUrl { item["ImageUrl"] = .s(url) }
         return item
@@ -175,6 +176,10 @@ extension DynamoDBStore {
         }
         return Int(hash % UInt32(DynamoDBSchema.orderShards))
     }
+
+    /// `ByStock`'s hash key of a product: the low-stock list is `orderShards` partitions, so that sales (which move
+    /// `Quantity`, the index's range key) spread their index writes.
+    static func stockShard(_ productId: String) -> String { "STOCK#\(orderShard(productId))" }
 
     /// `ByCreated`'s hash key of an order.
     static func kindShard(_ id: String) -> String { "ORDER#\(orderShard(id))" }

@@ -124,20 +124,28 @@ public struct MigrationError: Error, CustomStringConvertible {
 
 extension DynamoDBStore {
     /// The backfills, in the order they run. Ids never change once released: they name the records.
-    public static let backfillIds = [Backfill.ordersUserStatus.rawValue, Backfill.openOrderCounters.rawValue]
+    public static let backfillIds = Backfill.allCases.map(\.rawValue)
 
     enum Backfill: String, CaseIterable {
         /// `UserStatus` (the `ByUserStatus` index's key) on orders written before that index existed.
         case ordersUserStatus = "2026-12-orders-user-status"
         /// The `OPEN#<user>` counters of shoppers whose orders predate them, from their pending orders.
         case openOrderCounters = "2026-12-orders-open-counters"
+        /// `StockShard` (the `ByStock` index's key, for the merchant's low-stock list) on products made before it.
+        case productsStockShard = "2026-12-products-stock-shard"
 
         /// What its Scan needs of an item.
         var projection: (expression: String, names: [String: String]) {
             switch self {
             case .ordersUserStatus: ("OrderID, UserID, #s, UserStatus", ["#s": "Status"])
             case .openOrderCounters: ("OrderID, UserID", [:])
+            case .productsStockShard: ("ProductID, StockShard", [:])
             }
+        }
+
+        /// The table it scans.
+        func table(_ tables: DynamoDBTableNames) -> String {
+            self == .productsStockShard ? tables.products : tables.orders
         }
     }
 
@@ -319,7 +327,7 @@ extension DynamoDBStore {
             let page = try await call(
                 "Scan",
                 DDBRequest(
-                    TableName: tables.orders, ProjectionExpression: projection.expression,
+                    TableName: backfill.table(tables), ProjectionExpression: projection.expression,
                     ExpressionAttributeNames: projection.names.isEmpty ? nil : projection.names, ConsistentRead: true,
                     Limit: options.pageSize, ExclusiveStartKey: start),
                 as: QueryOutput.self)
@@ -364,6 +372,17 @@ extension DynamoDBStore {
 
     /// Whether it changed the item (or, for the counters, created one).
     func backfillItem(_ item: Item, _ backfill: Backfill, _ pacer: inout Pacer, _ countedUsers: inout Set<String>) async throws -> Bool {
+        if backfill == .productsStockShard {
+            guard let productId = item["ProductID"]?.string, item["StockShard"] == nil else { return false }
+            await pacer.wait()
+            // A product deleted meanwhile is left deleted; one written meanwhile has its shard already.
+            return try await conditional(
+                "UpdateItem",
+                DDBRequest(
+                    TableName: tables.products, Key: ["ProductID": .s(productId)],
+                    ConditionExpression: "attribute_exists(ProductID) AND attribute_not_exists(StockShard)",
+                    UpdateExpression: "SET StockShard = :shard", ExpressionAttributeValues: [":shard": .s(Self.stockShard(productId))])) != nil
+        }
         // Only orders: not the counters, not the migration records.
         guard let orderId = item["OrderID"]?.string, !orderId.hasPrefix("OPEN#"), !orderId.hasPrefix(Self.migrationPrefix),
             let userId = item["UserID"]?.string
@@ -380,6 +399,8 @@ extension DynamoDBStore {
                     ConditionExpression: "attribute_exists(OrderID) AND attribute_not_exists(UserStatus) AND #s = :status",
                     UpdateExpression: "SET UserStatus = :us", ExpressionAttributeNames: ["#s": "Status"],
                     ExpressionAttributeValues: [":status": .s(raw), ":us": .s(Self.userStatus(userId, status))])) != nil
+        case .productsStockShard:
+            return false
         case .openOrderCounters:
             // A shopper appears once per order; look at each once a run (a resumed run may look again: harmless).
             guard countedUsers.insert(userId).inserted else { return false }

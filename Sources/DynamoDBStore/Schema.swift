@@ -18,11 +18,13 @@ public struct DynamoDBTableNames: Sendable, Equatable {
     public var addresses: String
     /// The outbox: order events (hash `OrderID`, range `Key`) and their deliveries, with a stream.
     public var events: String
+    /// The merchant's figures (hash `PK`, range `SK`), kept from the outbox.
+    public var stats: String
 
     public init(
         products: String = "Products", orders: String = "Orders", idempotency: String = "Idempotency", users: String = "Users",
         payments: String = "Payments", paymentEvents: String = "PaymentEvents", settings: String = "Settings",
-        addresses: String = "Addresses", events: String = "Events"
+        addresses: String = "Addresses", events: String = "Events", stats: String = "Stats"
     ) {
         self.products = products
         self.orders = orders
@@ -33,6 +35,7 @@ public struct DynamoDBTableNames: Sendable, Equatable {
         self.settings = settings
         self.addresses = addresses
         self.events = events
+        self.stats = stats
     }
 
     /// The same tables with `prefix` in front of each name.
@@ -40,7 +43,7 @@ public struct DynamoDBTableNames: Sendable, Equatable {
         DynamoDBTableNames(
             products: prefix + products, orders: prefix + orders, idempotency: prefix + idempotency, users: prefix + users,
             payments: prefix + payments, paymentEvents: prefix + paymentEvents, settings: prefix + settings,
-            addresses: prefix + addresses, events: prefix + events)
+            addresses: prefix + addresses, events: prefix + events, stats: prefix + stats)
     }
 }
 
@@ -51,6 +54,7 @@ public enum DynamoDBSchema {
     struct KeyElement: Encodable { var AttributeName: String; var KeyType: String }
     struct ProjectionSpec: Encodable {
         var ProjectionType = "ALL"
+        var NonKeyAttributes: [String]? = nil
         /// Only the keys: the catalog listings, so that a sale (a change of `Quantity`) does not rewrite them.
         static let keysOnly = ProjectionSpec(ProjectionType: "KEYS_ONLY")
     }
@@ -87,6 +91,8 @@ public enum DynamoDBSchema {
     // Index names, used by the store's queries.
     static let productsByCatalog = "ByCatalog"
     static let productsByCategory = "ByCategory"
+    /// Products by stock, for the low-stock list: hash `StockShard`, range `Quantity`; only the name is projected.
+    static let productsByStock = "ByStock"
     static let ordersByUser = "ByUser"
     /// One shopper's orders in one status (`UserStatus` = "<user id>#<status>"): filtered listings in one query a page.
     static let ordersByUserStatus = "ByUserStatus"
@@ -114,11 +120,15 @@ public enum DynamoDBSchema {
         [
             CreateTable(
                 TableName: names.products,
-                AttributeDefinitions: strings("ProductID", "Catalog", "Category"),
+                AttributeDefinitions: strings("ProductID", "Catalog", "Category", "StockShard")
+                    + [Attribute(AttributeName: "Quantity", AttributeType: "N")],
                 KeySchema: key("ProductID"),
                 GlobalSecondaryIndexes: [
                     Index(IndexName: productsByCatalog, KeySchema: key("Catalog", "ProductID"), Projection: .keysOnly),
                     Index(IndexName: productsByCategory, KeySchema: key("Category", "ProductID"), Projection: .keysOnly),
+                    Index(
+                        IndexName: productsByStock, KeySchema: key("StockShard", "Quantity"),
+                        Projection: ProjectionSpec(ProjectionType: "INCLUDE", NonKeyAttributes: ["Name"])),
                 ]),
             CreateTable(
                 TableName: names.orders,
@@ -153,6 +163,7 @@ public enum DynamoDBSchema {
                 KeySchema: key("OrderID", "Key"),
                 GlobalSecondaryIndexes: [Index(IndexName: eventsDue, KeySchema: key("DueShard", "DueAt"))],
                 StreamSpecification: Stream()),
+            CreateTable(TableName: names.stats, AttributeDefinitions: strings("PK", "SK"), KeySchema: key("PK", "SK")),
         ]
     }
 

@@ -195,6 +195,25 @@ public final class SQLiteStore: Sendable {
                     PRIMARY KEY (order_id, key, name)
                 ) WITHOUT ROWID;
                 CREATE INDEX event_deliveries_due ON event_deliveries(next_attempt_at) WHERE status = 'pending';
+                -- The merchant's figures (GET /admin/stats) are a query over the events of a period.
+                CREATE INDEX order_events_by_time ON order_events(occurred_at);
+                -- Orders from before events existed get theirs from what they show, already dispatched (nothing is
+                -- sent for history): placed, paid (at the order's last change while PAID, else its payment's), fulfilled
+                -- or cancelled (who cancelled is not known), and what their payment refunded.
+                INSERT INTO order_events (order_id, key, user_id, type, occurred_at, status, dispatched)
+                    SELECT id, '1', user_id, 'order.placed', created_at, 'PENDING_PAYMENT', 1 FROM orders;
+                INSERT INTO order_events (order_id, key, user_id, type, occurred_at, status, dispatched)
+                    SELECT o.id, '2', o.user_id, 'order.paid', CASE WHEN o.status = 'PAID' THEN o.updated_at ELSE MIN(p.created_at, o.updated_at) END,
+                        'PAID', 1
+                    FROM orders o JOIN payments p ON p.id = o.payment_id;
+                INSERT INTO order_events (order_id, key, user_id, type, occurred_at, status, previous_status, dispatched)
+                    SELECT id, '3', user_id, CASE status WHEN 'FULFILLED' THEN 'order.fulfilled' ELSE 'order.cancelled' END, updated_at, status,
+                        CASE WHEN status = 'CANCELLED' THEN (CASE WHEN payment_id IS NULL THEN 'PENDING_PAYMENT' ELSE 'PAID' END) END, 1
+                    FROM orders WHERE status IN ('FULFILLED', 'CANCELLED');
+                INSERT INTO order_events (order_id, key, user_id, type, occurred_at, refund_amount, refunded_total, dispatched)
+                    SELECT p.order_id, '4.' || substr('0000' || p.refund_failures, -4) || '.' || substr('000000000000' || p.refunded_amount, -12),
+                        p.user_id, 'order.refunded', p.updated_at, p.refunded_amount, p.refunded_amount, 1
+                    FROM payments p JOIN orders o ON o.id = p.order_id WHERE p.refunded_amount > 0;
                 """)
         }
         return migrator

@@ -24,6 +24,8 @@ public struct ShopServices: Sendable {
     public var addresses: AddressService
     /// The outbox: order timelines, and what events send.
     public var events: EventService
+    /// The merchant's figures.
+    public var stats: StatsService
     /// Set when the gateway is the simulator: adds its confirm and 3-D Secure routes.
     public var simulator: (any PaymentSimulator)?
     /// Rate limits of the sign-in routes; off unless the host sets them.
@@ -36,9 +38,10 @@ public struct ShopServices: Sendable {
         catalog: CatalogService, orders: OrderService, identity: any IdentityProvider, verifier: TokenVerifier,
         cursors: CursorCodec, jwksJSON: String?, images: ImageService, localImages: (any LocalImageFiles)?,
         payments: PaymentService, simulator: (any PaymentSimulator)?, settings: SettingsService, addresses: AddressService,
-        events: EventService
+        events: EventService, stats: StatsService
     ) {
         self.events = events
+        self.stats = stats
         self.settings = settings
         self.addresses = addresses
         self.payments = payments
@@ -59,7 +62,7 @@ public struct ShopServices: Sendable {
 public enum APIArea: String, Sendable, CaseIterable {
     /// `/products/...`, `/settings`, and the local image routes when images are files on this server.
     case products
-    /// `/orders/...`, `/account/addresses/...`.
+    /// `/orders/...`, `/account/addresses/...`, `/admin/stats`.
     case orders
     /// `/auth/...` and the local issuer's `/.well-known/jwks.json`.
     case auth
@@ -129,6 +132,7 @@ func addRoutes<Context: ShopRequestContext>(to router: Router<Context>, services
             orders: services.orders, payments: services.payments, events: services.events, identity: services.identity, cursors: services.cursors
         ).addRoutes(to: router)
         AddressesController<Context>(addresses: services.addresses).addRoutes(to: router)
+        AdminController<Context>(stats: services.stats).addRoutes(to: router)
     }
     if areas.contains(.payment) {
         PaymentsController<Context>(payments: services.payments, simulator: services.simulator).addRoutes(to: router)

@@ -31,6 +31,7 @@ public struct WebSite: Sendable {
     /// First path segments that belong to the API (and the local image routes); no web file may start with one.
     public static let reservedPrefixes: Set<String> = [
         "health", "openapi.json", "auth", "products", "orders", "payment", "uploads", "images", ".well-known", "settings", "account",
+        "admin",
     ]
 
     /// A web file's path is not servable: another type, or a path the API owns.

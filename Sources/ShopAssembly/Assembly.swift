@@ -135,8 +135,9 @@ public enum ShopAssembly {
             localImages: configuration.images == .local ? host.localImages : nil, payments: payments, simulator: simulator,
             settings: settings, addresses: addresses,
             events: EventService(
-                outbox: stores.outbox, orders: stores.orders, policy: try outboxPolicy(configuration, host: host), clock: host.clock,
-                logger: logger))
+                outbox: stores.outbox, orders: stores.orders, stats: stores.stats, policy: try outboxPolicy(configuration, host: host), clock: host.clock,
+                logger: logger),
+            stats: StatsService(store: stores.stats, clock: host.clock, lowStockBelow: configuration.lowStockBelow))
         var limited = services
         limited.orders.maxOpenOrders = configuration.maxOpenOrders > 0 ? configuration.maxOpenOrders : nil
         limited.orders.maxUnitsPerLine = configuration.maxUnitsPerLine

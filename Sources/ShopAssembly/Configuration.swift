@@ -45,6 +45,8 @@ public struct ShopConfiguration: Sendable, Equatable {
     public var maxOpenOrders: Int
     /// `SHOP_MAX_UNITS_PER_LINE`: units of one product in one order.
     public var maxUnitsPerLine: Int
+    /// `SHOP_LOW_STOCK`: the merchant's dashboard lists products with fewer units than this.
+    public var lowStockBelow: Int
     /// The website `shop serve` serves, and who may call the API from other origins.
     public var web: WebSettings
     /// What order events send: emails to shoppers, the merchant's webhook (docs/EVENTS.md).
@@ -319,6 +321,7 @@ public struct ShopConfiguration: Sendable, Equatable {
         metricsAddress = try reader.listenAddress("SHOP_METRICS_ADDRESS")
         maxOpenOrders = try reader.int("SHOP_MAX_OPEN_ORDERS", 0...1_000) ?? 3
         maxUnitsPerLine = try reader.int("SHOP_MAX_UNITS_PER_LINE", 1...1_000) ?? 20
+        lowStockBelow = try reader.int("SHOP_LOW_STOCK", 0...1_000_000) ?? 5
         web = WebSettings(
             directory: reader.string("SHOP_WEB_DIR") ?? "./web", directoryRequired: reader.string("SHOP_WEB_DIR") != nil,
             corsOrigins: try reader.origins("SHOP_CORS_ORIGINS"),
@@ -341,7 +344,8 @@ public struct ShopConfiguration: Sendable, Equatable {
                     paymentEvents: reader.string("SHOP_DYNAMODB_PAYMENT_EVENTS_TABLE") ?? "PaymentEvents",
                     settings: reader.string("SHOP_DYNAMODB_SETTINGS_TABLE") ?? "Settings",
                     addresses: reader.string("SHOP_DYNAMODB_ADDRESSES_TABLE") ?? "Addresses",
-                    events: reader.string("SHOP_DYNAMODB_EVENTS_TABLE") ?? "Events")))
+                    events: reader.string("SHOP_DYNAMODB_EVENTS_TABLE") ?? "Events",
+                    stats: reader.string("SHOP_DYNAMODB_STATS_TABLE") ?? "Stats")))
         default:
             store = .sqlite(directory: dataDirectory)
         }

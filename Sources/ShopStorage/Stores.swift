@@ -49,10 +49,11 @@ public struct ShopStores: Sendable {
     public var settings: any SettingsStore
     public var addresses: any AddressStore
     public var outbox: any OutboxStore
+    public var stats: any StatsStore
 
     public init(
         catalog: any CatalogStore, orders: any OrderStore & PaymentStore, users: any UserStore, settings: any SettingsStore,
-        addresses: any AddressStore, outbox: any OutboxStore
+        addresses: any AddressStore, outbox: any OutboxStore, stats: any StatsStore
     ) {
         self.catalog = catalog
         self.orders = orders
@@ -60,11 +61,12 @@ public struct ShopStores: Sendable {
         self.settings = settings
         self.addresses = addresses
         self.outbox = outbox
+        self.stats = stats
     }
 
     /// One backend that is all of them.
-    public init(_ store: some CatalogStore & OrderStore & PaymentStore & UserStore & SettingsStore & AddressStore & OutboxStore) {
-        self.init(catalog: store, orders: store, users: store, settings: store, addresses: store, outbox: store)
+    public init(_ store: some CatalogStore & OrderStore & PaymentStore & UserStore & SettingsStore & AddressStore & OutboxStore & StatsStore) {
+        self.init(catalog: store, orders: store, users: store, settings: store, addresses: store, outbox: store, stats: store)
     }
 }
 
@@ -215,6 +217,20 @@ public protocol OutboxStore: Sendable {
     /// Replaces a delivery if it is still as `expected` (status and attempts); false otherwise (another worker moved
     /// it). `.notFound` if the event has no such delivery.
     func updateDelivery(orderId: String, key: String, expected: EventDelivery, to new: EventDelivery) async throws(StorageError) -> Bool
+}
+
+/// The merchant's figures (`GET /admin/stats`). SQLite answers them with a query over the orders and their events;
+/// DynamoDB keeps them in items that each order event updates, once, after the change (`applyToStats`, from the outbox).
+public protocol StatsStore: Sendable {
+    /// Whether the figures are kept up to date from the outbox (each event is applied with `applyToStats`) rather than
+    /// read from the orders.
+    var statsFromOutbox: Bool { get }
+    /// The figures of the days `from` through `to` (UTC, inclusive).
+    func stats(from: UTCDay, to: UTCDay) async throws(StorageError) -> StatsFigures
+    /// Products with fewer than `below` units, fewest first.
+    func lowStock(below: Int, limit: Int) async throws(StorageError) -> [Product]
+    /// Adds one event to the figures, once however often it is called for it (`order` is the order as it stands).
+    func applyToStats(_ event: OrderEventRecord, order: Order) async throws(StorageError)
 }
 
 /// A user of the local identity provider.

@@ -21,10 +21,14 @@ struct MigrationTests {
             endpoint: try Moto.endpoint)
         let names = DynamoDBTableNames().prefixed("m" + UUID().uuidString.prefix(8).lowercased() + "-")
         let store = DynamoDBStore(client: client, tables: names)
-        for var table in DynamoDBSchema.createTables(names) where table.TableName != names.paymentEvents {
+        for var table in DynamoDBSchema.createTables(names) where ![names.paymentEvents, names.events, names.stats].contains(table.TableName) {
             if table.TableName == names.orders {
                 table.GlobalSecondaryIndexes?.removeAll { $0.IndexName == DynamoDBSchema.ordersByUserStatus }
                 table.AttributeDefinitions.removeAll { $0.AttributeName == "UserStatus" }
+            }
+            if table.TableName == names.products {
+                table.GlobalSecondaryIndexes?.removeAll { $0.IndexName == DynamoDBSchema.productsByStock }
+                table.AttributeDefinitions.removeAll { ["StockShard", "Quantity"].contains($0.AttributeName) }
             }
             _ = try await client.call("CreateTable", table, as: Empty.self)
         }
@@ -48,8 +52,21 @@ struct MigrationTests {
 
     static let pending = ["user-0": 3, "user-1": 2, "user-2": 1, "user-3": 0]
 
-    /// Writes the orders as the code before `ByUserStatus` and the counters did: no `UserStatus`, no `OPEN#` item.
+    /// Products as the code before `ByStock` wrote them: no `StockShard`.
+    static let oldProducts = (0..<3).map { i in
+        Product(
+            id: "old-product-\(i)", name: "Old \(i)", description: "d", price: 100, currency: "USD", quantity: i, category: "home", version: 1,
+            createdAt: t0, updatedAt: t0)
+    }
+
+    /// Writes the orders as the code before `ByUserStatus` and the counters did: no `UserStatus`, no `OPEN#` item; and
+    /// `oldProducts` without `StockShard`.
     static func writeOldOrders(_ store: DynamoDBStore) async throws -> [Order] {
+        for product in oldProducts {
+            var item = DynamoDBStore.item(product)
+            item["StockShard"] = nil
+            _ = try await store.client.call("PutItem", DDBRequest(TableName: store.tables.products, Item: item), as: Empty.self)
+        }
         let orders = orders()
         for order in orders {
             var item = DynamoDBStore.item(order)
@@ -77,6 +94,11 @@ struct MigrationTests {
         return Dictionary(uniqueKeysWithValues: (described.GlobalSecondaryIndexes ?? []).map { ($0.IndexName, $0.IndexStatus ?? "?") })
     }
 
+    /// The indexes the old tables lack, in the order the migration adds them.
+    static func addedIndexes(_ store: DynamoDBStore) -> [String] {
+        ["\(store.tables.products).\(DynamoDBSchema.productsByStock)", "\(store.tables.orders).\(DynamoDBSchema.ordersByUserStatus)"]
+    }
+
     static func fast(_ options: MigrationOptions = MigrationOptions()) -> MigrationOptions {
         var options = options
         options.writesPerSecond = 10_000
@@ -101,6 +123,9 @@ struct MigrationTests {
         }
         let counters = pending.values.filter { $0 > 0 }.count
         #expect(after.count == before.count + counters + DynamoDBStore.backfillIds.count)
+        // Every old product has its stock shard: the low-stock list finds them.
+        #expect(try await store.lowStock(below: 1_000_001, limit: 100).map(\.id).filter { $0.hasPrefix("old-product-") }
+            == oldProducts.map(\.id))
         for id in DynamoDBStore.backfillIds {
             let record = try #require(after["MIGRATION#" + id])
             #expect(record["AppliedAt"] != nil && record["ResumeKey"] == nil)
@@ -119,11 +144,11 @@ struct MigrationTests {
         var options = Self.fast()
         options.pageSize = 5
         let report = try await store.migrate(options)
-        #expect(report.tablesCreated == [store.tables.paymentEvents])
-        #expect(report.indexesAdded == ["\(store.tables.orders).\(DynamoDBSchema.ordersByUserStatus)"])
-        #expect(report.backfills.map(\.state) == [.applied, .applied])
-        #expect(report.backfills.map(\.itemsWritten) == [orders.count, 3])
-        #expect(report.itemsWritten == orders.count + 3)
+        #expect(report.tablesCreated == [store.tables.paymentEvents, store.tables.events, store.tables.stats])
+        #expect(report.indexesAdded == Self.addedIndexes(store))
+        #expect(report.backfills.map(\.state) == [.applied, .applied, .applied])
+        #expect(report.backfills.map(\.itemsWritten) == [orders.count, 3, Self.oldProducts.count])
+        #expect(report.itemsWritten == orders.count + 3 + Self.oldProducts.count)
         #expect(!report.interrupted)
         #expect(try await Self.indexNames(store, store.tables.orders)[DynamoDBSchema.ordersByUserStatus] == "ACTIVE")
         #expect(try await store.describe(store.tables.paymentEvents) != nil)
@@ -155,7 +180,7 @@ struct MigrationTests {
         // Again: nothing to add, nothing to write, nothing changed.
         let again = try await store.migrate(Self.fast())
         #expect(again.tablesCreated.isEmpty && again.indexesAdded.isEmpty)
-        #expect(again.backfills.map(\.state) == [.alreadyApplied, .alreadyApplied])
+        #expect(again.backfills.map(\.state) == [.alreadyApplied, .alreadyApplied, .alreadyApplied])
         #expect(again.itemsWritten == 0)
         #expect(try await Self.scanOrders(store) == afterFirst)
 
@@ -177,7 +202,7 @@ struct MigrationTests {
         options.stopAfterItems = 4
         let first = try await store.migrate(options)
         #expect(first.interrupted)
-        #expect(first.backfills.map(\.state) == [.interrupted, .pending])
+        #expect(first.backfills.map(\.state) == [.interrupted, .pending, .pending])
         #expect(first.backfills[0].itemsWritten == 4)
         let record = try #require(try await Self.scanOrders(store)["MIGRATION#" + DynamoDBStore.backfillIds[0]])
         #expect(record["ResumeKey"] != nil && record["AppliedAt"] == nil)
@@ -189,7 +214,7 @@ struct MigrationTests {
         let second = try await store.migrate(options)
         #expect(!second.interrupted)
         #expect(second.indexesAdded.isEmpty)
-        #expect(second.backfills.map(\.state) == [.applied, .applied])
+        #expect(second.backfills.map(\.state) == [.applied, .applied, .applied])
         #expect(second.backfills[0].resumed && !second.backfills[1].resumed)
         // Items 4 to the end of the orders, plus the migration record itself, were scanned again: not the first three.
         #expect(second.backfills[0].itemsScanned == orders.count - 3 + 1)
@@ -197,7 +222,7 @@ struct MigrationTests {
         try await Self.expectMigrated(store, before: before, orders: orders)
 
         let third = try await store.migrate(options)
-        #expect(third.itemsWritten == 0 && third.backfills.map(\.state) == [.alreadyApplied, .alreadyApplied])
+        #expect(third.itemsWritten == 0 && third.backfills.map(\.state) == [.alreadyApplied, .alreadyApplied, .alreadyApplied])
     }
 
     @Test func anInterruptedCounterBackfillResumes() async throws {
@@ -209,10 +234,10 @@ struct MigrationTests {
         // The first backfill scans the orders and its own record; stop two items into the second one.
         options.stopAfterItems = orders.count + 1 + 2
         let first = try await store.migrate(options)
-        #expect(first.backfills.map(\.state) == [.applied, .interrupted])
+        #expect(first.backfills.map(\.state) == [.applied, .interrupted, .pending])
         options.stopAfterItems = nil
         let second = try await store.migrate(options)
-        #expect(second.backfills.map(\.state) == [.alreadyApplied, .applied])
+        #expect(second.backfills.map(\.state) == [.alreadyApplied, .applied, .applied])
         #expect(first.backfills[1].itemsWritten + second.backfills[1].itemsWritten == 3)
         try await Self.expectMigrated(store, before: before, orders: orders)
     }
@@ -227,12 +252,12 @@ struct MigrationTests {
             let report = try await store.migrate(Self.fast(MigrationOptions(mode: mode, dryRun: true)))
             #expect(report.dryRun)
             if mode == .full {
-                #expect(report.tablesCreated == [store.tables.paymentEvents])
-                #expect(report.indexesAdded == ["\(store.tables.orders).\(DynamoDBSchema.ordersByUserStatus)"])
+                #expect(report.tablesCreated == [store.tables.paymentEvents, store.tables.events, store.tables.stats])
+                #expect(report.indexesAdded == Self.addedIndexes(store))
             } else {
                 #expect(report.tablesCreated.isEmpty && report.indexesAdded.isEmpty)
             }
-            #expect(report.backfills.map(\.state) == [.pending, .pending])
+            #expect(report.backfills.map(\.state) == [.pending, .pending, .pending])
             #expect(report.itemsWritten == 0)
             #expect(try await Self.scanOrders(store) == before)
             #expect(try await Self.indexNames(store, store.tables.orders) == indexesBefore)
@@ -243,7 +268,7 @@ struct MigrationTests {
         _ = try await store.migrate(Self.fast())
         let done = try await store.migrate(Self.fast(MigrationOptions(dryRun: true)))
         #expect(done.tablesCreated.isEmpty && done.indexesAdded.isEmpty)
-        #expect(done.backfills.map(\.state) == [.alreadyApplied, .alreadyApplied])
+        #expect(done.backfills.map(\.state) == [.alreadyApplied, .alreadyApplied, .alreadyApplied])
         #expect(orders.count == 12)
     }
 

@@ -86,6 +86,7 @@ struct AuthorizationMatrixTests {
         Route(.get, "/orders", [.anonymous: (401, 401), .shopper: (200, 200), .otherShopper: (200, 200), .admin: (200, 200)]),
         Route(.get, "/orders?all=true", [.anonymous: (401, 401), .shopper: (403, 403), .otherShopper: (403, 403), .admin: (200, 200)]),
         Route(.get, "/orders/{order}", [.anonymous: (401, 401), .shopper: (200, 404), .otherShopper: (404, 404), .admin: (200, 404)]),
+        Route(.get, "/admin/stats", [.anonymous: (401, 401), .shopper: (403, 403), .otherShopper: (403, 403), .admin: (200, 200)]),
         Route(.get, "/orders/{order}/events", [.anonymous: (401, 401), .shopper: (200, 404), .otherShopper: (404, 404), .admin: (200, 404)]),
         Route(.post, "/orders/{order}/cancel", [.anonymous: (401, 401), .shopper: (200, 404), .otherShopper: (404, 404), .admin: (200, 404)]),
         // Not paid yet: the admin's fulfil is refused by the state machine, not by authorization.

@@ -77,7 +77,7 @@ struct TestShop {
         let images = LocalImageStore(directory: dir + "/images", secret: Array("test-upload-secret".utf8), clock: clock.wallClock)
         simulator = try Self.simulator(in: dir, clock: clock.wallClock)
         let host = HostParts(
-            stores: ShopStores(catalog: catalog ?? store, orders: store, users: store, settings: store, addresses: store, outbox: store), localImages: images, simulatedPayments: simulator,
+            stores: ShopStores(catalog: catalog ?? store, orders: store, users: store, settings: store, addresses: store, outbox: store, stats: store), localImages: images, simulatedPayments: simulator,
             secrets: ShopSecrets(cursorSecret: Array("test-cursor-secret".utf8), tokenSigningKey: Self.signingKey),
             clock: clock.wallClock, logger: Logger(label: "test"))
         services = try await ShopAssembly.assemble(try Self.configuration(orderTTL: orderTTL, limits: limits), host: host).services

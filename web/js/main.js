@@ -12,6 +12,7 @@ import { ordersPage } from "./pages/orders.js";
 import { adminProductPage, adminProductsPage } from "./pages/admin-products.js";
 import { adminOrderPage, adminOrdersPage } from "./pages/admin-orders.js";
 import { adminSettingsPage } from "./pages/admin-settings.js";
+import { adminDashboardPage } from "./pages/admin-dashboard.js";
 
 // Page addresses are hash routes (#/product/<id>), so they never collide with the API's paths.
 const routes = [
@@ -30,6 +31,7 @@ const routes = [
   [/^\/admin\/orders$/, adminOrdersPage, "admin"],
   [/^\/admin\/orders\/([^/]+)$/, adminOrderPage, "admin"],
   [/^\/admin\/settings$/, adminSettingsPage, "admin"],
+  [/^\/admin\/dashboard$/, adminDashboardPage, "admin"],
 ];
 
 /** The current route: path and query of the part after `#`. */

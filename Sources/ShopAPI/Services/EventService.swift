@@ -65,13 +65,19 @@ public struct OutboxPolicy: Sendable {
 public struct EventService: Sendable {
     public let outbox: any OutboxStore
     let orders: any OrderStore
+    /// The merchant's figures, when the store keeps them from the outbox (DynamoDB): each event is applied at dispatch.
+    let stats: (any StatsStore)?
     let clock: WallClock
     public var policy: OutboxPolicy
     let logger: Logger
 
-    public init(outbox: any OutboxStore, orders: any OrderStore, policy: OutboxPolicy = .off, clock: WallClock = .system, logger: Logger) {
+    public init(
+        outbox: any OutboxStore, orders: any OrderStore, stats: (any StatsStore)? = nil, policy: OutboxPolicy = .off,
+        clock: WallClock = .system, logger: Logger
+    ) {
         self.outbox = outbox
         self.orders = orders
+        self.stats = stats?.statsFromOutbox == true ? stats : nil
         self.policy = policy
         self.clock = clock
         self.logger = logger
@@ -133,6 +139,8 @@ public struct EventService: Sendable {
             logger.error("event of a missing order; nothing to send", metadata: ["event_id": "\(record.id)"])
             return try await outbox.dispatchEvent(orderId: record.orderId, key: record.key, deliveries: [], at: now)
         }
+        // The figures first, once per event (the store's marker): a dispatch that fails after it applies nothing twice.
+        try await stats?.applyToStats(record, order: event.data.order)
         return try await outbox.dispatchEvent(orderId: record.orderId, key: record.key, deliveries: plan(event, at: now), at: now)
     }
 
