@@ -41,6 +41,9 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.0.0"),
         // Already in the graph through async-http-client; named for ShopMail's SMTP client (STARTTLS).
         .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.0.0"),
+        // Metrics through one API (ShopTelemetry's table); Prometheus's text format for `shop serve` only.
+        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
     ],
     targets: [
         .target(
@@ -51,6 +54,14 @@ let package = Package(
         // Text routines FoundationEssentials lacks (trimming, hex, base64url, percent-encoding).
         .target(
             name: "ShopSupport",
+            swiftSettings: swiftSettings
+        ),
+        // Metrics and traces: the table of every metric (name, type, labels, help), the CloudWatch EMF backend the
+        // functions flush once per invocation, W3C/X-Ray trace contexts and the X-Ray daemon's UDP emitter.
+        // FoundationEssentials only: the Lambda links it. The Prometheus backend lives in ShopLocal.
+        .target(
+            name: "ShopTelemetry",
+            dependencies: [.product(name: "CoreMetrics", package: "swift-metrics")],
             swiftSettings: swiftSettings
         ),
         .target(
@@ -80,7 +91,7 @@ let package = Package(
         .target(
             name: "AWSWire",
             dependencies: [
-                "ShopSupport",
+                "ShopSupport", "ShopTelemetry",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),
@@ -102,7 +113,7 @@ let package = Package(
         .target(
             name: "DynamoDBStore",
             dependencies: [
-                "ShopDomain", "ShopSupport", "ShopStorage", "AWSWire",
+                "ShopDomain", "ShopSupport", "ShopStorage", "ShopTelemetry", "AWSWire",
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
             swiftSettings: swiftSettings
@@ -136,7 +147,7 @@ let package = Package(
         .target(
             name: "ShopAPI",
             dependencies: [
-                "ShopDomain", "ShopSupport", "ShopStorage", "Identity", "Payments",
+                "ShopDomain", "ShopSupport", "ShopStorage", "ShopTelemetry", "Identity", "Payments",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
@@ -148,7 +159,7 @@ let package = Package(
         .target(
             name: "LambdaHost",
             dependencies: [
-                "ShopSupport",
+                "ShopSupport", "ShopTelemetry",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
@@ -195,6 +206,12 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                // The Prometheus backend and the metrics listener of `shop serve`.
+                "ShopTelemetry",
+                .product(name: "CoreMetrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "NIOCore", package: "swift-nio"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -202,7 +219,8 @@ let package = Package(
         .executableTarget(
             name: "ShopLambda",
             dependencies: [
-                "LambdaHost", "ShopAssembly", "ShopAPI", "ShopStorage", "ShopDomain",
+                "LambdaHost", "ShopAssembly", "ShopAPI", "ShopStorage", "ShopDomain", "ShopTelemetry",
+                .product(name: "CoreMetrics", package: "swift-metrics"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Crypto", package: "swift-crypto"),
@@ -229,7 +247,7 @@ let package = Package(
         .executableTarget(
             name: "shop",
             dependencies: [
-                "ShopDomain", "ShopStorage", "ShopAssembly", "ShopLocal", "DynamoDBStore", "Identity", "ShopAPI",
+                "ShopDomain", "ShopStorage", "ShopAssembly", "ShopLocal", "DynamoDBStore", "Identity", "ShopAPI", "ShopTelemetry",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
@@ -247,6 +265,15 @@ let package = Package(
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "NIOCore", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "ShopTelemetryTests",
+            dependencies: [
+                "ShopTelemetry", "ShopLocal",
+                .product(name: "CoreMetrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -313,7 +340,8 @@ let package = Package(
         .testTarget(
             name: "AWSWireTests",
             dependencies: [
-                "AWSWire", "ShopSupport", "TestServices",
+                "AWSWire", "ShopSupport", "ShopTelemetry", "TestServices",
+                .product(name: "CoreMetrics", package: "swift-metrics"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),

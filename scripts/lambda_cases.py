@@ -3,7 +3,7 @@
 Reads SHOP_TEST_RIE, SHOP_TEST_SAM, SHOP_TEST_LAMBDA, SHOP_TEST_MOTO_ENDPOINT, SHOP_TEST_LOG_DIR.
 Tokens are minted here with the same RSA key the function gets in SHOP_TOKEN_SIGNING_KEY_PEM.
 """
-import base64, copy, json, os, socket, subprocess, sys, time, urllib.error, urllib.request, uuid
+import base64, copy, json, os, re, socket, subprocess, sys, time, urllib.error, urllib.request, uuid
 
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
@@ -99,7 +99,7 @@ def v1(method, path, body=None, headers=None, query=None):
 class Emulator(shoptest.Emulator):
     """One RIE running ShopLambda with _HANDLER=handler."""
 
-    def __init__(self, handler, extra_env=None):
+    def __init__(self, handler, extra_env=None, bootstrap=LAMBDA):
         self.handler = handler
         env = dict(os.environ)
         env.update({
@@ -113,7 +113,7 @@ class Emulator(shoptest.Emulator):
             "SHOP_STRIPE_API_BASE": "http://127.0.0.1:9",
         })
         env.update(extra_env or {})
-        super().__init__(RIE, LAMBDA, env, os.path.join(LOG_DIR, f"rie-{handler}.log"))
+        super().__init__(RIE, bootstrap, env, os.path.join(LOG_DIR, f"rie-{handler}.log"))
 
 
 def body(result):
@@ -130,9 +130,133 @@ def error_code(result):
         return None
 
 
+# --- metrics (CloudWatch embedded metric format) and traces (X-Ray subsegments) -------------------------------------------
+
+def emf_objects(output):
+    """The EMF objects among a function's output lines (JSON objects with `_aws`)."""
+    objects = []
+    for line in output.splitlines():
+        line = line.strip()
+        if line.startswith("{") and '"_aws"' in line:
+            try:
+                objects.append(json.loads(line))
+            except ValueError:
+                objects.append({"unparsable": line})
+    return objects
+
+
+def emf_problems(obj):
+    """What breaks the EMF specification's rules in one object (an empty list when nothing does)."""
+    problems = []
+    aws = obj.get("_aws")
+    if not isinstance(aws, dict):
+        return ["no _aws object"]
+    timestamp = aws.get("Timestamp")
+    if not isinstance(timestamp, int) or isinstance(timestamp, bool) or abs(timestamp - time.time() * 1000) > 3600_000:
+        problems.append("_aws.Timestamp is not the time in milliseconds since the epoch: %r" % (timestamp,))
+    directives = aws.get("CloudWatchMetrics")
+    if not isinstance(directives, list) or not directives:
+        return problems + ["_aws.CloudWatchMetrics is not a non-empty array"]
+    for directive in directives:
+        if not isinstance(directive, dict):
+            problems.append("a directive is not an object")
+            continue
+        namespace = directive.get("Namespace")
+        if not isinstance(namespace, str) or not 1 <= len(namespace) <= 1024:
+            problems.append("Namespace %r" % (namespace,))
+        if namespace != "ServerlessShop":
+            problems.append("Namespace is %r, not ServerlessShop" % (namespace,))
+        dimension_sets = directive.get("Dimensions")
+        if not isinstance(dimension_sets, list):
+            problems.append("Dimensions is not an array")
+            dimension_sets = []
+        for dimension_set in dimension_sets:
+            if not isinstance(dimension_set, list) or len(dimension_set) > 30:
+                problems.append("a dimension set is not an array of at most 30 names: %r" % (dimension_set,))
+                continue
+            for name in dimension_set:
+                if not isinstance(name, str) or not isinstance(obj.get(name), str) or not 1 <= len(obj[name]) <= 1024:
+                    problems.append("dimension %r has no string value at the root" % (name,))
+        metrics = directive.get("Metrics")
+        if not isinstance(metrics, list) or not 1 <= len(metrics) <= 100:
+            problems.append("Metrics is not an array of 1 to 100 definitions")
+            metrics = []
+        for metric in metrics:
+            name = metric.get("Name") if isinstance(metric, dict) else None
+            if not isinstance(name, str) or not 1 <= len(name) <= 1024:
+                problems.append("a metric definition without a Name: %r" % (metric,))
+                continue
+            value = obj.get(name)
+            number = isinstance(value, (int, float)) and not isinstance(value, bool)
+            numbers = isinstance(value, list) and len(value) <= 100 and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in value)
+            if not (number or numbers):
+                problems.append("metric %s is %r, not a number or an array of at most 100 numbers" % (name, value))
+            unit = metric.get("Unit")
+            if unit is not None and unit not in ("Count", "Milliseconds", "Seconds", "None", "Bytes", "Percent"):
+                problems.append("metric %s has unit %r" % (name, unit))
+    return problems
+
+
+def check_emf(label, fn, expect):
+    """Every EMF line of this emulator's function follows the rules; `expect(objects)` is the session's own check."""
+    objects = emf_objects(fn.output())
+    problems = [p for o in objects for p in emf_problems(o)]
+    check("%s: %d EMF objects, each by the specification's rules" % (label, len(objects)), objects and not problems, problems[:5])
+    return expect(objects)
+
+
+def metric_sum(objects, name):
+    """A counter's sum over the objects."""
+    return sum(obj.get(name, 0) for obj in objects if not isinstance(obj.get(name), list))
+
+
+def samples(objects, name):
+    """How many values a timer recorded over the objects (a number is one, an array its length)."""
+    return sum(len(obj[name]) if isinstance(obj[name], list) else 1 for obj in objects if name in obj)
+
+
+TRACE_FILE = os.path.join(LOG_DIR, "trace-header")
+
+
+def traced_bootstrap():
+    """ShopLambda behind scripts/runtime_trace_proxy.py, which adds the Lambda-Runtime-Trace-Id header the emulator
+    leaves out, from TRACE_FILE."""
+    path = os.path.join(LOG_DIR, "traced-bootstrap")
+    proxy = os.path.join(os.path.dirname(os.path.abspath(__file__)), "runtime_trace_proxy.py")
+    with open(path, "w") as f:
+        f.write("#!/bin/sh\nexec '%s' '%s' '%s' '%s'\n" % (sys.executable, proxy, TRACE_FILE, LAMBDA))
+    os.chmod(path, 0o755)
+    open(TRACE_FILE, "w").close()
+    return path
+
+
+class FakeXRayDaemon:
+    """A UDP socket on 127.0.0.1 standing in for the X-Ray daemon; `documents()` parses what arrived."""
+
+    def __init__(self):
+        self.socket = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.socket.bind(("127.0.0.1", 0))
+        self.socket.settimeout(0.5)
+        self.address = "127.0.0.1:%d" % self.socket.getsockname()[1]
+
+    def documents(self):
+        found = []
+        while True:
+            try:
+                datagram = self.socket.recv(65536).decode()
+            except socket.timeout:
+                return found
+            header, _, body = datagram.partition("\n")
+            found.append((json.loads(header), json.loads(body)))
+
+    def close(self):
+        self.socket.close()
+
+
 def run():
     # auth: the JWKS (for the key id of the tokens minted here), and another area's path refused.
-    with Emulator("auth") as fn:
+    # (Logs at critical only: the metrics are written all the same.)
+    with Emulator("auth", {"SHOP_LOG_LEVEL": "critical", "AWS_LAMBDA_FUNCTION_NAME": "shop-auth"}) as fn:
         r = fn.invoke(v2("GET", "/.well-known/jwks.json"))
         check("auth: GET /.well-known/jwks.json 200", r.get("statusCode") == 200, r)
         kid = body(r)["keys"][0]["kid"]
@@ -141,6 +265,23 @@ def run():
               r.get("statusCode") == 404 and error_code(r) == "route_not_found" and "x-request-id" in {k.lower() for k in r["headers"]}, r)
         r = fn.invoke(v2("GET", "/health"))
         check("auth: GET /health 200", r.get("statusCode") == 200 and body(r) == {"status": "ok"}, r)
+        fn.invoke(v2("GET", "/nowhere-%s" % uuid.uuid4().hex))
+
+        def auth_metrics(objects):
+            routes = [o.get("route") for o in objects]
+            check("auth (SHOP_LOG_LEVEL=critical): one EMF object per invocation, with function and route dimensions",
+                  len(objects) == 4 and all(o.get("function") == "shop-auth" for o in objects)
+                  and routes == ["GET /.well-known/jwks.json", "GET unmatched", "GET /health", "GET unmatched"], routes)
+            check("auth: the first invocation is the cold start, with the init phase's duration",
+                  objects and objects[0].get("ColdStarts") == 1 and isinstance(objects[0].get("InitDuration"), (int, float))
+                  and all("ColdStarts" not in o for o in objects[1:]), objects[:1])
+            check("auth: 2xx and 4xx counted by status class, with each request's duration in ms",
+                  metric_sum(objects, "Requests2xx") == 2 and metric_sum(objects, "Requests4xx") == 2
+                  and samples(objects, "RequestDuration") == 4, objects)
+            dimensions = {json.dumps(d) for o in objects for directive in o["_aws"]["CloudWatchMetrics"] for d in directive["Dimensions"]}
+            check("auth: dimension sets are [function] and [function, route] only",
+                  dimensions == {json.dumps(["function"]), json.dumps(["function", "route"])}, dimensions)
+        check_emf("auth", fn, auth_metrics)
     admin = {"authorization": "Bearer " + token(kid, "admin-1", ["admin"])}
     shopper = {"authorization": "Bearer " + token(kid, "shopper-1", [])}
 
@@ -196,7 +337,12 @@ def run():
         r = fn.invoke(v2("POST", "/products", json.dumps(product), headers=admin))
         check("products (trusting the authorizer): no claims, a valid token 201", r.get("statusCode") == 201, r)
 
-    with Emulator("orders", {"SHOP_ORDER_TTL_SECONDS": "1"}) as fn:
+    daemon = FakeXRayDaemon()
+    trace_root = "1-%08x-%s" % (int(time.time()), uuid.uuid4().hex[:24])
+    trace_parent = uuid.uuid4().hex[:16]
+    trace_header = "Root=%s;Parent=%s;Sampled=1" % (trace_root, trace_parent)
+    with Emulator("orders", {"SHOP_ORDER_TTL_SECONDS": "1", "AWS_XRAY_DAEMON_ADDRESS": daemon.address,
+                             "AWS_LAMBDA_FUNCTION_NAME": "shop-orders"}, bootstrap=traced_bootstrap()) as fn:
         # To Oregon by standard with the built-in settings: no tax, shipping 500 (free only from 5000), so
         # 2 x 1250 is 2500 + 500 = 3000. To California, 7.25 % on the lines only: r(2500 x 7250 / 100000) = 181.
         order = {"lines": [{"productId": pid, "quantity": 2}], "shippingAddress": OREGON, "shippingMethodId": "standard"}
@@ -207,7 +353,12 @@ def run():
         check("orders: place without a token 401", r.get("statusCode") == 401, r)
         r = fn.invoke(v2("POST", "/orders", json.dumps({"lines": order["lines"], "shippingAddress": OREGON}), headers=shopper))
         check("orders: place without shippingMethodId 400", r.get("statusCode") == 400 and error_code(r) == "validation_failed", r)
+        daemon.documents()  # only the traced invocation's calls count
+        with open(TRACE_FILE, "w") as f:
+            f.write(trace_header)
         r = fn.invoke(v2("POST", "/orders", json.dumps(order), headers=shopper))
+        open(TRACE_FILE, "w").close()
+        traced = daemon.documents()
         check("orders: place 201 PENDING_PAYMENT, total 2500 + 500 shipping",
               r.get("statusCode") == 201 and body(r)["status"] == "PENDING_PAYMENT" and body(r)["subtotal"] == 2500
               and body(r)["shippingTotal"] == 500 and body(r)["taxTotal"] == 0 and body(r)["total"] == 3000, r)
@@ -216,6 +367,35 @@ def run():
         check("orders: get own order 200", r.get("statusCode") == 200 and body(r)["id"] == oid, r)
         r = fn.invoke(v2("GET", f"/products/{pid}"))
         check("orders: /products is another area's: 404 envelope", r.get("statusCode") == 404 and error_code(r) == "route_not_found", r)
+        r = fn.invoke(v2("POST", "/orders", json.dumps({**order, "lines": [{"productId": pid, "quantity": 10}]}), headers=shopper))
+        check("orders: beyond the stock 409 out_of_stock", r.get("statusCode") == 409 and error_code(r) == "out_of_stock", r)
+        untraced = daemon.documents()
+
+        def orders_metrics(objects):
+            placed = [o for o in objects if o.get("route") == "POST /orders" and o.get("Requests2xx") == 1]
+            check("orders: the order's invocation counts OrdersPlaced 1 and its DynamoDB calls",
+                  len(placed) == 1 and placed[0].get("OrdersPlaced") == 1 and placed[0].get("AWSCallsOk", 0) >= 2
+                  and isinstance(placed[0].get("AWSCallDuration"), list), placed)
+            check("orders: OrdersPlaced 1 and StockOuts 1 in all", metric_sum(objects, "OrdersPlaced") == 1 and metric_sum(objects, "StockOuts") == 1,
+                  [(o.get("route"), o.get("OrdersPlaced"), o.get("StockOuts")) for o in objects])
+        check_emf("orders", fn, orders_metrics)
+
+    # X-Ray: the traced invocation's AWS calls as subsegments to the daemon's UDP port, under the invocation's trace.
+    documents = [d for _, d in traced]
+    check("x-ray: every datagram starts with {\"format\":\"json\",\"version\":1}",
+          traced and all(h == {"format": "json", "version": 1} for h, _ in traced), traced[:2])
+    check("x-ray: each subsegment carries the invocation's trace id and parent",
+          documents and all(d.get("trace_id") == trace_root and d.get("parent_id") == trace_parent and d.get("type") == "subsegment"
+                            for d in documents), documents[:2])
+    check("x-ray: subsegments are DynamoDB calls, named by operation, with table, region, times and status",
+          all(d.get("name") == "DynamoDB" and d.get("namespace") == "aws" and d["aws"].get("operation") and d["aws"].get("region") == "us-east-1"
+              and d["aws"].get("table_name") and re.fullmatch(r"[0-9a-f]{16}", d.get("id", "")) and d["end_time"] >= d["start_time"] > 1.6e9
+              and d.get("http", {}).get("response", {}).get("status") == 200 for d in documents), documents)
+    operations = sorted({d["aws"]["operation"] for d in documents})
+    check("x-ray: placing an order traces its reads and its transaction (%s)" % ", ".join(operations),
+          "TransactWriteItems" in operations and len(operations) >= 2, operations)
+    check("x-ray: invocations without a trace header send nothing", untraced == [], untraced[:2])
+    daemon.close()
 
     time.sleep(2)
     with Emulator("sweep") as fn:
@@ -224,6 +404,9 @@ def run():
                  "resources": ["arn:aws:events:us-east-1:123456789012:rule/sweep"], "detail": {}}
         r = fn.invoke(event)
         check("sweep: expires the overdue order", isinstance(r, dict) and r.get("expired", 0) >= 1, r)
+        check_emf("sweep", fn, lambda objects: check(
+            "sweep: OrdersCancelled counted (expiry), no route dimension",
+            metric_sum(objects, "OrdersCancelled") >= 1 and all("route" not in o for o in objects), objects))
 
     with Emulator("products") as fn:
         r = fn.invoke(v2("GET", f"/products/{pid}"))

@@ -11,8 +11,10 @@ import sys
 import time
 import urllib.request
 
-# The line `shop serve` logs once it accepts connections.
-LISTEN_RE = re.compile(r"listening on (http://[^\s:/]+:\d+)")
+# The line `shop serve` logs once it accepts connections (not the metrics listener's "metrics listening on ...").
+LISTEN_RE = re.compile(r"ServerlessShop is listening on (http://[^\s:/]+:\d+)")
+# The line the metrics listener logs (SHOP_METRICS_ADDRESS).
+METRICS_LISTEN_RE = re.compile(r"metrics listening on (http://[^\s/]+:\d+/metrics)")
 
 
 def free_port():
@@ -84,6 +86,7 @@ class Emulator:
     def __init__(self, rie, bootstrap, env, log_path):
         self.port = free_port()
         self.log = open(log_path, "a")
+        self.log_path, self.log_offset = log_path, self.log.tell()
         self.process = subprocess.Popen(
             [rie, "--runtime-interface-emulator-address", "127.0.0.1:%d" % self.port,
              "--runtime-api-address", "127.0.0.1:%d" % free_port(), bootstrap],
@@ -106,6 +109,12 @@ class Emulator:
                                          data=data, method="POST")
         with urllib.request.urlopen(request, timeout=timeout) as response:
             return json.loads(response.read() or b"null")
+
+    def output(self):
+        """What the function and the emulator wrote since this emulator started (its stdout: log lines, EMF lines)."""
+        with open(self.log_path, "rb") as f:
+            f.seek(self.log_offset)
+            return f.read().decode("utf-8", "replace")
 
     def stop(self):
         if self.process.poll() is None:

@@ -812,6 +812,9 @@ UNUSED_GRANTS = {
     "*": {
         ("logs:CreateLogStream", "*"): "written by Lambda's own log delivery with the function's role, never by the code",
         ("logs:PutLogEvents", "*"): "written by Lambda's own log delivery with the function's role, never by the code",
+        ("xray:PutTraceSegments", "*"): "sent by Lambda's X-Ray daemon with the function's role (active tracing); the code "
+                                        "sends its subsegments to the daemon over UDP (scripts/lambda_cases.py checks them)",
+        ("xray:PutTelemetryRecords", "*"): "sent by Lambda's X-Ray daemon with the function's role (active tracing), never by the code",
         ("ses:SendRawEmail", "*:identity/*"): "SES v2's SendEmail (raw content) is authorised as ses:SendEmail, which is "
                                               "proved; SendRawEmail is granted beside it, as AWS's own CDK grants both to "
                                               "an identity's senders, in case IAM checks raw content as that",
@@ -823,6 +826,11 @@ UNUSED_GRANTS = {
         ("sqs:SendMessage", "*"): "sent by the event source mapping's OnFailure destination with the function's role when "
                                   "a batch fails for good, never by the code (scripts/template_checks.py holds the mapping to it)",
     },
+}
+# Actions granted on "*" because their service has no resource-level permissions, each with its reason.
+STAR_RESOURCES = {
+    "xray:PutTraceSegments": "X-Ray has no resource-level permissions",
+    "xray:PutTelemetryRecords": "X-Ray has no resource-level permissions",
 }
 # Called by the code but authorised by no IAM policy, each with its reason.
 NOT_IAM = {
@@ -845,8 +853,12 @@ def statements(lid):
                     continue
             actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
             raw = statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
-            check(f"{lid}: statement {statement.get('Sid', '?')} names no '*' resource",
-                  all(not (isinstance(x, str) and x.strip() == "*") for x in raw), raw)
+            star = any(isinstance(x, str) and x.strip() == "*" for x in raw)
+            if star and all(action in STAR_RESOURCES for action in actions):
+                print(f"note {lid}: {statement.get('Sid', '?')} grants {', '.join(actions)} on '*': "
+                      f"{'; '.join(sorted({STAR_RESOURCES[a] for a in actions}))}")
+            else:
+                check(f"{lid}: statement {statement.get('Sid', '?')} names no '*' resource", not star, raw)
             resources = [resolve(x) for x in raw]
             out.append((statement.get("Sid", "?"), statement["Effect"], actions, resources, statement.get("Condition")))
     return out

@@ -18,6 +18,11 @@
      and every such queue has a CloudWatch alarm on ApproximateNumberOfMessagesVisible >= 1 with an
      action: nothing asynchronous fails silently.
 
+  5. Every metric in the `ServerlessShop` namespace that an alarm or the dashboard names is one the code emits (a
+     CloudWatch name in deploy/metrics.json, which is `shop metrics table`'s output, held equal to the code's table by
+     ShopTelemetryTests), with the dimensions the functions' EMF lines carry ([function] or [function, route]); AWS's
+     own namespaces are AWS's. And every function has an Errors alarm and a Throttles alarm with an action.
+
 Each check is first run on copies of the template broken on purpose, and must fail there.
 
 Usage: python scripts/template_checks.py TEMPLATE   (with .cache/sam-venv's python: cfn-lint's decoder
@@ -161,6 +166,102 @@ def alarm_problems(template, queues):
     return problems
 
 
+NAMESPACE = "ServerlessShop"
+EMF_DIMENSION_SETS = ({"function"}, {"function", "route"})
+
+
+def code_metrics():
+    """The CloudWatch names the code emits (deploy/metrics.json, next to the template)."""
+    with open(os.path.join(os.path.dirname(os.path.abspath(sys.argv[1])), "metrics.json")) as f:
+        table = json.load(f)
+    assert table["namespace"] == NAMESPACE, table["namespace"]
+    return {name for metric in table["metrics"] for name in metric["cloudWatchNames"]}
+
+
+def substituted(value):
+    """A dashboard body's text: the string of an Fn::Sub with each ${...} replaced by a placeholder."""
+    if isinstance(value, dict) and "Fn::Sub" in value:
+        value = value["Fn::Sub"]
+        value = value[0] if isinstance(value, list) else value
+    if not isinstance(value, str):
+        raise ValueError("a DashboardBody that is not a string or an Fn::Sub of one")
+    out, i = [], 0
+    while i < len(value):
+        if value.startswith("${!", i):
+            out.append("${")
+            i += 3
+        elif value.startswith("${", i):
+            end = value.index("}", i)
+            out.append("SUB_" + value[i + 2:end].replace(".", "_").replace(":", "_"))
+            i = end + 1
+        else:
+            out.append(value[i])
+            i += 1
+    return "".join(out)
+
+
+def dashboard_metrics(body):
+    """(namespace, name, dimension names) of every metric row of a dashboard body, with its "." shorthands resolved."""
+    for widget in body.get("widgets", []):
+        previous = []
+        for row in widget.get("properties", {}).get("metrics", []) or []:
+            values = [v for v in row if not isinstance(v, dict)]
+            if not values:
+                continue  # an expression ({"expression": ...}): names no metric of its own
+            if values[0] == "...":  # the previous row's whole metric (with other options)
+                values = previous + values[1:]
+            resolved = [previous[i] if v == "." and i < len(previous) else v for i, v in enumerate(values)]
+            previous = resolved
+            if len(resolved) >= 2:
+                yield resolved[0], resolved[1], set(resolved[2::2])
+
+
+def named_metrics(template):
+    """(where, namespace, metric name, dimension names) of every metric an alarm or a dashboard names."""
+    for lid, resource in template["Resources"].items():
+        props = resource.get("Properties", {})
+        if resource.get("Type") == "AWS::CloudWatch::Alarm":
+            if "MetricName" in props:
+                yield lid, props.get("Namespace"), props["MetricName"], {d.get("Name") for d in props.get("Dimensions") or []}
+            for query in props.get("Metrics") or []:
+                metric = (query.get("MetricStat") or {}).get("Metric")
+                if metric:
+                    yield lid, metric.get("Namespace"), metric.get("MetricName"), {d.get("Name") for d in metric.get("Dimensions") or []}
+        elif resource.get("Type") == "AWS::CloudWatch::Dashboard":
+            body = json.loads(substituted(props["DashboardBody"]))
+            for namespace, name, dimensions in dashboard_metrics(body):
+                yield lid, namespace, name, dimensions
+
+
+def metric_problems(template, emitted):
+    """Names in our namespace the code does not emit, or with dimensions its EMF lines do not carry."""
+    problems, seen = [], 0
+    for where, namespace, name, dimensions in named_metrics(template):
+        if namespace != NAMESPACE:
+            continue
+        seen += 1
+        if name not in emitted:
+            problems.append(f"{where} names {NAMESPACE}/{name}, which the code does not emit")
+        elif dimensions not in EMF_DIMENSION_SETS:
+            problems.append(f"{where} asks {NAMESPACE}/{name} by {sorted(dimensions)}; EMF lines carry [function] or [function, route]")
+    return problems, seen
+
+
+def function_alarm_problems(template):
+    """Every function has an AWS/Lambda Errors alarm and a Throttles alarm, each with an action."""
+    problems = []
+    for lid, resource in template["Resources"].items():
+        if resource.get("Type") != "AWS::Serverless::Function":
+            continue
+        for metric in ("Errors", "Throttles"):
+            if not any(r.get("Type") == "AWS::CloudWatch::Alarm" and r["Properties"].get("Namespace") == "AWS/Lambda"
+                       and r["Properties"].get("MetricName") == metric and r["Properties"].get("AlarmActions")
+                       and {"Name": "FunctionName", "Value": {"Ref": lid}} in (r["Properties"].get("Dimensions") or [])
+                       for r in template["Resources"].values()):
+                problems.append(f"{lid} has no {metric} alarm with an action")
+    return problems
+
+
 def main():
     # SAM's translator keeps usage metrics nobody publishes here, and says so at exit.
     logging.getLogger("samtranslator.metrics.metrics").setLevel(logging.ERROR)
@@ -232,6 +333,34 @@ def main():
         broken["Resources"] = {k: v for k, v in broken["Resources"].items() if v["Type"] != "AWS::CloudWatch::Alarm"}
         check(f"self-test: {queue} without an alarm is caught", alarm_problems(broken, queues) != [])
 
+    emitted = code_metrics()
+    for lid, resource in resources.items():
+        props = resource.get("Properties", {})
+        if resource["Type"] == "AWS::CloudWatch::Alarm" and props.get("Namespace") == NAMESPACE:
+            broken = copy.deepcopy(template)
+            broken["Resources"][lid]["Properties"]["MetricName"] = "OrdersPlacedTypo"
+            check(f"self-test: {lid} on a metric the code does not emit is caught", metric_problems(broken, emitted)[0] != [])
+            broken = copy.deepcopy(template)
+            broken["Resources"][lid]["Properties"]["Dimensions"] = [{"Name": "FunctionName", "Value": "x"}]
+            check(f"self-test: {lid} by a dimension the EMF lines do not carry is caught", metric_problems(broken, emitted)[0] != [])
+        if resource["Type"] == "AWS::CloudWatch::Dashboard":
+            broken = copy.deepcopy(template)
+            body = props["DashboardBody"]
+            text = body["Fn::Sub"] if isinstance(body, dict) else body
+            text = text[0] if isinstance(text, list) else text
+            typo = text.replace('"OrdersPaid"', '"OrdersPayed"', 1)
+            broken["Resources"][lid]["Properties"]["DashboardBody"] = {"Fn::Sub": typo}
+            check(f"self-test: {lid} naming a metric the code does not emit is caught",
+                  typo != text and metric_problems(broken, emitted)[0] != [], "no OrdersPaid in the dashboard to break?")
+    for lid, resource in resources.items():
+        if resource["Type"] == "AWS::Serverless::Function":
+            broken = copy.deepcopy(template)
+            broken["Resources"] = {k: v for k, v in broken["Resources"].items()
+                                   if not (v["Type"] == "AWS::CloudWatch::Alarm" and {"Name": "FunctionName", "Value": {"Ref": lid}}
+                                           in (v["Properties"].get("Dimensions") or []))}
+            check(f"self-test: {lid} without its alarms is caught", function_alarm_problems(broken) != [])
+            break
+
     # --- the template ------------------------------------------------------------------------
     events = list(schedule_events(template))
     found = omit_name_problems(template)
@@ -255,6 +384,11 @@ def main():
           f"dead-letters to SQS ({', '.join(sorted(queues)) or 'none'})", queues and not streams_found, "; ".join(streams_found))
     found = alarm_problems(template, queues)
     check(f"every dead-letter queue of a stream has an alarm at one message ({len(queues)})", not found, "; ".join(found))
+    found, seen = metric_problems(template, emitted)
+    check(f"every {NAMESPACE} metric the alarms and the dashboard name ({seen}) is one the code emits, by its EMF dimensions",
+          seen and not found, "; ".join(found) or "no alarm or dashboard names a metric of the code")
+    found = function_alarm_problems(template)
+    check("every function has an Errors alarm and a Throttles alarm with an action", not found, "; ".join(found))
     check.finish("template checks")
 
 

@@ -8,6 +8,7 @@ import Logging
 import NIOCore
 import NIOHTTP1
 import ShopSupport
+import ShopTelemetry
 
 // errno values of refused and unreachable connections.
 #if canImport(Glibc)
@@ -93,14 +94,81 @@ public struct AWSClient: Sendable {
         accepts: (Int) -> Bool = { (200..<300).contains($0) },
         decodeError: (AWSResponse) -> AWSError = { AWSError.decode(statusCode: $0.status, headers: $0.headers, body: $0.body) }
     ) async throws -> AWSResponse {
-        var generator = SystemRandomNumberGenerator()
+        let started = ContinuousClock.now
+        let startedAt = XRayTrace.current == nil ? nil : clock.now()
+        var lastStatus: Int?
         var attempt = 0
+        do {
+            let response = try await sendWithRetries(
+                request, safety: safety, operation: operation, accepts: accepts, decodeError: decodeError, attempt: &attempt, lastStatus: &lastStatus)
+            observe(request, operation: operation, outcome: "ok", started: started, startedAt: startedAt, status: response.status, attempts: attempt)
+            return response
+        } catch let error as AWSError {
+            observe(
+                request, operation: operation, outcome: Self.outcome(error), started: started, startedAt: startedAt,
+                status: error.statusCode == 0 ? nil : error.statusCode, attempts: attempt)
+            throw error
+        } catch {
+            observe(request, operation: operation, outcome: "error", started: started, startedAt: startedAt, status: lastStatus, attempts: attempt)
+            throw error
+        }
+    }
+
+    /// `ok`, `throttled`, `conditional_failed` (a condition, or a transaction cancelled by one) or `error`.
+    static func outcome(_ error: AWSError) -> String {
+        if AWSErrorCode.throttling.contains(error.code) { return "throttled" }
+        if error.code == .conditionalCheckFailed { return "conditional_failed" }
+        if error.code == .transactionCanceled, let reasons = error.cancellationReasons {
+            if reasons.contains(where: { $0.reason == .conditionFailed }) { return "conditional_failed" }
+            if reasons.contains(where: { [.throttlingError, .provisionedThroughputExceededReason].contains($0.reason) }) { return "throttled" }
+        }
+        return "error"
+    }
+
+    /// The call's metrics, and its X-Ray subsegment when the invocation is traced.
+    func observe(_ request: AWSRequest, operation: String, outcome: String, started: ContinuousClock.Instant, startedAt: Date?, status: Int?, attempts: Int) {
+        ShopMetrics.awsCall(service: signer.service, operation: operation, outcome: outcome, duration: ContinuousClock.now - started)
+        if let trace = XRayTrace.current, let startedAt {
+            trace.record(XRaySubsegment(
+                service: signer.service, operation: operation, region: signer.region,
+                tableName: signer.service == "dynamodb" ? Self.tableName(request.body) : nil, start: startedAt, end: clock.now(), status: status,
+                throttled: outcome == "throttled", retries: max(0, attempts - 1)))
+        }
+    }
+
+    /// The table of a DynamoDB request body: its first `"TableName":"…"` (a transaction's first item's), or the first
+    /// table of a batch's `"RequestItems":{"…"`. Scanned, not decoded: only traced calls pay for it.
+    static func tableName(_ body: [UInt8]) -> String? {
+        stringAfter(#""TableName":""#, in: body) ?? stringAfter(#""RequestItems":{""#, in: body)
+    }
+
+    static func stringAfter(_ prefix: String, in body: [UInt8]) -> String? {
+        let key = Array(prefix.utf8)
+        guard body.count > key.count else { return nil }
+        var index = 0
+        while index + key.count <= body.count {
+            if body[index] == key[0], body[index..<(index + key.count)].elementsEqual(key) {
+                let start = index + key.count
+                guard let end = body[start...].firstIndex(of: UInt8(ascii: "\"")) else { return nil }
+                return String(decoding: body[start..<end], as: UTF8.self)
+            }
+            index += 1
+        }
+        return nil
+    }
+
+    func sendWithRetries(
+        _ request: AWSRequest, safety: RetrySafety, operation: String, accepts: (Int) -> Bool, decodeError: (AWSResponse) -> AWSError,
+        attempt: inout Int, lastStatus: inout Int?
+    ) async throws -> AWSResponse {
+        var generator = SystemRandomNumberGenerator()
         while true {
             attempt += 1
             try Task.checkCancellation()
             var failure: AWSError
             do {
                 let response = try await sendOnce(request)
+                lastStatus = response.status
                 if accepts(response.status) { return response }
                 failure = decodeError(response)
             } catch let error as CancellationError {

@@ -7,6 +7,7 @@ import Foundation
 #endif
 import ShopDomain
 import ShopStorage
+import ShopTelemetry
 import ShopSupport
 
 /// The AWS backend: DynamoDB tables described in `DynamoDBSchema`, every invariant held
@@ -98,6 +99,7 @@ public struct DynamoDBStore: Sendable {
                 guard reasons.contains(where: { Self.transient.contains($0.reason) }),
                     !reasons.contains(where: { $0.reason == .conditionFailed })
                 else { return .cancelled(reasons) }
+                ShopMetrics.transactionConflict()
                 if attempt < conflictRetry.maxAttempts {
                     do { try await Task.sleep(for: conflictRetry.delay(beforeRetry: attempt, using: &generator)) } catch { throw .busy }
                 }

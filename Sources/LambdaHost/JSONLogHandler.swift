@@ -4,7 +4,7 @@ import FoundationEssentials
 import Foundation
 #endif
 import Logging
-import Synchronization
+import ShopTelemetry
 
 #if canImport(Glibc)
 import Glibc
@@ -45,22 +45,8 @@ public struct JSONLogHandler: LogHandler {
         Self.writeToStandardOutput(line)
     }
 
-    /// Whole lines under one lock: concurrent log calls never interleave within a line.
-    static let outputLock = Mutex(())
-
+    /// Whole lines under one lock, shared with the EMF lines: concurrent writes never interleave within a line.
     static func writeToStandardOutput(_ line: Data) {
-        outputLock.withLock { _ in
-            line.withUnsafeBytes { bytes in
-                var offset = 0
-                while offset < bytes.count {
-                    let written = write(STDOUT_FILENO, bytes.baseAddress! + offset, bytes.count - offset)
-                    if written < 0 {
-                        if errno == EINTR { continue }
-                        return
-                    }
-                    offset += written
-                }
-            }
-        }
+        line.withUnsafeBytes { StandardOutput.write($0) }
     }
 }

@@ -7,6 +7,7 @@ import Foundation
 import Logging
 import NIOCore
 import NIOHTTP1
+import ShopTelemetry
 
 #if canImport(Glibc)
 import Glibc
@@ -161,44 +162,75 @@ public final class LambdaRuntimeClient: Sendable {
     }
 }
 
+/// What the runtime loop does for metrics and traces around each invocation. The host's `main` makes it from the
+/// environment (`AWS_LAMBDA_FUNCTION_NAME`, `AWS_XRAY_DAEMON_ADDRESS`) and bootstraps swift-metrics with `metrics`.
+public struct LambdaTelemetry: Sendable {
+    /// Flushed (one EMF object on standard output) at the end of every invocation, before its result is reported.
+    public var metrics: EmbeddedMetricsFactory?
+    /// Where the AWS calls' X-Ray subsegments go, for invocations that carry a trace header.
+    public var xray: XRayEmitter?
+    /// When `main` started: the first invocation records the init phase's duration and a cold start.
+    public var initStarted: ContinuousClock.Instant?
+
+    public init(metrics: EmbeddedMetricsFactory? = nil, xray: XRayEmitter? = nil, initStarted: ContinuousClock.Instant? = nil) {
+        self.metrics = metrics
+        self.xray = xray
+        self.initStarted = initStarted
+    }
+}
+
 /// The runtime loop of one function process, shaped like swift-aws-lambda-runtime 2.x's:
 /// `try await LambdaRuntime { (event, context) in ... }.run()`. It asks the Runtime API for the next
 /// invocation, runs the handler, reports the result, and repeats.
 public struct LambdaRuntime<Handler: ByteBufferLambdaHandler>: Sendable {
     let handler: Handler
     let logger: Logger
+    let telemetry: LambdaTelemetry
 
-    public init(handler: Handler, logger: Logger = Logger(label: "LambdaRuntime")) {
+    public init(handler: Handler, logger: Logger = Logger(label: "LambdaRuntime"), telemetry: LambdaTelemetry = .init()) {
         self.handler = handler
         self.logger = logger
+        self.telemetry = telemetry
     }
 
     /// Runs one invocation: `_X_AMZN_TRACE_ID` is the invocation's trace id while the handler runs,
     /// the result goes to `/response`, and an error thrown by the handler goes to `/error` as
     /// `{errorType, errorMessage}`. Throws only when the Runtime API itself fails.
-    public static func invoke(_ handler: Handler, event: ByteBuffer, context: LambdaContext, client: LambdaRuntimeClient) async throws {
+    public static func invoke(
+        _ handler: Handler, event: ByteBuffer, context: LambdaContext, client: LambdaRuntimeClient, telemetry: LambdaTelemetry = .init()
+    ) async throws {
         if let trace = context.traceID { setenv("_X_AMZN_TRACE_ID", trace, 1) } else { unsetenv("_X_AMZN_TRACE_ID") }
         defer { unsetenv("_X_AMZN_TRACE_ID") }
+        // The invocation's AWS calls become subsegments of its trace when the daemon is known and the header is valid.
+        let trace = telemetry.xray.flatMap { emitter in context.traceID.flatMap(XRayTraceHeader.init).map { XRayTrace(header: $0, emitter: emitter) } }
         let result: ByteBuffer
         do {
-            result = try await handler.handle(event, context: context)
+            result = try await XRayTrace.$current.withValue(trace) { try await handler.handle(event, context: context) }
         } catch {
             context.logger.error("invocation failed", metadata: ["error": "\(error)"])
+            telemetry.metrics?.flush()
             try await client.fail(requestId: context.requestID, error: error)
             return
         }
+        // The metrics before the result: once it is reported, Lambda may freeze the process.
+        telemetry.metrics?.flush()
         try await client.respond(requestId: context.requestID, body: result)
     }
 
     /// Serves invocations until the Runtime API fails, then exits the process non-zero.
     public func run() async -> Never {
         let client = LambdaRuntimeEnvironment.client(logger: logger)
+        var first = true
         while true {
             let event: ByteBuffer
             let context: LambdaContext
             do {
                 (event, context) = try await client.next()
-                try await Self.invoke(handler, event: event, context: context, client: client)
+                if first, let initStarted = telemetry.initStarted {
+                    ShopMetrics.coldStart(initDuration: ContinuousClock.now - initStarted)
+                }
+                first = false
+                try await Self.invoke(handler, event: event, context: context, client: client, telemetry: telemetry)
             } catch {
                 logger.critical("runtime API failed", metadata: ["error": "\(error)"])
                 await client.shutdown()
@@ -210,8 +242,11 @@ public struct LambdaRuntime<Handler: ByteBufferLambdaHandler>: Sendable {
 
 extension LambdaRuntime where Handler == ClosureHandler {
     /// `LambdaRuntime { (event, context) in ... }`.
-    public init(logger: Logger = Logger(label: "LambdaRuntime"), body: @escaping @Sendable (ByteBuffer, LambdaContext) async throws -> ByteBuffer) {
-        self.init(handler: ClosureHandler(body), logger: logger)
+    public init(
+        logger: Logger = Logger(label: "LambdaRuntime"), telemetry: LambdaTelemetry = .init(),
+        body: @escaping @Sendable (ByteBuffer, LambdaContext) async throws -> ByteBuffer
+    ) {
+        self.init(handler: ClosureHandler(body), logger: logger, telemetry: telemetry)
     }
 }
 

@@ -94,6 +94,7 @@ public func buildRouter<Context: ShopRequestContext>(
     context: Context.Type = ShopContext.self
 ) -> Router<Context> {
     let router = Router(context: Context.self)
+    router.add(middleware: ObservabilityMiddleware<Context>())
     if !site.corsOrigins.isEmpty { router.add(middleware: CrossOriginMiddleware<Context>(origins: Set(site.corsOrigins))) }
     router.add(middleware: EnvelopeMiddleware<Context>())
     if let web = site.web { router.add(middleware: WebSiteMiddleware<Context>(site: web)) }

@@ -7,7 +7,42 @@ import HTTPTypes
 import Hummingbird
 import Logging
 import ShopSupport
+import ShopTelemetry
 import Synchronization
+
+/// Outermost middleware: counts and times every request by route template (Hummingbird's matched path, such as
+/// `/products/{id}`; `unmatched` for a path no route knows, so unknown paths add no series), method and status class;
+/// and carries the W3C trace context: a valid `traceparent` is continued (its trace id as `trace_id` in the request's
+/// log lines, a new span id), an invalid or missing one starts a new trace; the answer carries this server's `traceparent`.
+struct ObservabilityMiddleware<Context: ShopRequestContext>: RouterMiddleware {
+    static var unmatchedRoute: String { "unmatched" }
+    static var websiteRoute: String { "/{web file}" }
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        let started = ContinuousClock.now
+        let trace = TraceParent.continuing(request.headers[.traceparent])
+        var context = context
+        context.logger[metadataKey: "trace_id"] = .string(trace.traceId)
+        do {
+            var response = try await next(request, context)
+            response.headers[.traceparent] = trace.header
+            record(request, context: context, status: Int(response.status.code), started: started)
+            return response
+        } catch {
+            record(request, context: context, status: Int((error as? any HTTPResponseError)?.status.code ?? 500), started: started)
+            throw error
+        }
+    }
+
+    func record(_ request: Request, context: Context, status: Int, started: ContinuousClock.Instant) {
+        let route: String
+        switch context.endpointPath {
+        case nil, "NotFound": route = Self.unmatchedRoute
+        case let path?: route = path
+        }
+        ShopMetrics.request(route: route, method: request.method.rawValue, status: status, duration: ContinuousClock.now - started)
+    }
+}
 
 /// Outermost middleware: gives every request an id, turns every error into the
 /// envelope, and puts `X-Request-Id` on every response, errors included.
@@ -29,6 +64,7 @@ struct EnvelopeMiddleware<Context: ShopRequestContext>: RouterMiddleware {
             response = try await next(request, context)
         } catch let error as APIError {
             cause = error.cause
+            if error.code == "busy" { ShopMetrics.busy() }
             response = try Self.envelope(error)
         } catch let error as HTTPError {
             response = try Self.envelope(Self.translate(error, request: request))
@@ -143,4 +179,5 @@ private func isPlain(_ byte: UInt8) -> Bool {
 extension HTTPField.Name {
     static let requestId = Self("X-Request-Id")!
     static let idempotencyKey = Self("Idempotency-Key")!
+    static let traceparent = Self("traceparent")!
 }

@@ -123,7 +123,11 @@ struct WebSiteMiddleware<Context: ShopRequestContext>: RouterMiddleware {
     let site: WebSite
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        if let response = site.response(for: request) { return response }
+        if let response = site.response(for: request) {
+            // One route label for every file, for the request metrics.
+            context.coreContext.endpointPath.value = ObservabilityMiddleware<Context>.websiteRoute
+            return response
+        }
         return try await next(request, context)
     }
 }

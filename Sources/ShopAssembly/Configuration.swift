@@ -51,6 +51,20 @@ public struct ShopConfiguration: Sendable, Equatable {
     public var web: WebSettings
     /// What order events send: emails to shoppers, the merchant's webhook (docs/EVENTS.md).
     public var events: EventsSettings
+    /// `SHOP_METRICS_ADDRESS`: where `shop serve` answers `GET /metrics` (Prometheus's text format), on a listener of its
+    /// own; nil (`off`, the default) for none. Functions ignore it: they write CloudWatch's embedded metric format.
+    public var metricsAddress: ListenAddress?
+
+    /// A `host:port` to listen on; port 0 picks a free one.
+    public struct ListenAddress: Sendable, Equatable {
+        public var host: String
+        public var port: Int
+
+        public init(host: String, port: Int) {
+            self.host = host
+            self.port = port
+        }
+    }
 
     public struct EventsSettings: Sendable, Equatable {
         public enum Mail: Sendable, Equatable {
@@ -304,6 +318,7 @@ public struct ShopConfiguration: Sendable, Equatable {
                 description: "SHOP_TRUST_FORWARDED_FOR=true needs SHOP_TRUSTED_PROXIES: the CIDR blocks of your proxies "
                     + "(for example SHOP_TRUSTED_PROXIES=10.0.0.0/8,fd00::/8); without it any client could choose its own address")
         }
+        metricsAddress = try reader.listenAddress("SHOP_METRICS_ADDRESS")
         maxOpenOrders = try reader.int("SHOP_MAX_OPEN_ORDERS", 0...1_000) ?? 3
         maxUnitsPerLine = try reader.int("SHOP_MAX_UNITS_PER_LINE", 1...1_000) ?? 20
         lowStockBelow = try reader.int("SHOP_LOW_STOCK", 0...1_000_000) ?? 5
@@ -481,6 +496,21 @@ struct EnvironmentReader {
             throw Invalid(description: "\(name)=\(raw) must be an http:// or https:// URL")
         }
         return raw
+    }
+
+    /// `off` (nil), or `host:port` with an IPv6 host in brackets (`[::1]:9464`); port 0 picks a free one.
+    func listenAddress(_ name: String) throws -> ShopConfiguration.ListenAddress? {
+        guard let raw = string(name), raw.lowercased() != "off" else { return nil }
+        let invalid = Invalid(description: "\(name)=\(raw) must be off or host:port, such as 127.0.0.1:9464 ([::1]:9464 for IPv6; port 0 picks a free one)")
+        guard let colon = raw.lastIndex(of: ":"), let port = Int(raw[raw.index(after: colon)...]), (0...65535).contains(port) else { throw invalid }
+        var host = String(raw[..<colon])
+        if host.hasPrefix("[") && host.hasSuffix("]") {
+            host = String(host.dropFirst().dropLast())
+        } else if host.contains(":") {
+            throw invalid
+        }
+        guard !host.isEmpty, !host.contains(where: { " /[]".contains($0) }) else { throw invalid }
+        return ShopConfiguration.ListenAddress(host: host, port: port)
     }
 
     /// A comma-separated list of origins: `scheme://host[:port]`, without path, query or `*`.

@@ -10,7 +10,11 @@ import NIOCore
 import ShopAPI
 import ShopAssembly
 import ShopDomain
+import ShopTelemetry
+import CoreMetrics
 
+// The init phase's duration (the first invocation's cold-start metric) counts from here.
+let initStarted = ContinuousClock.now
 // The function's whole environment is read here, once: FunctionSetup parses the configuration and
 // picks the secrets source from it, and no other module looks at the process environment.
 let environment = ProcessInfo.processInfo.environment
@@ -23,6 +27,15 @@ LoggingSystem.bootstrap { label in
     return handler
 }
 let logger = Logger(label: "ShopLambda")
+
+// Metrics: CloudWatch's embedded metric format, one object on stdout per invocation (whatever SHOP_LOG_LEVEL says).
+// Traces: each AWS call as an X-Ray subsegment, when Lambda runs the X-Ray daemon (active tracing sets its address).
+let embeddedMetrics = EmbeddedMetricsFactory(function: environment["AWS_LAMBDA_FUNCTION_NAME"] ?? "ShopLambda")
+MetricsSystem.bootstrap(embeddedMetrics)
+let xray = environment["AWS_XRAY_DAEMON_ADDRESS"].flatMap { XRayEmitter(daemonAddress: $0) }
+if let address = environment["AWS_XRAY_DAEMON_ADDRESS"], xray == nil {
+    logger.warning("AWS_XRAY_DAEMON_ADDRESS is not an IPv4 host:port; no X-Ray subsegments", metadata: ["value": "\(address)"])
+}
 
 // The init phase: everything is built once, before the first invocation (the secrets too: Secrets
 // Manager is read here); a failure is reported on the Runtime API's init-error endpoint and the process exits.
@@ -71,4 +84,6 @@ let handler = await LambdaInitialization.run(logger: logger) { () async throws -
     }
 }
 
-await LambdaRuntime(handler: handler, logger: logger).run()
+await LambdaRuntime(
+    handler: handler, logger: logger, telemetry: LambdaTelemetry(metrics: embeddedMetrics, xray: xray, initStarted: initStarted)
+).run()

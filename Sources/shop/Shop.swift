@@ -8,13 +8,14 @@ import ShopAssembly
 import ShopDomain
 import ServiceLifecycle
 import ShopLocal
+import ShopTelemetry
 
 @main
 struct Shop: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "shop",
         abstract: "ServerlessShop: an online store in Swift, on one machine or on AWS.",
-        subcommands: [Serve.self, Admin.self, Sweep.self, Seed.self, Mail.self, AWS.self],
+        subcommands: [Serve.self, Admin.self, Sweep.self, Seed.self, Mail.self, Metrics.self, AWS.self],
         defaultSubcommand: Serve.self)
 }
 
@@ -66,6 +67,8 @@ struct Serve: AsyncParsableCommand {
             "SHOP_SEED": noSeed ? "false" : nil,
         ])
         let logger = makeLogger(configuration)
+        // Before anything records a metric: SHOP_METRICS_ADDRESS set, Prometheus on its own listener; off, no backend.
+        let metricsListener = MetricsListener.bootstrap(configuration.metricsAddress, logger: logger)
         let stack = try await LocalHost.assemble(configuration, logger: logger)
         if configuration.seedDemoCatalog {
             let added = try await stack.services.catalog.seedIfEmpty(DemoCatalog.products)
@@ -76,6 +79,7 @@ struct Serve: AsyncParsableCommand {
             OutboxWorker(events: stack.services.events, logger: logger),
         ]
         if let simulator = stack.simulator { background.append(WebhookDelivery(gateway: simulator)) }
+        if let metricsListener { background.append(metricsListener) }
         let dataDir = configuration.dataDirectory
         let host = configuration.host
         let simulator = stack.simulator
@@ -178,6 +182,20 @@ struct Mail: AsyncParsableCommand {
                 throw ExitCode(1)
             }
             print("Sent \(sent) email(s) of event \(event).")
+        }
+    }
+}
+
+struct Metrics: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "The metrics the store emits.", subcommands: [Table.self])
+
+    struct Table: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Print the table of every metric (Prometheus name, type, labels, help, CloudWatch names) as JSON.",
+            discussion: "deploy/metrics.json holds this output; the template's checks read it (scripts/template_checks.py).")
+
+        func run() async throws {
+            print(ShopMetricTable.document, terminator: "")
         }
     }
 }

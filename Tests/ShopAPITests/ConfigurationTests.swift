@@ -54,6 +54,15 @@ struct ConfigurationTests {
         #expect(c.effectiveIssuer == "http://0.0.0.0:9000")
     }
 
+    /// `SHOP_METRICS_ADDRESS`: off unless set; `host:port`, IPv6 in brackets, port 0 for any free one.
+    @Test func metricsAddress() throws {
+        #expect(try ShopConfiguration(environment: [:]).metricsAddress == nil)
+        #expect(try ShopConfiguration(environment: ["SHOP_METRICS_ADDRESS": "off"]).metricsAddress == nil)
+        #expect(try ShopConfiguration(environment: ["SHOP_METRICS_ADDRESS": "127.0.0.1:0"]).metricsAddress == .init(host: "127.0.0.1", port: 0))
+        #expect(try ShopConfiguration(environment: ["SHOP_METRICS_ADDRESS": "[::1]:9464"]).metricsAddress == .init(host: "::1", port: 9464))
+        #expect(try ShopConfiguration(environment: ["SHOP_METRICS_ADDRESS": "0.0.0.0:9464"]).metricsAddress == .init(host: "0.0.0.0", port: 9464))
+    }
+
     @Test func localIdentityFamily() throws {
         let c = try ShopConfiguration(environment: [
             "SHOP_TOKEN_ISSUER": "https://shop.example", "SHOP_CLIENT_ID": "web", "SHOP_TOKEN_TTL_SECONDS": "600", "SHOP_BCRYPT_COST": "10",
@@ -153,6 +162,8 @@ struct ConfigurationTests {
         ("SHOP_STORE", "postgres"), ("SHOP_BCRYPT_COST", "2"), ("SHOP_IDENTITY", "ldap"), ("SHOP_IMAGES", "ftp"),
         ("SHOP_LOG_LEVEL", "loud"), ("SHOP_TOKEN_TTL_SECONDS", "5"), ("SHOP_SWEEP_INTERVAL_SECONDS", "0"),
         ("SHOP_TRUST_AUTHORIZER_CLAIMS", "perhaps"),
+        ("SHOP_METRICS_ADDRESS", "9464"), ("SHOP_METRICS_ADDRESS", "on"), ("SHOP_METRICS_ADDRESS", "127.0.0.1:99999"),
+        ("SHOP_METRICS_ADDRESS", "::1:9464"), ("SHOP_METRICS_ADDRESS", ":9464"),
     ])
     func invalidValuesNameTheirVariable(_ name: String, _ value: String) {
         expectNames(name, [name: value])

@@ -8,6 +8,7 @@ import Identity
 import Logging
 import ShopDomain
 import ShopStorage
+import ShopTelemetry
 import ShopSupport
 
 /// Why a delivery did not go. `permanent` failures (a 5xx from a mail server, an address it refuses) are not retried.
@@ -216,6 +217,7 @@ public struct EventService: Sendable {
         switch outcome {
         case .success:
             done.status = .sent
+            ShopMetrics.eventDelivery(webhook: item.delivery.isWebhook, outcome: "sent")
             done.lastError = nil
             done.nextAttemptAt = nil
             logger.info(
@@ -227,6 +229,7 @@ public struct EventService: Sendable {
             let delay = min(base.seconds * Double(1 << min(claimed.attempts - 1, 30)), policy.maxRetryDelay.seconds)
             if failure.permanent || after.timeIntervalSince(claimed.createdAt) >= policy.giveUpAfter.seconds {
                 done.status = .failed
+                ShopMetrics.eventDelivery(webhook: item.delivery.isWebhook, outcome: "gave_up")
                 done.nextAttemptAt = nil
                 logger.error(
                     "event delivery failed; giving up",
@@ -236,6 +239,7 @@ public struct EventService: Sendable {
                     ])
             } else {
                 done.nextAttemptAt = after.addingTimeInterval(delay)
+                ShopMetrics.eventDelivery(webhook: item.delivery.isWebhook, outcome: "retrying")
                 logger.warning(
                     "event delivery failed; will retry",
                     metadata: [

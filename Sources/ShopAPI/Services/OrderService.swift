@@ -9,6 +9,7 @@ import Identity
 import Logging
 import ShopDomain
 import ShopStorage
+import ShopTelemetry
 
 /// Order rules: pricing from the catalog, ownership, idempotency, the state machine.
 public struct OrderService: Sendable {
@@ -89,6 +90,7 @@ public struct OrderService: Sendable {
         do {
             outcome = try await orders.placeOrder(order, claim: claim, maxOpenOrders: maxOpenOrders, at: now)
         } catch .outOfStock(let shortages) {
+            ShopMetrics.stockOut()
             let names = shortages.map(\.productId).joined(separator: ", ")
             throw APIError(
                 .conflict, "out_of_stock", "Not enough stock for: \(names).",
@@ -107,6 +109,7 @@ public struct OrderService: Sendable {
         }
         switch outcome {
         case .created(let created):
+            ShopMetrics.orderPlaced()
             return created
         case .replayed(let record):
             return try await resolve(record, claim: claim!)
@@ -225,7 +228,9 @@ public struct OrderService: Sendable {
     /// Cancels an order of the caller's (or any, for an admin); the store returns the stock.
     public func cancel(id: String, caller: VerifiedCaller) async throws(APIError) -> Order {
         let order = try await get(id: id, caller: caller)
-        let cancelled = try await move(id: id, to: .cancelled, by: order.userId == caller.userId ? .shopper : .admin)
+        let actor: CancelledBy = order.userId == caller.userId ? .shopper : .admin
+        let cancelled = try await move(id: id, to: .cancelled, by: actor)
+        ShopMetrics.orderCancelled(reason: actor.rawValue)
         // The store marked a paid order's refund as due in the same step; send it (or close an open payment).
         await settlement?.settle(orderId: id)
         return cancelled
@@ -238,7 +243,9 @@ public struct OrderService: Sendable {
         do { shipment = try input.validated(shippedAt: clock.now()) } catch { throw APIError(error) }
         _ = try await get(id: id, caller: caller)
         do {
-            return try await orders.fulfilOrder(id: id, shipment: shipment, at: clock.now())
+            let fulfilled = try await orders.fulfilOrder(id: id, shipment: shipment, at: clock.now())
+            ShopMetrics.orderFulfilled()
+            return fulfilled
         } catch .notFound {
             throw .notFound("Order \(id)")
         } catch .invalidTransition(let current) {
@@ -280,6 +287,7 @@ public struct OrderService: Sendable {
                         id: order.id, from: [.pendingPayment], to: .cancelled, expiredBy: now, cancelledBy: .expiry, at: now)
                     expired += 1
                     movedAny = true
+                    ShopMetrics.orderCancelled(reason: CancelledBy.expiry.rawValue)
                     logger?.info("order expired", metadata: ["order_id": "\(order.id)"])
                     await settlement?.settle(orderId: order.id)
                 } catch .invalidTransition {

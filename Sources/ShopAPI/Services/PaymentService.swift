@@ -9,6 +9,7 @@ import Logging
 import Payments
 import ShopDomain
 import ShopStorage
+import ShopTelemetry
 import ShopSupport
 
 /// What happens to an order's money after it is cancelled (by its owner, an admin or expiry).
@@ -150,6 +151,7 @@ public struct PaymentService: OrderSettlement {
         case .paymentSucceeded:
             try await succeeded(payment, event: event)
         case .paymentFailed:
+            ShopMetrics.paymentFailed(code: event.failureCode)
             _ = try await mapped { () throws(StorageError) in
                 try await store.updatePayment(
                     id: payment.id, status: event.status ?? .requiresPaymentMethod, failureCode: event.failureCode ?? "payment_failed",
@@ -166,6 +168,7 @@ public struct PaymentService: OrderSettlement {
         case .refundFailed, .refundUpdated:
             guard let status = event.refundStatus, status.didFail, let refundId = event.refundId else { return }
             try await refundFailed(payment, refundId: refundId, amount: event.refundAmount ?? 0, reason: event.failureCode)
+            ShopMetrics.refund(sent: false)
         }
     }
 
@@ -218,6 +221,7 @@ public struct PaymentService: OrderSettlement {
             case .markPaid:
                 do {
                     _ = try await store.payOrder(orderId: order.id, paymentId: payment.id, at: clock.now())
+                    ShopMetrics.orderPaid()
                     logger.info("order paid", metadata: ["order_id": "\(order.id)", "payment_id": "\(payment.id)"])
                     return
                 } catch .invalidTransition {
@@ -302,6 +306,7 @@ public struct PaymentService: OrderSettlement {
             let refund = try await gateway.refund(paymentId: payment.id, amount: nil, idempotencyKey: Self.refundKey(payment))
             if refund.status.didFail {
                 // Refused at once: nothing went back. Still due; the next try gets a new key.
+                ShopMetrics.refund(sent: false)
                 logger.error("refund failed at once; it stays due", metadata: ["payment_id": "\(payment.id)", "refund_id": "\(refund.id)"])
                 _ = try await store.refundFailed(paymentId: payment.id, reversedAmount: 0, owed: true, at: clock.now())
                 try? await store.deferRefund(paymentId: payment.id, at: clock.now())
@@ -310,9 +315,11 @@ public struct PaymentService: OrderSettlement {
             // What the gateway says was refunded in total, never a sum made here: a refund made in the gateway's
             // dashboard meanwhile is counted once, as the gateway counts it.
             _ = try await store.recordRefund(paymentId: payment.id, refundedAmount: refund.refundedTotal, at: clock.now())
+            ShopMetrics.refund(sent: true)
             logger.info(
                 "refund sent", metadata: ["payment_id": "\(payment.id)", "amount": "\(refund.amount)", "status": "\(refund.status.rawValue)"])
         } catch {
+            ShopMetrics.refund(sent: false)
             logger.error("refund failed; it stays due and the sweep retries it", metadata: ["payment_id": "\(payment.id)", "error": "\(error)"])
             // To the back of the queue: refunds that keep failing cannot starve the others.
             try? await store.deferRefund(paymentId: payment.id, at: clock.now())
