@@ -674,6 +674,8 @@ def scenario(stack):
     ok("orders: list mine by status", r("GET", "/orders", token=shopper["accessToken"], query="status=PENDING_PAYMENT"), 200)
     ok("orders: list all as admin", r("GET", "/orders", token=admin["idToken"], query="all=true"), 200)
     ok("orders: list all by status as admin", r("GET", "/orders", token=admin["idToken"], query="all=true&status=CANCELLED"), 200)
+    # The merchant's figures: the Stats table and the products' ByStock index.
+    ok("orders: the merchant's figures (GET /admin/stats)", r("GET", "/admin/stats", token=admin["idToken"]), 200)
     ok("orders: get", r("GET", f"/orders/{first['id']}", token=shopper["accessToken"]), 200)
     ok("orders: cancel an unpaid order", r("POST", f"/orders/{first['id']}/cancel", token=shopper["accessToken"]), 200)
 

@@ -1,3 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
 import Hummingbird
 import Identity
 import Logging
@@ -187,11 +192,11 @@ extension ShopServices {
     /// sent them to the dead-letter queue) are published and dispatched once they are `grace` old, and due
     /// deliveries (retries) are sent. `publish` puts an event on the bus.
     public func sweepOutbox(
-        grace: Duration = .seconds(300), publish: (@Sendable (OrderEvent) async throws -> Void)?
+        grace: Duration = .seconds(300), until: Date? = nil, publish: (@Sendable (OrderEvent) async throws -> Void)?
     ) async throws(StorageError) -> (dispatched: Int, delivered: Int) {
         let before = events.clock.now().addingTimeInterval(-grace.seconds)
         let dispatched = try await events.dispatchPending(before: before, publish: publish)
-        let delivered = try await events.deliverDue()
+        let delivered = try await events.deliverDue(until: until)
         return (dispatched, delivered)
     }
 }

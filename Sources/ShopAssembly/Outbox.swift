@@ -197,7 +197,12 @@ public struct OutboxStreamHandler: Sendable {
         var batchItemFailures: [Failure]
     }
 
-    public func handle(_ payload: [UInt8]) async throws -> [UInt8] {
+    /// A delivery takes up to about 30 s to fail (an SMTP server that does not answer); none is started within this
+    /// of the invocation's deadline, so that the batch itself never times out (and is put on the bus again).
+    public static let deliveryReserve: TimeInterval = 45
+
+    public func handle(_ payload: [UInt8], deadline: Date? = nil) async throws -> [UInt8] {
+        let deliveriesUntil = deadline.map { $0.addingTimeInterval(-Self.deliveryReserve) }
         let batch = try JSONDecoder().decode(StreamEvent.self, from: Data(payload))
         var failures: [Response.Failure] = []
         for record in batch.Records ?? [] {
@@ -214,7 +219,8 @@ public struct OutboxStreamHandler: Sendable {
                     try await publisher.publish(event)
                 }
                 try await events.dispatch(stored)
-                try await events.deliverDue(limit: 25, onlyOrder: stored.orderId)
+                // One try now, while there is time; the sweep retries what fails or is left.
+                try await events.deliverDue(limit: 25, onlyOrder: stored.orderId, until: deliveriesUntil)
             } catch {
                 logger.error("could not handle an outbox record", metadata: ["sequence": "\(sequence)", "error": "\(error)"])
                 failures.append(.init(itemIdentifier: sequence))

@@ -59,7 +59,8 @@ let handler = await LambdaInitialization.run(logger: logger) { () async throws -
             let (expired, refunds) = try await services.sweep(logger: context.logger, purgeIdempotencyKeys: false)
             // The outbox: events the stream gave up on (they are in its dead-letter queue too), and retries of emails
             // and webhooks that are due.
-            let (dispatched, delivered) = try await services.sweepOutbox(publish: publish)
+            let (dispatched, delivered) = try await services.sweepOutbox(
+                until: context.deadline.addingTimeInterval(-OutboxStreamHandler.deliveryReserve), publish: publish)
             context.logger.info(
                 "swept",
                 metadata: [
@@ -72,7 +73,7 @@ let handler = await LambdaInitialization.run(logger: logger) { () async throws -
         let publisher = configuration.events.bus.map { EventBridgePublisher($0, httpClient: host.httpClient, clock: host.clock, logger: logger) }
         let stream = OutboxStreamHandler(events: services.events, publisher: publisher, logger: logger)
         return ClosureHandler { event, context in
-            ByteBuffer(bytes: try await stream.handle(Array(event.readableBytesView)))
+            ByteBuffer(bytes: try await stream.handle(Array(event.readableBytesView), deadline: context.deadline))
         }
     case .api(let area):
         // Only this area's routes: any other path is the router's own 404 envelope.

@@ -180,7 +180,8 @@ struct SMTPMailSenderTests {
         let error = await #expect(throws: MailError.self) { try await sender.send(message(to: "nobody@example.org")) }
         guard case .temporary(let text) = error else { Issue.record("expected a temporary error, got \(String(describing: error))"); return }
         #expect(text.contains("no reply in time"), "\(text)")
-        #expect(ContinuousClock.now - started < .seconds(5))
+        // The configured second, not the 30 s default (loose: a loaded machine delays the event loop, as it did in a run).
+        #expect(ContinuousClock.now - started < .seconds(25))
     }
 
     @Test func aClosedPortIsTemporary() async throws {

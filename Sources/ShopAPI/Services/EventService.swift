@@ -168,11 +168,13 @@ public struct EventService: Sendable {
     /// Sends the deliveries that are due, each at most once at a time (claimed by a conditional write), and records
     /// what happened. Returns how many were sent.
     @discardableResult
-    public func deliverDue(limit: Int = 100, onlyOrder: String? = nil) async throws(StorageError) -> Int {
+    /// `until`: no delivery is started after it (a function's invocation ends; what is left stays due for the sweep).
+    public func deliverDue(limit: Int = 100, onlyOrder: String? = nil, until: Date? = nil) async throws(StorageError) -> Int {
         let due = try await outbox.dueDeliveries(now: clock.now(), limit: limit)
         var sent = 0
         var timelines: [String: [StoredEvent]] = [:]
         for item in due where onlyOrder == nil || item.event.orderId == onlyOrder {
+            if let until, Date() >= until { break }
             if item.delivery.isWebhook {
                 // Events of one order reach the webhook in order: wait while an earlier one is still on its way.
                 if timelines[item.event.orderId] == nil { timelines[item.event.orderId] = try await outbox.orderEvents(orderId: item.event.orderId) }
