@@ -31,7 +31,7 @@ let logger = Logger(label: "ShopLambda")
 // Metrics: CloudWatch's embedded metric format, one object on stdout per invocation (whatever SHOP_LOG_LEVEL says).
 // Traces: each AWS call as an X-Ray subsegment, when Lambda runs the X-Ray daemon (active tracing sets its address).
 let embeddedMetrics = EmbeddedMetricsFactory(function: environment["AWS_LAMBDA_FUNCTION_NAME"] ?? "ShopLambda")
-MetricsSystem.bootstrap(embeddedMetrics)
+ShopMetrics.bootstrap(embeddedMetrics)
 let xray = environment["AWS_XRAY_DAEMON_ADDRESS"].flatMap { XRayEmitter(daemonAddress: $0) }
 if let address = environment["AWS_XRAY_DAEMON_ADDRESS"], xray == nil {
     logger.warning("AWS_XRAY_DAEMON_ADDRESS is not an IPv4 host:port; no X-Ray subsegments", metadata: ["value": "\(address)"])

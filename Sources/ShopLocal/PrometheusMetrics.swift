@@ -90,7 +90,7 @@ extension MetricsListener {
     public static func bootstrap(_ address: ShopConfiguration.ListenAddress?, logger: Logger) -> (any Service)? {
         guard let address else { return nil }
         let registry = PrometheusCollectorRegistry()
-        MetricsSystem.bootstrap(ShopPrometheusFactory(registry: registry))
+        ShopMetrics.bootstrap(ShopPrometheusFactory(registry: registry))
         return application(host: address.host, port: address.port, registry: registry, logger: logger)
     }
 }

@@ -1,4 +1,5 @@
 import CoreMetrics
+import Synchronization
 
 /// What a metric is to its backends: a counter, or a timer (a duration histogram in Prometheus, an array of
 /// milliseconds in CloudWatch's embedded metric format).
@@ -162,7 +163,22 @@ public enum ShopMetricTable {
 /// The one recording API: what the code counts and times, in its own words. Each call goes to swift-metrics, so the
 /// backend is whatever the host bootstrapped (Prometheus in `shop serve`, EMF in a function, nothing in tests).
 public enum ShopMetrics {
+    /// Whether a host bootstrapped a backend (`bootstrap(_:)`). Until one does, requests are not recorded at all:
+    /// swift-metrics' no-op handlers still cost a handle and its dimensions per request, a fifth of the fastest
+    /// route's time (docs/BENCHMARKS.md).
+    private static let enabled = Atomic<Bool>(false)
+
+    /// Bootstraps swift-metrics with `factory` and starts recording requests. Once per process.
+    public static func bootstrap(_ factory: any MetricsFactory) {
+        MetricsSystem.bootstrap(factory)
+        enabled.store(true, ordering: .releasing)
+    }
+
+    public static var isEnabled: Bool { enabled.load(ordering: .acquiring) }
+
     public static func request(route: String, method: String, status: Int, duration: Duration) {
+        // Not bootstrapped: recorded only for a factory bound to the task (the tests' `withMetricsFactory`).
+        guard isEnabled || !(MetricsSystem.factory is NOOPMetricsHandler) else { return }
         let dimensions = [("route", route), ("method", httpMethod(method)), ("status_class", statusClass(status))]
         Counter(label: ShopMetricTable.httpRequests.name, dimensions: dimensions).increment()
         Timer(label: ShopMetricTable.httpRequestDuration.name, dimensions: dimensions).recordNanoseconds(duration.nanoseconds)

@@ -97,10 +97,10 @@ public enum TraceIds {
     public static func traceId() -> String { hex(next(), digits: 16) + hex(next() | 1, digits: 16) }
 
     static func hex(_ value: UInt64, digits: Int) -> String {
-        let digitsTable = Array("0123456789abcdef".utf8)
-        return String(unsafeUninitializedCapacity: digits) { buffer in
+        String(unsafeUninitializedCapacity: digits) { buffer in
             for index in 0..<digits {
-                buffer[index] = digitsTable[Int((value >> UInt64((digits - 1 - index) * 4)) & 0xF)]
+                let nibble = UInt8(truncatingIfNeeded: value >> UInt64((digits - 1 - index) * 4)) & 0xF
+                buffer[index] = nibble < 10 ? UInt8(ascii: "0") + nibble : UInt8(ascii: "a") + nibble - 10
             }
             return digits
         }
