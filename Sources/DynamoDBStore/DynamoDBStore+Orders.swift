@@ -52,14 +52,40 @@ extension DynamoDBStore: OrderStore {
             UpdateExpression: "ADD OpenOrders :d", ExpressionAttributeValues: values))
     }
 
-    public func placeOrder(_ order: Order, claim: IdempotencyClaim?, maxOpenOrders: Int?, at now: Date) async throws(StorageError) -> PlaceOrderOutcome {
-        var items: [DDBRequest.TransactItem] = order.lines.map { line in
-            DDBRequest.TransactItem(Update: DDBRequest(
-                TableName: tables.products, Key: ["ProductID": .s(line.productId)],
-                ConditionExpression: "attribute_exists(ProductID) AND Quantity >= :q",
-                UpdateExpression: "SET Quantity = Quantity - :q",
-                ExpressionAttributeValues: [":q": .int(line.quantity)]))
+    /// The stock updates of an order: one per product, taking every line of it (two variants of one product are two
+    /// lines, but one item may appear once in a transaction), with `Quantity` by their sum.
+    static func stockTakes(_ lines: [OrderLine], products table: String) -> (items: [DDBRequest.TransactItem], lines: [[OrderLine]]) {
+        var groups: [(productId: String, lines: [OrderLine])] = []
+        for line in lines {
+            if let index = groups.firstIndex(where: { $0.productId == line.productId }) {
+                groups[index].lines.append(line)
+            } else {
+                groups.append((line.productId, [line]))
+            }
         }
+        let items = groups.map { group in
+            var sets: [String] = []
+            var conditions: [String] = []
+            var names: [String: String] = [:]
+            var values: Item = [:]
+            for (index, line) in group.lines.enumerated() {
+                names["#s\(index)"] = stockAttribute(line.variantId)
+                values[":q\(index)"] = .int(line.quantity)
+                sets.append("#s\(index) = #s\(index) - :q\(index)")
+                conditions.append("#s\(index) >= :q\(index)")
+            }
+            values[":t"] = .int(group.lines.reduce(0) { $0 + $1.quantity })
+            return DDBRequest.TransactItem(Update: DDBRequest(
+                TableName: table, Key: ["ProductID": .s(group.productId)], ConditionExpression: conditions.joined(separator: " AND "),
+                UpdateExpression: "SET " + sets.joined(separator: ", ") + ", Quantity = Quantity - :t",
+                ExpressionAttributeNames: names, ExpressionAttributeValues: values))
+        }
+        return (items, groups.map(\.lines))
+    }
+
+    public func placeOrder(_ order: Order, claim: IdempotencyClaim?, maxOpenOrders: Int?, at now: Date) async throws(StorageError) -> PlaceOrderOutcome {
+        let (takes, takenLines) = Self.stockTakes(order.lines, products: tables.products)
+        var items = takes
         items.append(DDBRequest.TransactItem(Put: DDBRequest(
             TableName: tables.orders, Item: Self.item(order), ConditionExpression: "attribute_not_exists(OrderID)")))
         if let claim {
@@ -76,41 +102,57 @@ extension DynamoDBStore: OrderStore {
         items.append(openCounterUpdate(order.userId, by: 1, below: maxOpenOrders))
         // The outbox: `order.placed`, in the same transaction (the stream carries it on).
         items.append(eventPut(.placed(order)))
-        // Every attempt carries a token, so the send layer's retries never take the stock twice. With an
-        // Idempotency-Key it is derived from the key and this call's order id: another request with the same
-        // key has another order id, so it is never mistaken for this one's replay.
-        let outcome = try await transactWrite(items) { attempt in
-            claim.map { Self.clientRequestToken($0, orderId: order.id, attempt: attempt) } ?? UUID().uuidString.lowercased()
-        }
-        guard case .cancelled(let reasons) = outcome else { return .created(order) }
-        // A live claim on the key wins over every other outcome.
-        if let claim, let record = try await idempotencyRecord(claim, now: now) { return .replayed(record) }
-        if counterIndex < reasons.count, reasons[counterIndex].reason == .conditionFailed, let maxOpenOrders {
-            throw .tooManyOpenOrders(limit: maxOpenOrders)
-        }
-        let orderIndex = order.lines.count
-        if orderIndex < reasons.count, reasons[orderIndex].reason == .conditionFailed,
-            let stored = try await self.order(id: order.id), stored.userId == order.userId
-        {
-            // This very order is already stored: a replay of this call that outlived the token's window.
-            return .created(stored)
-        }
-        var failedLines: [OrderLine] = []
-        for (index, line) in order.lines.enumerated() where index < reasons.count && reasons[index].reason == .conditionFailed {
-            failedLines.append(line)
-        }
-        if failedLines.isEmpty && reasons.isEmpty { failedLines = order.lines }
-        if failedLines.isEmpty { throw .backend("TransactWriteItems cancelled: \(reasons.map { $0.code ?? "?" })") }
-        let current = Dictionary(uniqueKeysWithValues: try await products(ids: failedLines.map(\.productId)).map { ($0.id, $0.quantity) })
-        var shortages: [StockShortage] = []
-        for line in failedLines {
-            guard let available = current[line.productId] else { throw .productNotFound(line.productId) }
-            if available < line.quantity {
-                shortages.append(StockShortage(productId: line.productId, requested: line.quantity, available: available))
+        // A product written before variants keeps its stock in `Quantity` until it is upgraded (then the order is tried
+        // again, once per product at most); every other failure is answered after the first try.
+        for round in 0...order.lines.count {
+            // Every attempt carries a token, so the send layer's retries never take the stock twice. With an
+            // Idempotency-Key it is derived from the key and this call's order id: another request with the same
+            // key has another order id, so it is never mistaken for this one's replay.
+            let outcome = try await transactWrite(items) { attempt in
+                claim.map { Self.clientRequestToken($0, orderId: order.id, attempt: attempt + 100 * round) } ?? UUID().uuidString.lowercased()
             }
+            guard case .cancelled(let reasons) = outcome else { return .created(order) }
+            // A live claim on the key wins over every other outcome.
+            if let claim, let record = try await idempotencyRecord(claim, now: now) { return .replayed(record) }
+            if counterIndex < reasons.count, reasons[counterIndex].reason == .conditionFailed, let maxOpenOrders {
+                throw .tooManyOpenOrders(limit: maxOpenOrders)
+            }
+            let orderIndex = takes.count
+            if orderIndex < reasons.count, reasons[orderIndex].reason == .conditionFailed,
+                let stored = try await self.order(id: order.id), stored.userId == order.userId
+            {
+                // This very order is already stored: a replay of this call that outlived the token's window.
+                return .created(stored)
+            }
+            var failedLines: [OrderLine] = []
+            for (index, lines) in takenLines.enumerated() where index < reasons.count && reasons[index].reason == .conditionFailed {
+                failedLines += lines
+            }
+            if failedLines.isEmpty && reasons.isEmpty { failedLines = order.lines }
+            if failedLines.isEmpty { throw .backend("TransactWriteItems cancelled: \(reasons.map { $0.code ?? "?" })") }
+            let currentItems = try await productItems(ids: failedLines.map(\.productId))
+            let legacy = currentItems.filter(Self.isLegacy)
+            if !legacy.isEmpty {
+                for item in legacy { try await upgradeLegacy(item, at: now) }
+                continue
+            }
+            let current = Dictionary(
+                try currentItems.map { item throws(StorageError) in try Self.product(item) }.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
+            var shortages: [StockShortage] = []
+            for line in failedLines {
+                guard let product = current[line.productId] else { throw .productNotFound(line.productId) }
+                guard let variant = product.variant(id: line.variantId) else {
+                    throw .variantNotFound(productId: line.productId, variantId: line.variantId)
+                }
+                if variant.quantity < line.quantity {
+                    shortages.append(StockShortage(
+                        productId: line.productId, variantId: line.variantId, requested: line.quantity, available: variant.quantity))
+                }
+            }
+            if shortages.isEmpty { throw .busy }
+            throw .outOfStock(shortages)
         }
-        if shortages.isEmpty { throw .busy }
-        throw .outOfStock(shortages)
+        throw .busy
     }
 
     public func order(id: String) async throws(StorageError) -> Order? {
@@ -182,27 +224,56 @@ extension DynamoDBStore: OrderStore {
                 UpdateExpression: "SET #s = :to, UpdatedAt = :now, UserStatus = :us, StatusShard = :ss", ExpressionAttributeNames: ["#s": "Status"],
                 ExpressionAttributeValues: values))]
             var dropped: [(line: OrderLine, returned: Int)] = []
+            var gone: [OrderLine] = []
             if to.returnsStock {
-                // Products deleted since have nothing to return stock to. A product restocked near the limit
-                // takes back only what fits: DynamoDB has no MIN(), so the stock read decides between adding
-                // the units (while they still fit) and setting the limit (once they do not); each is
-                // conditioned on that choice still being right, and a failed condition reads again.
+                // Variants (or products) deleted since have nothing to return stock to. A variant restocked near the
+                // limit takes back only what fits: DynamoDB has no MIN(), so the stock read decides between adding the
+                // units (while they still fit) and setting the limit (once they do not); each is conditioned on that
+                // choice still being right, and a failed condition reads again. One update per product.
                 let ceiling = Limits.stockRange.upperBound
-                let stock = Dictionary(try await products(ids: current.lines.map(\.productId)).map { ($0.id, $0.quantity) }, uniquingKeysWith: { a, _ in a })
+                let productItems = try await productItems(ids: current.lines.map(\.productId))
+                if let legacy = productItems.first(where: Self.isLegacy) {
+                    try await upgradeLegacy(legacy, at: now)
+                    continue
+                }
+                let products = Dictionary(
+                    try productItems.map { item throws(StorageError) in try Self.product(item) }.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
+                var order: [String] = []
+                var updates: [String: (sets: [String], conditions: [String], names: [String: String], values: Item, total: Int)] = [:]
                 for line in current.lines {
-                    guard let quantity = stock[line.productId] else { continue }
-                    let key: Item = ["ProductID": .s(line.productId)]
-                    if quantity + line.quantity <= ceiling {
-                        items.append(DDBRequest.TransactItem(Update: DDBRequest(
-                            TableName: tables.products, Key: key, ConditionExpression: "attribute_exists(ProductID) AND Quantity <= :room",
-                            UpdateExpression: "SET Quantity = Quantity + :q",
-                            ExpressionAttributeValues: [":q": .int(line.quantity), ":room": .int(ceiling - line.quantity)])))
-                    } else {
-                        dropped.append((line, max(0, ceiling - quantity)))
-                        items.append(DDBRequest.TransactItem(Update: DDBRequest(
-                            TableName: tables.products, Key: key, ConditionExpression: "attribute_exists(ProductID) AND Quantity = :read",
-                            UpdateExpression: "SET Quantity = :max", ExpressionAttributeValues: [":read": .int(quantity), ":max": .int(max(quantity, ceiling))])))
+                    guard let variant = products[line.productId]?.variant(id: line.variantId) else {
+                        gone.append(line)
+                        continue
                     }
+                    if updates[line.productId] == nil {
+                        order.append(line.productId)
+                        updates[line.productId] = ([], [], [:], [:], 0)
+                    }
+                    let k = updates[line.productId]!.sets.count
+                    updates[line.productId]!.names["#s\(k)"] = Self.stockAttribute(variant.id)
+                    if variant.quantity + line.quantity <= ceiling {
+                        updates[line.productId]!.sets.append("#s\(k) = #s\(k) + :q\(k)")
+                        updates[line.productId]!.conditions.append("#s\(k) <= :room\(k)")
+                        updates[line.productId]!.values[":q\(k)"] = .int(line.quantity)
+                        updates[line.productId]!.values[":room\(k)"] = .int(ceiling - line.quantity)
+                        updates[line.productId]!.total += line.quantity
+                    } else {
+                        let returned = max(0, ceiling - variant.quantity)
+                        dropped.append((line, returned))
+                        updates[line.productId]!.sets.append("#s\(k) = :max\(k)")
+                        updates[line.productId]!.conditions.append("#s\(k) = :read\(k)")
+                        updates[line.productId]!.values[":read\(k)"] = .int(variant.quantity)
+                        updates[line.productId]!.values[":max\(k)"] = .int(max(variant.quantity, ceiling))
+                        updates[line.productId]!.total += returned
+                    }
+                }
+                for productId in order {
+                    var update = updates[productId]!
+                    update.values[":t"] = .int(update.total)
+                    items.append(DDBRequest.TransactItem(Update: DDBRequest(
+                        TableName: tables.products, Key: ["ProductID": .s(productId)], ConditionExpression: update.conditions.joined(separator: " AND "),
+                        UpdateExpression: "SET " + update.sets.joined(separator: ", ") + ", Quantity = Quantity + :t",
+                        ExpressionAttributeNames: update.names, ExpressionAttributeValues: update.values)))
                 }
             }
             if current.status == .pendingPayment {
@@ -229,6 +300,7 @@ extension DynamoDBStore: OrderStore {
             switch try await transactWrite(items) {
             case .written:
                 for (line, returned) in dropped { StockReturn.logDropped(orderId: id, line: line, returned: returned) }
+                for line in gone { StockReturn.logGone(orderId: id, line: line) }
                 var moved = current
                 moved.status = to
                 moved.updatedAt = now

@@ -142,28 +142,6 @@ extension Date {
 }
 
 extension DynamoDBStore {
-    static func item(_ p: Product) -> Item {
-        var item: Item = [
-            "ProductID": .s(p.id), "Name": .s(p.name), "Description": .s(p.description), "Price": .int(p.price),
-            "Currency": .s(p.currency), "Quantity": .int(p.quantity), "Category": .s(p.category), "Version": .int(p.version),
-            "CreatedAt": .int64(p.createdAt.ms), "UpdatedAt": .int64(p.updatedAt.ms), "Catalog": .s("P"),
-            "StockShard": .s(stockShard(p.id)),
-        ]
-        if let url = p.imageUrl { item["ImageUrl"] = .s(url) }
-        return item
-    }
-
-    static func product(_ item: Item) throws(StorageError) -> Product {
-        try decode {
-            let r = ItemReader(item: item)
-            return Product(
-                id: try r.string("ProductID"), name: try r.string("Name"), description: try r.string("Description"),
-                price: try r.int("Price"), currency: try r.string("Currency"), quantity: try r.int("Quantity"),
-                category: try r.string("Category"), imageUrl: r.optionalString("ImageUrl"), version: try r.int("Version"),
-                createdAt: Date(unixMillis: try r.int64("CreatedAt")), updatedAt: Date(unixMillis: try r.int64("UpdatedAt")))
-        }
-    }
-
     /// The `ByUserStatus` index's key: kept in step with `Status` by every write that moves an order.
     static func userStatus(_ userId: String, _ status: OrderStatus) -> String { userId + "#" + status.rawValue }
 
@@ -203,12 +181,7 @@ extension DynamoDBStore {
             "ExpiresAt": .int64(o.expiresAt.ms), "KindShard": .s(kindShard(o.id)),
             "SortKey": .s(sortKey(createdAt: o.createdAt.ms, id: o.id)), "UserStatus": .s(userStatus(o.userId, o.status)),
             "StatusShard": .s(statusShard(o.id, o.status)),
-            "Lines": .l(o.lines.map {
-                .m([
-                    "ProductID": .s($0.productId), "Name": .s($0.name), "UnitPrice": .int($0.unitPrice), "Quantity": .int($0.quantity),
-                    "Tax": .int($0.tax),
-                ])
-            }),
+            "Lines": .l(o.lines.map(lineAttributes)),
             "Subtotal": .int(o.subtotal), "ShippingTotal": .int(o.shippingTotal), "ShippingTax": .int(o.shippingTax),
             "TaxTotal": .int(o.taxTotal),
         ]
@@ -219,6 +192,16 @@ extension DynamoDBStore {
         return item
     }
 
+    static func lineAttributes(_ l: OrderLine) -> AttributeValue {
+        var line: Item = [
+            "ProductID": .s(l.productId), "VariantID": .s(l.variantId), "Name": .s(l.name), "UnitPrice": .int(l.unitPrice),
+            "Quantity": .int(l.quantity), "Tax": .int(l.tax),
+        ]
+        if let sku = l.sku { line["Sku"] = .s(sku) }
+        if !l.options.isEmpty { line["Options"] = .m(l.options.mapValues { .s($0) }) }
+        return .m(line)
+    }
+
     static func order(_ item: Item) throws(StorageError) -> Order {
         try decode {
             let r = ItemReader(item: item)
@@ -226,8 +209,11 @@ extension DynamoDBStore {
             let lines = try rawLines.map { value -> OrderLine in
                 guard case .m(let m) = value else { throw MalformedItem(attribute: "Lines") }
                 let l = ItemReader(item: m)
+                var options: [String: String] = [:]
+                if case .m(let chosen)? = m["Options"] { options = chosen.compactMapValues(\.string) }
                 return OrderLine(
-                    productId: try l.string("ProductID"), name: try l.string("Name"), unitPrice: try l.int("UnitPrice"),
+                    productId: try l.string("ProductID"), variantId: l.optionalString("VariantID"), sku: l.optionalString("Sku"),
+                    options: options, name: try l.string("Name"), unitPrice: try l.int("UnitPrice"),
                     quantity: try l.int("Quantity"), tax: l.optionalInt("Tax") ?? 0)
             }
             guard let status = OrderStatus(rawValue: try r.string("Status")) else { throw MalformedItem(attribute: "Status") }
@@ -253,111 +239,7 @@ extension DynamoDBStore {
     }
 }
 
-// MARK: - CatalogStore
-
-extension DynamoDBStore: CatalogStore {
-    public func createProduct(_ product: Product) async throws(StorageError) {
-        let put = DDBRequest(TableName: tables.products, Item: Self.item(product), ConditionExpression: "attribute_not_exists(ProductID)")
-        guard try await write(.init(Put: put)) else { throw .alreadyExists }
-    }
-
-    public func product(id: String) async throws(StorageError) -> Product? {
-        try await get(tables.products, ["ProductID": .s(id)]).map { item throws(StorageError) in try Self.product(item) }
-    }
-
-    public func products(ids: [String]) async throws(StorageError) -> [Product] {
-        var pending = Array(Set(ids)).map { ["ProductID": AttributeValue.s($0)] }
-        var found: [Product] = []
-        var rounds = 0
-        while !pending.isEmpty && rounds < 10 {
-            let batch = Array(pending.prefix(100))
-            pending.removeFirst(batch.count)
-            let output = try await call(
-                "BatchGetItem", DDBRequest(RequestItems: [tables.products: .init(Keys: batch, ConsistentRead: true)]), as: BatchGetOutput.self)
-            for item in output.Responses?[tables.products] ?? [] { found.append(try Self.product(item)) }
-            pending += output.UnprocessedKeys?[tables.products]?.Keys ?? []
-            rounds += 1
-        }
-        guard pending.isEmpty else { throw .backend("BatchGetItem: keys still unprocessed after retries") }
-        return found
-    }
-
-    public func updateProduct(id: String, fields: ProductFields, expectedVersion: Int?, at now: Date) async throws(StorageError) -> Product {
-        var condition = "attribute_exists(ProductID)"
-        var values: Item = [
-            ":name": .s(fields.name), ":description": .s(fields.description), ":price": .int(fields.price),
-            ":currency": .s(fields.currency), ":category": .s(fields.category), ":now": .int64(now.ms), ":one": .int(1),
-        ]
-        if let expectedVersion {
-            condition += " AND Version = :expected"
-            values[":expected"] = .int(expectedVersion)
-        }
-        let update = DDBRequest(
-            TableName: tables.products, Key: ["ProductID": .s(id)], ConditionExpression: condition,
-            UpdateExpression: "SET #name = :name, Description = :description, Price = :price, Currency = :currency, Category = :category, UpdatedAt = :now, Version = Version + :one",
-            ExpressionAttributeNames: ["#name": "Name"], ExpressionAttributeValues: values)
-        let written = try await write(.init(Update: update))
-        guard let current = try await product(id: id) else { throw .notFound }
-        if written { return current }
-        throw .versionMismatch(current: current.version)
-    }
-
-    public func setProductImage(id: String, imageUrl: String, at now: Date) async throws(StorageError) -> Product {
-        let update = DDBRequest(
-            TableName: tables.products, Key: ["ProductID": .s(id)], ConditionExpression: "attribute_exists(ProductID)",
-            UpdateExpression: "SET ImageUrl = :url, UpdatedAt = :now, Version = Version + :one",
-            ExpressionAttributeValues: [":url": .s(imageUrl), ":now": .int64(now.ms), ":one": .int(1)])
-        guard try await write(.init(Update: update)), let current = try await product(id: id) else { throw .notFound }
-        return current
-    }
-
-    public func deleteProduct(id: String) async throws(StorageError) {
-        let delete = DDBRequest(TableName: tables.products, Key: ["ProductID": .s(id)], ConditionExpression: "attribute_exists(ProductID)")
-        guard try await write(.init(Delete: delete)) else { throw .notFound }
-    }
-
-    public func adjustStock(id: String, delta: Int, at now: Date) async throws(StorageError) -> Product {
-        // Both bounds in the condition: the add happens only if the result stays in range. A transaction
-        // with a token, so that a replay after a lost answer cannot add the delta twice.
-        let update = DDBRequest(
-            TableName: tables.products, Key: ["ProductID": .s(id)],
-            ConditionExpression: "attribute_exists(ProductID) AND Quantity >= :floor AND Quantity <= :ceiling",
-            UpdateExpression: "SET Quantity = Quantity + :delta, UpdatedAt = :now",
-            ExpressionAttributeValues: [
-                ":delta": .int(delta), ":now": .int64(now.ms), ":floor": .int(max(0, -delta)),
-                ":ceiling": .int(Limits.stockRange.upperBound - max(0, delta)),
-            ])
-        let written = try await write(.init(Update: update))
-        guard let current = try await product(id: id) else { throw .notFound }
-        if written { return current }
-        if delta < 0 { throw .insufficientStock(available: current.quantity) }
-        throw .stockLimitExceeded(current: current.quantity)
-    }
-
-    public func listProducts(category: String?, limit: Int, after: String?) async throws(StorageError) -> Page<Product> {
-        let (index, hashName, hashValue) = category.map { (DynamoDBSchema.productsByCategory, "Category", $0) }
-            ?? (DynamoDBSchema.productsByCatalog, "Catalog", "P")
-        let start: Item? = after.map { ["ProductID": .s($0), hashName: .s(hashValue)] }
-        // The listing indexes hold only keys (a sale would otherwise rewrite them: docs/DYNAMODB.md); the
-        // page's products are then read, consistently, from the table.
-        let keys = try await query(
-            table: tables.products, index: index, keyCondition: "#h = :h", names: ["#h": hashName], values: [":h": .s(hashValue)],
-            forward: true, start: start, want: limit + 1)
-        let ids = keys.prefix(limit).compactMap { $0["ProductID"]?.string }
-        let found = Dictionary(try await products(ids: ids).map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
-        // A product deleted, or moved to another category, since the index saw it is left out.
-        let products = ids.compactMap { found[$0] }.filter { category == nil || $0.category == category }
-        return Page(items: products, nextKey: keys.count > limit ? ids.last : nil)
-    }
-
-    public func productCount() async throws(StorageError) -> Int {
-        // Used only to decide whether to seed; one page answers "is it empty".
-        try await query(
-            table: tables.products, index: DynamoDBSchema.productsByCatalog, keyCondition: "Catalog = :p", names: [:],
-            values: [":p": .s("P")], forward: true, start: nil, want: 1
-        ).count
-    }
-
+extension DynamoDBStore {
     /// Pages through a query until `want` items (after the filter) or the end.
     func query(
         table: String, index: String?, keyCondition: String, filter: String? = nil, names: [String: String], values: Item,

@@ -133,6 +133,9 @@ extension DynamoDBStore {
         case openOrderCounters = "2026-12-orders-open-counters"
         /// `StockShard` (the `ByStock` index's key, for the merchant's low-stock list) on products made before it.
         case productsStockShard = "2026-12-products-stock-shard"
+        /// Products made before variants get their default variant (id = the product's, a SKU claimed, the stock
+        /// moved to `Stock#<id>`), as the first write that meets one would do.
+        case productsVariants = "2026-12-products-variants"
 
         /// What its Scan needs of an item.
         var projection: (expression: String, names: [String: String]) {
@@ -140,12 +143,13 @@ extension DynamoDBStore {
             case .ordersUserStatus: ("OrderID, UserID, #s, UserStatus", ["#s": "Status"])
             case .openOrderCounters: ("OrderID, UserID", [:])
             case .productsStockShard: ("ProductID, StockShard", [:])
+            case .productsVariants: ("ProductID, #v", ["#v": "Variants"])
             }
         }
 
         /// The table it scans.
         func table(_ tables: DynamoDBTableNames) -> String {
-            self == .productsStockShard ? tables.products : tables.orders
+            self == .productsStockShard || self == .productsVariants ? tables.products : tables.orders
         }
     }
 
@@ -372,8 +376,17 @@ extension DynamoDBStore {
 
     /// Whether it changed the item (or, for the counters, created one).
     func backfillItem(_ item: Item, _ backfill: Backfill, _ pacer: inout Pacer, _ countedUsers: inout Set<String>) async throws -> Bool {
+        if backfill == .productsVariants {
+            // SKU claims share the table; a product written since (or upgraded by a write) has its variants.
+            guard let productId = item["ProductID"]?.string, !productId.hasPrefix(Self.skuPrefix), item["Variants"] == nil,
+                let full = try await productItem(id: productId), Self.isLegacy(full)
+            else { return false }
+            await pacer.wait()
+            try await upgradeLegacy(full, at: Date())
+            return true
+        }
         if backfill == .productsStockShard {
-            guard let productId = item["ProductID"]?.string, item["StockShard"] == nil else { return false }
+            guard let productId = item["ProductID"]?.string, !productId.hasPrefix(Self.skuPrefix), item["StockShard"] == nil else { return false }
             await pacer.wait()
             // A product deleted meanwhile is left deleted; one written meanwhile has its shard already.
             return try await conditional(
@@ -399,7 +412,7 @@ extension DynamoDBStore {
                     ConditionExpression: "attribute_exists(OrderID) AND attribute_not_exists(UserStatus) AND #s = :status",
                     UpdateExpression: "SET UserStatus = :us", ExpressionAttributeNames: ["#s": "Status"],
                     ExpressionAttributeValues: [":status": .s(raw), ":us": .s(Self.userStatus(userId, status))])) != nil
-        case .productsStockShard:
+        case .productsStockShard, .productsVariants:
             return false
         case .openOrderCounters:
             // A shopper appears once per order; look at each once a run (a resumed run may look again: harmless).

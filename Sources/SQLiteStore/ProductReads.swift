@@ -27,7 +27,7 @@ final class ProductReads: Sendable {
         self.path = path
     }
 
-    /// Runs `sql` (which selects `productColumns`) with `arguments` and maps every row.
+    /// Runs `sql` (made by `productSQL`) with `arguments` and gathers each product's variant rows into it.
     func products(_ sql: String, _ arguments: [SQLiteArgument]) throws(StorageError) -> [Product] {
         let connection: ReadConnection
         if let reused = idle.withLock({ $0.popLast() }) {
@@ -44,7 +44,7 @@ final class ProductReads: Sendable {
             _ = closing  // closed by its deinit, outside the lock
         }
         return try connection.withStatement(sql) { statement throws(StorageError) in
-            try statement.rows(arguments, Product.init(columns:))
+            try statement.products(arguments)
         }
     }
 }
@@ -98,6 +98,13 @@ struct RawStatement {
 
     /// Binds `arguments`, steps to the end mapping each row, and resets the statement (ending its read).
     func rows<T>(_ arguments: [SQLiteArgument], _ map: (SQLiteColumns) -> T) throws(StorageError) -> [T] {
+        var result: [T] = []
+        try each(arguments) { result.append(map($0)) }
+        return result
+    }
+
+    /// Binds `arguments`, hands each row to `body`, and resets the statement (ending its read).
+    func each(_ arguments: [SQLiteArgument], _ body: (SQLiteColumns) -> Void) throws(StorageError) {
         defer {
             sqlite3_reset(pointer)
             sqlite3_clear_bindings(pointer)
@@ -109,11 +116,10 @@ struct RawStatement {
             case .text(let value): sqlite3_bind_text(pointer, position, value, -1, SQLITE_TRANSIENT)
             }
         }
-        var result: [T] = []
         while true {
             switch sqlite3_step(pointer) {
-            case SQLITE_ROW: result.append(map(SQLiteColumns(statement: pointer)))
-            case SQLITE_DONE: return result
+            case SQLITE_ROW: body(SQLiteColumns(statement: pointer))
+            case SQLITE_DONE: return
             default:
                 let message = String(cString: sqlite3_errmsg(sqlite3_db_handle(pointer)))
                 throw .backend("SQLite: \(message)")
@@ -153,15 +159,60 @@ struct SQLiteColumns {
     }
 }
 
-/// Product columns in the order `Product(columns:)` reads them.
-let productColumns = "id, name, description, price, currency, quantity, category, image_url, version, created_at, updated_at"
+/// A product's columns, then one of its variant's: one row per variant (`productSQL`).
+let productColumns = """
+    p.id, p.name, p.description, p.currency, p.category, p.image_url, p.version, p.created_at, p.updated_at, p.options, \
+    v.id, v.sku, v.options, v.price, v.quantity, v.image_url
+    """
 
-extension Product {
-    init(columns row: SQLiteColumns) {
-        self.init(
-            id: row.text(0), name: row.text(1), description: row.text(2), price: row.int(3),
-            currency: row.text(4), quantity: row.int(5), category: row.text(6),
-            imageUrl: row.optionalText(7), version: row.int(8),
-            createdAt: Date(millis: Int64(row.int(9))), updatedAt: Date(millis: Int64(row.int(10))))
+/// Whole products, every variant in its place, for the product ids that `ids` (a SELECT of ids, or `?`) gives, in `order`.
+func productSQL(ids: String, order: String = "p.id") -> String {
+    "SELECT \(productColumns) FROM products p JOIN variants v ON v.product_id = p.id WHERE p.id IN (\(ids)) ORDER BY \(order), v.position"
+}
+
+extension RawStatement {
+    /// Steps through rows of `productColumns` (a product's rows next to each other), reading a product's own columns
+    /// once and a variant from every row.
+    func products(_ arguments: [SQLiteArgument]) throws(StorageError) -> [Product] {
+        var products: [Product] = []
+        var failure: StorageError?
+        try each(arguments) { row in
+            let id = row.text(0)
+            let variant = ProductVariant(
+                id: row.text(10), sku: row.text(11), options: row.variantOptions(12), price: row.int(13), quantity: row.int(14),
+                imageUrl: row.optionalText(15))
+            if let last = products.indices.last, products[last].id == id {
+                products[last].variants.append(variant)
+                return
+            }
+            let options: [ProductOption]
+            do throws(StorageError) { options = try row.productOptions(9) } catch { failure = error; options = [] }
+            products.append(Product(
+                id: id, name: row.text(1), description: row.text(2), currency: row.text(3), category: row.text(4),
+                imageUrl: row.optionalText(5), version: row.int(6), createdAt: Date(millis: Int64(row.int(7))),
+                updatedAt: Date(millis: Int64(row.int(8))), options: options, variants: [variant]))
+        }
+        if let failure { throw failure }
+        return products
+    }
+}
+
+extension SQLiteColumns {
+    /// A product's options column: `[]` (most products) without a parse.
+    func productOptions(_ column: Int32) throws(StorageError) -> [ProductOption] {
+        let text = text(column)
+        if text == "[]" { return [] }
+        do {
+            return try documentDecoder.decode([ProductOption].self, from: Data(text.utf8))
+        } catch {
+            throw .backend("malformed product options: \(error)")
+        }
+    }
+
+    /// A variant's options column: `{}` (a default variant) without a parse. A malformed value reads as `{}`.
+    func variantOptions(_ column: Int32) -> [String: String] {
+        let text = text(column)
+        if text == "{}" { return [:] }
+        return (try? documentDecoder.decode([String: String].self, from: Data(text.utf8))) ?? [:]
     }
 }

@@ -33,13 +33,20 @@ extension SQLiteStore: OrderStore {
             var shortages: [StockShortage] = []
             for line in order.lines {
                 try db.run(
-                    sql: "UPDATE products SET quantity = quantity - ?1 WHERE id = ?2 AND quantity >= ?1",
-                    arguments: [line.quantity, line.productId])
+                    sql: "UPDATE variants SET quantity = quantity - ?1 WHERE product_id = ?2 AND id = ?3 AND quantity >= ?1",
+                    arguments: [line.quantity, line.productId, line.variantId])
                 if db.changesCount == 0 {
-                    guard let available = try Int.fetchOne(db.cachedStatement(sql: "SELECT quantity FROM products WHERE id = ?"), arguments: [line.productId]) else {
+                    guard let available = try Int.fetchOne(
+                        db.cachedStatement(sql: "SELECT quantity FROM variants WHERE product_id = ? AND id = ?"), arguments: [line.productId, line.variantId])
+                    else {
+                        if try Bool.fetchOne(db.cachedStatement(sql: "SELECT 1 FROM products WHERE id = ?"), arguments: [line.productId]) == true {
+                            throw StorageError.variantNotFound(productId: line.productId, variantId: line.variantId)
+                        }
                         throw StorageError.productNotFound(line.productId)
                     }
-                    shortages.append(StockShortage(productId: line.productId, requested: line.quantity, available: available))
+                    shortages.append(StockShortage(productId: line.productId, variantId: line.variantId, requested: line.quantity, available: available))
+                } else {
+                    try db.run(sql: "UPDATE products SET quantity = quantity - ? WHERE id = ?", arguments: [line.quantity, line.productId])
                 }
             }
             if !shortages.isEmpty { throw StorageError.outOfStock(shortages) }
@@ -139,13 +146,20 @@ extension SQLiteStore: OrderStore {
             if to.returnsStock {
                 let ceiling = Limits.stockRange.upperBound
                 for line in order.lines {
-                    // A product deleted since keeps nothing to return stock to; a product restocked to the limit
+                    // A variant (or product) deleted since keeps nothing to return stock to; one restocked to the limit
                     // meanwhile takes back only what fits (more would make every later adjustment fail).
-                    guard let stock = try Int.fetchOne(db.cachedStatement(sql: "SELECT quantity FROM products WHERE id = ?"), arguments: [line.productId])
-                    else { continue }
+                    guard let stock = try Int.fetchOne(
+                        db.cachedStatement(sql: "SELECT quantity FROM variants WHERE product_id = ? AND id = ?"), arguments: [line.productId, line.variantId])
+                    else {
+                        StockReturn.logGone(orderId: id, line: line)
+                        continue
+                    }
                     let returned = max(0, min(line.quantity, ceiling - stock))
                     if returned < line.quantity { StockReturn.logDropped(orderId: id, line: line, returned: returned) }
                     if returned > 0 {
+                        try db.run(
+                            sql: "UPDATE variants SET quantity = quantity + ? WHERE product_id = ? AND id = ?",
+                            arguments: [returned, line.productId, line.variantId])
                         try db.run(sql: "UPDATE products SET quantity = quantity + ? WHERE id = ?", arguments: [returned, line.productId])
                     }
                 }
@@ -219,6 +233,22 @@ extension SQLiteStore: OrderStore {
             if index > 0 { bytes.append(UInt8(ascii: ",")) }
             bytes += Array("{\"productId\":".utf8)
             JSONEscaping.appendString(line.productId, to: &bytes)
+            bytes += Array(",\"variantId\":".utf8)
+            JSONEscaping.appendString(line.variantId, to: &bytes)
+            if let sku = line.sku {
+                bytes += Array(",\"sku\":".utf8)
+                JSONEscaping.appendString(sku, to: &bytes)
+            }
+            if !line.options.isEmpty {
+                bytes += Array(",\"options\":{".utf8)
+                for (index, key) in line.options.keys.sorted().enumerated() {
+                    if index > 0 { bytes.append(UInt8(ascii: ",")) }
+                    JSONEscaping.appendString(key, to: &bytes)
+                    bytes.append(UInt8(ascii: ":"))
+                    JSONEscaping.appendString(line.options[key]!, to: &bytes)
+                }
+                bytes.append(UInt8(ascii: "}"))
+            }
             bytes += Array(",\"name\":".utf8)
             JSONEscaping.appendString(line.name, to: &bytes)
             bytes += Array(",\"unitPrice\":\(line.unitPrice),\"quantity\":\(line.quantity),\"lineTotal\":\(line.lineTotal),\"tax\":\(line.tax)}".utf8)

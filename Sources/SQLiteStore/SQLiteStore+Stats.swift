@@ -62,7 +62,9 @@ extension SQLiteStore: StatsStore {
     }
 
     public func lowStock(below: Int, limit: Int) async throws(StorageError) -> [Product] {
-        try reads.products("SELECT \(productColumns) FROM products WHERE quantity < ? ORDER BY quantity, id LIMIT ?", [.int(below), .int(limit)])
+        try reads.products(
+            productSQL(ids: "SELECT id FROM products WHERE quantity < ? ORDER BY quantity, id LIMIT ?", order: "p.quantity, p.id"),
+            [.int(below), .int(limit)])
     }
 
     /// The figures are a query: nothing to apply.

@@ -216,6 +216,41 @@ public final class SQLiteStore: Sendable {
                     FROM payments p JOIN orders o ON o.id = p.order_id WHERE p.refunded_amount > 0;
                 """)
         }
+        // Variants (issue 20): every product becomes one with a default variant (id = the product's, options {}), with
+        // its price and stock and a SKU made from its name.
+        migrator.registerMigration("v7-variants") { db in
+            try db.execute(sql: """
+                ALTER TABLE products ADD COLUMN options TEXT NOT NULL DEFAULT '[]';
+                CREATE TABLE variants (
+                    product_id TEXT NOT NULL,
+                    id TEXT NOT NULL,
+                    position INTEGER NOT NULL,
+                    sku TEXT NOT NULL,
+                    sku_key TEXT NOT NULL UNIQUE,
+                    options TEXT NOT NULL DEFAULT '{}',
+                    price INTEGER NOT NULL,
+                    quantity INTEGER NOT NULL CHECK (quantity >= 0),
+                    image_url TEXT,
+                    PRIMARY KEY (product_id, id)
+                ) WITHOUT ROWID;
+                """)
+            let rows = try Row.fetchAll(db, sql: "SELECT id, name, price, quantity FROM products ORDER BY id")
+            var taken: Set<String> = []
+            for row in rows {
+                let id: String = row["id"]
+                var sku = SKU.make(productName: row["name"], values: [], variantId: id)
+                if !taken.insert(SKU.key(sku)).inserted {
+                    sku = SKU.make(productName: "", values: [], variantId: id) + "-" + String(taken.count)
+                    taken.insert(SKU.key(sku))
+                }
+                try db.execute(
+                    sql: """
+                        INSERT INTO variants (product_id, id, position, sku, sku_key, options, price, quantity, image_url)
+                        VALUES (?, ?, 0, ?, ?, '{}', ?, ?, NULL)
+                        """,
+                    arguments: [id, id, sku, SKU.key(sku), row["price"] as Int, row["quantity"] as Int])
+            }
+        }
         return migrator
     }
 

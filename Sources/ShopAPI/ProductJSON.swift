@@ -94,6 +94,59 @@ struct JSONBytes {
         date(p.createdAt)
         raw(",\"updatedAt\":")
         date(p.updatedAt)
+        raw(",\"options\":[")
+        for (index, option) in p.options.enumerated() {
+            if index > 0 { raw(",") }
+            raw("{\"name\":")
+            string(option.name)
+            raw(",\"values\":[")
+            for (j, value) in option.values.enumerated() {
+                if j > 0 { raw(",") }
+                string(value)
+            }
+            raw("]}")
+        }
+        raw("],\"variants\":[")
+        for (index, v) in p.variants.enumerated() {
+            if index > 0 { raw(",") }
+            raw("{\"id\":")
+            string(v.id)
+            raw(",\"sku\":")
+            string(v.sku)
+            raw(",\"options\":")
+            choices(v.options, in: p.options)
+            raw(",\"price\":")
+            int(v.price)
+            raw(",\"quantity\":")
+            int(v.quantity)
+            raw(",\"imageUrl\":")
+            optional(v.imageUrl)
+            raw("}")
+        }
+        raw("]}")
+    }
+
+    /// A variant's (or an order line's) option values as an object, in the product's option order where it is known.
+    private mutating func choices(_ chosen: [String: String], in options: [ProductOption] = []) {
+        raw("{")
+        var written = 0
+        for option in options {
+            guard let value = chosen[option.name] else { continue }
+            if written > 0 { raw(",") }
+            string(option.name)
+            raw(":")
+            string(value)
+            written += 1
+        }
+        if written < chosen.count {
+            for key in chosen.keys.sorted() where !options.contains(where: { $0.name == key }) {
+                if written > 0 { raw(",") }
+                string(key)
+                raw(":")
+                string(chosen[key]!)
+                written += 1
+            }
+        }
         raw("}")
     }
 
@@ -108,6 +161,12 @@ struct JSONBytes {
             if index > 0 { raw(",") }
             raw("{\"productId\":")
             string(line.productId)
+            raw(",\"variantId\":")
+            string(line.variantId)
+            raw(",\"sku\":")
+            optional(line.sku)
+            raw(",\"options\":")
+            choices(line.options)
             raw(",\"name\":")
             string(line.name)
             raw(",\"unitPrice\":")
@@ -216,7 +275,7 @@ struct JSONBytes {
 extension JSONCoding {
     /// A product as the API's JSON response.
     static func response(product: Product, status: HTTPResponse.Status = .ok, headers: HTTPFields = [:]) -> Response {
-        var json = JSONBytes(capacity: 512)
+        var json = JSONBytes(capacity: 640 + 160 * product.variants.count)
         json.product(product)
         return bytesResponse(json, status: status, headers: headers)
     }
@@ -230,7 +289,7 @@ extension JSONCoding {
 
     /// A page of products as the API's JSON response.
     static func response(products: [Product], nextCursor: String?, headers: HTTPFields = [:]) -> Response {
-        var json = JSONBytes(capacity: 64 + 400 * products.count)
+        var json = JSONBytes(capacity: 64 + 560 * products.count)
         json.page(products, nextCursor: nextCursor)
         return bytesResponse(json, status: .ok, headers: headers)
     }

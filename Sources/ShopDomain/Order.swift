@@ -43,9 +43,16 @@ public enum OrderStatus: String, Sendable, Codable, CaseIterable, Hashable {
     }
 }
 
-/// One line of an order, with the price frozen at the moment the order was placed.
+/// One line of an order, with the price (and the variant's name, SKU and options) frozen at the moment the order was placed.
 public struct OrderLine: Sendable, Codable, Equatable, Hashable {
     public var productId: String
+    /// The variant the units were taken from; for lines placed before variants existed, the product's default (its id).
+    public var variantId: String
+    /// The variant's SKU then; nil for lines placed before variants existed.
+    public var sku: String?
+    /// The variant's option values then (`{}` for a default variant).
+    public var options: [String: String]
+    /// The product's name with the option values: "Field Jacket — M / Navy".
     public var name: String
     public var unitPrice: Int
     public var quantity: Int
@@ -54,8 +61,14 @@ public struct OrderLine: Sendable, Codable, Equatable, Hashable {
     /// before taxes existed.
     public var tax: Int
 
-    public init(productId: String, name: String, unitPrice: Int, quantity: Int, tax: Int = 0) {
+    public init(
+        productId: String, variantId: String? = nil, sku: String? = nil, options: [String: String] = [:], name: String,
+        unitPrice: Int, quantity: Int, tax: Int = 0
+    ) {
         self.productId = productId
+        self.variantId = variantId ?? productId
+        self.sku = sku
+        self.options = options
         self.name = name
         self.unitPrice = unitPrice
         self.quantity = quantity
@@ -63,16 +76,33 @@ public struct OrderLine: Sendable, Codable, Equatable, Hashable {
         self.tax = tax
     }
 
-    enum CodingKeys: String, CodingKey { case productId, name, unitPrice, quantity, lineTotal, tax }
+    enum CodingKeys: String, CodingKey { case productId, variantId, sku, options, name, unitPrice, quantity, lineTotal, tax }
 
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         productId = try c.decode(String.self, forKey: .productId)
+        variantId = try c.decodeIfPresent(String.self, forKey: .variantId) ?? productId
+        sku = try c.decodeIfPresent(String.self, forKey: .sku)
+        options = try c.decodeIfPresent([String: String].self, forKey: .options) ?? [:]
         name = try c.decode(String.self, forKey: .name)
         unitPrice = try c.decode(Int.self, forKey: .unitPrice)
         quantity = try c.decode(Int.self, forKey: .quantity)
         lineTotal = try c.decodeIfPresent(Int.self, forKey: .lineTotal) ?? unitPrice * quantity
         tax = try c.decodeIfPresent(Int.self, forKey: .tax) ?? 0
+    }
+
+    /// Every field, `sku` as `null` for a line placed before variants existed.
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(productId, forKey: .productId)
+        try c.encode(variantId, forKey: .variantId)
+        try c.encode(sku, forKey: .sku)
+        try c.encode(options, forKey: .options)
+        try c.encode(name, forKey: .name)
+        try c.encode(unitPrice, forKey: .unitPrice)
+        try c.encode(quantity, forKey: .quantity)
+        try c.encode(lineTotal, forKey: .lineTotal)
+        try c.encode(tax, forKey: .tax)
     }
 }
 
@@ -248,9 +278,12 @@ public enum OrderPricingError: Error, Sendable, Equatable {
 public struct OrderRequest: Sendable, Codable, Equatable, Hashable {
     public struct Line: Sendable, Codable, Equatable, Hashable {
         public var productId: String
+        /// Required when the product has more than one variant; without it, the product's one variant.
+        public var variantId: String?
         public var quantity: Int
-        public init(productId: String, quantity: Int) {
+        public init(productId: String, variantId: String? = nil, quantity: Int) {
             self.productId = productId
+            self.variantId = variantId
             self.quantity = quantity
         }
     }
@@ -302,8 +335,14 @@ public struct OrderRequest: Sendable, Codable, Equatable, Hashable {
             if !(Limits.lineQuantityRange ~= line.quantity) {
                 problems.append(.init(field: "lines[\(index)].quantity", problem: "must be \(Limits.lineQuantityRange.lowerBound) to \(Limits.lineQuantityRange.upperBound)"))
             }
-            if !seen.insert(line.productId).inserted {
-                problems.append(.init(field: "lines[\(index)].productId", problem: "appears more than once; use one line per product"))
+            if let variantId = line.variantId, variantId.isEmpty || variantId.utf8.count > Limits.idMaxBytes {
+                problems.append(.init(field: "lines[\(index)].variantId", problem: "must be a variant id"))
+            }
+            // A line without a variant is the product's one variant, whose id is the product's.
+            if !seen.insert(line.productId + "\u{1f}" + (line.variantId ?? line.productId)).inserted {
+                problems.append(.init(
+                    field: line.variantId == nil ? "lines[\(index)].productId" : "lines[\(index)].variantId",
+                    problem: "appears more than once; use one line per product variant"))
             }
         }
         guard problems.isEmpty else { throw .invalid(problems) }

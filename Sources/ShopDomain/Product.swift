@@ -4,46 +4,93 @@ import FoundationEssentials
 import Foundation
 #endif
 
-/// A product in the catalog. Prices are integers in minor units of `currency`.
+/// A product in the catalog. Prices are integers in minor units of `currency`. What is sold and stocked are its
+/// `variants`; a product without options has exactly one, its default (id = the product's id, `options` = `{}`).
 public struct Product: Sendable, Codable, Equatable, Hashable {
     public var id: String
     public var name: String
     public var description: String
-    public var price: Int
     public var currency: String
-    public var quantity: Int
     public var category: String
     public var imageUrl: String?
-    /// Counts edits of the editable fields. Stock moves do not change it, so an
+    /// Counts edits of the editable fields (variants included). Stock moves do not change it, so an
     /// `If-Match` on an edit is not defeated by every sale; the ETag (`entityTag`) does change.
     public var version: Int
     public var createdAt: Date
     public var updatedAt: Date
+    public var options: [ProductOption]
+    /// 1 to 100, in the admin's order.
+    public var variants: [ProductVariant]
+
+    /// The lowest variant price ("from"): read-only, a view of the variants.
+    public var price: Int { variants.lazy.map(\.price).min() ?? 0 }
+    /// The stock of every variant together: read-only, a view of the variants.
+    public var quantity: Int { variants.reduce(0) { $0 + $1.quantity } }
 
     public init(
-        id: String, name: String, description: String, price: Int, currency: String,
-        quantity: Int, category: String, imageUrl: String? = nil, version: Int = 1,
-        createdAt: Date, updatedAt: Date
+        id: String, name: String, description: String, currency: String, category: String, imageUrl: String? = nil,
+        version: Int = 1, createdAt: Date, updatedAt: Date, options: [ProductOption], variants: [ProductVariant]
     ) {
         self.id = id
         self.name = name
         self.description = description
-        self.price = price
         self.currency = currency
-        self.quantity = quantity
         self.category = category
         self.imageUrl = imageUrl
         self.version = version
         self.createdAt = createdAt
         self.updatedAt = updatedAt
+        self.options = options
+        self.variants = variants
     }
 
-    /// Builds a new product (version 1) from validated fields.
+    /// A product without options: its one default variant has `price` and `quantity`.
+    public init(
+        id: String, name: String, description: String, price: Int, currency: String,
+        quantity: Int, category: String, imageUrl: String? = nil, version: Int = 1,
+        createdAt: Date, updatedAt: Date, sku: String? = nil
+    ) {
+        self.init(
+            id: id, name: name, description: description, currency: currency, category: category, imageUrl: imageUrl,
+            version: version, createdAt: createdAt, updatedAt: updatedAt, options: [],
+            variants: [ProductVariant(id: id, sku: sku ?? SKU.make(productName: name, values: [], variantId: id), price: price, quantity: quantity)])
+    }
+
+    /// Builds a new product (version 1) without options from validated fields.
     public init(id: String, fields: ProductFields, quantity: Int, at now: Date) {
         self.init(
             id: id, name: fields.name, description: fields.description, price: fields.price,
             currency: fields.currency, quantity: quantity, category: fields.category,
             version: 1, createdAt: now, updatedAt: now)
+    }
+
+    /// Whether this product is its one default variant (no options): the product's own routes price and stock it.
+    public var hasOneVariant: Bool { variants.count == 1 }
+
+    /// The variant with this id.
+    public func variant(id: String) -> ProductVariant? { variants.first { $0.id == id } }
+
+    enum CodingKeys: String, CodingKey {
+        case id, name, description, price, currency, quantity, category, imageUrl, version, createdAt, updatedAt, options, variants
+    }
+
+    /// Reads a product as the API writes it; without `variants` (an older writer), `price` and `quantity` make the default one.
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        let id = try c.decode(String.self, forKey: .id)
+        let name = try c.decode(String.self, forKey: .name)
+        var variants = try c.decodeIfPresent([ProductVariant].self, forKey: .variants) ?? []
+        if variants.isEmpty {
+            variants = [ProductVariant(
+                id: id, sku: SKU.make(productName: name, values: [], variantId: id),
+                price: try c.decode(Int.self, forKey: .price), quantity: try c.decode(Int.self, forKey: .quantity))]
+        }
+        self.init(
+            id: id, name: name, description: try c.decode(String.self, forKey: .description),
+            currency: try c.decode(String.self, forKey: .currency), category: try c.decode(String.self, forKey: .category),
+            imageUrl: try c.decodeIfPresent(String.self, forKey: .imageUrl), version: try c.decode(Int.self, forKey: .version),
+            createdAt: try c.decode(Date.self, forKey: .createdAt), updatedAt: try c.decode(Date.self, forKey: .updatedAt),
+            options: try c.decodeIfPresent([ProductOption].self, forKey: .options) ?? [], variants: variants)
     }
 
     /// Encodes every field, `imageUrl` as `null` when there is none, as the API contract shows it.
@@ -60,9 +107,11 @@ public struct Product: Sendable, Codable, Equatable, Hashable {
         try c.encode(version, forKey: .version)
         try c.encode(createdAt, forKey: .createdAt)
         try c.encode(updatedAt, forKey: .updatedAt)
+        try c.encode(options, forKey: .options)
+        try c.encode(variants, forKey: .variants)
     }
 
-    /// The fields a product edit (`PUT`) replaces.
+    /// The fields a product edit (`PUT`) replaces besides options and variants; `price` is the one variant's.
     public var fields: ProductFields {
         ProductFields(name: name, description: description, price: price, currency: currency, category: category)
     }
@@ -73,7 +122,16 @@ extension Product {
     /// The strong entity tag of the product's representation: `"v<version>-<quantity>-<updatedAt ms>"`.
     /// `version` covers every editable field; quantity and `updatedAt` move without it (sales, stock
     /// adjustments), so they are in the tag too: whenever any field of the body changes, so does the tag.
-    public var entityTag: String { "\"v\(version)-\(quantity)-\(updatedAt.unixMillis)\"" }
+    /// With several variants a digest of their stock is added, so that a unit moving from one to another in the same
+    /// millisecond still changes the tag.
+    public var entityTag: String {
+        guard variants.count > 1 else { return "\"v\(version)-\(quantity)-\(updatedAt.unixMillis)\"" }
+        var digest: UInt64 = 0xcbf2_9ce4_8422_2325
+        for variant in variants {
+            digest = (digest ^ UInt64(truncatingIfNeeded: variant.quantity)) &* 0x100_0000_01b3
+        }
+        return "\"v\(version)-\(quantity)-\(updatedAt.unixMillis)-\(String(digest, radix: 36))\""
+    }
 
     /// The edit version an `If-Match` tag names (`"v3-..."`, or the older `"v3"`; `W/` allowed), or nil
     /// for a value that is not one of our tags.

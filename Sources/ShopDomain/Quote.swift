@@ -70,6 +70,13 @@ public struct Quote: Sendable, Codable, Equatable, Hashable {
         lines: [(productId: String, name: String, unitPrice: Int, quantity: Int)],
         address: Address, methodId: String?, settings: StoreSettings
     ) throws(QuoteError) -> Quote {
+        try make(
+            lines: lines.map { OrderLine(productId: $0.productId, name: $0.name, unitPrice: $0.unitPrice, quantity: $0.quantity) },
+            address: address, methodId: methodId, settings: settings)
+    }
+
+    /// Prices `lines` (their variant, name, unit price and quantity; `tax` is set here).
+    public static func make(lines: [OrderLine], address: Address, methodId: String?, settings: StoreSettings) throws(QuoteError) -> Quote {
         guard let zone = settings.zone(for: address.country), !zone.methods.isEmpty else {
             throw .shippingUnavailable(country: address.country)
         }
@@ -95,8 +102,10 @@ public struct Quote: Sendable, Codable, Equatable, Hashable {
         }
 
         let quoteLines = lines.map { line in
-            let lineTotal = line.unitPrice * line.quantity
-            return QuoteLine(productId: line.productId, name: line.name, unitPrice: line.unitPrice, quantity: line.quantity, tax: tax(of: lineTotal))
+            var priced = line
+            priced.lineTotal = line.unitPrice * line.quantity
+            priced.tax = tax(of: priced.lineTotal)
+            return priced
         }
         let shippingTotal = chosen.price
         let shippingTax = taxRate?.appliesToShipping == true ? tax(of: shippingTotal) : 0

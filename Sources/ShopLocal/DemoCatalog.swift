@@ -1,12 +1,33 @@
+import ShopAPI
 import ShopDomain
 
 /// The catalog a new store starts with, so that the first `shop serve` has something to sell.
 public enum DemoCatalog {
-    private static func item(_ name: String, _ category: String, _ price: Int, _ stock: Int, _ description: String) -> (fields: ProductFields, quantity: Int) {
-        (ProductFields(name: name, description: description, price: price, currency: "USD", category: category), stock)
+    private static func item(_ name: String, _ category: String, _ price: Int, _ stock: Int, _ description: String) -> ProductDraft {
+        ProductDraft(fields: ProductFields(name: name, description: description, price: price, currency: "USD", category: category), quantity: stock)
     }
 
-    public static let products: [(fields: ProductFields, quantity: Int)] = [
+    /// A product sold in variants: one option, a price and stock per value.
+    private static func choice(
+        _ name: String, _ category: String, _ option: String, _ values: [(value: String, price: Int, stock: Int)], _ description: String
+    ) -> ProductDraft {
+        ProductDraft(
+            fields: ProductFields(name: name, description: description, price: values[0].price, currency: "USD", category: category),
+            options: [ProductOption(name: option, values: values.map(\.value))],
+            variants: values.map { VariantSpec(options: [option: $0.value], price: $0.price, quantity: $0.stock) })
+    }
+
+    public static let products: [ProductDraft] = [
+        choice(
+            "Guatemala Huehuetenango, 250 g", "coffee", "Grind",
+            [("Whole bean", 1_550, 50), ("Espresso", 1_550, 20), ("Filter", 1_550, 30), ("French press", 1_550, 0)],
+            "Washed Bourbon and Caturra from high farms: dark chocolate, plum and brown sugar. Ground to order, or whole."),
+        choice(
+            "Stoneware Mug, 350 ml", "kitchen", "Colour", [("Chalk", 1_900, 24), ("Charcoal", 1_900, 12)],
+            "Thrown and glazed by hand, with a wide handle and a foot that does not scratch the table."),
+        choice(
+            "Paper Filters No. 2", "kitchen", "Pack", [("100 filters", 650, 80), ("500 filters", 2_600, 15)],
+            "Oxygen-bleached paper for size 02 cone drippers. Rinse once before brewing."),
         item("Ethiopia Yirgacheffe, 250 g", "coffee", 1_450, 120, "Washed single-origin beans with notes of bergamot, jasmine and lemon. Light roast, roasted to order."),
         item("Colombia Huila Decaf, 250 g", "coffee", 1_350, 80, "Sugar-cane processed decaf with a round body, milk chocolate and red apple. Medium roast."),
         item("House Espresso Blend, 1 kg", "coffee", 3_900, 60, "Brazil and Guatemala, roasted for milk drinks: hazelnut, cocoa and a long caramel finish."),

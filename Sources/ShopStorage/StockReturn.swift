@@ -11,8 +11,17 @@ public enum StockReturn {
         logger.warning(
             "stock return capped at the limit; units dropped",
             metadata: [
-                "order_id": "\(orderId)", "product_id": "\(line.productId)", "units": "\(line.quantity)", "returned": "\(returned)",
+                "order_id": "\(orderId)", "product_id": "\(line.productId)", "variant_id": "\(line.variantId)", "units": "\(line.quantity)", "returned": "\(returned)",
                 "dropped": "\(line.quantity - returned)", "limit": "\(Limits.stockRange.upperBound)",
+            ])
+    }
+
+    /// The line's variant (or product) was deleted since the order was placed: its units have nowhere to go.
+    public static func logGone(orderId: String, line: OrderLine) {
+        logger.warning(
+            "stock return dropped: the variant no longer exists",
+            metadata: [
+                "order_id": "\(orderId)", "product_id": "\(line.productId)", "variant_id": "\(line.variantId)", "units": "\(line.quantity)",
             ])
     }
 }

@@ -18,26 +18,97 @@ public struct Page<Item: Sendable>: Sendable {
 
 /// The catalog. Every method is one atomic operation in the backend.
 public protocol CatalogStore: Sendable {
-    /// Inserts a new product; `StorageError.alreadyExists` if the id is taken.
+    /// Inserts a new product with its variants; `StorageError.alreadyExists` if the id is taken, `.skuTaken` if a
+    /// variant's SKU is another's (compared without case).
     func createProduct(_ product: Product) async throws(StorageError)
     /// The product, or nil.
     func product(id: String) async throws(StorageError) -> Product?
     /// The products among `ids` that exist (any order).
     func products(ids: [String]) async throws(StorageError) -> [Product]
-    /// Replaces the editable fields and bumps `version`, conditioned on the current
-    /// version when `expectedVersion` is given (`.versionMismatch` otherwise).
-    func updateProduct(id: String, fields: ProductFields, expectedVersion: Int?, at: Date) async throws(StorageError) -> Product
-    /// Points the product at an uploaded image and bumps `version`; `.notFound` if there is none.
-    func setProductImage(id: String, imageUrl: String, at: Date) async throws(StorageError) -> Product
+    /// Replaces the editable fields, options and variants, and bumps `version`, if the stored version is
+    /// `edit.expectedVersion` (`.versionMismatch` otherwise). A variant kept (same id) keeps its stock and image; a new
+    /// one starts with its `quantity`; one left out is deleted, unless an unpaid order holds units of it
+    /// (`.variantInUse`). `.skuTaken` if a SKU is another product's.
+    func replaceProduct(_ edit: ProductEdit, at: Date) async throws(StorageError) -> Product
+    /// Points the product (or, with `variantId`, one of its variants) at an uploaded image and bumps `version`;
+    /// `.notFound` if there is no such product, `.variantNotFound` if it has no such variant.
+    func setProductImage(id: String, variantId: String?, imageUrl: String, at: Date) async throws(StorageError) -> Product
     /// Deletes a product; `.notFound` if there is none.
     func deleteProduct(id: String) async throws(StorageError)
-    /// Adds `delta` (which may be negative) to the stock. Throws `.insufficientStock`
-    /// rather than go below zero, and `.stockLimitExceeded` above the maximum.
-    func adjustStock(id: String, delta: Int, at: Date) async throws(StorageError) -> Product
+    /// Adds `delta` (which may be negative) to the stock of one variant (nil: the product's only one, else
+    /// `.variantRequired`). Throws `.insufficientStock` rather than go below zero, and `.stockLimitExceeded` above the maximum.
+    func adjustStock(id: String, variantId: String?, delta: Int, at: Date) async throws(StorageError) -> Product
     /// Products ordered by id, after `after` (a key from a previous page), optionally in one category.
     func listProducts(category: String?, limit: Int, after: String?) async throws(StorageError) -> Page<Product>
     /// Number of products in the catalog (used to decide whether to seed a demo catalog).
     func productCount() async throws(StorageError) -> Int
+}
+
+/// An edit of a product (`PUT /products/{id}`): everything but stock and images.
+public struct ProductEdit: Sendable, Equatable {
+    public var id: String
+    public var name: String
+    public var description: String
+    public var currency: String
+    public var category: String
+    public var options: [ProductOption]
+    /// In order. A kept variant's `quantity` and `imageUrl` are ignored (the store keeps its own).
+    public var variants: [ProductVariant]
+    public var expectedVersion: Int
+
+    public init(
+        id: String, name: String, description: String, currency: String, category: String, options: [ProductOption],
+        variants: [ProductVariant], expectedVersion: Int
+    ) {
+        self.id = id
+        self.name = name
+        self.description = description
+        self.currency = currency
+        self.category = category
+        self.options = options
+        self.variants = variants
+        self.expectedVersion = expectedVersion
+    }
+
+    /// The product as it would be written over `current` (kept variants with their stock and images).
+    public func applied(to current: Product, at now: Date) -> Product {
+        let kept = Dictionary(current.variants.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
+        return Product(
+            id: id, name: name, description: description, currency: currency, category: category, imageUrl: current.imageUrl,
+            version: current.version + 1, createdAt: current.createdAt, updatedAt: now, options: options,
+            variants: variants.map { variant in
+                guard let old = kept[variant.id] else { return variant }
+                var merged = variant
+                merged.quantity = old.quantity
+                merged.imageUrl = old.imageUrl
+                return merged
+            })
+    }
+}
+
+extension CatalogStore {
+    /// Replaces the name, description, currency, category and (for a product with one variant) price, as `PUT`
+    /// without `variants` does; `.variantRequired` for a product with several.
+    public func updateProduct(id: String, fields: ProductFields, expectedVersion: Int?, at now: Date) async throws(StorageError) -> Product {
+        guard let current = try await product(id: id) else { throw .notFound }
+        if let expectedVersion, expectedVersion != current.version { throw .versionMismatch(current: current.version) }
+        guard current.hasOneVariant else { throw .variantRequired }
+        var variants = current.variants
+        variants[0].price = fields.price
+        return try await replaceProduct(
+            ProductEdit(
+                id: id, name: fields.name, description: fields.description, currency: fields.currency, category: fields.category,
+                options: current.options, variants: variants, expectedVersion: current.version),
+            at: now)
+    }
+
+    public func setProductImage(id: String, imageUrl: String, at now: Date) async throws(StorageError) -> Product {
+        try await setProductImage(id: id, variantId: nil, imageUrl: imageUrl, at: now)
+    }
+
+    public func adjustStock(id: String, delta: Int, at now: Date) async throws(StorageError) -> Product {
+        try await adjustStock(id: id, variantId: nil, delta: delta, at: now)
+    }
 }
 
 /// The stores the services run on (also what each conformance case is handed). Orders and payments are
@@ -266,13 +337,16 @@ public protocol UserStore: Sendable {
     func refreshTokenOwner(digest: String, now: Date) async throws(StorageError) -> String?
 }
 
-/// A product that an order could not get enough of.
+/// A product variant that an order could not get enough of.
 public struct StockShortage: Sendable, Codable, Equatable, Hashable {
     public var productId: String
+    public var variantId: String
     public var requested: Int
     public var available: Int
-    public init(productId: String, requested: Int, available: Int) {
+    /// Without `variantId`, the product's default variant (whose id is the product's).
+    public init(productId: String, variantId: String? = nil, requested: Int, available: Int) {
         self.productId = productId
+        self.variantId = variantId ?? productId
         self.requested = requested
         self.available = available
     }
@@ -292,6 +366,14 @@ public enum StorageError: Error, Sendable, Equatable {
     case tooManyAddresses(limit: Int)
     /// A product named by an order no longer exists.
     case productNotFound(String)
+    /// The product has no variant with this id.
+    case variantNotFound(productId: String, variantId: String)
+    /// The product has several variants and the call named none.
+    case variantRequired
+    /// A variant's SKU is another's (compared without case).
+    case skuTaken(String)
+    /// An edit would delete a variant that an unpaid order holds units of.
+    case variantInUse(String)
     case invalidTransition(current: OrderStatus)
     case emailTaken
     /// A page key the store did not make.

@@ -19,7 +19,7 @@ public enum StorageConformance {
 
     /// Every case, in a stable order.
     public static let cases: [Case] = catalogCases + orderCases + userCases + raceCases + paymentCases + openOrderCases + shippingCases
-        + outboxCases + statsCases
+        + outboxCases + statsCases + variantCases
 
     // A fixed clock: cases pass explicit times, never sleep.
     static let t0 = Date(timeIntervalSince1970: 1_780_000_000)

@@ -60,11 +60,14 @@ struct MigrationTests {
     }
 
     /// Writes the orders as the code before `ByUserStatus` and the counters did: no `UserStatus`, no `OPEN#` item; and
-    /// `oldProducts` without `StockShard`.
+    /// `oldProducts` without `StockShard` and as they were before variants (stock in `Quantity` alone, no `Variants`).
     static func writeOldOrders(_ store: DynamoDBStore) async throws -> [Order] {
         for product in oldProducts {
             var item = DynamoDBStore.item(product)
             item["StockShard"] = nil
+            item["Variants"] = nil
+            item["Options"] = nil
+            item[DynamoDBStore.stockAttribute(product.id)] = nil
             _ = try await store.client.call("PutItem", DDBRequest(TableName: store.tables.products, Item: item), as: Empty.self)
         }
         let orders = orders()
@@ -146,9 +149,20 @@ struct MigrationTests {
         let report = try await store.migrate(options)
         #expect(report.tablesCreated == [store.tables.paymentEvents, store.tables.events, store.tables.stats])
         #expect(report.indexesAdded == Self.addedIndexes(store))
-        #expect(report.backfills.map(\.state) == [.applied, .applied, .applied])
-        #expect(report.backfills.map(\.itemsWritten) == [orders.count, 3, Self.oldProducts.count])
-        #expect(report.itemsWritten == orders.count + 3 + Self.oldProducts.count)
+        #expect(report.backfills.map(\.state) == [.applied, .applied, .applied, .applied])
+        #expect(report.backfills.map(\.itemsWritten) == [orders.count, 3, Self.oldProducts.count, Self.oldProducts.count])
+        #expect(report.itemsWritten == orders.count + 3 + 2 * Self.oldProducts.count)
+        // Every old product is now one with its default variant, its stock and a claimed SKU; it restocks and sells.
+        for old in Self.oldProducts {
+            let item = try #require(try await store.productItem(id: old.id))
+            #expect(!DynamoDBStore.isLegacy(item) && item[DynamoDBStore.stockAttribute(old.id)]?.intValue == old.quantity)
+            let product = try #require(try await store.product(id: old.id))
+            #expect(product.variants.map(\.id) == [old.id] && product.quantity == old.quantity && product.price == old.price)
+            let claim = try #require(try await store.get(store.tables.products, ["ProductID": .s("SKU#" + SKU.key(product.variants[0].sku))]))
+            #expect(claim["Owner"] == .s(old.id))
+            let restocked = try await store.adjustStock(id: old.id, delta: 5, at: Self.t0)
+            #expect(restocked.quantity == old.quantity + 5 && restocked.variants[0].quantity == old.quantity + 5)
+        }
         #expect(!report.interrupted)
         #expect(try await Self.indexNames(store, store.tables.orders)[DynamoDBSchema.ordersByUserStatus] == "ACTIVE")
         #expect(try await store.describe(store.tables.paymentEvents) != nil)
@@ -180,7 +194,7 @@ struct MigrationTests {
         // Again: nothing to add, nothing to write, nothing changed.
         let again = try await store.migrate(Self.fast())
         #expect(again.tablesCreated.isEmpty && again.indexesAdded.isEmpty)
-        #expect(again.backfills.map(\.state) == [.alreadyApplied, .alreadyApplied, .alreadyApplied])
+        #expect(again.backfills.map(\.state) == [.alreadyApplied, .alreadyApplied, .alreadyApplied, .alreadyApplied])
         #expect(again.itemsWritten == 0)
         #expect(try await Self.scanOrders(store) == afterFirst)
 
@@ -188,6 +202,27 @@ struct MigrationTests {
         let deployed = try await store.migrate(Self.fast(MigrationOptions(mode: .backfillsOnly)))
         #expect(deployed.itemsWritten == 0 && deployed.indexesAdded.isEmpty && deployed.tablesCreated.isEmpty)
         #expect(try await Self.scanOrders(store) == afterFirst)
+    }
+
+    /// Before the backfill has run, a product from before variants sells, restocks and takes back a cancel's units: the
+    /// first write that meets it gives it its default variant.
+    @Test func aProductFromBeforeVariantsSellsBeforeTheBackfill() async throws {
+        let store = try await Self.oldStore()
+        _ = try await store.migrate(Self.fast())  // every table and index, the backfills run on empty tables
+        _ = try await Self.writeOldOrders(store)
+        let old = Self.oldProducts[2]
+        #expect(try await store.productItem(id: old.id).map(DynamoDBStore.isLegacy) == true)
+        #expect(try await store.product(id: old.id)?.variants.map(\.id) == [old.id])
+        let order = Order(
+            id: Identifier.make(at: Self.t0), userId: "buyer", lines: [OrderLine(productId: old.id, name: old.name, unitPrice: 100, quantity: 2)],
+            total: 200, currency: "USD", status: .pendingPayment, createdAt: Self.t0, updatedAt: Self.t0, expiresAt: Self.t0.addingTimeInterval(900))
+        _ = try await store.placeOrder(order, claim: nil, at: Self.t0)
+        #expect(try await store.productItem(id: old.id).map(DynamoDBStore.isLegacy) == false)
+        #expect(try await store.product(id: old.id)?.quantity == 0)
+        let restock = Self.oldProducts[1]
+        #expect(try await store.adjustStock(id: restock.id, delta: 4, at: Self.t0).quantity == 5)
+        _ = try await store.transitionOrder(id: order.id, from: [.pendingPayment], to: .cancelled, expiredBy: nil, at: Self.t0)
+        #expect(try await store.product(id: old.id)?.variants[0].quantity == 2)
     }
 
     @Test func anInterruptedMigrationResumesWhereItStopped() async throws {
@@ -202,7 +237,7 @@ struct MigrationTests {
         options.stopAfterItems = 4
         let first = try await store.migrate(options)
         #expect(first.interrupted)
-        #expect(first.backfills.map(\.state) == [.interrupted, .pending, .pending])
+        #expect(first.backfills.map(\.state) == [.interrupted, .pending, .pending, .pending])
         #expect(first.backfills[0].itemsWritten == 4)
         let record = try #require(try await Self.scanOrders(store)["MIGRATION#" + DynamoDBStore.backfillIds[0]])
         #expect(record["ResumeKey"] != nil && record["AppliedAt"] == nil)
@@ -214,7 +249,7 @@ struct MigrationTests {
         let second = try await store.migrate(options)
         #expect(!second.interrupted)
         #expect(second.indexesAdded.isEmpty)
-        #expect(second.backfills.map(\.state) == [.applied, .applied, .applied])
+        #expect(second.backfills.map(\.state) == [.applied, .applied, .applied, .applied])
         #expect(second.backfills[0].resumed && !second.backfills[1].resumed)
         // Items 4 to the end of the orders, plus the migration record itself, were scanned again: not the first three.
         #expect(second.backfills[0].itemsScanned == orders.count - 3 + 1)
@@ -222,7 +257,7 @@ struct MigrationTests {
         try await Self.expectMigrated(store, before: before, orders: orders)
 
         let third = try await store.migrate(options)
-        #expect(third.itemsWritten == 0 && third.backfills.map(\.state) == [.alreadyApplied, .alreadyApplied, .alreadyApplied])
+        #expect(third.itemsWritten == 0 && third.backfills.map(\.state) == [.alreadyApplied, .alreadyApplied, .alreadyApplied, .alreadyApplied])
     }
 
     @Test func anInterruptedCounterBackfillResumes() async throws {
@@ -234,10 +269,10 @@ struct MigrationTests {
         // The first backfill scans the orders and its own record; stop two items into the second one.
         options.stopAfterItems = orders.count + 1 + 2
         let first = try await store.migrate(options)
-        #expect(first.backfills.map(\.state) == [.applied, .interrupted, .pending])
+        #expect(first.backfills.map(\.state) == [.applied, .interrupted, .pending, .pending])
         options.stopAfterItems = nil
         let second = try await store.migrate(options)
-        #expect(second.backfills.map(\.state) == [.alreadyApplied, .applied, .applied])
+        #expect(second.backfills.map(\.state) == [.alreadyApplied, .applied, .applied, .applied])
         #expect(first.backfills[1].itemsWritten + second.backfills[1].itemsWritten == 3)
         try await Self.expectMigrated(store, before: before, orders: orders)
     }
@@ -257,7 +292,7 @@ struct MigrationTests {
             } else {
                 #expect(report.tablesCreated.isEmpty && report.indexesAdded.isEmpty)
             }
-            #expect(report.backfills.map(\.state) == [.pending, .pending, .pending])
+            #expect(report.backfills.map(\.state) == [.pending, .pending, .pending, .pending])
             #expect(report.itemsWritten == 0)
             #expect(try await Self.scanOrders(store) == before)
             #expect(try await Self.indexNames(store, store.tables.orders) == indexesBefore)
@@ -268,7 +303,7 @@ struct MigrationTests {
         _ = try await store.migrate(Self.fast())
         let done = try await store.migrate(Self.fast(MigrationOptions(dryRun: true)))
         #expect(done.tablesCreated.isEmpty && done.indexesAdded.isEmpty)
-        #expect(done.backfills.map(\.state) == [.alreadyApplied, .alreadyApplied, .alreadyApplied])
+        #expect(done.backfills.map(\.state) == [.alreadyApplied, .alreadyApplied, .alreadyApplied, .alreadyApplied])
         #expect(orders.count == 12)
     }
 

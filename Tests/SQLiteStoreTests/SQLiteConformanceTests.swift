@@ -1,4 +1,5 @@
 import Foundation
+import GRDB
 @testable import SQLiteStore
 import ShopDomain
 import ShopStorage
@@ -19,6 +20,42 @@ struct SQLiteConformanceTests {
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let store = try SQLiteStore(directory: dir)
         try await testCase.run(StoreHarness(store))
+    }
+
+    /// v7-variants: a product written before variants reads, sells and restocks as before, as its default variant.
+    @Test func productsFromBeforeVariantsBecomeOnesWithADefaultVariant() async throws {
+        let dir = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let old = try DatabaseQueue(path: dir + "/shop.sqlite")
+        try SQLiteStore.migrator.migrate(old, upTo: "v6-outbox")
+        try await old.write { db in
+            for (id, name) in [("old-1", "Old lamp"), ("old-2", "Old lamp")] {
+                try db.execute(
+                    sql: """
+                        INSERT INTO products (id, name, description, price, currency, quantity, category, image_url, version, created_at, updated_at)
+                        VALUES (?, ?, 'd', 4500, 'USD', 7, 'home', 'https://img.example/lamp.png', 3, 0, 0)
+                        """,
+                    arguments: [id, name])
+            }
+        }
+        try old.close()
+        let store = try SQLiteStore(directory: dir)
+        let product = try #require(try await store.product(id: "old-1"))
+        #expect(product.options.isEmpty && product.variants.map(\.id) == ["old-1"] && product.variants[0].options.isEmpty)
+        #expect(product.price == 4_500 && product.quantity == 7 && product.imageUrl == "https://img.example/lamp.png" && product.version == 3)
+        #expect(SKU.isValid(product.variants[0].sku))
+        // Two products of one name still get SKUs of their own.
+        let twin = try #require(try await store.product(id: "old-2"))
+        #expect(SKU.key(twin.variants[0].sku) != SKU.key(product.variants[0].sku))
+        // An order line without a variant names the default one; it sells, and a cancel returns it.
+        let order = Order(
+            id: "order-1", userId: "u", lines: [OrderLine(productId: "old-1", name: "Old lamp", unitPrice: 4_500, quantity: 2)], total: 9_000,
+            currency: "USD", status: .pendingPayment, createdAt: Date(), updatedAt: Date(), expiresAt: Date().addingTimeInterval(900))
+        _ = try await store.placeOrder(order, claim: nil, at: Date())
+        #expect(try await store.product(id: "old-1")?.quantity == 5)
+        #expect(try await store.adjustStock(id: "old-1", delta: 10, at: Date()).quantity == 15)
+        _ = try await store.transitionOrder(id: "order-1", from: [.pendingPayment], to: .cancelled, expiredBy: nil, at: Date())
+        #expect(try await store.product(id: "old-1")?.variants[0].quantity == 17)
     }
 
     @Test func usesWriteAheadLogging() async throws {

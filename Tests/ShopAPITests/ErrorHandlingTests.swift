@@ -11,10 +11,10 @@ struct BrokenCatalog: CatalogStore {
     func createProduct(_ product: Product) async throws(StorageError) { throw .backend(Self.secret) }
     func product(id: String) async throws(StorageError) -> Product? { throw .backend(Self.secret) }
     func products(ids: [String]) async throws(StorageError) -> [Product] { throw .backend(Self.secret) }
-    func updateProduct(id: String, fields: ProductFields, expectedVersion: Int?, at: Date) async throws(StorageError) -> Product { throw .backend(Self.secret) }
+    func replaceProduct(_ edit: ProductEdit, at: Date) async throws(StorageError) -> Product { throw .backend(Self.secret) }
     func deleteProduct(id: String) async throws(StorageError) { throw .backend(Self.secret) }
-    func setProductImage(id: String, imageUrl: String, at: Date) async throws(StorageError) -> Product { throw .backend(Self.secret) }
-    func adjustStock(id: String, delta: Int, at: Date) async throws(StorageError) -> Product { throw .backend(Self.secret) }
+    func setProductImage(id: String, variantId: String?, imageUrl: String, at: Date) async throws(StorageError) -> Product { throw .backend(Self.secret) }
+    func adjustStock(id: String, variantId: String?, delta: Int, at: Date) async throws(StorageError) -> Product { throw .backend(Self.secret) }
     func listProducts(category: String?, limit: Int, after: String?) async throws(StorageError) -> Page<Product> { throw .backend(Self.secret) }
     func productCount() async throws(StorageError) -> Int { throw .backend(Self.secret) }
 }

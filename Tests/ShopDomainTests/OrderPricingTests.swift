@@ -77,7 +77,7 @@ struct OrderPricingTests {
     func priceFollowsCatalog() throws {
         let request = OrderRequest(lines: [.init(productId: "mug", quantity: 2)])
         var changed = shop
-        changed["mug"]?.price = 1_499
+        changed["mug"]?.variants[0].price = 1_499
         let before = try price(request, shop)
         let after = try price(request, changed)
         #expect(before.lines.first?.unitPrice == 1_299)

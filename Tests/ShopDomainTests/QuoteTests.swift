@@ -314,7 +314,7 @@ struct QuoteTests {
             "currency", "lines", "subtotal", "shippingMethods", "shippingMethodId", "shippingTotal", "shippingTax", "taxTotal", "total",
         ])
         let firstLine = try #require((object["lines"] as? [[String: Any]])?.first)
-        #expect(Set(firstLine.keys) == ["productId", "name", "unitPrice", "quantity", "lineTotal", "tax"])
+        #expect(Set(firstLine.keys) == ["productId", "variantId", "sku", "options", "name", "unitPrice", "quantity", "lineTotal", "tax"])
         let option = try #require((object["shippingMethods"] as? [[String: Any]])?.first)
         #expect(Set(option.keys) == ["id", "name", "price", "minDays", "maxDays"])
         #expect(try JSONDecoder().decode(Quote.self, from: JSONEncoder().encode(q)) == q)

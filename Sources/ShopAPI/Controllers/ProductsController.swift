@@ -17,17 +17,31 @@ struct ProductsController<Context: ShopRequestContext>: Sendable {
     struct ProductInput: Decodable {
         var name: String
         var description: String?
-        var price: Int
+        /// The one variant's price; with `variants` (whose prices are theirs) it is ignored.
+        var price: Int?
         var currency: String?
         var category: String
-        /// Initial stock, on create only; stock changes go through `/stock`.
+        /// Initial stock of the default variant, on create only; stock changes go through `/stock`.
         var quantity: Int?
+        var options: [ProductOption]?
+        var variants: [VariantInput]?
+
+        struct VariantInput: Decodable {
+            var id: String?
+            var sku: String?
+            var options: [String: String]?
+            var price: Int
+            var quantity: Int?
+        }
 
         /// Without a `currency`, the store settings' one.
-        func fields(_ settings: SettingsService) async throws(APIError) -> ProductFields {
+        func draft(_ settings: SettingsService) async throws(APIError) -> ProductDraft {
             let currency: String
             if let given = self.currency { currency = given } else { currency = try await settings.current().currency }
-            return ProductFields(name: name, description: description ?? "", price: price, currency: currency, category: category)
+            return ProductDraft(
+                fields: ProductFields(name: name, description: description ?? "", price: price ?? 0, currency: currency, category: category),
+                hasPrice: price != nil && variants == nil, quantity: quantity ?? 0, options: options,
+                variants: variants?.map { VariantSpec(id: $0.id, sku: $0.sku, options: $0.options ?? [:], price: $0.price, quantity: $0.quantity) })
         }
     }
 
@@ -53,12 +67,20 @@ struct ProductsController<Context: ShopRequestContext>: Sendable {
         group.post("{id}/stock", use: stock)
         group.post("{id}/image", use: startImageUpload)
         group.post("{id}/image/commit", use: commitImage)
+        group.post("{id}/variants/{variantId}/stock", use: stock)
+        group.post("{id}/variants/{variantId}/image", use: startImageUpload)
+        group.post("{id}/variants/{variantId}/image/commit", use: commitImage)
+    }
+
+    /// The `{variantId}` of a variant route, nil on a product route.
+    static func variantId(_ context: Context) throws -> String? {
+        context.parameters.get("variantId") == nil ? nil : try context.pathId("variantId")
     }
 
     @Sendable func startImageUpload(_ request: Request, context: Context) async throws -> EditedResponse<ImageUpload> {
         _ = try context.requireAdmin()
         let input = try await request.decode(as: ImageInput.self, context: context)
-        var upload = try await images.startUpload(productId: try context.pathId(), contentType: input.contentType)
+        var upload = try await images.startUpload(productId: try context.pathId(), variantId: try Self.variantId(context), contentType: input.contentType)
         // A local upload URL is a path on this server: make it absolute for the caller, on the public address when
         // one is set (behind TLS the request itself arrives as plain HTTP and cannot tell).
         if upload.uploadUrl.hasPrefix("/") {
@@ -74,7 +96,7 @@ struct ProductsController<Context: ShopRequestContext>: Sendable {
     @Sendable func commitImage(_ request: Request, context: Context) async throws -> EditedResponse<Product> {
         _ = try context.requireAdmin()
         let input = try await request.decode(as: CommitInput.self, context: context)
-        return Self.tagged(try await images.commit(productId: try context.pathId(), key: input.key))
+        return Self.tagged(try await images.commit(productId: try context.pathId(), variantId: try Self.variantId(context), key: input.key))
     }
 
     @Sendable func list(_ request: Request, context: Context) async throws -> Response {
@@ -106,7 +128,7 @@ struct ProductsController<Context: ShopRequestContext>: Sendable {
     @Sendable func create(_ request: Request, context: Context) async throws -> EditedResponse<Product> {
         _ = try context.requireAdmin()
         let input = try await request.decode(as: ProductInput.self, context: context)
-        let product = try await catalog.create(try await input.fields(settings), quantity: input.quantity ?? 0)
+        let product = try await catalog.create(try await input.draft(settings))
         context.logger.info("product created", metadata: ["product_id": "\(product.id)"])
         return EditedResponse(status: .created, headers: [.location: "/products/\(product.id)", .eTag: product.entityTag], response: product)
     }
@@ -116,7 +138,7 @@ struct ProductsController<Context: ShopRequestContext>: Sendable {
         let id = try context.pathId()
         let expected = try Self.expectedVersion(request.headers[.ifMatch])
         let input = try await request.decode(as: ProductInput.self, context: context)
-        return Self.tagged(try await catalog.update(id: id, fields: try await input.fields(settings), expectedVersion: expected))
+        return Self.tagged(try await catalog.update(id: id, draft: try await input.draft(settings), expectedVersion: expected))
     }
 
     @Sendable func delete(_ request: Request, context: Context) async throws -> HTTPResponse.Status {
@@ -129,7 +151,7 @@ struct ProductsController<Context: ShopRequestContext>: Sendable {
         _ = try context.requireAdmin()
         let id = try context.pathId()
         let input = try await request.decode(as: StockInput.self, context: context)
-        return Self.tagged(try await catalog.adjustStock(id: id, delta: input.delta))
+        return Self.tagged(try await catalog.adjustStock(id: id, variantId: try Self.variantId(context), delta: input.delta))
     }
 
     /// A product with its `ETag`.

@@ -33,7 +33,7 @@ public struct ImageService: Sendable {
         }
     }
 
-    public func startUpload(productId: String, contentType: String) async throws(APIError) -> ImageUpload {
+    public func startUpload(productId: String, variantId: String? = nil, contentType: String) async throws(APIError) -> ImageUpload {
         let images = try images
         let type = contentType.lowercased().trimmingWhitespace()
         guard let ext = ImageRules.allowedTypes[type] else {
@@ -41,15 +41,18 @@ public struct ImageService: Sendable {
                 "unsupported_image_type", "Images must be image/jpeg, image/png or image/webp.",
                 details: .object(["allowed": .array(ImageRules.allowedTypes.keys.sorted().map { .string($0) })]))
         }
-        guard try await mapped({ () throws(StorageError) in try await catalog.product(id: productId) }) != nil else {
+        guard let product = try await mapped({ () throws(StorageError) in try await catalog.product(id: productId) }) else {
             throw .notFound("Product \(productId)")
+        }
+        if let variantId, product.variant(id: variantId) == nil {
+            throw CatalogService.variantNotFound(productId: productId, variantId: variantId)
         }
         let key = "products/\(productId)/\(UUID().uuidString.lowercased()).\(ext)"
         let expiresAt = clock.now().addingTimeInterval(ImageRules.uploadLifetime)
         return try await mapped { () throws(StorageError) in try await images.prepareUpload(key: key, contentType: type, expiresAt: expiresAt) }
     }
 
-    public func commit(productId: String, key: String) async throws(APIError) -> Product {
+    public func commit(productId: String, variantId: String? = nil, key: String) async throws(APIError) -> Product {
         let images = try images
         guard key.hasPrefix("products/\(productId)/"), !key.contains(".."), key.count <= 300 else {
             throw .badRequest("invalid_image_key", "The key is not an upload key for this product.")
@@ -90,9 +93,11 @@ public struct ImageService: Sendable {
             throw APIError(unexpected: error)
         }
         do {
-            return try await catalog.setProductImage(id: productId, imageUrl: url, at: clock.now())
+            return try await catalog.setProductImage(id: productId, variantId: variantId, imageUrl: url, at: clock.now())
         } catch .notFound {
             throw .notFound("Product \(productId)")
+        } catch .variantNotFound(let productId, let variantId) {
+            throw CatalogService.variantNotFound(productId: productId, variantId: variantId)
         } catch {
             throw APIError(unexpected: error)
         }

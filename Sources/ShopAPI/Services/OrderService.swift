@@ -91,14 +91,21 @@ public struct OrderService: Sendable {
             outcome = try await orders.placeOrder(order, claim: claim, maxOpenOrders: maxOpenOrders, at: now)
         } catch .outOfStock(let shortages) {
             ShopMetrics.stockOut()
-            let names = shortages.map(\.productId).joined(separator: ", ")
+            let names = shortages.map { shortage in
+                order.lines.first { $0.productId == shortage.productId && $0.variantId == shortage.variantId }?.name ?? shortage.productId
+            }
             throw APIError(
-                .conflict, "out_of_stock", "Not enough stock for: \(names).",
+                .conflict, "out_of_stock", "Not enough stock for: \(names.joined(separator: ", ")).",
                 details: .array(shortages.map {
-                    .object(["productId": .string($0.productId), "requested": .int($0.requested), "available": .int($0.available)])
+                    .object([
+                        "productId": .string($0.productId), "variantId": .string($0.variantId), "requested": .int($0.requested),
+                        "available": .int($0.available),
+                    ])
                 }))
         } catch .productNotFound(let id) {
             throw Self.unknownProduct(id)
+        } catch .variantNotFound(let productId, let variantId) {
+            throw CatalogService.variantNotFound(productId: productId, variantId: variantId)
         } catch .tooManyOpenOrders(let limit) {
             throw APIError(
                 .conflict, "too_many_open_orders",
@@ -150,16 +157,32 @@ public struct OrderService: Sendable {
         let products = try await mapped { () throws(StorageError) in try await catalog.products(ids: ids) }
         let byId = Dictionary(products.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
         let settings = try await settingsService?.current() ?? .builtInDefault
-        var priced: [(productId: String, name: String, unitPrice: Int, quantity: Int)] = []
-        for line in lines {
+        var priced: [OrderLine] = []
+        for (index, line) in lines.enumerated() {
             guard let product = byId[line.productId] else { throw Self.unknownProduct(line.productId) }
+            let variant: ProductVariant
+            if let variantId = line.variantId {
+                guard let named = product.variant(id: variantId) else {
+                    throw CatalogService.variantNotFound(productId: product.id, variantId: variantId)
+                }
+                variant = named
+            } else {
+                guard product.hasOneVariant else {
+                    throw .invalid([FieldProblem(
+                        field: "lines[\(index)].variantId",
+                        problem: "is required: product \(product.id) comes in \(product.variants.count) variants")])
+                }
+                variant = product.variants[0]
+            }
             guard product.currency == settings.currency else {
                 throw APIError(
                     .badRequest, "unsupported_currency",
                     "Product \(product.id) is priced in \(product.currency); this store sells in \(settings.currency).",
                     details: .object(["productId": .string(product.id), "currency": .string(product.currency)]))
             }
-            priced.append((product.id, product.name, product.price, line.quantity))
+            priced.append(OrderLine(
+                productId: product.id, variantId: variant.id, sku: variant.sku, options: variant.options,
+                name: variant.lineName(productName: product.name, options: product.options), unitPrice: variant.price, quantity: line.quantity))
         }
         let quote: Quote
         do {
@@ -202,7 +225,9 @@ public struct OrderService: Sendable {
     /// A digest of the request's meaning (its lines, its address or saved address, its method), so that key order
     /// or spacing do not count as a different body.
     static func fingerprint(_ request: OrderRequest) -> String {
-        var canonical = request.lines.map { "\($0.productId)\u{1f}\($0.quantity)" }.joined(separator: "\u{1e}")
+        // A line without a variant reads as before variants existed, so that keys used across the upgrade still replay.
+        var canonical = request.lines.map { "\($0.productId)\u{1f}\($0.quantity)" + ($0.variantId.map { "\u{1f}v" + $0 } ?? "") }
+            .joined(separator: "\u{1e}")
         canonical += "\u{1d}" + (request.addressId.map { "id:" + $0 } ?? "")
         if let a = request.shippingAddress {
             canonical += [a.name, a.line1, a.line2 ?? "", a.city, a.region ?? "", a.postalCode, a.country, a.phone ?? ""].joined(separator: "\u{1f}")
