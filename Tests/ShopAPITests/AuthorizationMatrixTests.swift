@@ -70,6 +70,13 @@ struct AuthorizationMatrixTests {
               [.anonymous: (401, 401), .shopper: (403, 403), .otherShopper: (403, 403), .admin: (200, 404)]),
         Route(.post, "/products/{product}/image/commit", body: #"{"key":"products/{product}/x.png"}"#,
               [.anonymous: (401, 401), .shopper: (403, 403), .otherShopper: (403, 403), .admin: (409, 409)]),
+        // The fixture's product has one variant, its default, whose id is the product's.
+        Route(.post, "/products/{product}/variants/{variant}/stock", body: #"{"delta":1}"#,
+              [.anonymous: (401, 401), .shopper: (403, 403), .otherShopper: (403, 403), .admin: (200, 404)]),
+        Route(.post, "/products/{product}/variants/{variant}/image", body: #"{"contentType":"image/png"}"#,
+              [.anonymous: (401, 401), .shopper: (403, 403), .otherShopper: (403, 403), .admin: (200, 404)]),
+        Route(.post, "/products/{product}/variants/{variant}/image/commit", body: #"{"key":"products/{product}/x.png"}"#,
+              [.anonymous: (401, 401), .shopper: (403, 403), .otherShopper: (403, 403), .admin: (409, 409)]),
         Route(.post, "/orders", body: #"{"lines":[{"productId":"{product}","quantity":1}],"shippingAddress":\#(address),"shippingMethodId":"standard"}"#,
               [.anonymous: (401, 401), .shopper: (201, 404), .otherShopper: (201, 404), .admin: (201, 404)]),
         // A saved address is the caller's own: someone else's id is refused like a missing one.
@@ -108,7 +115,8 @@ struct AuthorizationMatrixTests {
     ]
 
     static func fill(_ text: String, _ f: Fixture) -> String {
-        text.replacingOccurrences(of: "{product}", with: f.productId).replacingOccurrences(of: "{order}", with: f.orderId)
+        text.replacingOccurrences(of: "{product}", with: f.productId).replacingOccurrences(of: "{variant}", with: f.productId)
+            .replacingOccurrences(of: "{order}", with: f.orderId)
             .replacingOccurrences(of: "{payment}", with: f.paymentId).replacingOccurrences(of: "{refresh}", with: f.refreshToken)
             .replacingOccurrences(of: "{address}", with: f.addressId)
     }
@@ -117,7 +125,8 @@ struct AuthorizationMatrixTests {
         let shop = try await TestShop()
         defer { shop.cleanUp() }
         func template(_ path: String) -> String {
-            path.replacingOccurrences(of: "{product}", with: "{id}").replacingOccurrences(of: "{order}", with: "{id}")
+            path.replacingOccurrences(of: "{product}", with: "{id}").replacingOccurrences(of: "{variant}", with: "{variantId}")
+                .replacingOccurrences(of: "{order}", with: "{id}")
                 .replacingOccurrences(of: "{payment}", with: "{id}").replacingOccurrences(of: "{address}", with: "{id}")
                 .split(separator: "?").first.map(String.init) ?? path
         }
