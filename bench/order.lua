@@ -6,13 +6,16 @@
 
 local token = os.getenv("BENCH_TOKEN") or error("BENCH_TOKEN is not set")
 local product = os.getenv("BENCH_PRODUCT_ID") or error("BENCH_PRODUCT_ID is not set")
+-- The variant to order (since variants: one of the product's several); without it, the product's one variant.
+local variant = os.getenv("BENCH_VARIANT_ID")
+local variantField = variant and string.format(',"variantId":"%s"', variant) or ""
 
 wrk.method = "POST"
 -- Shipped to Oregon by standard (an address and a method are required since issue 18): no tax there with the
 -- built-in settings, so each order costs the unit price plus 500 shipping and the stock check is unchanged.
-wrk.body = string.format('{"lines":[{"productId":"%s","quantity":1}],'
+wrk.body = string.format('{"lines":[{"productId":"%s"%s,"quantity":1}],'
     .. '"shippingAddress":{"name":"Bench Shopper","line1":"1 Main St","city":"Portland","region":"OR","postalCode":"97201","country":"US"},'
-    .. '"shippingMethodId":"standard"}', product)
+    .. '"shippingMethodId":"standard"}', product, variantField)
 wrk.headers["Content-Type"] = "application/json"
 wrk.headers["Authorization"] = "Bearer " .. token
 
