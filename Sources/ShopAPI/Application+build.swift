@@ -11,57 +11,6 @@ import ShopDomain
 import Payments
 import ShopStorage
 
-/// Everything the routes need, built once per process by a host.
-public struct ShopServices: Sendable {
-    public var catalog: CatalogService
-    public var orders: OrderService
-    public var identity: any IdentityProvider
-    public var verifier: TokenVerifier
-    public var cursors: CursorCodec
-    /// Served at `/.well-known/jwks.json` when the local issuer signs tokens.
-    public var jwksJSON: String?
-    public var images: ImageService
-    /// Set when images are files on this server: adds the signed upload and image routes.
-    public var localImages: (any LocalImageFiles)?
-    public var payments: PaymentService
-    /// The store settings (shipping zones, methods, tax rates) and shoppers' address books.
-    public var settings: SettingsService
-    public var addresses: AddressService
-    /// The outbox: order timelines, and what events send.
-    public var events: EventService
-    /// The merchant's figures.
-    public var stats: StatsService
-    /// Set when the gateway is the simulator: adds its confirm and 3-D Secure routes.
-    public var simulator: (any PaymentSimulator)?
-    /// Rate limits of the sign-in routes; off unless the host sets them.
-    public var limits: AbuseLimits = .off
-    /// `SHOP_PUBLIC_URL`: the address clients reach the store at (`https://shop.example.com`), the base of every
-    /// absolute URL the server makes. Nil: `http://` and the request's own host, right only without TLS in front.
-    public var publicURL: String?
-
-    public init(
-        catalog: CatalogService, orders: OrderService, identity: any IdentityProvider, verifier: TokenVerifier,
-        cursors: CursorCodec, jwksJSON: String?, images: ImageService, localImages: (any LocalImageFiles)?,
-        payments: PaymentService, simulator: (any PaymentSimulator)?, settings: SettingsService, addresses: AddressService,
-        events: EventService, stats: StatsService
-    ) {
-        self.events = events
-        self.stats = stats
-        self.settings = settings
-        self.addresses = addresses
-        self.payments = payments
-        self.simulator = simulator
-        self.catalog = catalog
-        self.orders = orders
-        self.identity = identity
-        self.verifier = verifier
-        self.cursors = cursors
-        self.jwksJSON = jwksJSON
-        self.images = images
-        self.localImages = localImages
-    }
-}
-
 /// The parts of the API a router serves. `shop serve` serves all of them; each Lambda function one,
 /// so that a function's 404 and 405 come from its own router.
 public enum APIArea: String, Sendable, CaseIterable {
@@ -174,29 +123,4 @@ public func buildApplication(
         services: backgroundServices,
         onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? port) },
         logger: logger)
-}
-
-extension ShopServices {
-    /// One pass of the sweep: send the refunds that are still due, then expire overdue orders (returning their
-    /// stock and closing their payments). Refunds go first, with their own bounded batch: a backlog of orders to
-    /// expire can use up a function's time, and money owed back must not wait behind it.
-    public func sweep(logger: Logger? = nil, purgeIdempotencyKeys: Bool = true) async throws(APIError) -> (expired: Int, refundsRetried: Int) {
-        // Orders are expired even when retrying refunds failed, and the other way round.
-        let refunds: Result<Int, APIError>
-        do { refunds = .success(try await payments.retryDueRefunds()) } catch { refunds = .failure(error) }
-        let expired = try await orders.expireDue(logger: logger, purgeIdempotencyKeys: purgeIdempotencyKeys)
-        return (expired, try refunds.get())
-    }
-
-    /// The outbox's part of the sweep on AWS: events the stream's function could not dispatch (it failed for good and
-    /// sent them to the dead-letter queue) are published and dispatched once they are `grace` old, and due
-    /// deliveries (retries) are sent. `publish` puts an event on the bus.
-    public func sweepOutbox(
-        grace: Duration = .seconds(300), until: Date? = nil, publish: (@Sendable (OrderEvent) async throws -> Void)?
-    ) async throws(StorageError) -> (dispatched: Int, delivered: Int) {
-        let before = events.clock.now().addingTimeInterval(-grace.seconds)
-        let dispatched = try await events.dispatchPending(before: before, publish: publish)
-        let delivered = try await events.deliverDue(until: until)
-        return (dispatched, delivered)
-    }
 }
