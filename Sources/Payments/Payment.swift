@@ -92,8 +92,8 @@ public protocol PaymentGateway: Sendable {
     func cancelPayment(id: String) async throws(PaymentError) -> GatewayPayment
     /// Refunds `amount` (nil: everything not yet refunded).
     func refund(paymentId: String, amount: Int?, idempotencyKey: String) async throws(PaymentError) -> GatewayRefund
-    /// Checks `Stripe-Signature` over the raw body, then decodes the event.
-    func verifyWebhook(payload: [UInt8], signatureHeader: String?) throws(WebhookError) -> WebhookEvent
+    /// The secret its webhooks are signed with (`WebhookVerifier` checks them); nil where payments are not configured.
+    var webhookSignature: WebhookSignature? { get }
 }
 
 extension PaymentGateway {

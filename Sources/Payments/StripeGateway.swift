@@ -94,10 +94,7 @@ public struct StripeGateway: PaymentGateway {
         return GatewayRefund(id: refund.id, paymentId: paymentId, amount: refund.amount ?? amount ?? 0, status: status, refundedTotal: total)
     }
 
-    public func verifyWebhook(payload: [UInt8], signatureHeader: String?) throws(WebhookError) -> WebhookEvent {
-        try signature.verify(payload, header: signatureHeader, now: clock.now())
-        return try WebhookEvent.decode(payload)
-    }
+    public var webhookSignature: WebhookSignature? { signature }
 
     // MARK: the wire
 

@@ -29,6 +29,22 @@ public enum WebhookError: Error, Sendable, Equatable, CustomStringConvertible {
     }
 }
 
+/// Webhook deliveries, checked in one place for every gateway: the signature (`Stripe-Signature`) over the raw body,
+/// then the event decoded. The payment service holds one, made from its gateway's secret.
+public struct WebhookVerifier: Sendable {
+    let signature: WebhookSignature?
+
+    public init(signature: WebhookSignature?) {
+        self.signature = signature
+    }
+
+    public func event(payload: [UInt8], header: String?, now: Date) throws(WebhookError) -> WebhookEvent {
+        guard let signature else { throw .malformedEvent("payments are not configured here (SHOP_PAYMENTS=none)") }
+        try signature.verify(payload, header: header, now: now)
+        return try WebhookEvent.decode(payload)
+    }
+}
+
 /// Stripe's webhook signature scheme: `Stripe-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256(secret, "<t>.<raw body>")>`,
 /// with one `v1=` per active secret while a secret is being rotated. Our check is stricter than Stripe's
 /// library in one way: a timestamp too far in the future is refused as well as a stale one.

@@ -284,10 +284,7 @@ public final class SimulatedGateway: PaymentGateway, PaymentSimulator, Sendable 
         }
     }
 
-    public func verifyWebhook(payload: [UInt8], signatureHeader: String?) throws(WebhookError) -> WebhookEvent {
-        try signature.verify(payload, header: signatureHeader, now: clock.now())
-        return try WebhookEvent.decode(payload)
-    }
+    public var webhookSignature: WebhookSignature? { signature }
 
     // MARK: PaymentSimulator
 

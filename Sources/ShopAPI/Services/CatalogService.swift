@@ -18,11 +18,11 @@ public struct CatalogService: Sendable {
     }
 
     public func list(category: String?, limit: Int, after: String?) async throws(APIError) -> Page<Product> {
-        try await mapped { () throws(StorageError) in try await store.listProducts(category: category, limit: limit, after: after) }
+        try await mapped(try await store.listProducts(category: category, limit: limit, after: after))
     }
 
     public func get(id: String) async throws(APIError) -> Product {
-        guard let product = try await mapped({ () throws(StorageError) in try await store.product(id: id) }) else {
+        guard let product = try await mapped(try await store.product(id: id)) else {
             throw .notFound("Product \(id)")
         }
         return product
@@ -217,7 +217,7 @@ public struct CatalogService: Sendable {
 
     /// Seeds `products` if the catalog is empty; returns how many were added.
     public func seedIfEmpty(_ products: [ProductDraft]) async throws(APIError) -> Int {
-        guard try await mapped({ () throws(StorageError) in try await store.productCount() }) == 0 else { return 0 }
+        guard try await mapped(try await store.productCount()) == 0 else { return 0 }
         for draft in products {
             _ = try await create(draft)
         }
@@ -248,7 +248,7 @@ public struct ProductDraft: Sendable {
 }
 
 /// Runs a store call whose errors no caller expects, so any is a 500 (logged, never shown).
-func mapped<T>(_ body: () async throws(StorageError) -> T) async throws(APIError) -> T {
+func mapped<T>(_ body: @autoclosure () async throws(StorageError) -> T) async throws(APIError) -> T {
     do {
         return try await body()
     } catch {

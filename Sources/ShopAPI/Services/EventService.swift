@@ -87,10 +87,10 @@ public struct EventService: Sendable {
 
     /// `GET /orders/{id}/events`: the owner or an admin; anyone else gets the same 404 as for the order.
     public func timeline(orderId: String, caller: VerifiedCaller) async throws(APIError) -> [EventView] {
-        guard let order = try await mapped({ () throws(StorageError) in try await orders.order(id: orderId) }),
+        guard let order = try await mapped(try await orders.order(id: orderId)),
             order.userId == caller.userId || caller.isAdmin
         else { throw .notFound("Order \(orderId)") }
-        let events = try await mapped { () throws(StorageError) in try await outbox.orderEvents(orderId: orderId) }
+        let events = try await mapped(try await outbox.orderEvents(orderId: orderId))
         return events.map { EventView(stored: $0, order: order, forAdmin: caller.isAdmin) }
     }
 

@@ -41,7 +41,7 @@ public struct ImageService: Sendable {
                 "unsupported_image_type", "Images must be image/jpeg, image/png or image/webp.",
                 details: .object(["allowed": .array(ImageRules.allowedTypes.keys.sorted().map { .string($0) })]))
         }
-        guard let product = try await mapped({ () throws(StorageError) in try await catalog.product(id: productId) }) else {
+        guard let product = try await mapped(try await catalog.product(id: productId)) else {
             throw .notFound("Product \(productId)")
         }
         if let variantId, product.variant(id: variantId) == nil {
@@ -49,7 +49,7 @@ public struct ImageService: Sendable {
         }
         let key = "products/\(productId)/\(UUID().uuidString.lowercased()).\(ext)"
         let expiresAt = clock.now().addingTimeInterval(ImageRules.uploadLifetime)
-        return try await mapped { () throws(StorageError) in try await images.prepareUpload(key: key, contentType: type, expiresAt: expiresAt) }
+        return try await mapped(try await images.prepareUpload(key: key, contentType: type, expiresAt: expiresAt))
     }
 
     public func commit(productId: String, variantId: String? = nil, key: String) async throws(APIError) -> Product {
@@ -57,7 +57,7 @@ public struct ImageService: Sendable {
         guard key.hasPrefix("products/\(productId)/"), !key.contains(".."), key.count <= 300 else {
             throw .badRequest("invalid_image_key", "The key is not an upload key for this product.")
         }
-        guard let stored = try await mapped({ () throws(StorageError) in try await images.head(key: key) }) else {
+        guard let stored = try await mapped(try await images.head(key: key)) else {
             throw APIError(.conflict, "image_not_uploaded", "Nothing has been uploaded under this key yet; upload the image first.")
         }
         // S3 cannot cap a presigned PUT's size, so the cap is enforced here: an oversized

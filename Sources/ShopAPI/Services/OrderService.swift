@@ -59,9 +59,8 @@ public struct OrderService: Sendable {
                 expiresAt: now.addingTimeInterval(idempotencyLifetime.seconds))
             // The key first: a replay answers the original order whatever the catalog or the settings have become
             // since (a product deleted, a price or currency changed, a rate changed), before anything is priced.
-            if let record = try await mapped({ () throws(StorageError) in
-                try await orders.idempotencyRecord(userId: userId, key: idempotencyKey, at: now)
-            }) {
+            if let record = try await mapped(
+                try await orders.idempotencyRecord(userId: userId, key: idempotencyKey, at: now)) {
                 return try await resolve(record, claim: fresh)
             }
             claim = fresh
@@ -69,9 +68,8 @@ public struct OrderService: Sendable {
         // A saved address is copied into the order: later edits of the address book change no placed order.
         let address: Address
         if let addressId = request.addressId {
-            guard let addressBook, let saved = try await mapped({ () throws(StorageError) in
-                try await addressBook.store.address(userId: userId, id: addressId)
-            }) else {
+            guard let addressBook, let saved = try await mapped(
+                try await addressBook.store.address(userId: userId, id: addressId)) else {
                 throw .invalid([FieldProblem(field: "addressId", problem: "is not one of your saved addresses")])
             }
             address = saved.address
@@ -154,7 +152,7 @@ public struct OrderService: Sendable {
     /// Prices `lines` from the catalog for `address` by the settings' rules.
     func price(lines: [OrderRequest.Line], address: Address, methodId: String?) async throws(APIError) -> (quote: Quote, method: OrderShippingMethod) {
         let ids = lines.map(\.productId)
-        let products = try await mapped { () throws(StorageError) in try await catalog.products(ids: ids) }
+        let products = try await mapped(try await catalog.products(ids: ids))
         let byId = Dictionary(products.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
         let settings = try await settingsService?.current() ?? .builtInDefault
         var priced: [OrderLine] = []
@@ -212,7 +210,7 @@ public struct OrderService: Sendable {
                 .unprocessableContent, "idempotency_key_reused",
                 "This Idempotency-Key was already used with a different request; use a new key for a new order.")
         }
-        guard let order = try await mapped({ () throws(StorageError) in try await orders.order(id: record.orderId) }) else {
+        guard let order = try await mapped(try await orders.order(id: record.orderId)) else {
             throw .internalError
         }
         return order
@@ -238,7 +236,7 @@ public struct OrderService: Sendable {
 
     /// The order if `caller` may see it; someone else's order is a 404, as if it did not exist.
     public func get(id: String, caller: VerifiedCaller) async throws(APIError) -> Order {
-        guard let order = try await mapped({ () throws(StorageError) in try await orders.order(id: id) }),
+        guard let order = try await mapped(try await orders.order(id: id)),
             order.userId == caller.userId || caller.isAdmin
         else { throw .notFound("Order \(id)") }
         return order
@@ -247,7 +245,7 @@ public struct OrderService: Sendable {
     public func list(caller: VerifiedCaller, everyone: Bool, status: OrderStatus?, limit: Int, after: String?) async throws(APIError) -> Page<Order> {
         if everyone && !caller.isAdmin { throw .forbidden }
         let userId = everyone ? nil : caller.userId
-        return try await mapped { () throws(StorageError) in try await orders.listOrders(userId: userId, status: status, limit: limit, after: after) }
+        return try await mapped(try await orders.listOrders(userId: userId, status: status, limit: limit, after: after))
     }
 
     /// Cancels an order of the caller's (or any, for an admin); the store returns the stock.
@@ -304,7 +302,7 @@ public struct OrderService: Sendable {
         // Bounded: an index that lags (DynamoDB's Due index) keeps listing orders already moved; those
         // are skipped, and a pass that moves nothing new ends the sweep instead of spinning on them.
         for _ in 0..<100 {
-            let due = try await mapped { () throws(StorageError) in try await orders.dueOrders(now: now, limit: 100) }
+            let due = try await mapped(try await orders.dueOrders(now: now, limit: 100))
             var movedAny = false
             for order in due where seen.insert(order.id).inserted {
                 do {
@@ -325,7 +323,7 @@ public struct OrderService: Sendable {
             if due.count < 100 || !movedAny { break }
         }
         if purgeIdempotencyKeys {
-            _ = try await mapped { () throws(StorageError) in try await orders.purgeIdempotencyRecords(before: now) }
+            _ = try await mapped(try await orders.purgeIdempotencyRecords(before: now))
         }
         return expired
     }

@@ -25,6 +25,8 @@ public protocol OrderSettlement: Sendable {
 public struct PaymentService: OrderSettlement {
     let store: any OrderStore & PaymentStore
     public let gateway: any PaymentGateway
+    /// Checks the gateway's webhook deliveries.
+    let webhooks: WebhookVerifier
     let clock: WallClock
     let logger: Logger
     /// How long a processed event id is remembered (Stripe retries deliveries for up to 3 days).
@@ -33,13 +35,14 @@ public struct PaymentService: OrderSettlement {
     public init(store: any OrderStore & PaymentStore, gateway: any PaymentGateway, clock: WallClock = .system, logger: Logger) {
         self.store = store
         self.gateway = gateway
+        self.webhooks = WebhookVerifier(signature: gateway.webhookSignature)
         self.clock = clock
         self.logger = logger
     }
 
     /// Starts paying `orderId`, or hands back the payment already open for it.
     public func start(orderId: String, caller: VerifiedCaller) async throws(APIError) -> PaymentRecord {
-        guard let order = try await mapped({ () throws(StorageError) in try await store.order(id: orderId) }), order.userId == caller.userId else {
+        guard let order = try await mapped(try await store.order(id: orderId)), order.userId == caller.userId else {
             throw .notFound("Order \(orderId)")
         }
         guard order.status == .pendingPayment else {
@@ -47,7 +50,7 @@ public struct PaymentService: OrderSettlement {
                 .conflict, "order_not_payable", "Only an order waiting for payment can be paid; this one is \(order.status.rawValue).",
                 details: .object(["status": .string(order.status.rawValue)]))
         }
-        let existing = try await mapped { () throws(StorageError) in try await store.payments(orderId: orderId) }
+        let existing = try await mapped(try await store.payments(orderId: orderId))
         if var open = existing.first(where: { $0.status.isOpen }) {
             // The stored status moves only when the webhook arrives; a repeated start (a reloaded checkout page)
             // answers what the gateway says now, so a page never offers the card form for a payment that went through.
@@ -71,7 +74,7 @@ public struct PaymentService: OrderSettlement {
             try await store.createPayment(record)
             return record
         } catch .alreadyExists {
-            return try await mapped { () throws(StorageError) in try await store.payment(id: made.id) } ?? record
+            return try await mapped(try await store.payment(id: made.id)) ?? record
         } catch {
             throw APIError(unexpected: error)
         }
@@ -79,14 +82,14 @@ public struct PaymentService: OrderSettlement {
 
     /// A payment of the caller's own order, for the simulator's card steps: only its owner pays, not an admin (404 otherwise).
     public func ownPayment(id: String, caller: VerifiedCaller) async throws(APIError) -> PaymentRecord {
-        guard let payment = try await mapped({ () throws(StorageError) in try await store.payment(id: id) }), payment.userId == caller.userId
+        guard let payment = try await mapped(try await store.payment(id: id)), payment.userId == caller.userId
         else { throw .notFound("Payment \(id)") }
         return payment
     }
 
     /// A payment of the caller's own order, or any for an admin (404 otherwise).
     public func payment(id: String, caller: VerifiedCaller) async throws(APIError) -> PaymentRecord {
-        guard let payment = try await mapped({ () throws(StorageError) in try await store.payment(id: id) }),
+        guard let payment = try await mapped(try await store.payment(id: id)),
             payment.userId == caller.userId || caller.isAdmin
         else { throw .notFound("Payment \(id)") }
         return payment
@@ -94,7 +97,7 @@ public struct PaymentService: OrderSettlement {
 
     /// The order as the API shows it: with its latest payment.
     public func view(_ order: Order) async throws(APIError) -> OrderView {
-        let latest = try await mapped { () throws(StorageError) in try await store.payments(orderId: order.id) }.first
+        let latest = try await mapped(try await store.payments(orderId: order.id)).first
         return OrderView(order: order, payment: latest.map(PaymentSummary.init))
     }
 
@@ -107,22 +110,21 @@ public struct PaymentService: OrderSettlement {
     public func receiveWebhook(payload: [UInt8], signature: String?) async throws(APIError) {
         let event: WebhookEvent
         do {
-            event = try gateway.verifyWebhook(payload: payload, signatureHeader: signature)
+            event = try webhooks.event(payload: payload, header: signature, now: clock.now())
         } catch .malformedEvent(let why) {
             throw APIError.badRequest("invalid_event", "The event is signed but cannot be read: \(why)")
         } catch {
             logger.warning("webhook refused", metadata: ["reason": "\(error)"])
             throw APIError.badRequest("invalid_signature", "The Stripe-Signature header does not verify: \(error).")
         }
-        if try await mapped({ () throws(StorageError) in try await store.eventProcessed(id: event.id) }) {
+        if try await mapped(try await store.eventProcessed(id: event.id)) {
             logger.info("webhook replay ignored", metadata: ["event_id": "\(event.id)", "type": "\(event.type)"])
             return
         }
         try await apply(event)
         let now = clock.now()
-        _ = try await mapped { () throws(StorageError) in
-            try await store.markEventProcessed(id: event.id, at: now, keepUntil: now.addingTimeInterval(eventMemory))
-        }
+        _ = try await mapped(
+            try await store.markEventProcessed(id: event.id, at: now, keepUntil: now.addingTimeInterval(eventMemory)))
     }
 
     func apply(_ event: WebhookEvent) async throws(APIError) {
@@ -132,7 +134,7 @@ public struct PaymentService: OrderSettlement {
         }
         let now = clock.now()
         guard let paymentId = event.paymentId,
-            let payment = try await mapped({ () throws(StorageError) in try await store.payment(id: paymentId) })
+            let payment = try await mapped(try await store.payment(id: paymentId))
         else {
             let age = Int64(now.timeIntervalSince1970) - event.created
             if event.paymentId != nil && age < Int64(Self.unknownPaymentPatience) {
@@ -152,18 +154,16 @@ public struct PaymentService: OrderSettlement {
             try await succeeded(payment, event: event)
         case .paymentFailed:
             ShopMetrics.paymentFailed(code: event.failureCode)
-            _ = try await mapped { () throws(StorageError) in
+            _ = try await mapped(
                 try await store.updatePayment(
                     id: payment.id, status: event.status ?? .requiresPaymentMethod, failureCode: event.failureCode ?? "payment_failed",
-                    failureMessage: event.failureMessage, at: now)
-            }
+                    failureMessage: event.failureMessage, at: now))
         case .paymentCanceled:
-            _ = try await mapped { () throws(StorageError) in
-                try await store.updatePayment(id: payment.id, status: .canceled, failureCode: nil, failureMessage: nil, at: now)
-            }
+            _ = try await mapped(
+                try await store.updatePayment(id: payment.id, status: .canceled, failureCode: nil, failureMessage: nil, at: now))
         case .chargeRefunded:
             if let refunded = event.amountRefunded {
-                _ = try await mapped { () throws(StorageError) in try await store.recordRefund(paymentId: payment.id, refundedAmount: refunded, at: now) }
+                _ = try await mapped(try await store.recordRefund(paymentId: payment.id, refundedAmount: refunded, at: now))
             }
         case .refundFailed, .refundUpdated:
             guard let status = event.refundStatus, status.didFail, let refundId = event.refundId else { return }
@@ -180,15 +180,13 @@ public struct PaymentService: OrderSettlement {
         // crash in between applies it twice at worst (the refunded total then reads low until the resent refund records
         // the gateway's own total), never loses it (which would leave money owed and not due).
         let marker = "refund-failed:" + refundId
-        if try await mapped({ () throws(StorageError) in try await store.eventProcessed(id: marker) }) { return }
+        if try await mapped(try await store.eventProcessed(id: marker)) { return }
         let owed = try await isOwed(payment)
         let now = clock.now()
-        let updated = try await mapped { () throws(StorageError) in
-            try await store.refundFailed(paymentId: payment.id, reversedAmount: amount, owed: owed, at: now)
-        }
-        _ = try await mapped { () throws(StorageError) in
-            try await store.markEventProcessed(id: marker, at: now, keepUntil: now.addingTimeInterval(eventMemory))
-        }
+        let updated = try await mapped(
+            try await store.refundFailed(paymentId: payment.id, reversedAmount: amount, owed: owed, at: now))
+        _ = try await mapped(
+            try await store.markEventProcessed(id: marker, at: now, keepUntil: now.addingTimeInterval(eventMemory)))
         logger.error(
             "refund failed at the gateway", metadata: [
                 "payment_id": "\(payment.id)", "refund_id": "\(refundId)", "amount": "\(amount)", "reason": "\(reason ?? "-")",
@@ -198,9 +196,9 @@ public struct PaymentService: OrderSettlement {
 
     /// Whether the shopper is owed this payment's money: its order was cancelled, or it is not the payment that paid it.
     func isOwed(_ payment: PaymentRecord) async throws(APIError) -> Bool {
-        guard let order = try await mapped({ () throws(StorageError) in try await store.order(id: payment.orderId) }) else { return true }
+        guard let order = try await mapped(try await store.order(id: payment.orderId)) else { return true }
         if order.status == .cancelled { return true }
-        let paidBy = try await mapped { () throws(StorageError) in try await store.payingPaymentId(orderId: order.id) }
+        let paidBy = try await mapped(try await store.payingPaymentId(orderId: order.id))
         return payment.status == .succeeded && paidBy != payment.id
     }
 
@@ -210,8 +208,8 @@ public struct PaymentService: OrderSettlement {
     /// `payment_intent.succeeded`: the order becomes PAID, or, when it cannot take the money, the money goes back.
     func succeeded(_ payment: PaymentRecord, event: WebhookEvent) async throws(APIError) {
         for _ in 0..<3 {
-            guard let order = try await mapped({ () throws(StorageError) in try await store.order(id: payment.orderId) }) else { return }
-            let paidBy = try await mapped { () throws(StorageError) in try await store.payingPaymentId(orderId: order.id) }
+            guard let order = try await mapped(try await store.order(id: payment.orderId)) else { return }
+            let paidBy = try await mapped(try await store.payingPaymentId(orderId: order.id))
             let amount = event.amount ?? payment.amount
             let currency = event.currency ?? payment.currency
             let matches = amount == order.total && currency.uppercased() == order.currency.uppercased()
@@ -238,10 +236,9 @@ public struct PaymentService: OrderSettlement {
                 } else {
                     logger.notice("payment cannot be taken by its order; refunding", metadata: ["order_id": "\(order.id)", "reason": "\(reason.rawValue)"])
                 }
-                _ = try await mapped { () throws(StorageError) in
-                    try await store.updatePayment(id: payment.id, status: .succeeded, failureCode: nil, failureMessage: nil, at: clock.now())
-                }
-                _ = try await mapped { () throws(StorageError) in try await store.markRefundDue(paymentId: payment.id, at: clock.now()) }
+                _ = try await mapped(
+                    try await store.updatePayment(id: payment.id, status: .succeeded, failureCode: nil, failureMessage: nil, at: clock.now()))
+                _ = try await mapped(try await store.markRefundDue(paymentId: payment.id, at: clock.now()))
                 await settle(orderId: order.id)
                 return
             case .nothing, .recordOnly:
@@ -328,7 +325,7 @@ public struct PaymentService: OrderSettlement {
 
     /// The sweep's part: refunds that are still due.
     public func retryDueRefunds(limit: Int = 50) async throws(APIError) -> Int {
-        let due = try await mapped { () throws(StorageError) in try await store.paymentsWithRefundDue(limit: limit) }
+        let due = try await mapped(try await store.paymentsWithRefundDue(limit: limit))
         for payment in due { await sendRefund(payment) }
         return due.count
     }

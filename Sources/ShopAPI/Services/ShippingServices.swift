@@ -20,7 +20,7 @@ public struct SettingsService: Sendable {
 
     /// The stored document, or the built-in default (version 0) before the first `PUT /settings`.
     public func current() async throws(APIError) -> StoreSettings {
-        try await mapped { () throws(StorageError) in try await store.storedSettings() } ?? .builtInDefault
+        try await mapped(try await store.storedSettings()) ?? .builtInDefault
     }
 
     /// The entity tag of a version: `"s<version>"`.
@@ -67,12 +67,12 @@ public struct AddressService: Sendable {
     }
 
     public func list(caller: VerifiedCaller) async throws(APIError) -> [SavedAddress] {
-        try await mapped { () throws(StorageError) in try await store.addresses(userId: caller.userId) }
+        try await mapped(try await store.addresses(userId: caller.userId))
     }
 
     /// One of the caller's addresses (404 for a missing one and for someone else's alike).
     public func get(id: String, caller: VerifiedCaller) async throws(APIError) -> SavedAddress {
-        guard let saved = try await mapped({ () throws(StorageError) in try await store.address(userId: caller.userId, id: id) }) else {
+        guard let saved = try await mapped(try await store.address(userId: caller.userId, id: id)) else {
             throw .notFound("Address \(id)")
         }
         return saved

@@ -41,8 +41,8 @@ public struct StatsService: Sendable {
         guard to.number - from.number < Self.maxDays else {
             throw .badRequest("invalid_parameter", "The period is at most \(Self.maxDays) days; 'from' to 'to' is \(to.number - from.number + 1).")
         }
-        let figures = try await mapped { () throws(StorageError) in try await store.stats(from: from, to: to) }
-        let low = try await mapped { () throws(StorageError) in try await store.lowStock(below: lowStockBelow, limit: Self.lowStockLimit) }
+        let figures = try await mapped(try await store.stats(from: from, to: to))
+        let low = try await mapped(try await store.lowStock(below: lowStockBelow, limit: Self.lowStockLimit))
         let currencies = Set(figures.days.keys).union(figures.products.keys).sorted()
         return StatsReport(
             from: from.description, to: to.description, lowStockBelow: lowStockBelow,
