@@ -49,7 +49,8 @@ export async function productPage({ args: [id], params, isCurrent }) {
       states.map(([value, s]) => h("label", { class: s ? "chip out" : "chip" },
         h("input", { type: "radio", name: `option-${i}`, value, disabled: !!s, checked: chosen[option.name] === value,
           onchange: () => choose(option.name, value) }),
-        value, s && h("span", { class: "note" }, note(s)))));
+        h("span", {}, value, s && h("span", { class: "note" }, note(s))))));
+
   };
 
   const show = () => {
