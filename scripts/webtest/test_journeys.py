@@ -1188,7 +1188,10 @@ def buy_m_in_navy(test, b, server, check_pages=False):
 
     # The catalog: the lowest price, "from" since prices differ; chosen on the product's page.
     b.open(server.url("/#/?category=" + tag))
+    # (The catalog that registering moved on to may still be drawing: wait for this category's page.)
+    b.wait_text("h1", "Catalog: " + tag)
     card = b.wait_text(".card", name)
+
     test.assertIn("from " + money(4900), card.text)
     test.assertIn("In stock", card.text)
     if check_pages:

@@ -50,7 +50,6 @@ export async function productPage({ args: [id], params, isCurrent }) {
         h("input", { type: "radio", name: `option-${i}`, value, disabled: !!s, checked: chosen[option.name] === value,
           onchange: () => choose(option.name, value) }),
         h("span", {}, value, s && h("span", { class: "note" }, note(s))))));
-
   };
 
   const show = () => {
@@ -90,6 +89,8 @@ export async function productPage({ args: [id], params, isCurrent }) {
     const before = cart.quantityOf(product.id, v.id);
     const now = cart.add(product, v, wanted);
     const capped = now < before + wanted;
+    show();
+
     say(status, h("p", {}, capped ? `Only ${v.quantity} in stock: your cart has ${now}. ` : `Added. Your cart has ${now}. `,
       h("a", { href: "#/cart" }, "Go to the cart")), capped ? "error" : "info");
   });
