@@ -68,12 +68,12 @@ const split = (text) => (text || "").split(",").map((v) => v.trim()).filter(Bool
 const combinations = (options) => options.reduce((all, o) => all.flatMap((c) => o.values.map((v) => [...c, v])), [[]]);
 
 /**
- * The product's form: its fields, then its options and variants. Without options a product has one price (and, when new,
- * its stock); with options, a grid of variants. `page` holds the product's path and ETag for the edit page (null: a new product).
+ * The product's form: its fields, then its options and variants: without options one price (and, when new, the stock),
+ * with options a grid of variants. `page`: the edited product's path and ETag (null for a new product).
  */
 function productForm(product, submitLabel, status, page) {
   const currency = product?.currency || "USD";
-  // The options and variants as edited: a variant's `values` in the options' order, `stock` the stock shown when loaded.
+  // As edited: a variant's `values` in the options' order, `stock` its stock when loaded.
   const options = (product?.options || []).map((o) => ({ name: o.name, values: [...o.values] }));
   const doc = {
     options, price: product ? moneyInput(product.price, currency) : "", quantity: "0",
@@ -96,9 +96,9 @@ function productForm(product, submitLabel, status, page) {
     if (form.elements.quantity) doc.quantity = value("quantity");
     doc.options.forEach((o, i) => { o.name = value(`options[${i}].name`); o.values = split(value(`options[${i}].values`)); });
     doc.variants.forEach((r, i) => {
-      if (!form.elements[`variants[${i}].sku`]) return;
-      for (const key of ["sku", "price", "quantity"]) r[key] = value(`variants[${i}].${key}`);
+      for (const [, key] of form.elements[`variants[${i}].sku`] ? COLUMNS : []) r[key] = value(`variants[${i}].${key}`);
     });
+
   };
   const act = (label, change, focus, attrs) => h("button", { type: "button", class: "secondary", ...attrs, onclick: () => {
     sync();
@@ -112,6 +112,7 @@ function productForm(product, submitLabel, status, page) {
     box.querySelector("label").className = "visually-hidden";
     return box;
   };
+  // A variant's image: uploaded when chosen (once the variant is saved).
   const imageCell = (r, label) => {
     if (!page || !r.id) return h("span", { class: "hint" }, "After saving");
     const name = `image-${r.id}`;
@@ -119,11 +120,10 @@ function productForm(product, submitLabel, status, page) {
     const input = box.querySelector("input");
     input.addEventListener("change", () => busy(input, async () => {
       try {
-        const file = input.files[0];
-        const why = imageProblem(file);
+        const why = imageProblem(input.files[0]);
         if (why) throw new ApiError(400, "invalid_image", why, [{ field: name, problem: why }]);
         say(status, "Uploading the image…");
-        const { data, headers } = await uploadImage(`${page.path}/variants/${encodeURIComponent(r.id)}`, file);
+        const { data, headers } = await uploadImage(`${page.path}/variants/${encodeURIComponent(r.id)}`, input.files[0]);
         page.etag = headers.get("ETag");
         r.imageUrl = variantsOf(data).find((v) => v.id === r.id)?.imageUrl;
         sync();
@@ -136,14 +136,14 @@ function productForm(product, submitLabel, status, page) {
     }));
     return [r.imageUrl && h("img", { class: "mini", src: apiAddress(r.imageUrl), alt: label }), box];
   };
+  const COLUMNS = [["SKU", "sku", { maxlength: 64, autocomplete: "off", class: "sku" }], ["Price", "price", { inputmode: "decimal" }],
+    ["Stock", "quantity", { type: "number", min: 0, max: 1000000, inputmode: "numeric" }]];
   const draw = () => {
     const n = doc.options.length;
     const rows = doc.variants.map((r, i) => {
       const label = r.values.filter(Boolean).join(" / ") || "Default";
       return h("tr", { dataset: { variantId: r.id || "" } }, h("th", { scope: "row" }, label),
-        h("td", {}, cell(`SKU of ${label}`, `variants[${i}].sku`, { value: r.sku, maxlength: 64, autocomplete: "off", class: "sku" })),
-        h("td", {}, cell(`Price of ${label}`, `variants[${i}].price`, { value: r.price, inputmode: "decimal" })),
-        h("td", {}, cell(`Stock of ${label}`, `variants[${i}].quantity`, { type: "number", min: 0, max: 1000000, value: r.quantity, inputmode: "numeric" })),
+        COLUMNS.map(([title, key, attrs]) => h("td", {}, cell(`${title} of ${label}`, `variants[${i}].${key}`, { value: r[key], ...attrs }))),
         h("td", {}, imageCell(r, label)),
         h("td", {}, act("Remove", () => doc.variants.splice(i, 1), `tbody tr:nth-child(${i + 1}) button, tbody tr:last-child button`,
           { "aria-label": `Remove ${label}`, class: "link danger" })));
