@@ -1411,9 +1411,16 @@ class AdminVariants(BrowserCase):
         b.click_button("Generate the variants")
         self.assertEqual(rows_of(b, 3), ["Whole bean", "Espresso", "Filter"])
         self.assertEqual(b.field("Price of Filter").get_attribute("value"), "10.00", "new variants start at the product's price")
+        # A value the variants have, taken away without generating them again: the form says so at the values.
+        b.fill("Values", "Whole bean, Espresso")
+        b.click_button("Create product")
+        b.wait_text(".field-error", "Values: do not match the variants")
+        b.fill("Values", "Whole bean, Espresso, Filter")
+
         b.fill("Price of Filter", "11.50")
         b.fill("Stock of Espresso", 4)
         check_page(self, b, "admin new product with variants", "table.variants")
+
         b.click_button("Create product")
         b.wait_text("h1", "Edit " + name)
         _, created = call("GET", "/products/" + b.driver.current_url.rsplit("/", 1)[1])

@@ -188,7 +188,11 @@ function productForm(product, submitLabel, status, page) {
       : problems.push({ field: path, problem: "must be a whole number from 0 to 1,000,000" }));
     const body = { name: value("name"), description: value("description"), currency: code, category: value("category") };
     if (grid()) {
+      // Values changed since the variants were generated: the grid no longer matches the options.
+      const stale = doc.options.findIndex((o, k) => doc.variants.some((r) => !o.values.includes(r.values[k])));
+      if (stale >= 0) problems.push({ field: `options[${stale}].values`, problem: "do not match the variants: generate the variants again" });
       body.options = doc.options.map((o) => ({ name: o.name.trim(), values: o.values }));
+
       body.variants = doc.variants.map((r, i) => ({
         ...(r.id ? { id: r.id } : {}), ...(r.sku.trim() ? { sku: r.sku.trim() } : {}),
         options: Object.fromEntries(body.options.map((o, k) => [o.name, r.values[k]])),
