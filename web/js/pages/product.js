@@ -101,7 +101,9 @@ export async function productPage({ args: [id], params, isCurrent }) {
       picture,
       h("div", { class: "product-info" },
         h("h1", {}, product.name),
-        price, stock,
+        // Read out when a choice changes them.
+        h("div", { "aria-live": "polite" }, price, stock),
+
         h("p", { class: "description" }, product.description),
         form, status)));
   show();
