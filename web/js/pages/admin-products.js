@@ -184,7 +184,8 @@ function productForm(product, submitLabel, status, page) {
     const problems = [];
     const code = value("currency").trim().toUpperCase();
     const amount = (text, path) => parseMoney(text, code || "USD") ?? problems.push({ field: path, problem: "must be an amount such as 19.99" });
-    const count = (text, path) => (/^\d{1,7}$/.test(String(text).trim()) && Number(text) <= 1000000 ? Number(text)
+    const count = (text, path) => (/^\d{0,7}$/.test(text = String(text).trim()) && Number(text) <= 1000000 ? Number(text)
+
       : problems.push({ field: path, problem: "must be a whole number from 0 to 1,000,000" }));
     const body = { name: value("name"), description: value("description"), currency: code, category: value("category") };
     if (grid()) {
