@@ -1322,7 +1322,24 @@ class Variants(BrowserCase):
         place_order(b)
         _, now = call("GET", "/products/" + item["id"])
         self.assertEqual(now["quantity"], 1)
-        assert_clean_console(self, b)
+
+        # A line from before variants of a product that now has several: the store wants a variant, and the page
+        # says to choose one and offers to remove the line.
+        jacket = variant_product(unique("Now in sizes"), {"S / Olive": 3})
+        b.driver.execute_script(
+            "localStorage.setItem('shop.cart', JSON.stringify({checkoutKey: null, lines: [{productId: arguments[0], name: arguments[1],"
+            " price: 4900, currency: 'USD', stock: 3, imageUrl: null, quantity: 1}]}));", jacket["id"], jacket["name"])
+        b.open(SERVER.url("/#/cart"))
+        b.click_link("Check out")
+        b.wait_text(".step h2", "Step 1 of 3")
+        fill_address(b, US_CA)
+        b.click_button("Continue to shipping")
+
+        b.wait_text(".status.error", jacket["name"] + " now comes in several versions")
+        b.click_button("Remove " + jacket["name"])
+        b.wait_text("main", "Your cart is empty")
+        assert_clean_console(self, b, expected_statuses=(400,))
+
 
 
 class AdminVariants(BrowserCase):
