@@ -1481,7 +1481,9 @@ class VariantsOnDynamoDB(unittest.TestCase):
     scripts/test starts, else one started here by scripts/moto-server), on tables of its own."""
 
     def test_a_shopper_buys_m_in_navy_on_dynamodb(self):
+        harness.need(os.access(harness.SHOP_BIN, os.X_OK), "the shop binary: %s is missing (swift build, or set SHOP_BIN)" % harness.SHOP_BIN)
         moto = os.environ.get("SHOP_TEST_MOTO_ENDPOINT")
+
         if not moto:
             harness.need(os.path.exists(harness.ROOT / ".venv" / "bin" / "python"), "moto: .venv is missing (scripts/venv)")
             started = subprocess.run([str(harness.ROOT / "scripts" / "moto-server")], capture_output=True, text=True, timeout=60,
