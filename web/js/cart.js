@@ -1,5 +1,5 @@
-// The cart, kept in localStorage so it survives a reload. Quantities are limited to the stock the
-// shopper was shown; the server has the last word when the order is placed.
+// The cart, kept in localStorage so it survives a reload: a line per variant (productId + variantId). Quantities are
+// limited to the stock the shopper was shown; the server has the last word when the order is placed.
 const KEY = "shop.cart";
 
 function load() {
@@ -25,28 +25,53 @@ export function count() {
   return lines().reduce((sum, line) => sum + line.quantity, 0);
 }
 
-/** Adds `quantity` of a product (as shown: name, price, currency, stock), capped at its stock. */
-export function add(product, quantity = 1) {
+/** A line's variant: lines from before variants have none, and mean the product's default variant (its id is the product's). */
+const same = (line, productId, variantId) => line.productId === productId && (line.variantId || line.productId) === (variantId || productId);
+
+/** A line's (or variant's) option values as text: "M / Navy"; "" for a default variant. */
+export function optionText(options) {
+  return Object.values(options || {}).join(" / ");
+}
+
+/** A line's name with its option values, as the store names an order line: "Field Jacket — M / Navy". */
+export function title(line) {
+  const options = optionText(line.options);
+  return options ? `${line.name} — ${options}` : line.name;
+}
+
+/** Adds `quantity` of a product's variant (as shown: name, price, currency, stock), capped at its stock. */
+export function add(product, variant, quantity = 1) {
   const cart = load();
-  const line = cart.lines.find((l) => l.productId === product.id);
+  const line = cart.lines.find((l) => same(l, product.id, variant.id));
   const wanted = (line ? line.quantity : 0) + quantity;
-  const fields = { name: product.name, price: product.price, currency: product.currency, stock: product.quantity, imageUrl: product.imageUrl };
-  if (line) Object.assign(line, fields, { quantity: Math.min(wanted, product.quantity) });
-  else cart.lines.push({ productId: product.id, ...fields, quantity: Math.min(wanted, product.quantity) });
+  const fields = { variantId: variant.id, name: product.name, options: variant.options, price: variant.price, currency: product.currency,
+    stock: variant.quantity, imageUrl: variant.imageUrl || product.imageUrl };
+  if (line) Object.assign(line, fields, { quantity: Math.min(wanted, variant.quantity) });
+  else cart.lines.push({ productId: product.id, ...fields, quantity: Math.min(wanted, variant.quantity) });
   cart.lines = cart.lines.filter((l) => l.quantity > 0);
   save(cart);
-  return cart.lines.find((l) => l.productId === product.id)?.quantity || 0;
+  return cart.lines.find((l) => same(l, product.id, variant.id))?.quantity || 0;
+}
+
+/** How many of a variant the cart has. */
+export function quantityOf(productId, variantId) {
+  return lines().find((l) => same(l, productId, variantId))?.quantity || 0;
 }
 
 /** Sets a line's quantity (0 removes it); `stock` updates the stock shown, as after an out-of-stock answer. */
-export function setQuantity(productId, quantity, stock) {
+export function setQuantity(productId, variantId, quantity, stock) {
   const cart = load();
-  const line = cart.lines.find((l) => l.productId === productId);
+  const line = cart.lines.find((l) => same(l, productId, variantId));
   if (!line) return;
   if (stock !== undefined) line.stock = stock;
   line.quantity = Math.max(0, Math.min(quantity, line.stock));
   cart.lines = cart.lines.filter((l) => l.quantity > 0);
   save(cart);
+}
+
+/** The cart as an order's lines (a line from before variants names none: the product's default). */
+export function orderLines() {
+  return lines().map((l) => ({ productId: l.productId, ...(l.variantId ? { variantId: l.variantId } : {}), quantity: l.quantity }));
 }
 
 /** 128 random bits as hex. (crypto.randomUUID exists only on secure origins, and a phone on the LAN is not one.) */

@@ -109,8 +109,9 @@ export async function adminOrderPage({ args: [id], isCurrent }) {
     h("h3", {}, "Ship to"), order.shippingAddress ? addressBlock(order.shippingAddress) : h("p", {}, "No address (an order from before shipping)."),
     m && h("p", {}, `Method: ${m.name}`),
     h("table", {}, h("caption", { class: "visually-hidden" }, "Products to pack"),
-      h("thead", {}, h("tr", {}, h("th", { scope: "col" }, "Product"), h("th", { scope: "col" }, "Quantity"))),
-      h("tbody", {}, order.lines.map((l) => h("tr", {}, h("td", {}, l.name), h("td", {}, String(l.quantity)))))));
+      h("thead", {}, h("tr", {}, ["Product", "SKU", "Quantity"].map((t) => h("th", { scope: "col" }, t)))),
+      h("tbody", {}, order.lines.map((l) => h("tr", {}, h("td", {}, l.name), h("td", { class: "sku" }, l.sku || "—"), h("td", {}, String(l.quantity)))))));
+
   render(`Admin: order ${order.id.slice(-8)}`, h("h1", {}, `Order ${order.id.slice(-8)}`),
     h("p", {}, h("a", { href: "#/admin/orders" }, "All orders")), status,
     h("ul", { class: "orders", "aria-label": "Order" }, adminCard(order, status, false)), timeline(events.items),

@@ -12,14 +12,17 @@ function estimate(lines) {
   return [...byCurrency].map(([currency, total]) => money(total, currency)).join(" + ");
 }
 
+/** The cart line an answer's details name (a line from before variants is the product's default variant). */
+const lineOf = (d) => cart.lines().find((l) => l.productId === d?.productId && (!d.variantId || (l.variantId || l.productId) === d.variantId));
+
 /** The out-of-stock answer in words, with a button that sets each short line to what is left and shows the cart. */
 function outOfStock(error, status) {
-  const names = new Map(cart.lines().map((l) => [l.productId, l.name]));
-  const items = (Array.isArray(error.details) ? error.details : []).map((d) => h("li", {},
-    `${names.get(d.productId) || d.productId}: you asked for ${d.requested}, ${d.available === 0 ? "none are" : `only ${d.available}`} left.`));
+  const details = Array.isArray(error.details) ? error.details : [];
+  const items = details.map((d) => h("li", {},
+    `${lineOf(d) ? cart.title(lineOf(d)) : d.productId}: you asked for ${d.requested}, ${d.available === 0 ? "none are" : `only ${d.available}`} left.`));
   const fix = h("button", {
     type: "button", onclick: () => {
-      for (const d of error.details) cart.setQuantity(d.productId, d.available, d.available);
+      for (const d of details) cart.setQuantity(d.productId, d.variantId, d.available, d.available);
       showCart("Your cart now has what is in stock. Check it and place the order again.");
     },
   }, "Update my cart to what is left");
@@ -36,11 +39,14 @@ function showCart(notice) {
 /** Shows the answer to placing (or quoting) an order when it is about the cart; answers whether it was. */
 export function orderProblem(error, status) {
   if (error.code === "out_of_stock") outOfStock(error, status);
-  else if (error.code === "product_not_found") {
-    const id = error.details?.productId;
-    const name = cart.lines().find((l) => l.productId === id)?.name || "A product";
-    say(status, h("div", {}, h("p", {}, `${name} is no longer sold.`), h("button", {
-      type: "button", onclick: () => { cart.setQuantity(id, 0); showCart(`${name} was removed from your cart.`); },
+  else if (/^(product|variant)_not_found$/.test(error.code) || /^lines\[\d+\]\.variantId$/.test(error.details?.[0]?.field)) {
+    // A product or variant no longer sold, or a line from before variants of a product that now has several.
+    const line = lineOf(error.details) || cart.lines()[error.details?.[0]?.field?.match(/\d+/)[0]];
+    const name = line ? cart.title(line) : "A product";
+    const choose = error.code === "validation_failed";
+    say(status, h("div", {}, h("p", {}, choose ? `${name} now comes in several versions: remove it and choose one on its page.` : `${name} is no longer sold.`), h("button", {
+
+      type: "button", onclick: () => { cart.setQuantity(line?.productId, line?.variantId, 0); showCart(`${name} was removed from your cart.`); },
     }, `Remove ${name}`)), "error");
   } else if (error.code === "too_many_open_orders") {
     say(status, h("p", {}, `${error.message} `, h("a", { href: "#/orders" }, "Pay or cancel them in My orders")), "error");
@@ -56,8 +62,9 @@ export function cartPage({ notice, focusId } = {}) {
     if (notice) say(status, notice);
     return;
   }
-  const rows = lines.map((line) => {
-    const inputId = `qty-${line.productId}`;
+  const rows = lines.map((line, i) => {
+    const inputId = `qty-${i}`;
+    const name = cart.title(line);
     const input = h("input", { id: inputId, type: "number", min: 1, max: line.stock, value: line.quantity, inputmode: "numeric", class: "qty" });
     input.addEventListener("change", () => {
       const wanted = Number(input.value);
@@ -66,18 +73,20 @@ export function cartPage({ notice, focusId } = {}) {
         say(status, "Enter a whole number of at least 1, or remove the line.", "error");
         return;
       }
-      cart.setQuantity(line.productId, wanted);
-      cartPage({ notice: wanted > line.stock ? `Only ${line.stock} of ${line.name} are in stock.` : `${line.name}: quantity updated.`, focusId: inputId });
+      cart.setQuantity(line.productId, line.variantId, wanted);
+      cartPage({ notice: wanted > line.stock ? `Only ${line.stock} of ${name} are in stock.` : `${name}: quantity updated.`, focusId: inputId });
     });
-    return h("tr", { dataset: { productId: line.productId } },
-      h("th", { scope: "row" }, h("a", { href: `#/product/${encodeURIComponent(line.productId)}` }, line.name)),
+    const options = cart.optionText(line.options);
+    return h("tr", { dataset: { productId: line.productId, variantId: line.variantId || line.productId } },
+      h("th", { scope: "row" }, h("a", { href: `#/product/${encodeURIComponent(line.productId)}${options ? `?variant=${encodeURIComponent(line.variantId)}` : ""}` }, line.name),
+        options && h("span", { class: "hint options" }, h("br"), options)),
       h("td", {}, money(line.price, line.currency)),
-      h("td", {}, h("label", { for: inputId, class: "visually-hidden" }, `Quantity of ${line.name}`), input,
+      h("td", {}, h("label", { for: inputId, class: "visually-hidden" }, `Quantity of ${name}`), input,
         h("span", { class: "hint" }, ` of ${line.stock}`)),
       h("td", {}, money(line.price * line.quantity, line.currency)),
       h("td", {}, h("button", {
-        type: "button", class: "link", "aria-label": `Remove ${line.name}`,
-        onclick: () => { cart.setQuantity(line.productId, 0); cartPage({ notice: `${line.name} removed.` }); },
+        type: "button", class: "link", "aria-label": `Remove ${name}`,
+        onclick: () => { cart.setQuantity(line.productId, line.variantId, 0); cartPage({ notice: `${name} removed.` }); },
       }, "Remove")));
   });
   render("Cart",

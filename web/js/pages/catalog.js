@@ -31,21 +31,37 @@ export function stockText(product) {
   return product.quantity <= 5 ? `Only ${product.quantity} left` : `${product.quantity} in stock`;
 }
 
+/** A product's variants: its default alone for a product without options (or from a store before variants). */
+export function variantsOf(product) {
+  return product.variants?.length ? product.variants
+    : [{ id: product.id, options: {}, price: product.price, quantity: product.quantity, imageUrl: null }];
+}
+
+/** The price, or "from" the lowest where the variants' prices differ. */
+export function priceText(product) {
+  const price = money(product.price, product.currency);
+  return variantsOf(product).some((v) => v.price !== product.price) ? `from ${price}` : price;
+}
+
 function card(product, status) {
   const soldOut = product.quantity <= 0;
+  const variants = variantsOf(product);
+  const href = `#/product/${encodeURIComponent(product.id)}`;
   return h("li", { class: "card", dataset: { productId: product.id } },
-    h("a", { href: `#/product/${encodeURIComponent(product.id)}`, class: "card-link" },
+    h("a", { href, class: "card-link" },
       productImage(product, "thumb", true),
       h("h2", { class: "card-title" }, product.name)),
-    h("p", { class: "price" }, money(product.price, product.currency)),
-    h("p", { class: soldOut ? "stock out" : "stock" }, stockText(product)),
-    h("button", {
-      type: "button", disabled: soldOut, "aria-label": `${soldOut ? "Sold out" : "Add to cart"}: ${product.name}`,
-      onclick: () => {
-        const inCart = cart.add(product, 1);
-        say(status, `${product.name} is in your cart (${inCart}).`);
-      },
-    }, soldOut ? "Sold out" : "Add to cart"));
+    h("p", { class: "price" }, priceText(product)),
+    h("p", { class: soldOut ? "stock out" : "stock" }, variants.length > 1 && !soldOut ? "In stock" : stockText(product)),
+    // A product in several versions is chosen on its page.
+    variants.length > 1 && !soldOut ? h("a", { href, class: "button", "aria-label": `Choose options: ${product.name}` }, "Choose options")
+      : h("button", {
+        type: "button", disabled: soldOut, "aria-label": `${soldOut ? "Sold out" : "Add to cart"}: ${product.name}`,
+        onclick: () => {
+          const inCart = cart.add(product, variants[0], 1);
+          say(status, `${product.name} is in your cart (${inCart}).`);
+        },
+      }, soldOut ? "Sold out" : "Add to cart"));
 }
 
 export async function catalogPage({ params, isCurrent }) {

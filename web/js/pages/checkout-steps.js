@@ -13,7 +13,7 @@ import { orderSummary } from "./orders.js";
 const P = "shippingAddress.";
 
 export async function checkoutStepsPage({ isCurrent }) {
-  const lines = cart.lines().map((l) => ({ productId: l.productId, quantity: l.quantity }));
+  const lines = cart.orderLines();
   if (!lines.length) return navigate("#/cart");
   const [book, settings] = await Promise.all([api("GET", "/account/addresses", { auth: true }), api("GET", "/settings")]);
   if (!isCurrent()) return;
