@@ -649,6 +649,23 @@ def scenario(stack):
               (payload(committed) or {}).get("imageUrl", "").startswith("https://imagesdistribution.cloudfront.test/"), payload(committed))
     other = payload(r("POST", "/products", {"name": "Doomed", "price": 100, "category": "mugs", "quantity": 1}, token=admin["idToken"]))
     ok("products: delete", r("DELETE", f"/products/{other['id']}", token=admin["idToken"]), 204)
+    # Variants: a product in two sizes, one size's stock, then an edit that removes the other (which first asks the
+    # Orders table's ByStatus index whether an unpaid order holds it).
+    sized = payload(r("POST", "/products", {"name": "Stack tee", "category": "mugs", "options": [{"name": "Size", "values": ["S", "M"]}],
+                                           "variants": [{"options": {"Size": "S"}, "price": 900, "quantity": 3},
+                                                        {"options": {"Size": "M"}, "price": 900, "quantity": 4}]}, token=admin["idToken"]))
+    if sized:
+        small = sized["variants"][0]
+        ok("products: a variant's stock", r("POST", f"/products/{sized['id']}/variants/{small['id']}/stock", {"delta": 2},
+                                            token=admin["idToken"]), 200)
+        trimmed = r("PUT", f"/products/{sized['id']}", {"name": "Stack tee", "category": "mugs", "options": [{"name": "Size", "values": ["S"]}],
+                                                        "variants": [{"id": small["id"], "options": {"Size": "S"}, "price": 900}]},
+                    token=admin["idToken"])
+        ok("products: an edit removes a variant", trimmed, 200)
+        check("products: the kept variant keeps its stock", [v["quantity"] for v in (payload(trimmed) or {}).get("variants", [])] == [5],
+              payload(trimmed))
+    else:
+        check("products: create a product with variants", False, "no product")
 
     # orders: place (with an idempotency key), list, get, cancel (stock back), fulfil a paid one. Every order
     # ships to Oregon by standard (an address and a method are required since issue 18).
