@@ -1,8 +1,7 @@
 // Register, confirm (the Cognito code step), sign in, sign out, and the shopper's own details and address book.
 import { api, signIn, signOut } from "../api.js";
-import { addressBlock, addressFields, readAddress } from "../address.js";
+import { addressBlock, addressFields, readAddress } from "../views/address.js";
 import { busy, clearErrors, field, focusOn, h, render, say, showError, statusArea } from "../dom.js";
-import { navigate } from "../main.js";
 
 function safeNext(params) {
   const next = params.get("next") || "/";
@@ -17,7 +16,7 @@ const NOTICES = {
   confirmed: "Your account is confirmed. Sign in.",
 };
 
-export function signInPage({ params = new URLSearchParams(), reason } = {}) {
+export function signInPage({ params, reason, navigate }) {
   const status = statusArea();
   const form = h("form", { class: "stack", novalidate: true },
     field("Email", "email", { type: "email", autocomplete: "username", required: true, value: params.get("email") || "" }),
@@ -45,7 +44,7 @@ export function signInPage({ params = new URLSearchParams(), reason } = {}) {
   else if (NOTICES[params.get("notice")]) say(status, NOTICES[params.get("notice")]);
 }
 
-export function registerPage({ params }) {
+export function registerPage({ params, navigate }) {
   const status = statusArea();
   const form = h("form", { class: "stack", novalidate: true },
     field("Name", "name", { autocomplete: "name", required: true }),
@@ -79,7 +78,7 @@ export function registerPage({ params }) {
     h("p", {}, "Already have one? ", h("a", { href: "#/signin" }, "Sign in")));
 }
 
-export function confirmPage({ params }) {
+export function confirmPage({ params, navigate }) {
   const status = statusArea();
   const form = h("form", { class: "stack", novalidate: true },
     field("Email", "email", { type: "email", autocomplete: "username", required: true, value: params.get("email") || "" }),
@@ -102,7 +101,7 @@ export function confirmPage({ params }) {
     h("p", {}, "We sent a code to your email address. Enter it here."), status, form);
 }
 
-export async function accountPage({ isCurrent }) {
+export async function accountPage({ isCurrent, navigate }) {
   const [me, book] = await Promise.all([api("GET", "/auth/me", { auth: true }), api("GET", "/account/addresses", { auth: true })]);
   if (!isCurrent()) return;
   const status = statusArea();

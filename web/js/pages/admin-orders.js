@@ -2,10 +2,10 @@
 // cancel open ones (a paid one is refunded); an order's own page with a printable packing slip and its timeline
 // (GET /orders/{id}/events: what happened, and the emails and webhook each event sent).
 import { api } from "../api.js";
-import { addressBlock } from "../address.js";
+import { addressBlock } from "../views/address.js";
 import { busy, field, focusOn, h, render, say, showError, statusArea } from "../dom.js";
 import { dateTime, money, orderStatus } from "../format.js";
-import { orderCard, pagedOrders } from "./orders.js";
+import { orderCard, pagedOrders } from "../views/order.js";
 
 const STATUSES = ["PENDING_PAYMENT", "PAID", "FULFILLED", "CANCELLED"];
 

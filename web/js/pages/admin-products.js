@@ -5,8 +5,7 @@
 import { ApiError, api, apiAddress } from "../api.js";
 import { busy, clearErrors, field, focusOn, h, render, say, scrollable, showError, statusArea } from "../dom.js";
 import { moneyInput, parseMoney } from "../format.js";
-import { currentPage, navigate, newPage } from "../main.js";
-import { priceText, productImage, variantsOf } from "./catalog.js";
+import { priceText, productImage, variantsOf } from "../views/product.js";
 
 const IMAGE_TYPES = ["image/jpeg", "image/png", "image/webp"];
 const IMAGE_LIMIT = 5 * 1024 * 1024;
@@ -228,12 +227,11 @@ function productForm(product, submitLabel, status, page) {
   return form;
 }
 
-export async function adminProductPage({ args: [id], isCurrent, notice = [] }) {
-  if (id === "new") return newProductPage();
+export async function adminProductPage({ args: [id], isCurrent, notice = [], navigate, newPage }) {
+  if (id === "new") return newProductPage(navigate);
   const reload = async (...message) => {
-    const current = newPage();
     try {
-      await adminProductPage({ args: [id], isCurrent: () => current === currentPage(), notice: message });
+      await adminProductPage({ args: [id], isCurrent: newPage(), notice: message, navigate, newPage });
     } catch (error) {
       say(status, error.message, "error");
     }
@@ -270,7 +268,7 @@ export async function adminProductPage({ args: [id], isCurrent, notice = [] }) {
 }
 
 
-function newProductPage() {
+function newProductPage(navigate) {
   const status = statusArea();
   const form = productForm(null, "Create product", status, null);
   const button = form.querySelector("button[type=submit]");

@@ -4,7 +4,6 @@
 import { ApiError, api } from "../api.js";
 import { busy, field, focusOn, h, render, say, showError, statusArea } from "../dom.js";
 import { moneyInput, parseFixed, parseMoney } from "../format.js";
-import { navigate } from "../main.js";
 
 // [label, key, kind]: how a value is shown in its field and read back.
 const ZONE = [["Zone id", "id"], ["Zone name", "name"], ["Countries", "countries", "list", "Codes such as US, CA; * for every other country"]];
@@ -34,7 +33,7 @@ function parsed(text, kind, currency, path, problems) {
   return text;
 }
 
-export async function adminSettingsPage({ isCurrent }) {
+export async function adminSettingsPage({ isCurrent, navigate }) {
   const { data, headers } = await api("GET", "/settings", { full: true });
   if (!isCurrent()) return;
   let etag = headers.get("ETag");

@@ -4,7 +4,6 @@ import { session } from "../api.js";
 import * as cart from "../cart.js";
 import { h, render, say, scrollable, statusArea } from "../dom.js";
 import { money } from "../format.js";
-import { newPage } from "../main.js";
 
 function estimate(lines) {
   const byCurrency = new Map();
@@ -12,49 +11,7 @@ function estimate(lines) {
   return [...byCurrency].map(([currency, total]) => money(total, currency)).join(" + ");
 }
 
-/** The cart line an answer's details name (a line from before variants is the product's default variant). */
-const lineOf = (d) => cart.lines().find((l) => l.productId === d?.productId && (!d.variantId || (l.variantId || l.productId) === d.variantId));
-
-/** The out-of-stock answer in words, with a button that sets each short line to what is left and shows the cart. */
-function outOfStock(error, status) {
-  const details = Array.isArray(error.details) ? error.details : [];
-  const items = details.map((d) => h("li", {},
-    `${lineOf(d) ? cart.title(lineOf(d)) : d.productId}: you asked for ${d.requested}, ${d.available === 0 ? "none are" : `only ${d.available}`} left.`));
-  const fix = h("button", {
-    type: "button", onclick: () => {
-      for (const d of details) cart.setQuantity(d.productId, d.variantId, d.available, d.available);
-      showCart("Your cart now has what is in stock. Check it and place the order again.");
-    },
-  }, "Update my cart to what is left");
-  say(status, h("div", {}, h("p", {}, "Some products do not have enough stock:"), h("ul", { class: "short" }, items), fix), "error");
-}
-
-/** The cart page with `notice`, from another page (checkout). */
-function showCart(notice) {
-  history.replaceState(null, "", "#/cart");
-  newPage();
-  cartPage({ notice });
-}
-
-/** Shows the answer to placing (or quoting) an order when it is about the cart; answers whether it was. */
-export function orderProblem(error, status) {
-  if (error.code === "out_of_stock") outOfStock(error, status);
-  else if (/^(product|variant)_not_found$/.test(error.code) || /^lines\[\d+\]\.variantId$/.test(error.details?.[0]?.field)) {
-    // A product or variant no longer sold, or a line from before variants of a product that now has several.
-    const line = lineOf(error.details) || cart.lines()[error.details?.[0]?.field?.match(/\d+/)[0]];
-    const name = line ? cart.title(line) : "A product";
-    const choose = error.code === "validation_failed";
-    say(status, h("div", {}, h("p", {}, choose ? `${name} now comes in several versions: remove it and choose one on its page.` : `${name} is no longer sold.`), h("button", {
-
-      type: "button", onclick: () => { cart.setQuantity(line?.productId, line?.variantId, 0); showCart(`${name} was removed from your cart.`); },
-    }, `Remove ${name}`)), "error");
-  } else if (error.code === "too_many_open_orders") {
-    say(status, h("p", {}, `${error.message} `, h("a", { href: "#/orders" }, "Pay or cancel them in My orders")), "error");
-  } else return false;
-  return true;
-}
-
-export function cartPage({ notice, focusId } = {}) {
+export function cartPage({ notice, focusId }) {
   const lines = cart.lines();
   const status = statusArea();
   if (!lines.length) {

@@ -2,17 +2,50 @@
 // method, then a review of the store's quote (subtotal, shipping, tax, total) and the order, which the
 // payment page (checkout.js) then takes.
 import { ApiError, api } from "../api.js";
-import { addressBlock, addressFields, readAddress } from "../address.js";
+import { addressBlock, addressFields, readAddress } from "../views/address.js";
 import * as cart from "../cart.js";
 import { busy, focusOn, h, render, say, showError, statusArea } from "../dom.js";
 import { days, money } from "../format.js";
-import { navigate } from "../main.js";
-import { orderProblem } from "./cart.js";
-import { orderSummary } from "./orders.js";
+import { orderSummary } from "../views/order.js";
 
 const P = "shippingAddress.";
 
-export async function checkoutStepsPage({ isCurrent }) {
+/** The cart line an answer's details name (a line from before variants is the product's default variant). */
+const lineOf = (d) => cart.lines().find((l) => l.productId === d?.productId && (!d.variantId || (l.variantId || l.productId) === d.variantId));
+
+/** The out-of-stock answer in words, with a button that sets each short line to what is left and shows the cart. */
+function outOfStock(error, status, showCart) {
+  const details = Array.isArray(error.details) ? error.details : [];
+  const items = details.map((d) => h("li", {},
+    `${lineOf(d) ? cart.title(lineOf(d)) : d.productId}: you asked for ${d.requested}, ${d.available === 0 ? "none are" : `only ${d.available}`} left.`));
+  const fix = h("button", {
+    type: "button", onclick: () => {
+      for (const d of details) cart.setQuantity(d.productId, d.variantId, d.available, d.available);
+      showCart("Your cart now has what is in stock. Check it and place the order again.");
+    },
+  }, "Update my cart to what is left");
+  say(status, h("div", {}, h("p", {}, "Some products do not have enough stock:"), h("ul", { class: "short" }, items), fix), "error");
+}
+
+/** Shows the answer to placing (or quoting) an order when it is about the cart; answers whether it was. */
+function orderProblem(error, status, showCart) {
+  if (error.code === "out_of_stock") outOfStock(error, status, showCart);
+  else if (/^(product|variant)_not_found$/.test(error.code) || /^lines\[\d+\]\.variantId$/.test(error.details?.[0]?.field)) {
+    // A product or variant no longer sold, or a line from before variants of a product that now has several.
+    const line = lineOf(error.details) || cart.lines()[error.details?.[0]?.field?.match(/\d+/)[0]];
+    const name = line ? cart.title(line) : "A product";
+    const choose = error.code === "validation_failed";
+    say(status, h("div", {}, h("p", {}, choose ? `${name} now comes in several versions: remove it and choose one on its page.` : `${name} is no longer sold.`), h("button", {
+
+      type: "button", onclick: () => { cart.setQuantity(line?.productId, line?.variantId, 0); showCart(`${name} was removed from your cart.`); },
+    }, `Remove ${name}`)), "error");
+  } else if (error.code === "too_many_open_orders") {
+    say(status, h("p", {}, `${error.message} `, h("a", { href: "#/orders" }, "Pay or cancel them in My orders")), "error");
+  } else return false;
+  return true;
+}
+
+export async function checkoutStepsPage({ isCurrent, navigate }) {
   const lines = cart.orderLines();
   if (!lines.length) return navigate("#/cart");
   const [book, settings] = await Promise.all([api("GET", "/account/addresses", { auth: true }), api("GET", "/settings")]);
@@ -31,7 +64,7 @@ export async function checkoutStepsPage({ isCurrent }) {
   const fail = (error, form) => {
     if (!(error instanceof ApiError)) throw error;
     if (error.code === "shipping_unavailable") error.details = [{ field: `${P}country`, problem: `we do not ship to ${error.details?.country} yet` }];
-    if (!orderProblem(error, status)) showError(status, error, form);
+    if (!orderProblem(error, status, (notice) => navigate("#/cart", { replace: true, notice }))) showError(status, error, form);
   };
   const back = (label, to) => h("button", { type: "button", class: "secondary", onclick: to }, label);
   const submit = (form, action) => {

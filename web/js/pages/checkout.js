@@ -6,18 +6,7 @@ import { config } from "../../config.js";
 import { ApiError, api } from "../api.js";
 import { busy, field, focusOn, h, render, say, showError, statusArea } from "../dom.js";
 import { money } from "../format.js";
-import { orderSummary, shippingFacts } from "./orders.js";
-
-const declines = {
-  generic_decline: "Your card was declined. Try another card.",
-  insufficient_funds: "Your card has insufficient funds. Try another card.",
-  test_mode_live_card: "This store is in test mode: real cards are refused. Use a test card such as 4242 4242 4242 4242.",
-  payment_intent_authentication_failure: "The card's 3-D Secure check failed. Try again or use another card.",
-};
-
-export function declineText(code, fallback) {
-  return declines[code] || fallback || `The payment failed (${code}).`;
-}
+import { declineText, orderSummary, shippingFacts } from "../views/order.js";
 
 export async function checkoutPage({ args: [orderId], isCurrent }) {
   const order = await api("GET", `/orders/${encodeURIComponent(orderId)}`, { auth: true });

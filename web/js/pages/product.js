@@ -5,7 +5,7 @@ import { api } from "../api.js";
 import * as cart from "../cart.js";
 import { field, h, render, say, statusArea } from "../dom.js";
 import { money } from "../format.js";
-import { priceText, productImage, stockText, variantsOf } from "./catalog.js";
+import { priceText, productImage, stockText, variantsOf } from "../views/product.js";
 
 export async function productPage({ args: [id], params, isCurrent }) {
   const product = await api("GET", `/products/${encodeURIComponent(id)}`);

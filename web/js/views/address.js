@@ -1,6 +1,6 @@
 // The address form (checkout and the address book) and an address as text. The server judges the address;
 // its problems come back named by field (`shippingAddress.postalCode` at checkout, `postalCode` in the book).
-import { field, h } from "./dom.js";
+import { field, h } from "../dom.js";
 
 const FIELDS = [
   ["Full name", "name", { autocomplete: "name", required: true }],
