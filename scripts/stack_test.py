@@ -662,6 +662,16 @@ def scenario(stack):
                                                         "variants": [{"id": small["id"], "options": {"Size": "S"}, "price": 900}]},
                     token=admin["idToken"])
         ok("products: an edit removes a variant", trimmed, 200)
+        vupload = r("POST", f"/products/{sized['id']}/variants/{small['id']}/image", {"contentType": "image/png"}, token=admin["idToken"])
+        if ok("products: start a variant's image upload", vupload, 200):
+            vu = payload(vupload)
+            request = urllib.request.Request(vu["uploadUrl"], data=PNG, method="PUT", headers=vu["headers"])
+            with urllib.request.urlopen(request, timeout=10) as response:
+                check("products: the browser PUTs the variant's image", response.status == 200, response.status)
+            vcommitted = r("POST", f"/products/{sized['id']}/variants/{small['id']}/image/commit", {"key": vu["key"]}, token=admin["idToken"])
+            ok("products: commit the variant's image", vcommitted, 200)
+            check("products: the variant has its image, the product none", [bool(v["imageUrl"]) for v in (payload(vcommitted) or {}).get("variants", [])]
+                  == [True] and (payload(vcommitted) or {}).get("imageUrl") is None, payload(vcommitted))
         check("products: the kept variant keeps its stock", [v["quantity"] for v in (payload(trimmed) or {}).get("variants", [])] == [5],
               payload(trimmed))
     else:
@@ -889,6 +899,11 @@ def condition_allows(condition, attributes):
             allowed = allowed if isinstance(allowed, list) else [allowed]
             if operator == "ForAllValues:StringEquals" and key == "dynamodb:Attributes":
                 if attributes is None or not set(attributes) <= set(allowed):
+                    return False
+            elif operator == "ForAllValues:StringLike" and key == "dynamodb:Attributes":
+                # IAM's StringLike: `*` any run of characters, `?` one (fnmatchcase's `[` is not IAM's: none are used).
+                if attributes is None or any("[" in pattern for pattern in allowed) \
+                        or not all(any(fnmatch.fnmatchcase(a, pattern) for pattern in allowed) for a in attributes):
                     return False
             elif operator == "StringEqualsIfExists" and key == "dynamodb:ReturnValues":
                 continue  # the code never asks for ReturnValues other than these (none at all on these writes)

@@ -53,8 +53,13 @@ extension DynamoDBStore: OrderStore {
     }
 
     /// The stock updates of an order: one per product, taking every line of it (two variants of one product are two
-    /// lines, but one item may appear once in a transaction), with `Quantity` by their sum.
-    static func stockTakes(_ lines: [OrderLine], products table: String) -> (items: [DDBRequest.TransactItem], lines: [[OrderLine]]) {
+    /// lines, but one item may appear once in a transaction), with `Quantity` by their sum. A product in `legacy` (written
+    /// before variants, its one variant's stock still in `Quantity`) is taken from `Quantity` alone, conditioned on it
+    /// still having no `Stock#<id>`: the orders and sweep roles may update only `Quantity` and `Stock#…`, so they take
+    /// such a product as it is rather than upgrade it.
+    static func stockTakes(
+        _ lines: [OrderLine], products table: String, legacy: Set<String> = []
+    ) -> (items: [DDBRequest.TransactItem], lines: [[OrderLine]]) {
         var groups: [(productId: String, lines: [OrderLine])] = []
         for line in lines {
             if let index = groups.firstIndex(where: { $0.productId == line.productId }) {
@@ -64,6 +69,12 @@ extension DynamoDBStore: OrderStore {
             }
         }
         let items = groups.map { group in
+            if legacy.contains(group.productId), group.lines.count == 1, let line = group.lines.first {
+                return DDBRequest.TransactItem(Update: DDBRequest(
+                    TableName: table, Key: ["ProductID": .s(group.productId)],
+                    ConditionExpression: "attribute_not_exists(#s0) AND Quantity >= :q0", UpdateExpression: "SET Quantity = Quantity - :q0",
+                    ExpressionAttributeNames: ["#s0": stockAttribute(line.variantId)], ExpressionAttributeValues: [":q0": .int(line.quantity)]))
+            }
             var sets: [String] = []
             var conditions: [String] = []
             var names: [String: String] = [:]
@@ -84,7 +95,29 @@ extension DynamoDBStore: OrderStore {
     }
 
     public func placeOrder(_ order: Order, claim: IdempotencyClaim?, maxOpenOrders: Int?, at now: Date) async throws(StorageError) -> PlaceOrderOutcome {
-        let (takes, takenLines) = Self.stockTakes(order.lines, products: tables.products)
+        var legacy: Set<String> = []
+        for round in 0...order.lines.count {
+            switch try await placeOrderOnce(order, claim: claim, maxOpenOrders: maxOpenOrders, legacy: legacy, round: round, at: now) {
+            case .done(let outcome):
+                return outcome
+            case .legacy(let products):
+                // Products written before variants (or upgraded since the last try): taken as they are now on the next.
+                legacy = products
+            }
+        }
+        throw .busy
+    }
+
+    enum PlaceAttempt {
+        case done(PlaceOrderOutcome)
+        /// Try again with these products taken as written before variants (their stock in `Quantity`).
+        case legacy(Set<String>)
+    }
+
+    func placeOrderOnce(
+        _ order: Order, claim: IdempotencyClaim?, maxOpenOrders: Int?, legacy: Set<String>, round: Int, at now: Date
+    ) async throws(StorageError) -> PlaceAttempt {
+        let (takes, takenLines) = Self.stockTakes(order.lines, products: tables.products, legacy: legacy)
         var items = takes
         items.append(DDBRequest.TransactItem(Put: DDBRequest(
             TableName: tables.orders, Item: Self.item(order), ConditionExpression: "attribute_not_exists(OrderID)")))
@@ -102,56 +135,50 @@ extension DynamoDBStore: OrderStore {
         items.append(openCounterUpdate(order.userId, by: 1, below: maxOpenOrders))
         // The outbox: `order.placed`, in the same transaction (the stream carries it on).
         items.append(eventPut(.placed(order)))
-        // A product written before variants keeps its stock in `Quantity` until it is upgraded (then the order is tried
-        // again, once per product at most); every other failure is answered after the first try.
-        for round in 0...order.lines.count {
-            // Every attempt carries a token, so the send layer's retries never take the stock twice. With an
-            // Idempotency-Key it is derived from the key and this call's order id: another request with the same
-            // key has another order id, so it is never mistaken for this one's replay.
-            let outcome = try await transactWrite(items) { attempt in
-                claim.map { Self.clientRequestToken($0, orderId: order.id, attempt: attempt + 100 * round) } ?? UUID().uuidString.lowercased()
-            }
-            guard case .cancelled(let reasons) = outcome else { return .created(order) }
-            // A live claim on the key wins over every other outcome.
-            if let claim, let record = try await idempotencyRecord(claim, now: now) { return .replayed(record) }
-            if counterIndex < reasons.count, reasons[counterIndex].reason == .conditionFailed, let maxOpenOrders {
-                throw .tooManyOpenOrders(limit: maxOpenOrders)
-            }
-            let orderIndex = takes.count
-            if orderIndex < reasons.count, reasons[orderIndex].reason == .conditionFailed,
-                let stored = try await self.order(id: order.id), stored.userId == order.userId
-            {
-                // This very order is already stored: a replay of this call that outlived the token's window.
-                return .created(stored)
-            }
-            var failedLines: [OrderLine] = []
-            for (index, lines) in takenLines.enumerated() where index < reasons.count && reasons[index].reason == .conditionFailed {
-                failedLines += lines
-            }
-            if failedLines.isEmpty && reasons.isEmpty { failedLines = order.lines }
-            if failedLines.isEmpty { throw .backend("TransactWriteItems cancelled: \(reasons.map { $0.code ?? "?" })") }
-            let currentItems = try await productItems(ids: failedLines.map(\.productId))
-            let legacy = currentItems.filter(Self.isLegacy)
-            if !legacy.isEmpty {
-                for item in legacy { try await upgradeLegacy(item, at: now) }
-                continue
-            }
-            let current = Dictionary(
-                try currentItems.map { item throws(StorageError) in try Self.product(item) }.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
-            var shortages: [StockShortage] = []
-            for line in failedLines {
-                guard let product = current[line.productId] else { throw .productNotFound(line.productId) }
-                guard let variant = product.variant(id: line.variantId) else {
-                    throw .variantNotFound(productId: line.productId, variantId: line.variantId)
-                }
-                if variant.quantity < line.quantity {
-                    shortages.append(StockShortage(
-                        productId: line.productId, variantId: line.variantId, requested: line.quantity, available: variant.quantity))
-                }
-            }
-            if shortages.isEmpty { throw .busy }
-            throw .outOfStock(shortages)
+        // Every attempt carries a token, so the send layer's retries never take the stock twice. With an
+        // Idempotency-Key it is derived from the key and this call's order id: another request with the same
+        // key has another order id, so it is never mistaken for this one's replay.
+        let outcome = try await transactWrite(items) { attempt in
+            claim.map { Self.clientRequestToken($0, orderId: order.id, attempt: attempt + 100 * round) } ?? UUID().uuidString.lowercased()
         }
+        guard case .cancelled(let reasons) = outcome else { return .done(.created(order)) }
+        // A live claim on the key wins over every other outcome.
+        if let claim, let record = try await idempotencyRecord(claim, now: now) { return .done(.replayed(record)) }
+        if counterIndex < reasons.count, reasons[counterIndex].reason == .conditionFailed, let maxOpenOrders {
+            throw .tooManyOpenOrders(limit: maxOpenOrders)
+        }
+        let orderIndex = takes.count
+        if orderIndex < reasons.count, reasons[orderIndex].reason == .conditionFailed,
+            let stored = try await self.order(id: order.id), stored.userId == order.userId
+        {
+            // This very order is already stored: a replay of this call that outlived the token's window.
+            return .done(.created(stored))
+        }
+        var failedLines: [OrderLine] = []
+        for (index, lines) in takenLines.enumerated() where index < reasons.count && reasons[index].reason == .conditionFailed {
+            failedLines += lines
+        }
+        if failedLines.isEmpty && reasons.isEmpty { failedLines = order.lines }
+        if failedLines.isEmpty { throw .backend("TransactWriteItems cancelled: \(reasons.map { $0.code ?? "?" })") }
+        let currentItems = try await productItems(ids: failedLines.map(\.productId))
+        // Which of the failed lines' products are (still, or no longer) written as before variants.
+        let legacyNow = legacy.subtracting(failedLines.map(\.productId))
+            .union(currentItems.filter(Self.isLegacy).compactMap { $0["ProductID"]?.string })
+        let current = Dictionary(
+            try currentItems.map { item throws(StorageError) in try Self.product(item) }.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
+        var shortages: [StockShortage] = []
+        for line in failedLines {
+            guard let product = current[line.productId] else { throw .productNotFound(line.productId) }
+            guard let variant = product.variant(id: line.variantId) else {
+                throw .variantNotFound(productId: line.productId, variantId: line.variantId)
+            }
+            if variant.quantity < line.quantity {
+                shortages.append(StockShortage(
+                    productId: line.productId, variantId: line.variantId, requested: line.quantity, available: variant.quantity))
+            }
+        }
+        if !shortages.isEmpty { throw .outOfStock(shortages) }
+        if legacyNow != legacy { return .legacy(legacyNow) }
         throw .busy
     }
 
@@ -232,10 +259,8 @@ extension DynamoDBStore: OrderStore {
                 // choice still being right, and a failed condition reads again. One update per product.
                 let ceiling = Limits.stockRange.upperBound
                 let productItems = try await productItems(ids: current.lines.map(\.productId))
-                if let legacy = productItems.first(where: Self.isLegacy) {
-                    try await upgradeLegacy(legacy, at: now)
-                    continue
-                }
+                // Products written before variants keep their one variant's stock in `Quantity` (see `stockTakes`).
+                let legacy = Set(productItems.filter(Self.isLegacy).compactMap { $0["ProductID"]?.string })
                 let products = Dictionary(
                     try productItems.map { item throws(StorageError) in try Self.product(item) }.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
                 var order: [String] = []
@@ -251,6 +276,16 @@ extension DynamoDBStore: OrderStore {
                     }
                     let k = updates[line.productId]!.sets.count
                     updates[line.productId]!.names["#s\(k)"] = Self.stockAttribute(variant.id)
+                    if legacy.contains(line.productId) {
+                        // `Quantity` is the stock; the update below adds `:t` to it, conditioned on no `Stock#` having appeared.
+                        let returned = max(0, min(line.quantity, ceiling - variant.quantity))
+                        if returned < line.quantity { dropped.append((line, returned)) }
+                        updates[line.productId]!.sets.append("Quantity = :read\(k) + :t")
+                        updates[line.productId]!.conditions.append("attribute_not_exists(#s\(k)) AND Quantity = :read\(k)")
+                        updates[line.productId]!.values[":read\(k)"] = .int(variant.quantity)
+                        updates[line.productId]!.total += returned
+                        continue
+                    }
                     if variant.quantity + line.quantity <= ceiling {
                         updates[line.productId]!.sets.append("#s\(k) = #s\(k) + :q\(k)")
                         updates[line.productId]!.conditions.append("#s\(k) <= :room\(k)")
@@ -272,7 +307,7 @@ extension DynamoDBStore: OrderStore {
                     update.values[":t"] = .int(update.total)
                     items.append(DDBRequest.TransactItem(Update: DDBRequest(
                         TableName: tables.products, Key: ["ProductID": .s(productId)], ConditionExpression: update.conditions.joined(separator: " AND "),
-                        UpdateExpression: "SET " + update.sets.joined(separator: ", ") + ", Quantity = Quantity + :t",
+                        UpdateExpression: "SET " + update.sets.joined(separator: ", ") + (legacy.contains(productId) ? "" : ", Quantity = Quantity + :t"),
                         ExpressionAttributeNames: update.names, ExpressionAttributeValues: update.values)))
                 }
             }
