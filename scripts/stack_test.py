@@ -847,6 +847,8 @@ UNUSED_GRANTS = {
                                               "an identity's senders, in case IAM checks raw content as that",
     },
     "EventsFunction": {
+        ("dynamodb:GetItem", "*:table/*-EventsTable"): "read back only when a conditional write of the outbox fails (an event "
+                                                      "dispatched already, a delivery another worker moved), which these runs do not provoke",
         ("dynamodb:ListStreams", "*/stream/*"): "in AWS's documented permissions for a DynamoDB stream's event source "
                                                 "mapping (AWSLambdaDynamoDBExecutionRole); the mapping (and the poller "
                                                 "emulated here) reads the stream by its ARN",

@@ -259,6 +259,24 @@ struct EventsTests {
         }
     }
 
+    @Test func oneOrdersDeliveriesAreFoundHoweverManyOthersAreDueFirst() async throws {
+        let shop = try await TestShop()
+        defer { shop.cleanUp() }
+        let mailer = RecordingMailer()
+        let events = Self.events(shop, OutboxPolicy(mailer: mailer))
+        try await shop.live { c in
+            let (_, first) = try await Self.paidOrder(shop, c)
+            _ = try await events.dispatchPending()
+            shop.clock.advance(by: 1)
+            let (_, second) = try await Self.paidOrder(shop, c)
+            _ = try await events.dispatchPending()
+            // The store-wide list, one long, holds the first order's email: the second's is still found by its order.
+            #expect(try await events.outbox.dueDeliveries(now: shop.clock.now, limit: 1).map(\.event.orderId) == [first])
+            #expect(try await events.deliverDue(limit: 1, onlyOrder: second) == 1)
+            #expect(mailer.sent.map(\.eventId) == ["evt_\(second)_2"])
+        }
+    }
+
     @Test func theSignatureIsStripesSchemeOverTheRawBody() throws {
         let body = Array(#"{"id":"evt_1"}"#.utf8)
         let header = EventSignature.header(secret: Array("whsec_abc".utf8), body: body, at: Date(timeIntervalSince1970: 1_780_000_000))

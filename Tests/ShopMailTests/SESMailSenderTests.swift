@@ -38,7 +38,8 @@ struct SESMailSenderTests {
             struct SES: Decodable { var RawMessage: [Stored]? }
             var ses: SES?
         }
-        let response = try await HTTPClient.shared.execute(HTTPClientRequest(url: endpoint + "/moto-api/data.json"), timeout: .seconds(10))
+        // moto dumps its whole state (every test's tables too): slow on a moto the suite has filled.
+        let response = try await HTTPClient.shared.execute(HTTPClientRequest(url: endpoint + "/moto-api/data.json"), timeout: .seconds(90))
         let body = try await response.body.collect(upTo: 64 * 1024 * 1024)
         return try JSONDecoder().decode(DataJSON.self, from: Data(body.readableBytesView)).ses?.RawMessage ?? []
     }

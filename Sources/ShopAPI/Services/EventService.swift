@@ -170,7 +170,7 @@ public struct EventService: Sendable {
     @discardableResult
     /// `until`: no delivery is started after it (a function's invocation ends; what is left stays due for the sweep).
     public func deliverDue(limit: Int = 100, onlyOrder: String? = nil, until: Date? = nil) async throws(StorageError) -> Int {
-        let due = try await outbox.dueDeliveries(now: clock.now(), limit: limit)
+        let due = try await dueDeliveries(limit: limit, onlyOrder: onlyOrder)
         var sent = 0
         var timelines: [String: [StoredEvent]] = [:]
         for item in due where onlyOrder == nil || item.event.orderId == onlyOrder {
@@ -195,6 +195,21 @@ public struct EventService: Sendable {
             }
         }
         return sent
+    }
+
+    /// What is due now: store-wide from the due index, or one order's from its own events (one query; the store-wide
+    /// list on a busy store might not reach that order's deliveries within `limit`).
+    func dueDeliveries(limit: Int, onlyOrder: String?) async throws(StorageError) -> [DueDelivery] {
+        let now = clock.now()
+        guard let onlyOrder else { return try await outbox.dueDeliveries(now: now, limit: limit) }
+        var due: [DueDelivery] = []
+        for stored in try await outbox.orderEvents(orderId: onlyOrder) {
+            for delivery in stored.deliveries where delivery.status == .pending && (delivery.nextAttemptAt.map { $0 <= now } ?? false) {
+                due.append(DueDelivery(event: stored.record, delivery: delivery))
+            }
+        }
+        return Array(due.sorted { ($0.delivery.nextAttemptAt ?? now, $0.event.key, $0.delivery.name) < ($1.delivery.nextAttemptAt ?? now, $1.event.key, $1.delivery.name) }
+            .prefix(limit))
     }
 
     /// Claims one delivery, sends it and records the outcome. True if it went.
@@ -288,8 +303,7 @@ public struct EventService: Sendable {
             _ = try await outbox.updateDelivery(orderId: orderId, key: key, expected: delivery, to: again)
         }
         var sent = 0
-        for item in try await outbox.dueDeliveries(now: now, limit: 1000)
-        where item.event.orderId == orderId && item.event.key == key && item.delivery.template != nil {
+        for item in try await dueDeliveries(limit: 1000, onlyOrder: orderId) where item.event.key == key && item.delivery.template != nil {
             if try await deliver(item) { sent += 1 }
         }
         return sent
