@@ -199,7 +199,7 @@ def schema_errors(validators, event):
 
 def example_event(event_type="order.paid", status="PAID"):
     order = {"id": "0193a1c0-0000-7000-8000-000000000001", "userId": "0193a0ff-0000-7000-8000-000000000002",
-             "lines": [{"productId": "p1", "name": "Cup", "unitPrice": 1234, "quantity": 1, "lineTotal": 1234, "tax": 0}],
+             "lines": [{"productId": "p1", "variantId": "p1", "sku": "CUP-1", "options": {}, "name": "Cup", "unitPrice": 1234, "quantity": 1, "lineTotal": 1234, "tax": 0}],
              "subtotal": 1234, "shippingTotal": 500, "shippingTax": 0, "taxTotal": 0, "total": 1734, "currency": "USD",
              "status": status, "shippingAddress": dict(OREGON, line2=None, phone=None),
              "shippingMethod": {"id": "standard", "name": "Standard", "price": 500, "minDays": 3, "maxDays": 5},
