@@ -1,7 +1,7 @@
 """ShopLambda under AWS's Runtime Interface Emulator, against `shop serve` (see bench/lambda).
 
-Reads BENCH_RIE, BENCH_BOOTSTRAP, BENCH_ZIP, BENCH_SHOP, BENCH_MOTO, BENCH_COLD_RUNS, BENCH_WARM,
-BENCH_WORK from the environment. Prints a report; exits non-zero if any request fails.
+Reads BENCH_BOOTSTRAP, BENCH_ZIP, BENCH_SHOP, BENCH_COLD_RUNS, BENCH_WARM, BENCH_WORK from the environment; the
+emulator and moto are SHOP_TEST_RIE and SHOP_TEST_MOTO_ENDPOINT (bench/lambda), else scripts/shoptest.py's. Prints a report; exits non-zero if any request fails.
 """
 import http.client, json, os, re, statistics, subprocess, sys, tempfile, time, urllib.request
 
@@ -9,13 +9,13 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "scripts"))
-from shoptest import Emulator, free_port  # noqa: E402
+from shoptest import Emulator, free_port, moto_endpoint, rie  # noqa: E402
 
-RIE = os.environ["BENCH_RIE"]
+RIE = rie()
 BOOTSTRAP = os.environ["BENCH_BOOTSTRAP"]
 ZIP = os.environ["BENCH_ZIP"]
 SHOP = os.environ["BENCH_SHOP"]
-MOTO = os.environ["BENCH_MOTO"]
+MOTO = moto_endpoint()
 COLD_RUNS = int(os.environ.get("BENCH_COLD_RUNS", "5"))
 WARM = int(os.environ.get("BENCH_WARM", "200"))
 WORK = os.environ["BENCH_WORK"]
