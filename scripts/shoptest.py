@@ -13,6 +13,8 @@ Import it (`from shoptest import free_port, start_serve`; scripts/ must be on sy
     python3 scripts/shoptest.py free-port          # prints a free loopback TCP port
     python3 scripts/shoptest.py serve-url LOG PID  # waits up to 60 s for `shop serve` (process PID) to log its
                                                    # address in LOG and prints it (scripts/lib/services.sh)
+    python3 scripts/shoptest.py wait-http URL PID  # waits up to 20 s for URL to answer 2xx while process PID runs
+                                                   # (scripts/moto-server, scripts/localstripe-server)
 """
 import atexit
 import json
@@ -84,6 +86,20 @@ def start_serve(binary, data_dir, env, log_path, timeout=60.0, seed=False, cwd=N
             process.kill()
             process.wait()
         raise
+
+
+def wait_http(url, exited, timeout=20.0):
+    """Waits until `url` answers 2xx (or a redirect): True; False once `exited()` is not None or the time is up."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            urllib.request.urlopen(url, timeout=2).close()
+            return True
+        except OSError:  # refused, reset, an HTTP error
+            if exited() is not None:
+                return False
+            time.sleep(0.2)
+    return False
 
 
 def _pid_exited(pid):
@@ -246,7 +262,9 @@ def main(argv):
         except ServeFailed as failure:
             print(failure, file=sys.stderr)
             return 1
-    print("usage: shoptest.py free-port | serve-url LOG PID", file=sys.stderr)
+    if len(argv) == 3 and argv[0] == "wait-http":
+        return 0 if wait_http(argv[1], lambda: _pid_exited(int(argv[2]))) else 1
+    print("usage: shoptest.py free-port | serve-url LOG PID | wait-http URL PID", file=sys.stderr)
     return 2
 
 
