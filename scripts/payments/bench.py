@@ -6,8 +6,6 @@ import time
 from payments.common import CARD_OK, require, say
 
 
-# 8. checkouts per second ------------------------------------------------------------------------------
-
 def check_bench(shop, seconds, threads):
     product = shop.create_product(1_000_000, price=500)
     tokens = [shop.register("bench%d" % i) for i in range(threads)]

@@ -4,8 +4,6 @@ import time
 from payments.common import CARD_OK, payment_of, require, short
 
 
-# 9. (extra, from the lifecycle rules) cancel and fulfil ------------------------------------------------
-
 def paid_order(shop, quantity, stock=10):
     t = shop.shopper
     product = shop.create_product(stock)

@@ -9,8 +9,6 @@ from payments.common import CARD_OK, CheckFailed, payment_of, require, say, shor
 from payments.stripe_events import encode_event, intent_event, sign
 
 
-# 6. races ------------------------------------------------------------------------------------------------
-
 class Race:
     def __init__(self, shop, relay, rounds):
         self.shop, self.relay, self.rounds = shop, relay, rounds

@@ -9,8 +9,6 @@ from payments.api import http_request
 from payments.common import CheckFailed
 
 
-# --- the relay between the simulator and a server's /payment/webhook ----------------------------------
-
 class Relay:
     """An HTTP endpoint for SHOP_PAYMENTS_WEBHOOK_URL. Per PaymentIntent it either holds an event back
     (answers 503, so the simulator retries) or forwards it, body and Stripe-Signature untouched, to the

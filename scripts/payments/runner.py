@@ -4,8 +4,6 @@ import traceback
 from payments.common import CheckFailed, say
 
 
-# --- the checks --------------------------------------------------------------------------------------
-
 class Runner:
     def __init__(self, store, only):
         self.store = store

@@ -10,8 +10,6 @@ from payments.common import CheckFailed, TABLES, say, short
 from shoptest import ServeFailed, start_serve
 
 
-# --- processes ---------------------------------------------------------------------------------------
-
 def wait_for_binary(path, timeout=180.0):
     """Waits until the binary exists, is executable and has not changed for 3 s (it may be mid-rebuild)."""
     deadline = time.time() + timeout

@@ -6,8 +6,6 @@ import secrets
 import time
 
 
-# --- Stripe events and signatures ------------------------------------------------------------------
-
 def sign(secret, body, timestamp=None):
     t = int(time.time()) if timestamp is None else int(timestamp)
     mac = hmac.new(secret.encode(), ("%d." % t).encode() + body, hashlib.sha256).hexdigest()
