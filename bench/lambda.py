@@ -1,7 +1,7 @@
 """ShopLambda under AWS's Runtime Interface Emulator, against `shop serve` (see bench/lambda).
 
-Reads BENCH_RIE, BENCH_BOOTSTRAP, BENCH_ZIP, BENCH_SHOP, BENCH_MOTO, BENCH_COLD_RUNS, BENCH_WARM,
-BENCH_WORK from the environment. Prints a report; exits non-zero if any request fails.
+Reads BENCH_BOOTSTRAP, BENCH_ZIP, BENCH_SHOP, BENCH_COLD_RUNS, BENCH_WARM, BENCH_WORK from the environment; the
+emulator and moto are SHOP_TEST_RIE and SHOP_TEST_MOTO_ENDPOINT (bench/lambda), else scripts/shoptest.py's. Prints a report; exits non-zero if any request fails.
 """
 import http.client, json, os, re, statistics, subprocess, sys, tempfile, time, urllib.request
 
@@ -9,18 +9,17 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "scripts"))
-from shoptest import Emulator, free_port  # noqa: E402
+from lambda_harness import AWS_TEST_ENV as AWS_ENV, Function as HarnessFunction  # noqa: E402
+from shoptest import free_port, moto_endpoint  # noqa: E402
 
-RIE = os.environ["BENCH_RIE"]
 BOOTSTRAP = os.environ["BENCH_BOOTSTRAP"]
 ZIP = os.environ["BENCH_ZIP"]
 SHOP = os.environ["BENCH_SHOP"]
-MOTO = os.environ["BENCH_MOTO"]
+MOTO = moto_endpoint()
 COLD_RUNS = int(os.environ.get("BENCH_COLD_RUNS", "5"))
 WARM = int(os.environ.get("BENCH_WARM", "200"))
 WORK = os.environ["BENCH_WORK"]
 
-AWS_ENV = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_SESSION_TOKEN": "", "AWS_REGION": "us-east-1"}
 PEM = rsa.generate_private_key(public_exponent=65537, key_size=2048).private_bytes(
     serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()).decode()
 
@@ -62,17 +61,16 @@ def event(path, query=""):
     }).encode()
 
 
-class Function(Emulator):
-    """One emulator running the packaged bootstrap (_HANDLER=products)."""
+class Function(HarnessFunction):
+    """One emulator running the packaged bootstrap (_HANDLER=products), its output in WORK/rie-NAME.log."""
 
-    def __init__(self, log_path):
+    def __init__(self, name):
         env = dict(os.environ, **AWS_ENV, _HANDLER="products", SHOP_STORE="dynamodb", SHOP_DYNAMODB_ENDPOINT=MOTO,
                    SHOP_IDENTITY="local", SHOP_TOKEN_SIGNING_KEY_PEM=PEM, SHOP_LOG_LEVEL="warning",
                    # Plain secrets, as the emulator tests pass them (a deployed function reads Secrets Manager),
                    # and no payments: products never takes money.
                    SHOP_SECRETS="environment", SHOP_CURSOR_SECRET="bench-cursor-secret-0123456789", SHOP_PAYMENTS="none")
-        self.log_path = log_path
-        super().__init__(RIE, BOOTSTRAP, env, log_path)
+        super().__init__(name, BOOTSTRAP, env, WORK)
 
     def invoke(self, payload):
         result = super().invoke(payload)
@@ -94,7 +92,7 @@ class Function(Emulator):
 def lambda_runs(product_id):
     cold = []
     for run in range(COLD_RUNS):
-        fn = Function(os.path.join(WORK, f"rie-{run}.log"))
+        fn = Function(str(run))
         started = time.perf_counter()
         fn.invoke(event(f"/products/{product_id}"))
         first_response_ms = (time.perf_counter() - started) * 1000
@@ -167,7 +165,7 @@ def main():
     sqlite_dir = os.path.join(WORK, "sqlite-seed")
     subprocess.run([SHOP, "seed"], env=dict(os.environ, SHOP_DATA_DIR=sqlite_dir), check=True, stdout=subprocess.DEVNULL)
 
-    discovery = Function(os.path.join(WORK, "rie-discovery.log"))
+    discovery = Function("discovery")
     product_id = json.loads(discovery.invoke(event("/products", "limit=1"))["body"])["items"][0]["id"]
     discovery.stop()
 

@@ -17,7 +17,8 @@ shopper's emails through SES, read back from moto); `batchItemFailures` is empty
 nothing new; with a bus that does not exist, the records fail from the first on (their SequenceNumbers in
 `batchItemFailures`), their events stay undispatched and nothing is sent, and a retry with the bus dispatches them.
 
-Environment: SHOP_TEST_RIE, SHOP_TEST_LAMBDA, SHOP_TEST_SHOP, SHOP_TEST_MOTO_ENDPOINT, SHOP_TEST_LOG_DIR.
+The function runs under scripts/lambda_harness.py. Environment: SHOP_TEST_LAMBDA, SHOP_TEST_SHOP, SHOP_TEST_LOG_DIR; the
+emulator and moto are SHOP_TEST_RIE and SHOP_TEST_MOTO_ENDPOINT (scripts/events-stream), else scripts/shoptest.py's.
 Prints "ok name" / "FAIL name detail", then "events-stream: N passed, M failed"; exits 1 on a failure.
 """
 import email, email.policy, email.utils, http.server, json, os, re, secrets, shutil, subprocess, sys, tempfile, threading, time
@@ -25,19 +26,19 @@ import urllib.error, urllib.parse, urllib.request, uuid
 
 import boto3
 
-import shoptest  # scripts/shoptest.py (this script's folder is on sys.path)
+import lambda_harness  # scripts/lambda_harness.py and scripts/shoptest.py (this script's folder is on sys.path)
+import shoptest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 sys.path.insert(0, os.path.join(ROOT, "docs", "examples"))
 from verify_shop_webhook import verify  # noqa: E402  the documented receiver code
 
-RIE = os.environ["SHOP_TEST_RIE"]
 LAMBDA = os.environ["SHOP_TEST_LAMBDA"]
 SHOP = os.environ["SHOP_TEST_SHOP"]
-MOTO = os.environ["SHOP_TEST_MOTO_ENDPOINT"]
 LOG_DIR = os.environ.get("SHOP_TEST_LOG_DIR", os.path.join(ROOT, ".cache", "events-stream"))
 os.makedirs(LOG_DIR, exist_ok=True)
+MOTO = shoptest.moto_endpoint(os.path.join(LOG_DIR, "moto.log"))
 
 REGION = "us-east-1"
 RUN = secrets.token_hex(4)
@@ -407,7 +408,7 @@ def run(workdir):
         before, _ = outbox_items(a)
         check("before the function runs, none of the order's events is dispatched",
               len(before) == 3 and not any(e.get("Dispatched") for e in before.values()), before)
-        good = shoptest.Emulator(RIE, LAMBDA, function_env(BUS, receiver), os.path.join(LOG_DIR, "rie-events.log"))
+        good = lambda_harness.Function("events", LAMBDA, function_env(BUS, receiver), LOG_DIR)
         failures = invoke(good, records)
         check("invocation 1: batchItemFailures is empty", failures == [], failures)
 
@@ -470,8 +471,7 @@ def run(workdir):
         b, c = shop.place(), shop.place()
         records = reader.until("orders %s and %s placed" % (b, c), lambda rs: len(event_inserts(rs, {b, c})) == 2)
         inserts = event_inserts(records, {b, c})
-        broken = shoptest.Emulator(RIE, LAMBDA, function_env("evs-%s-no-such-bus" % RUN, receiver),
-                                   os.path.join(LOG_DIR, "rie-events-no-bus.log"))
+        broken = lambda_harness.Function("events-no-bus", LAMBDA, function_env("evs-%s-no-such-bus" % RUN, receiver), LOG_DIR)
         failures = invoke(broken, records)
         first = records.index(inserts[0])
         check("a bus that does not exist: every record from the first event on is in batchItemFailures, by SequenceNumber",

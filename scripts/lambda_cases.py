@@ -1,21 +1,23 @@
 """The cases of scripts/lambda-test: ShopLambda under the Runtime Interface Emulator.
 
-Reads SHOP_TEST_RIE, SHOP_TEST_SAM, SHOP_TEST_LAMBDA, SHOP_TEST_MOTO_ENDPOINT, SHOP_TEST_LOG_DIR.
+Runs the functions with scripts/lambda_harness.py. Reads SHOP_TEST_LAMBDA and SHOP_TEST_LOG_DIR; the emulator, sam and
+moto are SHOP_TEST_RIE, SHOP_TEST_SAM and SHOP_TEST_MOTO_ENDPOINT (scripts/lambda-test), else scripts/shoptest.py's.
 Tokens are minted here with the same RSA key the function gets in SHOP_TOKEN_SIGNING_KEY_PEM.
 """
-import base64, copy, json, os, re, socket, subprocess, sys, time, urllib.error, urllib.request, uuid
+import base64, json, os, re, socket, sys, time, uuid
 
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
-import shoptest  # scripts/shoptest.py; scripts/ is on sys.path when run as a script
+import lambda_harness  # scripts/lambda_harness.py and scripts/shoptest.py; scripts/ is on sys.path when run as a script
+import shoptest
+from lambda_harness import AWS_TEST_ENV, InvokeFailed
+from lambda_harness import http_event as v2, rest_event as v1, result_body as body
 
-RIE = os.environ["SHOP_TEST_RIE"]
-SAM = os.environ["SHOP_TEST_SAM"]
 LAMBDA = os.environ["SHOP_TEST_LAMBDA"]
-MOTO = os.environ["SHOP_TEST_MOTO_ENDPOINT"]
 LOG_DIR = os.environ.get("SHOP_TEST_LOG_DIR", ".cache/lambda-test")
 os.makedirs(LOG_DIR, exist_ok=True)
+MOTO = shoptest.moto_endpoint(os.path.join(LOG_DIR, "moto.log"))
 
 ISSUER = "https://shop.lambda.test"
 CLIENT_ID = "serverlessshop-lambda-test"
@@ -39,16 +41,6 @@ def token(kid, sub, groups):
     return signing_input + "." + b64url(signature)
 
 
-def sample(kind):
-    out = subprocess.run([SAM, "local", "generate-event", "apigateway", kind], check=True, capture_output=True, text=True,
-                         env=dict(os.environ, SAM_CLI_TELEMETRY="0")).stdout
-    return json.loads(out[out.index("{"):out.rindex("}") + 1])
-
-
-V2 = sample("http-api-proxy")
-V1 = sample("aws-proxy")
-
-
 def gateway_claims(sub, groups, issuer=ISSUER):
     """Claims as API Gateway's JWT authorizer hands them on: every value a string, lists as [a b]."""
     now = int(time.time())
@@ -56,71 +48,24 @@ def gateway_claims(sub, groups, issuer=ISSUER):
             "email": f"{sub}@example.com", "iat": str(now), "exp": str(now + 600)}
 
 
-def v2(method, path, body=None, headers=None, query="", b64=False, cookies=None, claims=None):
-    event = copy.deepcopy(V2)
-    event["rawPath"] = path
-    event["rawQueryString"] = query
-    event["requestContext"]["http"]["method"] = method
-    event["requestContext"]["http"]["path"] = path
-    event["requestContext"]["requestId"] = str(uuid.uuid4())
-    event["requestContext"].pop("authorizer", None)
-    if claims is not None:
-        event["requestContext"]["authorizer"] = {"jwt": {"claims": claims, "scopes": None}}
-    event["headers"] = {"content-type": "application/json", **(headers or {})}
-    event["cookies"] = cookies or []
-    event.pop("queryStringParameters", None)
-    event.pop("pathParameters", None)
-    if body is None:
-        event.pop("body", None)
-        event["isBase64Encoded"] = False
-    elif b64:
-        event["body"] = base64.b64encode(body.encode()).decode()
-        event["isBase64Encoded"] = True
-    else:
-        event["body"] = body
-        event["isBase64Encoded"] = False
-    return event
-
-
-def v1(method, path, body=None, headers=None, query=None):
-    event = copy.deepcopy(V1)
-    event["httpMethod"] = method
-    event["path"] = path
-    event["resource"] = "/{proxy+}"
-    event["headers"] = {"Content-Type": "application/json", **(headers or {})}
-    event["multiValueHeaders"] = {k: [v] for k, v in event["headers"].items()}
-    event["queryStringParameters"] = query
-    event["multiValueQueryStringParameters"] = {k: [v] for k, v in query.items()} if query else None
-    event["body"] = body
-    event["isBase64Encoded"] = False
-    return event
-
-
-class Emulator(shoptest.Emulator):
+class Emulator(lambda_harness.Function):
     """One RIE running ShopLambda with _HANDLER=handler."""
 
     def __init__(self, handler, extra_env=None, bootstrap=LAMBDA):
         self.handler = handler
         env = dict(os.environ)
+        env.update(AWS_TEST_ENV)
         env.update({
             "_HANDLER": handler, "SHOP_STORE": "dynamodb", "SHOP_DYNAMODB_ENDPOINT": MOTO, "SHOP_IDENTITY": "local",
             "SHOP_SECRETS": "environment", "SHOP_TOKEN_SIGNING_KEY_PEM": PEM, "SHOP_CURSOR_SECRET": "lambda-cases-cursor-secret", "SHOP_TOKEN_ISSUER": ISSUER, "SHOP_CLIENT_ID": CLIENT_ID,
-            "SHOP_BCRYPT_COST": "4", "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
-            "AWS_SESSION_TOKEN": "", "AWS_REGION": "us-east-1", "SHOP_LOG_LEVEL": "info",
+            "SHOP_BCRYPT_COST": "4", "SHOP_LOG_LEVEL": "info",
             # Functions take Stripe only (the simulator needs shop serve); nothing here calls it.
             "SHOP_PAYMENTS": "stripe", "SHOP_STRIPE_SECRET_KEY": "sk_test_lambda_cases",
             "SHOP_STRIPE_PUBLISHABLE_KEY": "pk_test_lambda_cases", "SHOP_PAYMENTS_WEBHOOK_SECRET": "whsec_lambda_cases",
             "SHOP_STRIPE_API_BASE": "http://127.0.0.1:9",
         })
         env.update(extra_env or {})
-        super().__init__(RIE, bootstrap, env, os.path.join(LOG_DIR, f"rie-{handler}.log"))
-
-
-def body(result):
-    raw = result.get("body") or ""
-    if result.get("isBase64Encoded"):
-        raw = base64.b64decode(raw).decode()
-    return json.loads(raw) if raw else None
+        super().__init__(handler, bootstrap, env, LOG_DIR)
 
 
 def error_code(result):
@@ -483,10 +428,10 @@ def failed_init(handler, extra_env=None):
     with Emulator(handler, extra_env) as fn:
         try:
             r = fn.invoke(v2("GET", "/health"))
-        except urllib.error.HTTPError as error:
-            r = {"httpStatus": error.code}
-        log_name = fn.log.name
-    return r, open(log_name).read()
+        except InvokeFailed as error:
+            r = {"httpStatus": error.status}
+        log = fn.log_text()
+    return r, log
 
 
 try:

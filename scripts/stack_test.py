@@ -27,29 +27,30 @@
    (conditions on dynamodb:Attributes included), and every grant is used, except the exceptions
    named below with their reasons.
 
-Environment: SHOP_TEST_RIE, SHOP_TEST_SAM, SHOP_TEST_LAMBDA, SHOP_TEST_SHOP, SHOP_TEST_MOTO_ENDPOINT,
-SHOP_TEST_LOCALSTRIPE, SHOP_TEST_LOG_DIR. Prints "stack: N passed, M failed".
+The functions run under scripts/lambda_harness.py. Environment: SHOP_TEST_LAMBDA, SHOP_TEST_SHOP, SHOP_TEST_LOG_DIR; the
+emulator, sam, moto and localstripe are SHOP_TEST_RIE, SHOP_TEST_SAM, SHOP_TEST_MOTO_ENDPOINT and SHOP_TEST_LOCALSTRIPE
+(scripts/stack-test), else scripts/shoptest.py's. Prints "stack: N passed, M failed".
 """
-import base64, copy, fnmatch, hashlib, hmac, http.server, json, os, re, secrets, socket, subprocess, sys, threading
+import base64, fnmatch, hashlib, hmac, http.server, json, os, re, secrets, socket, subprocess, sys, threading
 import time, urllib.error, urllib.parse, urllib.request, uuid
 
 import boto3
 from cfnlint.decode import decode
 
-import shoptest  # scripts/shoptest.py (this script's folder is on sys.path)
+import lambda_harness  # scripts/lambda_harness.py and scripts/shoptest.py (this script's folder is on sys.path)
+import shoptest
+from lambda_harness import result_body as payload
 from shoptest import free_port
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-RIE = os.environ["SHOP_TEST_RIE"]
-SAM = os.environ["SHOP_TEST_SAM"]
 LAMBDA = os.environ["SHOP_TEST_LAMBDA"]
 SHOP = os.environ["SHOP_TEST_SHOP"]
-MOTO = os.environ["SHOP_TEST_MOTO_ENDPOINT"]
-STRIPE = os.environ["SHOP_TEST_LOCALSTRIPE"]
 LOG_DIR = os.environ.get("SHOP_TEST_LOG_DIR", os.path.join(ROOT, ".cache/stack-test"))
+os.makedirs(LOG_DIR, exist_ok=True)
+MOTO = shoptest.moto_endpoint(os.path.join(LOG_DIR, "moto.log"))
+STRIPE = shoptest.localstripe_endpoint(os.path.join(LOG_DIR, "localstripe.log"))
 TEMPLATE = os.environ.get("SHOP_TEST_TEMPLATE", os.path.join(ROOT, "deploy/template.yaml"))
 REGION, ACCOUNT = "us-east-1", "123456789012"  # moto's default account
-os.makedirs(LOG_DIR, exist_ok=True)
 
 check = shoptest.Checks()
 
@@ -454,35 +455,21 @@ def function_environment(lid, proxy):
 
 # ---------------------------------------------------------------------------------------------- functions under RIE
 
-def sample(*kind):
-    out = subprocess.run([SAM, "local", "generate-event", *kind], check=True, capture_output=True, text=True,
-                         env=dict(os.environ, SAM_CLI_TELEMETRY="0")).stdout
-    return json.loads(out[out.index("{"):out.rindex("}") + 1])
+SCHEDULED_EVENT = lambda_harness.sample("cloudwatch", "scheduled-event")
 
 
-HTTP_EVENT = sample("apigateway", "http-api-proxy")
-SCHEDULED_EVENT = sample("cloudwatch", "scheduled-event")
-
-
-class Function(shoptest.Emulator):
+class Function(lambda_harness.Function):
     """One function of the template under the emulator, with the environment the template gives it."""
 
     def __init__(self, lid, env):
         self.lid = lid
-        log = os.path.join(LOG_DIR, f"rie-{lid}.log")
-        open(log, "w").close()
-        super().__init__(RIE, LAMBDA, env, log)
+        super().__init__(lid, LAMBDA, env, LOG_DIR, fresh=True)
 
     def invoke(self, event):
         # As long as Lambda would wait: the function's Timeout (its own, else the template's global one), and a little.
         props = FUNCTIONS[self.lid]["Properties"]
         limit = int(props.get("Timeout", template["Globals"]["Function"].get("Timeout", 3)))
-        try:
-            return super().invoke(event, timeout=limit + 5)
-        except urllib.error.HTTPError as error:
-            self.log.flush()
-            failures = [line.strip() for line in open(self.log.name) if "initialization failed" in line]
-            raise RuntimeError(f"{self.lid}: the emulator answered {error.code}; {failures[-1] if failures else 'see ' + self.log.name}")
+        return super().invoke(event, timeout=limit + 5)
 
 
 def routes_of(lid):
@@ -526,44 +513,19 @@ class Stack:
             raise KeyError(f"the template has no route {method} {path}")
         lid, auth = self.route_owner[route]
         self.exercised.add(route)
-        event = copy.deepcopy(HTTP_EVENT)
-        event["routeKey"] = f"{method} {route[1]}"
-        event["rawPath"], event["rawQueryString"] = path, query
-        event["requestContext"]["http"]["method"] = method
-        event["requestContext"]["http"]["path"] = path
-        event["requestContext"]["requestId"] = str(uuid.uuid4())
-        event["requestContext"].pop("authorizer", None)
-        event["headers"] = {"content-type": "application/json", **(headers or {})}
-        event["cookies"] = []
-        event.pop("queryStringParameters", None)
-        event.pop("pathParameters", None)
+        headers, claims = dict(headers or {}), None
         if auth != "NONE":
             if token is None:
                 return {"statusCode": 401, "body": '{"message":"Unauthorized"}'}  # the authorizer's own answer
-            event["headers"]["authorization"] = "Bearer " + token
-            event["requestContext"]["authorizer"] = {"jwt": {"claims": claims_of(token), "scopes": None}}
-        elif token is not None:
-            event["headers"]["authorization"] = "Bearer " + token
-        event["isBase64Encoded"] = False
-        if body is None:
-            event.pop("body", None)
-        else:
-            event["body"] = body if isinstance(body, str) else json.dumps(body)
+            claims = claims_of(token)
+        if token is not None:
+            headers["authorization"] = "Bearer " + token
+        event = lambda_harness.http_event(method, path, body, headers, query, claims=claims, route_key=f"{method} {route[1]}")
         return self.functions[lid].invoke(event)
 
     def stop(self):
         for fn in self.functions.values():
             fn.stop()
-
-
-def payload(result):
-    raw = result.get("body") or ""
-    if result.get("isBase64Encoded"):
-        raw = base64.b64decode(raw).decode()
-    try:
-        return json.loads(raw) if raw else None
-    except ValueError:
-        return raw
 
 
 def stripe(path, form):

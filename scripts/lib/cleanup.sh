@@ -1,10 +1,10 @@
-# Sourced (bash) by scripts/test, scripts/smoke, scripts/lambda-test and bench/dynamodb: stops
+# Sourced (bash) by every script that starts a process (scripts/lib/services.sh needs it): stops
 # what the script started, however it ends.
 #   started PID    registers a background process; on exit each registered process that is still
 #                  alive gets SIGTERM and is waited for (if it is a child of this shell).
 #   cleanup_extra  if the sourcing script defines this function, it is called after those
-#                  processes are stopped (e.g. to remove temporary directories); its failure does
-#                  not change the exit status.
+#                  processes are stopped (e.g. to remove temporary directories), with the exit
+#                  status as its argument; its failure does not change the exit status.
 # The EXIT trap exits with the script's own status; SIGINT exits 130 and SIGTERM 143 (through the
 # EXIT trap). Sourcing installs the traps, replacing any the script had.
 STARTED_PIDS=()
@@ -24,7 +24,7 @@ _cleanup_on_exit() {
         fi
     done
     if declare -F cleanup_extra >/dev/null; then
-        cleanup_extra || true
+        cleanup_extra "$status" || true
     fi
     exit "$status"
 }
