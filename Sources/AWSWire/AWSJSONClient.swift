@@ -10,7 +10,7 @@ import ShopSupport
 /// JSON 1.0 (DynamoDB) / JSON 1.1 (Cognito IDP) protocol client over the shared send layer.
 /// One per service per process, reusing one HTTPClient.
 public struct AWSJSONClient: Sendable {
-    public let client: AWSClient
+    public let client: AWSSender
     public let endpoint: String
     public let targetPrefix: String
     public let jsonVersion: String
@@ -18,7 +18,7 @@ public struct AWSJSONClient: Sendable {
     let requestURL: String
     let hostHeader: String
 
-    public init(client: AWSClient, endpoint: String, targetPrefix: String, jsonVersion: String) {
+    public init(client: AWSSender, endpoint: String, targetPrefix: String, jsonVersion: String) {
         self.client = client
         self.endpoint = endpoint
         self.targetPrefix = targetPrefix
@@ -34,7 +34,7 @@ public struct AWSJSONClient: Sendable {
         timeout: Duration = .seconds(10), clock: WallClock = .system, logger: Logger = Logger(label: "aws.dynamodb")
     ) -> AWSJSONClient {
         AWSJSONClient(
-            client: AWSClient(
+            client: AWSSender(
                 httpClient: httpClient, region: region, service: "dynamodb", credentials: credentials, retry: retry, timeout: timeout,
                 clock: clock, logger: logger),
             endpoint: AWSEndpoint.resolve(service: "dynamodb", region: region, override: endpoint), targetPrefix: "DynamoDB_20120810",
@@ -47,7 +47,7 @@ public struct AWSJSONClient: Sendable {
         timeout: Duration = .seconds(10), clock: WallClock = .system, logger: Logger = Logger(label: "aws.cognito-idp")
     ) -> AWSJSONClient {
         AWSJSONClient(
-            client: AWSClient(
+            client: AWSSender(
                 httpClient: httpClient, region: region, service: "cognito-idp", credentials: credentials, retry: retry,
                 timeout: timeout, clock: clock, logger: logger),
             endpoint: AWSEndpoint.resolve(service: "cognito-idp", region: region, override: endpoint),

@@ -22,7 +22,7 @@ public struct SecretsManagerClient: Sendable {
         timeout: Duration = .seconds(10), clock: WallClock = .system, logger: Logger = Logger(label: "aws.secretsmanager")
     ) {
         client = AWSJSONClient(
-            client: AWSClient(
+            client: AWSSender(
                 httpClient: httpClient, region: region, service: "secretsmanager", credentials: credentials, retry: retry,
                 timeout: timeout, clock: clock, logger: logger),
             endpoint: AWSEndpoint.resolve(service: "secretsmanager", region: region, override: endpoint),

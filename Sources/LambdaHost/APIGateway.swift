@@ -10,7 +10,7 @@ import Logging
 import NIOCore
 
 /// Where a Lambda-hosted request context comes from: the invocation and the API Gateway event.
-public struct LambdaRequestContextSource: RequestContextSource {
+public struct FunctionRequestContextSource: RequestContextSource {
     public var logger: Logger
     public var invocation: LambdaContext
     /// `requestContext.requestId` of the API Gateway event.
@@ -119,7 +119,7 @@ public struct APIGatewayEventError: Error, CustomStringConvertible {
 
 /// Turns API Gateway proxy events into Hummingbird requests for `responder`, and its responses back.
 public struct APIGatewayAdapter<Responder: HTTPResponder>: Sendable
-where Responder.Context: RequestContext, Responder.Context.Source == LambdaRequestContextSource {
+where Responder.Context: RequestContext, Responder.Context.Source == FunctionRequestContextSource {
     let responder: Responder
     /// Pass `requestContext.authorizer.jwt.claims` on to the context as verified.
     let trustAuthorizerClaims: Bool
@@ -142,7 +142,7 @@ where Responder.Context: RequestContext, Responder.Context.Source == LambdaReque
         if let apiRequestId {
             logger[metadataKey: "api_request_id"] = .string(apiRequestId)
         }
-        let source = LambdaRequestContextSource(logger: logger, invocation: invocation, apiRequestId: apiRequestId, authorizerClaims: claims)
+        let source = FunctionRequestContextSource(logger: logger, invocation: invocation, apiRequestId: apiRequestId, authorizerClaims: claims)
         let response = try await responder.respond(to: request, context: Responder.Context(source: source))
         return ByteBuffer(bytes: try await Self.encode(response, v2: v2))
     }

@@ -53,7 +53,7 @@ public protocol ByteBufferLambdaHandler: Sendable {
 }
 
 /// A handler made from a closure, as `LambdaRuntime { (event, context) in ... }` makes one.
-public struct ClosureHandler: ByteBufferLambdaHandler {
+public struct ByteBufferClosureHandler: ByteBufferLambdaHandler {
     let body: @Sendable (ByteBuffer, LambdaContext) async throws -> ByteBuffer
 
     public init(_ body: @escaping @Sendable (ByteBuffer, LambdaContext) async throws -> ByteBuffer) {
@@ -240,13 +240,13 @@ public struct LambdaRuntime<Handler: ByteBufferLambdaHandler>: Sendable {
     }
 }
 
-extension LambdaRuntime where Handler == ClosureHandler {
+extension LambdaRuntime where Handler == ByteBufferClosureHandler {
     /// `LambdaRuntime { (event, context) in ... }`.
     public init(
         logger: Logger = Logger(label: "LambdaRuntime"), telemetry: LambdaTelemetry = .init(),
         body: @escaping @Sendable (ByteBuffer, LambdaContext) async throws -> ByteBuffer
     ) {
-        self.init(handler: ClosureHandler(body), logger: logger, telemetry: telemetry)
+        self.init(handler: ByteBufferClosureHandler(body), logger: logger, telemetry: telemetry)
     }
 }
 

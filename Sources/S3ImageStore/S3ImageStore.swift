@@ -17,7 +17,7 @@ import ShopSupport
 /// staging object deleted. A presigned URL stays usable for its 15 minutes, but a reused one only ever
 /// writes the staging key: nothing public changes.
 public struct S3ImageStore: ImageStore {
-    let client: AWSClient
+    let client: AWSSender
     let bucket: String
     /// Path-style base for an endpoint override (moto), virtual-hosted otherwise.
     let objectBase: String
@@ -28,7 +28,7 @@ public struct S3ImageStore: ImageStore {
     ///   - endpoint: an override such as moto's `http://127.0.0.1:PORT` (path-style URLs); nil for AWS.
     ///   - publicBaseURL: where shoppers load images from (a CloudFront domain, say); defaults to the bucket's URL.
     ///   - client: the send layer, made for service `s3` in the bucket's region.
-    public init(client: AWSClient, bucket: String, endpoint: String? = nil, publicBaseURL: String? = nil, clock: WallClock = .system) {
+    public init(client: AWSSender, bucket: String, endpoint: String? = nil, publicBaseURL: String? = nil, clock: WallClock = .system) {
         self.client = client
         let region = client.signer.region
         self.bucket = bucket

@@ -93,7 +93,7 @@ public enum ShopAssembly {
         switch configuration.images {
         case .s3(let s3):
             images = S3ImageStore(
-                client: AWSClient(
+                client: AWSSender(
                     httpClient: host.httpClient, region: s3.aws.region, service: "s3", credentials: s3.aws.credentials,
                     clock: host.clock, logger: logger),
                 bucket: s3.bucket, endpoint: s3.endpoint, publicBaseURL: s3.publicBaseURL, clock: host.clock)

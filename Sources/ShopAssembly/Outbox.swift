@@ -124,7 +124,7 @@ public struct EventBridgePublisher: Sendable {
 
     public init(_ settings: ShopConfiguration.EventBusSettings, httpClient: HTTPClient, clock: WallClock = .system, logger: Logger) {
         client = AWSJSONClient(
-            client: AWSClient(
+            client: AWSSender(
                 httpClient: httpClient, region: settings.aws.region, service: "events", credentials: settings.aws.credentials,
                 retry: .default, timeout: .seconds(10), clock: clock, logger: logger),
             endpoint: settings.endpoint, targetPrefix: "AWSEvents", jsonVersion: "1.1")

@@ -39,7 +39,7 @@ if let address = environment["AWS_XRAY_DAEMON_ADDRESS"], xray == nil {
 
 // The init phase: everything is built once, before the first invocation (the secrets too: Secrets
 // Manager is read here); a failure is reported on the Runtime API's init-error endpoint and the process exits.
-let handler = await LambdaInitialization.run(logger: logger) { () async throws -> ClosureHandler in
+let handler = await LambdaInitialization.run(logger: logger) { () async throws -> ByteBufferClosureHandler in
     let (configuration, secrets) = try await FunctionSetup.load(environment: environment, logger: logger)
     let role = try FunctionRole(handler: configuration.function.handler)
     let host = HostParts(secrets: try await secrets.secrets(for: configuration), logger: logger)
@@ -54,7 +54,7 @@ let handler = await LambdaInitialization.run(logger: logger) { () async throws -
         } else {
             publish = nil
         }
-        return ClosureHandler { _, context in
+        return ByteBufferClosureHandler { _, context in
             // DynamoDB's TTL drops expired idempotency keys: no whole-table scan from the schedule.
             let (expired, refunds) = try await services.sweep(logger: context.logger, purgeIdempotencyKeys: false)
             // The outbox: events the stream gave up on (they are in its dead-letter queue too), and retries of emails
@@ -72,7 +72,7 @@ let handler = await LambdaInitialization.run(logger: logger) { () async throws -
     case .events:
         let publisher = configuration.events.bus.map { EventBridgePublisher($0, httpClient: host.httpClient, clock: host.clock, logger: logger) }
         let stream = OutboxStreamHandler(events: services.events, publisher: publisher, logger: logger)
-        return ClosureHandler { event, context in
+        return ByteBufferClosureHandler { event, context in
             ByteBuffer(bytes: try await stream.handle(Array(event.readableBytesView), deadline: context.deadline))
         }
     case .api(let area):
@@ -80,7 +80,7 @@ let handler = await LambdaInitialization.run(logger: logger) { () async throws -
         let adapter = APIGatewayAdapter(
             responder: buildRouter(services: services, areas: [area], context: FunctionRequestContext.self).buildResponder(),
             trustAuthorizerClaims: configuration.function.trustAuthorizerClaims)
-        return ClosureHandler { event, context in try await adapter.handle(event, context: context) }
+        return ByteBufferClosureHandler { event, context in try await adapter.handle(event, context: context) }
     }
 }
 

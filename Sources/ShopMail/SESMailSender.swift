@@ -14,14 +14,14 @@ import ShopSupport
 /// caller's own retry, with the same Message-ID). Throttling, 5xx and transport failures are `.temporary`; SES's
 /// other refusals (an unverified sender, a rejected message, a suspended account) are `.permanent`.
 public struct SESMailSender: MailSender {
-    public let client: AWSClient
+    public let client: AWSSender
     public let endpoint: String
     let logger: Logger
     let url: String
     let hostHeader: String
 
     /// `endpoint`: `https://email.<region>.amazonaws.com`, or a test server's URL.
-    public init(client: AWSClient, endpoint: String, logger: Logger) {
+    public init(client: AWSSender, endpoint: String, logger: Logger) {
         self.client = client
         self.endpoint = endpoint
         self.logger = logger
@@ -111,11 +111,11 @@ public struct SESMailSender: MailSender {
 }
 
 extension SESMailSender {
-    /// An AWSClient that signs for SES (`ses`) in `region`.
+    /// An AWSSender that signs for SES (`ses`) in `region`.
     public static func client(
         httpClient: HTTPClient, region: String, credentials: AWSCredentials, retry: RetryPolicy = .default, timeout: Duration = .seconds(10),
         logger: Logger = Logger(label: "aws.ses")
-    ) -> AWSClient {
-        AWSClient(httpClient: httpClient, region: region, service: "ses", credentials: credentials, retry: retry, timeout: timeout, logger: logger)
+    ) -> AWSSender {
+        AWSSender(httpClient: httpClient, region: region, service: "ses", credentials: credentials, retry: retry, timeout: timeout, logger: logger)
     }
 }

@@ -143,7 +143,7 @@ public struct XRayTraceHeader: Sendable, Equatable {
 }
 
 /// The trace an invocation's AWS calls belong to, and where their subsegments go. The Lambda runtime loop sets it for
-/// the handler's task (`XRayTrace.$current.withValue`); `AWSClient.send` reads it.
+/// the handler's task (`XRayTrace.$current.withValue`); `AWSSender.send` reads it.
 public struct XRayTrace: Sendable {
     public var header: XRayTraceHeader
     public var emitter: XRayEmitter

@@ -18,7 +18,7 @@ import Testing
     }
 
     static func withHTTPClient<Value>(connectTimeout: Duration = .seconds(2), _ body: (HTTPClient) async throws -> Value) async throws -> Value {
-        let httpClient = AWSClient.makeHTTPClient(connectTimeout: connectTimeout)
+        let httpClient = AWSSender.makeHTTPClient(connectTimeout: connectTimeout)
         do {
             let value = try await body(httpClient)
             try await httpClient.shutdown()

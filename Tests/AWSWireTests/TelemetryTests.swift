@@ -180,16 +180,16 @@ final class RecordingFactory: MetricsFactory, @unchecked Sendable {
     }
 
     @Test func tableNames() {
-        #expect(AWSClient.tableName(Array(#"{"TableName":"Orders","Key":{}}"#.utf8)) == "Orders")
-        #expect(AWSClient.tableName(Array(#"{"RequestItems":{"Products":{"Keys":[]}}}"#.utf8)) == "Products")
-        #expect(AWSClient.tableName(Array(#"{"TransactItems":[{"Put":{"TableName":"Orders"}}]}"#.utf8)) == "Orders")
-        #expect(AWSClient.tableName(Array("{}".utf8)) == nil)
+        #expect(AWSSender.tableName(Array(#"{"TableName":"Orders","Key":{}}"#.utf8)) == "Orders")
+        #expect(AWSSender.tableName(Array(#"{"RequestItems":{"Products":{"Keys":[]}}}"#.utf8)) == "Products")
+        #expect(AWSSender.tableName(Array(#"{"TransactItems":[{"Put":{"TableName":"Orders"}}]}"#.utf8)) == "Orders")
+        #expect(AWSSender.tableName(Array("{}".utf8)) == nil)
     }
 
     @Test func conditionalFailuresAreTheirOwnOutcome() {
         let failed = AWSError(type: "ConditionalCheckFailedException", message: "x", statusCode: 400)
-        #expect(AWSClient.outcome(failed) == "conditional_failed")
-        #expect(AWSClient.outcome(AWSError(type: "ThrottlingException", message: "x", statusCode: 400)) == "throttled")
-        #expect(AWSClient.outcome(AWSError(type: "ValidationException", message: "x", statusCode: 400)) == "error")
+        #expect(AWSSender.outcome(failed) == "conditional_failed")
+        #expect(AWSSender.outcome(AWSError(type: "ThrottlingException", message: "x", statusCode: 400)) == "throttled")
+        #expect(AWSSender.outcome(AWSError(type: "ValidationException", message: "x", statusCode: 400)) == "error")
     }
 }

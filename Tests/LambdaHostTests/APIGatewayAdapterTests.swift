@@ -10,11 +10,11 @@ import Testing
 /// and REST API payload 1.0, through a small router that echoes what it was given.
 @Suite struct APIGatewayAdapterTests {
     struct EchoContext: RequestContext {
-        typealias Source = LambdaRequestContextSource
+        typealias Source = FunctionRequestContextSource
         var coreContext: CoreRequestContextStorage
         let claims: [String: String]?
         let apiRequestId: String?
-        init(source: LambdaRequestContextSource) {
+        init(source: FunctionRequestContextSource) {
             coreContext = .init(source: source)
             claims = source.authorizerClaims
             apiRequestId = source.apiRequestId

@@ -74,7 +74,7 @@ import Testing
         let api = RuntimeAPI()
         try await api.run { runtime in
             let (event, context) = try await runtime.next()
-            try await LambdaRuntime.invoke(ClosureHandler { event, _ in
+            try await LambdaRuntime.invoke(ByteBufferClosureHandler { event, _ in
                 let trace = ProcessInfo.processInfo.environment["_X_AMZN_TRACE_ID"] ?? "unset"
                 return ByteBuffer(string: "\(String(buffer: event)) \(trace)")
             }, event: event, context: context, client: runtime)
@@ -93,7 +93,7 @@ import Testing
         let api = RuntimeAPI()
         try await api.run { runtime in
             let (event, context) = try await runtime.next()
-            try await LambdaRuntime.invoke(ClosureHandler { _, _ in throw OutOfStock() }, event: event, context: context, client: runtime)
+            try await LambdaRuntime.invoke(ByteBufferClosureHandler { _, _ in throw OutOfStock() }, event: event, context: context, client: runtime)
         }
         let posted = try #require(api.posted.withLock { $0.first })
         #expect(posted.path == "/2018-06-01/runtime/invocation/8476a536-e9f4-11e8-9739-2dfe598c3fcd/error")
@@ -106,7 +106,7 @@ import Testing
         try await RuntimeAPI(failPosts: true).run { runtime in
             let (event, context) = try await runtime.next()
             await #expect(throws: LambdaRuntimeError.self) {
-                try await LambdaRuntime.invoke(ClosureHandler { event, _ in event }, event: event, context: context, client: runtime)
+                try await LambdaRuntime.invoke(ByteBufferClosureHandler { event, _ in event }, event: event, context: context, client: runtime)
             }
         }
     }

@@ -15,7 +15,7 @@ import Testing
 struct ForbiddenHeadTests {
     static func images(_ endpoint: String) -> S3ImageStore {
         S3ImageStore(
-            client: AWSClient(
+            client: AWSSender(
                 httpClient: HTTPClient.shared, region: "us-east-1", service: "s3",
                 credentials: AWSCredentials(accessKeyId: "testing", secretAccessKey: "testing")),
             bucket: "images", endpoint: endpoint)

@@ -36,7 +36,7 @@ struct S3ImageStoreTests {
             endpoint = try S3ImageStoreTests.endpoint()
             bucket = "images-" + UUID().uuidString.prefix(8).lowercased()
             images = S3ImageStore(
-                client: AWSClient(
+                client: AWSSender(
                     httpClient: HTTPClient.shared, region: "us-east-1", service: "s3",
                     credentials: AWSCredentials(accessKeyId: "testing", secretAccessKey: "testing")),
                 bucket: bucket, endpoint: endpoint)

@@ -10,7 +10,7 @@ import Testing
 /// /moto-api/data.json (`ses.RawMessage`: id, source, destinations, raw_data).
 @Suite("SESMailSender on moto")
 struct SESMailSenderTests {
-    static func client(retry: RetryPolicy = .default, timeout: Duration = .seconds(10)) -> AWSClient {
+    static func client(retry: RetryPolicy = .default, timeout: Duration = .seconds(10)) -> AWSSender {
         SESMailSender.client(
             httpClient: HTTPClient.shared, region: "us-east-1", credentials: AWSCredentials(accessKeyId: "testing", secretAccessKey: "testing"),
             retry: retry, timeout: timeout)

@@ -64,7 +64,7 @@ public struct AWSResponse: Sendable {
 /// The one signed send layer under every AWS protocol (the JSON clients of DynamoDB and Cognito,
 /// S3's REST calls): SigV4 signing with an injected clock, a timeout per attempt, retries with
 /// jittered backoff that respect each request's `RetrySafety`, and error decoding.
-public struct AWSClient: Sendable {
+public struct AWSSender: Sendable {
     public let httpClient: HTTPClient
     public let signer: SigV4Signer
     public let retry: RetryPolicy
