@@ -8,7 +8,8 @@ Needs Pillow with WebP (python3 -m venv /tmp/pillow && /tmp/pillow/bin/pip insta
     /tmp/pillow/bin/python scripts/demo-images.py                 # rewrites Sources/ShopLocal/DemoPictures.swift
     /tmp/pillow/bin/python scripts/demo-images.py --out /tmp/pics  # and writes the .webp files there, to look at
 
-Shapes only, no text or fonts: the same Pillow and libwebp give the same bytes. The product's shape sits in the
+Shapes only, no text or fonts: the same Pillow and libwebp give the same bytes. The Swift is laid out as
+`swift format` lays it out. The product's shape sits in the
 middle 300 pixels of height, which is what the website's 4:3 cards show of a square picture.
 """
 import argparse
@@ -317,8 +318,9 @@ def swift_source(pictures):
         lines.append("            file: %s," % swift_string(file + ".webp"))
         lines.append("            base64: \"\"\"")
         for i in range(0, len(encoded), 100):
-            lines.append("                " + encoded[i:i + 100])
-        lines.append("                \"\"\"),")
+            lines.append("            " + encoded[i:i + 100])
+        lines.append("            \"\"\"")
+        lines.append("        ),")
     lines += ["    ]", "}", ""]
     return "\n".join(lines)
 
