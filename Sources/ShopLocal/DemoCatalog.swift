@@ -1,5 +1,11 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
 import ShopAPI
 import ShopDomain
+import ShopStorage
 
 /// The catalog a new store starts with, so that the first `shop serve` has something to sell.
 public enum DemoCatalog {
@@ -44,4 +50,68 @@ public enum DemoCatalog {
         item("Titanium Camp Mug, 450 ml", "outdoor", 2_600, 40, "Weighs 70 g, folding handles, safe on a stove. Nests over a gas canister."),
         item("Portable Espresso Maker", "outdoor", 6_900, 10, "Hand-pumped, up to 16 bar, no batteries. Pulls a real espresso anywhere."),
     ]
+}
+
+extension DemoCatalog {
+    /// A demo product's picture (scripts/demo-images.py draws them into DemoPictures.swift): the file name it is
+    /// stored under, `products/<product id>/<file>`, and its WebP bytes. Nil for a name the demo catalog does not have.
+    public static func picture(for name: String) -> (file: String, bytes: [UInt8])? {
+        guard let entry = DemoPictures.byName[name], let data = Data(base64Encoded: entry.base64.filter { !$0.isWhitespace }) else {
+            return nil
+        }
+        return (entry.file, [UInt8](data))
+    }
+
+    /// What `seed` did.
+    public struct Seeded: Sendable, Equatable {
+        /// The products added: 0 when the catalog was not empty.
+        public var products: Int
+        /// The products that got their picture.
+        public var pictures: Int
+        /// Why products were added without their pictures, if they were.
+        public var withoutPictures: String?
+
+        public init(products: Int, pictures: Int, withoutPictures: String? = nil) {
+            self.products = products
+            self.pictures = pictures
+            self.withoutPictures = withoutPictures
+        }
+    }
+
+    /// Adds the demo catalog if the catalog is empty, each product with its picture, stored as an upload is (in the
+    /// local image files, then committed: checked for size, type and leading bytes, and set as the product's
+    /// `imageUrl`). Where images are not files on this server (S3), the products are added without pictures and
+    /// `withoutPictures` says so. A catalog that is not empty is left alone, so seeding again adds nothing.
+    public static func seed(_ services: ShopServices) async throws(APIError) -> Seeded {
+        let added = try await services.catalog.seedIfEmpty(products)
+        var seeded = Seeded(products: added.count, pictures: 0)
+        guard !added.isEmpty else { return seeded }
+        guard let files = services.localImages else {
+            seeded.withoutPictures = "images are not files on this server (SHOP_IMAGES=s3): upload pictures through the admin pages"
+            return seeded
+        }
+        var missing: [String] = []
+        for product in added {
+            guard let picture = picture(for: product.name) else {
+                missing.append("\(product.name): no picture")
+                continue
+            }
+            // Under the new product's own id, as an upload's key is: stored once, then committed like an upload.
+            let key = "products/\(product.id)/\(picture.file)"
+            do {
+                try files.store(key: key, bytes: picture.bytes)
+            } catch {
+                missing.append("\(product.name): \(error)")
+                continue
+            }
+            do {
+                _ = try await services.images.commit(productId: product.id, key: key)
+                seeded.pictures += 1
+            } catch {
+                missing.append("\(product.name): \(error.message)")
+            }
+        }
+        if !missing.isEmpty { seeded.withoutPictures = missing.joined(separator: "; ") }
+        return seeded
+    }
 }

@@ -71,8 +71,11 @@ struct Serve: AsyncParsableCommand {
         let metricsListener = MetricsListener.bootstrap(configuration.metricsAddress, logger: logger)
         let stack = try await LocalHost.assemble(configuration, logger: logger)
         if configuration.seedDemoCatalog {
-            let added = try await stack.services.catalog.seedIfEmpty(DemoCatalog.products)
-            if added > 0 { logger.info("seeded the demo catalog", metadata: ["products": "\(added)"]) }
+            let seeded = try await DemoCatalog.seed(stack.services)
+            if seeded.products > 0 {
+                logger.info("seeded the demo catalog", metadata: ["products": "\(seeded.products)", "pictures": "\(seeded.pictures)"])
+            }
+            if let why = seeded.withoutPictures { logger.warning("demo products without their pictures: \(why)") }
         }
         var background: [any Service] = [
             ExpirySweeper(services: stack.services, interval: .seconds(configuration.sweepIntervalSeconds), logger: logger),
@@ -201,15 +204,22 @@ struct Metrics: AsyncParsableCommand {
 }
 
 struct Seed: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Add the demo catalog if the catalog is empty.")
+    static let configuration = CommandConfiguration(
+        abstract: "Add the demo catalog, with its pictures, if the catalog is empty.",
+        discussion: "The pictures are stored only where images are files on this server (not with SHOP_IMAGES=s3).")
 
     @OptionGroup var store: StoreOptions
 
     func run() async throws {
         let configuration = try store.configuration()
         let stack = try await LocalHost.assemble(configuration, logger: makeLogger(configuration))
-        let added = try await stack.services.catalog.seedIfEmpty(DemoCatalog.products)
-        print(added > 0 ? "Added \(added) demo products." : "The catalog is not empty; nothing added.")
+        let seeded = try await DemoCatalog.seed(stack.services)
+        guard seeded.products > 0 else {
+            print("The catalog is not empty; nothing added.")
+            return
+        }
+        print("Added \(seeded.products) demo products, \(seeded.pictures) with their pictures.")
+        if let why = seeded.withoutPictures { print("Without pictures: \(why).") }
     }
 }
 

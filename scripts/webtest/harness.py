@@ -386,13 +386,15 @@ def format_violations(violations):
 
 class ShopServer:
     """`shop serve --port 0 --no-seed` (shoptest.start_serve) on a fresh temporary data directory, serving the
-    website from `web_dir` (SHOP_WEB_DIR, default the repository's web/). `env` adds to (None: removes from) the
-    environment. A context manager: `base_url`, `url(path)`; stopped (SIGTERM, then SIGKILL after 10 s) on exit.
+    website from `web_dir` (SHOP_WEB_DIR, default the repository's web/); with `seed`, without --no-seed: the store
+    a newcomer gets, the demo catalog and its pictures. `env` adds to (None: removes from) the environment.
+    A context manager: `base_url`, `url(path)`; stopped (SIGTERM, then SIGKILL after 10 s) on exit.
     Its log is kept in .cache/webtest/ (`log_path`)."""
 
-    def __init__(self, env=None, web_dir=None, binary=None):
+    def __init__(self, env=None, web_dir=None, binary=None, seed=False):
         self.binary = binary or SHOP_BIN
         self.web_dir = web_dir or WEB_DIR
+        self.seed = seed
         self.extra_env = dict(env or {})
         self.process = None
         self.base_url = None
@@ -422,7 +424,7 @@ class ShopServer:
                 env[name] = str(value)
         self.env = env
         try:
-            self.process, self.base_url = shoptest.start_serve(self.binary, self.data_dir, env, self.log_path)
+            self.process, self.base_url = shoptest.start_serve(self.binary, self.data_dir, env, self.log_path, seed=self.seed)
         except BaseException:
             shutil.rmtree(self.data_dir, ignore_errors=True)
             raise

@@ -30,7 +30,8 @@ import shoptest
 from harness import Browser, ShopServer
 
 REPORT = {"catalogVisibleSeconds": {}, "axe": {}, "bytes": {}}
-# Each main page at both sizes, kept with the test output (docs/screenshots/ has a committed copy).
+# Each main page at both sizes, of these tests' data, kept with the test output (the README's screenshots, of the seeded
+# demo store, come from test_first_impression.py).
 SCREENSHOTS = harness.LOG_DIR / "screenshots"
 SERVER = None
 ADMIN = ("admin@example.com", "Adm1n-pass-word")

@@ -215,13 +215,14 @@ public struct CatalogService: Sendable {
         }
     }
 
-    /// Seeds `products` if the catalog is empty; returns how many were added.
-    public func seedIfEmpty(_ products: [ProductDraft]) async throws(APIError) -> Int {
-        guard try await mapped(try await store.productCount()) == 0 else { return 0 }
+    /// Seeds `products` if the catalog is empty; returns the products it added (none if it was not empty).
+    public func seedIfEmpty(_ products: [ProductDraft]) async throws(APIError) -> [Product] {
+        guard try await mapped(try await store.productCount()) == 0 else { return [] }
+        var added: [Product] = []
         for draft in products {
-            _ = try await create(draft)
+            added.append(try await create(draft))
         }
-        return products.count
+        return added
     }
 
     private func validated(_ fields: ProductFields) throws(APIError) -> ProductFields {
