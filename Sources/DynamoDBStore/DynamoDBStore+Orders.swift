@@ -279,10 +279,16 @@ extension DynamoDBStore: OrderStore {
                     if legacy.contains(line.productId) {
                         // `Quantity` is the stock; the update below adds `:t` to it, conditioned on no `Stock#` having appeared.
                         let returned = max(0, min(line.quantity, ceiling - variant.quantity))
-                        if returned < line.quantity { dropped.append((line, returned)) }
-                        updates[line.productId]!.sets.append("Quantity = :read\(k) + :t")
-                        updates[line.productId]!.conditions.append("attribute_not_exists(#s\(k)) AND Quantity = :read\(k)")
-                        updates[line.productId]!.values[":read\(k)"] = .int(variant.quantity)
+                        if returned < line.quantity {
+                            dropped.append((line, returned))
+                            updates[line.productId]!.sets.append("Quantity = :read\(k) + :t")
+                            updates[line.productId]!.conditions.append("attribute_not_exists(#s\(k)) AND Quantity = :read\(k)")
+                            updates[line.productId]!.values[":read\(k)"] = .int(variant.quantity)
+                        } else {
+                            updates[line.productId]!.sets.append("Quantity = Quantity + :t")
+                            updates[line.productId]!.conditions.append("attribute_not_exists(#s\(k)) AND Quantity <= :room\(k)")
+                            updates[line.productId]!.values[":room\(k)"] = .int(ceiling - line.quantity)
+                        }
                         updates[line.productId]!.total += returned
                         continue
                     }

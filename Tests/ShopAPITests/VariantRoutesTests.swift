@@ -129,6 +129,16 @@ struct VariantRoutesTests {
             let priced = try await c.send(.put, "/products/\(id)", token: admin.idToken, json: #"{"name":"Field Jacket","category":"outdoor","price":100}"#)
             #expect(priced.status == .conflict && priced.errorCode == "variant_required")
 
+            // A kept variant without a sku keeps its own: another variant may not take it in the same edit.
+            let clashInside = #"""
+                {"name":"Field Jacket","category":"outdoor",
+                 "options":[{"name":"Size","values":["S","L","XL"]},{"name":"Colour","values":["Olive","Navy"]}],
+                 "variants":[{"id":"\#(ids[0])","options":{"Size":"S","Colour":"Olive"},"price":11900},
+                             {"id":"\#(ids[2])","sku":"jkt-S-olv","options":{"Size":"L","Colour":"Navy"},"price":13900}]}
+                """#
+            let twinSku = try await c.send(.put, "/products/\(id)", token: admin.idToken, json: clashInside)
+            #expect(twinSku.status == .badRequest && twinSku.text.contains("variants[1].sku"), "\(twinSku.text)")
+
             // A variant an unpaid order holds cannot be removed.
             let shopper = try await c.shopper()
             let placed = try await c.send(.post, "/orders", token: shopper.idToken, json: Self.order(#"[{"productId":"\#(id)","variantId":"\#(ids[0])","quantity":1}]"#))
@@ -140,6 +150,29 @@ struct VariantRoutesTests {
             let held = try await c.send(.put, "/products/\(id)", token: admin.idToken, json: drop)
             #expect(held.status == .conflict && held.errorCode == "variant_in_use" && held.errorDetails as? [String: String] == ["variantId": ids[0]])
             #expect(try await c.send(.get, "/products/\(id)").int("version") == 2, "a refused edit changes nothing")
+        }
+    }
+
+    /// A product with an option but one variant is sold without naming it; a second line naming it is the same variant.
+    @Test func aLineWithoutAVariantAndOneNamingItAreTheSameVariant() async throws {
+        let shop = try await TestShop()
+        defer { shop.cleanUp() }
+        try await shop.test { c in
+            let admin = try await shop.admin(c)
+            let created = try await c.send(.post, "/products", token: admin.idToken, json: #"""
+                {"name":"Mug","category":"kitchen","options":[{"name":"Colour","values":["Red"]}],
+                 "variants":[{"options":{"Colour":"Red"},"price":900,"quantity":50}]}
+                """#)
+            let id = created.string("id")
+            let variantId = try #require(Self.variants(created).first?["id"] as? String)
+            #expect(variantId != id)
+            let shopper = try await c.shopper()
+            let both = try await c.send(.post, "/orders", token: shopper.idToken, json: Self.order(
+                #"[{"productId":"\#(id)","quantity":2},{"productId":"\#(id)","variantId":"\#(variantId)","quantity":2}]"#))
+            #expect(both.status == .badRequest && both.text.contains("lines[1].variantId"), "\(both.text)")
+            #expect(try await c.send(.get, "/products/\(id)").int("quantity") == 50, "nothing taken")
+            let one = try await c.send(.post, "/orders", token: shopper.idToken, json: Self.order(#"[{"productId":"\#(id)","quantity":2}]"#))
+            #expect(one.status == .created && (one["lines"] as? [[String: Any]])?.first?["variantId"] as? String == variantId)
         }
     }
 

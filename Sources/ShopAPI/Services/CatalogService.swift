@@ -127,6 +127,14 @@ public struct CatalogService: Sendable {
                 if let old = existing[variantId], spec.sku == nil { variant.sku = old.sku }
                 variants.append(variant)
             }
+            // A kept variant sent without a SKU keeps its own, which the rules could not see: one SKU, one variant.
+            var skus: [String: Int] = [:]
+            for (index, variant) in variants.enumerated() {
+                if let first = skus.updateValue(index, forKey: SKU.key(variant.sku)) {
+                    problems.append(FieldProblem(
+                        field: "variants[\(index)].sku", problem: "repeats variants[\(first)]'s SKU (SKUs are compared without case)"))
+                }
+            }
             guard problems.isEmpty else { throw .invalid(problems) }
         } else {
             if draft.options != nil {

@@ -156,6 +156,7 @@ public struct OrderService: Sendable {
         let byId = Dictionary(products.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
         let settings = try await settingsService?.current() ?? .builtInDefault
         var priced: [OrderLine] = []
+        var seen: Set<String> = []
         for (index, line) in lines.enumerated() {
             guard let product = byId[line.productId] else { throw Self.unknownProduct(line.productId) }
             let variant: ProductVariant
@@ -177,6 +178,11 @@ public struct OrderService: Sendable {
                     .badRequest, "unsupported_currency",
                     "Product \(product.id) is priced in \(product.currency); this store sells in \(settings.currency).",
                     details: .object(["productId": .string(product.id), "currency": .string(product.currency)]))
+            }
+            // A line without a variant resolves to the product's one variant: it may repeat a line that named it.
+            guard seen.insert(product.id + "\u{1f}" + variant.id).inserted else {
+                throw .invalid([FieldProblem(
+                    field: "lines[\(index)].variantId", problem: "names a variant another line has; use one line per product variant")])
             }
             priced.append(OrderLine(
                 productId: product.id, variantId: variant.id, sku: variant.sku, options: variant.options,
