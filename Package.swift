@@ -2,7 +2,7 @@
 import PackageDescription
 
 let swiftSettings: [SwiftSetting] = [
-    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("ExistentialAny")
 ]
 
 // `shop` in release builds on Linux: functions that run at start and on the common requests first, in the order of
@@ -15,7 +15,7 @@ let shopLinkerSettings: [LinkerSetting] = [
     .unsafeFlags(
         ["-Xlinker", "--section-ordering-file=\(Context.packageDirectory)/link/shop.order", "-Xclang-linker", "-no-pie"],
         .when(platforms: [.linux], configuration: .release)
-    ),
+    )
 ]
 
 let package = Package(
@@ -189,7 +189,8 @@ let package = Package(
         .target(
             name: "ShopAssembly",
             dependencies: [
-                "ShopAPI", "ShopDomain", "ShopStorage", "ShopSupport", "Identity", "DynamoDBStore", "S3ImageStore", "AWSWire", "Payments", "ShopMail",
+                "ShopAPI", "ShopDomain", "ShopStorage", "ShopSupport", "Identity", "DynamoDBStore", "S3ImageStore", "AWSWire", "Payments",
+                "ShopMail",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
@@ -365,7 +366,8 @@ let package = Package(
         .testTarget(
             name: "ShopAPITests",
             dependencies: [
-                "ShopAPI", "ShopAssembly", "ShopLocal", "SQLiteStore", "DynamoDBStore", "Identity", "ShopStorage", "ShopDomain", "ShopSupport", "AWSWire", "Payments", "TestServices",
+                "ShopAPI", "ShopAssembly", "ShopLocal", "SQLiteStore", "DynamoDBStore", "Identity", "ShopStorage", "ShopDomain",
+                "ShopSupport", "AWSWire", "Payments", "TestServices",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Hummingbird", package: "hummingbird"),

@@ -25,7 +25,10 @@ public struct AWSCredentials: Sendable, Equatable, CustomStringConvertible {
 
     static func required(_ name: String, in environment: [String: String]) throws -> String {
         guard let value = environment[name], !value.isEmpty else {
-            throw AWSConfigurationError(description: "\(name) is not set: AWS credentials come from AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and (for temporary credentials) AWS_SESSION_TOKEN")
+            throw AWSConfigurationError(
+                description:
+                    "\(name) is not set: AWS credentials come from AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and (for temporary credentials) AWS_SESSION_TOKEN"
+            )
         }
         return value
     }

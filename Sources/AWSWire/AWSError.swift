@@ -1,9 +1,10 @@
+import ShopSupport
+
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else
 import Foundation
 #endif
-import ShopSupport
 
 /// An error answer from an AWS JSON-protocol service (or a transport failure on the way to it).
 public struct AWSError: Error, Sendable, CustomStringConvertible {
@@ -43,7 +44,11 @@ public struct AWSError: Error, Sendable, CustomStringConvertible {
             self.item = item
         }
 
-        enum CodingKeys: String, CodingKey { case code = "Code", message = "Message", item = "Item" }
+        enum CodingKeys: String, CodingKey {
+            case code = "Code"
+            case message = "Message"
+            case item = "Item"
+        }
     }
 
     public init(type: String, message: String, statusCode: Int, body: [UInt8] = [], cancellationReasons: [CancellationReason]? = nil) {
@@ -73,7 +78,8 @@ public struct AWSError: Error, Sendable, CustomStringConvertible {
     }
 
     public var description: String {
-        (statusCode == 0 ? "\(type): \(message)" : "\(type) (HTTP \(statusCode)): \(message)") + (outcomeUnknown ? " (outcome unknown)" : "")
+        (statusCode == 0 ? "\(type): \(message)" : "\(type) (HTTP \(statusCode)): \(message)")
+            + (outcomeUnknown ? " (outcome unknown)" : "")
     }
 
     /// Decodes a JSON-protocol error answer: `__type` (with or without the `namespace#` prefix) or the
@@ -85,7 +91,8 @@ public struct AWSError: Error, Sendable, CustomStringConvertible {
             type = headers.first { $0.0.lowercased() == "x-amzn-errortype" }?.1
         }
         let code = normalizeType(type) ?? String(statusCode)
-        let message = envelope?.message ?? envelope?.Message ?? envelope?.errorMessage
+        let message =
+            envelope?.message ?? envelope?.Message ?? envelope?.errorMessage
             ?? HTTPStatusText.reason(statusCode)
         var reasons: [CancellationReason]?
         if code == AWSErrorCode.transactionCanceled.rawValue {
@@ -109,7 +116,10 @@ public struct AWSError: Error, Sendable, CustomStringConvertible {
         var errorMessage: String?
         var CancellationReasons: [CancellationReason]?
 
-        enum CodingKeys: String, CodingKey { case type = "__type", message, Message, errorMessage, CancellationReasons }
+        enum CodingKeys: String, CodingKey {
+            case type = "__type"
+            case message, Message, errorMessage, CancellationReasons
+        }
     }
 }
 
@@ -181,15 +191,17 @@ public struct AWSErrorCode: RawRepresentable, Hashable, Sendable, CustomStringCo
 
     /// botocore's throttling codes (standard retry mode), less LimitExceededException, which Cognito
     /// also uses for quotas that waiting a second does not lift. The service refused before acting.
-    public static let throttling: Set<Self> = Set([
-        "ProvisionedThroughputExceededException", "ThrottlingException", "Throttling", "ThrottledException",
-        "RequestThrottledException", "RequestThrottled", "TooManyRequestsException", "RequestLimitExceeded",
-        "BandwidthLimitExceeded", "SlowDown", "PriorRequestNotComplete",
-    ].map(Self.init(rawValue:)))
+    public static let throttling: Set<Self> = Set(
+        [
+            "ProvisionedThroughputExceededException", "ThrottlingException", "Throttling", "ThrottledException",
+            "RequestThrottledException", "RequestThrottled", "TooManyRequestsException", "RequestLimitExceeded",
+            "BandwidthLimitExceeded", "SlowDown", "PriorRequestNotComplete",
+        ].map(Self.init(rawValue:)))
 
     /// botocore's transient codes: the service may or may not have acted.
-    public static let transient: Set<Self> = Set([
-        "TransactionInProgressException", "RequestTimeout", "RequestTimeoutException", "InternalServerError", "InternalFailure",
-        "ServiceUnavailable",
-    ].map(Self.init(rawValue:)))
+    public static let transient: Set<Self> = Set(
+        [
+            "TransactionInProgressException", "RequestTimeout", "RequestTimeoutException", "InternalServerError", "InternalFailure",
+            "ServiceUnavailable",
+        ].map(Self.init(rawValue:)))
 }

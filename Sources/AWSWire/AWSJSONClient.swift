@@ -1,11 +1,12 @@
 import AsyncHTTPClient
+import Logging
+import ShopSupport
+
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else
 import Foundation
 #endif
-import Logging
-import ShopSupport
 
 /// JSON 1.0 (DynamoDB) / JSON 1.1 (Cognito IDP) protocol client over the shared send layer.
 /// One per service per process, reusing one HTTPClient.
@@ -60,7 +61,8 @@ public struct AWSJSONClient: Sendable {
         let request = AWSRequest(
             method: .POST, url: requestURL,
             headers: [
-                ("Host", hostHeader), ("Content-Type", "application/x-amz-json-\(jsonVersion)"), ("X-Amz-Target", "\(targetPrefix).\(operation)"),
+                ("Host", hostHeader), ("Content-Type", "application/x-amz-json-\(jsonVersion)"),
+                ("X-Amz-Target", "\(targetPrefix).\(operation)"),
             ],
             body: body)
         return try await client.send(request, safety: safety, operation: operation).body

@@ -1,14 +1,15 @@
 import AsyncHTTPClient
-#if canImport(FoundationEssentials)
-import FoundationEssentials
-#else
-import Foundation
-#endif
 import Logging
 import NIOCore
 import NIOHTTP1
 import ShopSupport
 import ShopTelemetry
+
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
 
 // errno values of refused and unreachable connections.
 #if canImport(Glibc)
@@ -100,8 +101,11 @@ public struct AWSSender: Sendable {
         var attempt = 0
         do {
             let response = try await sendWithRetries(
-                request, safety: safety, operation: operation, accepts: accepts, decodeError: decodeError, attempt: &attempt, lastStatus: &lastStatus)
-            observe(request, operation: operation, outcome: "ok", started: started, startedAt: startedAt, status: response.status, attempts: attempt)
+                request, safety: safety, operation: operation, accepts: accepts, decodeError: decodeError, attempt: &attempt,
+                lastStatus: &lastStatus)
+            observe(
+                request, operation: operation, outcome: "ok", started: started, startedAt: startedAt, status: response.status,
+                attempts: attempt)
             return response
         } catch let error as AWSError {
             observe(
@@ -109,7 +113,9 @@ public struct AWSSender: Sendable {
                 status: error.statusCode == 0 ? nil : error.statusCode, attempts: attempt)
             throw error
         } catch {
-            observe(request, operation: operation, outcome: "error", started: started, startedAt: startedAt, status: lastStatus, attempts: attempt)
+            observe(
+                request, operation: operation, outcome: "error", started: started, startedAt: startedAt, status: lastStatus,
+                attempts: attempt)
             throw error
         }
     }
@@ -120,19 +126,26 @@ public struct AWSSender: Sendable {
         if error.code == .conditionalCheckFailed { return "conditional_failed" }
         if error.code == .transactionCanceled, let reasons = error.cancellationReasons {
             if reasons.contains(where: { $0.reason == .conditionFailed }) { return "conditional_failed" }
-            if reasons.contains(where: { [.throttlingError, .provisionedThroughputExceededReason].contains($0.reason) }) { return "throttled" }
+            if reasons.contains(where: { [.throttlingError, .provisionedThroughputExceededReason].contains($0.reason) }) {
+                return "throttled"
+            }
         }
         return "error"
     }
 
     /// The call's metrics, and its X-Ray subsegment when the invocation is traced.
-    func observe(_ request: AWSRequest, operation: String, outcome: String, started: ContinuousClock.Instant, startedAt: Date?, status: Int?, attempts: Int) {
+    func observe(
+        _ request: AWSRequest, operation: String, outcome: String, started: ContinuousClock.Instant, startedAt: Date?, status: Int?,
+        attempts: Int
+    ) {
         ShopMetrics.awsCall(service: signer.service, operation: operation, outcome: outcome, duration: ContinuousClock.now - started)
         if let trace = XRayTrace.current, let startedAt {
-            trace.record(XRaySubsegment(
-                service: signer.service, operation: operation, region: signer.region,
-                tableName: signer.service == "dynamodb" ? Self.tableName(request.body) : nil, start: startedAt, end: clock.now(), status: status,
-                throttled: outcome == "throttled", retries: max(0, attempts - 1)))
+            trace.record(
+                XRaySubsegment(
+                    service: signer.service, operation: operation, region: signer.region,
+                    tableName: signer.service == "dynamodb" ? Self.tableName(request.body) : nil, start: startedAt, end: clock.now(),
+                    status: status,
+                    throttled: outcome == "throttled", retries: max(0, attempts - 1)))
         }
     }
 
@@ -182,15 +195,19 @@ public struct AWSSender: Sendable {
             let mayRetry = failure.isRetryable && (safety == .idempotent || failure.certainlyNotApplied)
             guard mayRetry, attempt < retry.maxAttempts else {
                 if failure.isRetryable && !failure.certainlyNotApplied && safety == .notAfterSend {
-                    logger.warning("AWS write's outcome unknown; not repeated", metadata: ["operation": "\(operation)", "error": "\(failure.type)"])
+                    logger.warning(
+                        "AWS write's outcome unknown; not repeated", metadata: ["operation": "\(operation)", "error": "\(failure.type)"])
                     failure.outcomeUnknown = true
                 } else if failure.isRetryable {
-                    logger.warning("AWS call failed after \(attempt) attempts", metadata: ["operation": "\(operation)", "error": "\(failure.type)"])
+                    logger.warning(
+                        "AWS call failed after \(attempt) attempts", metadata: ["operation": "\(operation)", "error": "\(failure.type)"])
                 }
                 throw failure
             }
             let delay = retry.delay(beforeRetry: attempt, using: &generator)
-            logger.debug("retrying AWS call", metadata: ["operation": "\(operation)", "attempt": "\(attempt)", "error": "\(failure.type)", "delay": "\(delay)"])
+            logger.debug(
+                "retrying AWS call",
+                metadata: ["operation": "\(operation)", "attempt": "\(attempt)", "error": "\(failure.type)", "delay": "\(delay)"])
             try await Task.sleep(for: delay)
         }
     }
@@ -210,7 +227,8 @@ public struct AWSSender: Sendable {
         let response = try await httpClient.execute(http, timeout: Self.timeAmount(timeout), logger: logger)
         // HEAD answers announce a length but carry no body.
         let buffer = request.method == .HEAD ? ByteBuffer() : try await response.body.collect(upTo: maxResponseBytes)
-        return AWSResponse(status: Int(response.status.code), headers: response.headers.map { ($0.name, $0.value) }, body: Array(buffer.readableBytesView))
+        return AWSResponse(
+            status: Int(response.status.code), headers: response.headers.map { ($0.name, $0.value) }, body: Array(buffer.readableBytesView))
     }
 
     /// True for failures that happen before a request can have left this process: the connection

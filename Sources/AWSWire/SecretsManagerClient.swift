@@ -1,11 +1,12 @@
 import AsyncHTTPClient
+import Logging
+import ShopSupport
+
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else
 import Foundation
 #endif
-import Logging
-import ShopSupport
 
 /// AWS Secrets Manager (JSON 1.1, target prefix `secretsmanager`): the one call the functions make,
 /// `GetSecretValue`, at init.

@@ -1,10 +1,11 @@
 import Crypto
+import ShopSupport
+
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else
 import Foundation
 #endif
-import ShopSupport
 
 /// AWS Signature Version 4, as botocore computes it: `SigV4Auth` / `S3SigV4Auth` for headers,
 /// `S3SigV4QueryAuth` for presigned URLs. Held to AWS's `aws4_testsuite` and to botocore itself
@@ -36,7 +37,9 @@ public struct SigV4Signer: Sendable {
     /// `headers` are the headers the request will carry; all are signed except hop-by-hop ones and
     /// User-Agent (botocore's list). Without a Host header, the host is taken from `url`, as HTTP clients send it.
     /// Any Authorization or X-Amz-Date among them is replaced, as is X-Amz-Security-Token when a session token is set.
-    public func signedHeaders(method: String, url: String, headers: [(String, String)], body: [UInt8], date: Date, includeContentSHA256: Bool = false) -> [(String, String)] {
+    public func signedHeaders(
+        method: String, url: String, headers: [(String, String)], body: [UInt8], date: Date, includeContentSHA256: Bool = false
+    ) -> [(String, String)] {
         sign(method: method, url: url, headers: headers, body: body, date: date, includeContentSHA256: includeContentSHA256).headers
     }
 
@@ -45,7 +48,9 @@ public struct SigV4Signer: Sendable {
     /// The path is normalised (dot segments and empty segments removed) and percent-encoded once more,
     /// as SigV4 requires for every service but S3; for `service == "s3"` it is used exactly as given,
     /// so an S3 key must already be encoded in `url` (see `AWSURI.encodePath`).
-    public func sign(method: String, url: String, headers: [(String, String)], body: [UInt8], date: Date, includeContentSHA256: Bool = false) -> SigningResult {
+    public func sign(
+        method: String, url: String, headers: [(String, String)], body: [UInt8], date: Date, includeContentSHA256: Bool = false
+    ) -> SigningResult {
         let parts = AWSURI.Parts(url)
         let timestamp = Self.amzDate(date)
         let hasToken = credentials.sessionToken != nil
@@ -78,9 +83,12 @@ public struct SigV4Signer: Sendable {
         ].joined(separator: "\n")
 
         let (stringToSign, signature) = signature(canonicalRequest: canonicalRequest, timestamp: timestamp)
-        let authorization = "AWS4-HMAC-SHA256 Credential=\(credentials.accessKeyId)/\(credentialScope(timestamp)), SignedHeaders=\(signedHeaderNames), Signature=\(signature)"
+        let authorization =
+            "AWS4-HMAC-SHA256 Credential=\(credentials.accessKeyId)/\(credentialScope(timestamp)), SignedHeaders=\(signedHeaderNames), Signature=\(signature)"
         added.append(("Authorization", authorization))
-        return SigningResult(canonicalRequest: canonicalRequest, stringToSign: stringToSign, signature: signature, authorization: authorization, headers: added)
+        return SigningResult(
+            canonicalRequest: canonicalRequest, stringToSign: stringToSign, signature: signature, authorization: authorization,
+            headers: added)
     }
 
     /// A presigned (query-string) URL, byte-for-byte equal to botocore's S3SigV4QueryAuth for the same inputs.
@@ -93,7 +101,9 @@ public struct SigV4Signer: Sendable {
     }
 
     /// `presignedURL` with its canonical request and string to sign.
-    public func presign(method: String, url: String, headers: [(String, String)], expires: Int, date: Date) -> (url: String, canonicalRequest: String, stringToSign: String) {
+    public func presign(method: String, url: String, headers: [(String, String)], expires: Int, date: Date) -> (
+        url: String, canonicalRequest: String, stringToSign: String
+    ) {
         var parts = AWSURI.Parts(url)
         let timestamp = Self.amzDate(date)
         // botocore drops the content type its own serializer sets by default: it means nothing in a URL.
@@ -188,7 +198,10 @@ public struct SigV4Signer: Sendable {
         var current = String.UnicodeScalarView()
         for scalar in value.unicodeScalars {
             if scalar.properties.isWhitespace || (0x1C...0x1F).contains(scalar.value) {
-                if !current.isEmpty { words.append(String(current)); current = String.UnicodeScalarView() }
+                if !current.isEmpty {
+                    words.append(String(current))
+                    current = String.UnicodeScalarView()
+                }
             } else {
                 current.append(scalar)
             }

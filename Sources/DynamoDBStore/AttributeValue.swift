@@ -17,13 +17,21 @@ public indirect enum AttributeValue: Sendable, Codable, Equatable {
 
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
-        if let v = try c.decodeIfPresent(String.self, forKey: .S) { self = .s(v) }
-        else if let v = try c.decodeIfPresent(String.self, forKey: .N) { self = .n(v) }
-        else if let v = try c.decodeIfPresent(Bool.self, forKey: .BOOL) { self = .bool(v) }
-        else if try c.decodeIfPresent(Bool.self, forKey: .NULL) != nil { self = .null }
-        else if let v = try c.decodeIfPresent([AttributeValue].self, forKey: .L) { self = .l(v) }
-        else if let v = try c.decodeIfPresent([String: AttributeValue].self, forKey: .M) { self = .m(v) }
-        else { throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: "unsupported attribute type")) }
+        if let v = try c.decodeIfPresent(String.self, forKey: .S) {
+            self = .s(v)
+        } else if let v = try c.decodeIfPresent(String.self, forKey: .N) {
+            self = .n(v)
+        } else if let v = try c.decodeIfPresent(Bool.self, forKey: .BOOL) {
+            self = .bool(v)
+        } else if try c.decodeIfPresent(Bool.self, forKey: .NULL) != nil {
+            self = .null
+        } else if let v = try c.decodeIfPresent([AttributeValue].self, forKey: .L) {
+            self = .l(v)
+        } else if let v = try c.decodeIfPresent([String: AttributeValue].self, forKey: .M) {
+            self = .m(v)
+        } else {
+            throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: "unsupported attribute type"))
+        }
     }
 
     public func encode(to encoder: any Encoder) throws {

@@ -1,10 +1,11 @@
+import ShopDomain
+import ShopStorage
+
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else
 import Foundation
 #endif
-import ShopDomain
-import ShopStorage
 
 // The catalog on DynamoDB (docs/DYNAMODB.md, "Variants").
 //
@@ -34,11 +35,12 @@ extension DynamoDBStore {
             "CreatedAt": .int64(p.createdAt.ms), "UpdatedAt": .int64(p.updatedAt.ms), "Catalog": .s("P"),
             "StockShard": .s(stockShard(p.id)),
             "Options": .l(p.options.map { .m(["Name": .s($0.name), "Values": .l($0.values.map { .s($0) })]) }),
-            "Variants": .l(p.variants.map { v in
-                var m: Item = ["Id": .s(v.id), "Sku": .s(v.sku), "Options": .m(v.options.mapValues { .s($0) }), "Price": .int(v.price)]
-                if let url = v.imageUrl { m["ImageUrl"] = .s(url) }
-                return .m(m)
-            }),
+            "Variants": .l(
+                p.variants.map { v in
+                    var m: Item = ["Id": .s(v.id), "Sku": .s(v.sku), "Options": .m(v.options.mapValues { .s($0) }), "Price": .int(v.price)]
+                    if let url = v.imageUrl { m["ImageUrl"] = .s(url) }
+                    return .m(m)
+                }),
         ]
         for variant in p.variants { item[stockAttribute(variant.id)] = .int(variant.quantity) }
         if let url = p.imageUrl { item["ImageUrl"] = .s(url) }
@@ -100,7 +102,8 @@ extension DynamoDBStore {
             let batch = Array(pending.prefix(100))
             pending.removeFirst(batch.count)
             let output = try await call(
-                "BatchGetItem", DDBRequest(RequestItems: [tables.products: .init(Keys: batch, ConsistentRead: true)]), as: BatchGetOutput.self)
+                "BatchGetItem", DDBRequest(RequestItems: [tables.products: .init(Keys: batch, ConsistentRead: true)]),
+                as: BatchGetOutput.self)
             found += output.Responses?[tables.products] ?? []
             pending += output.UnprocessedKeys?[tables.products]?.Keys ?? []
             rounds += 1
@@ -124,12 +127,14 @@ extension DynamoDBStore {
         var upgraded = product
         upgraded.variants = [variant]
         let fresh = Self.item(upgraded)
-        _ = try await write(.init(Update: DDBRequest(
-            TableName: tables.products, Key: ["ProductID": .s(product.id)],
-            ConditionExpression: "attribute_exists(ProductID) AND attribute_not_exists(#v)",
-            UpdateExpression: "SET #v = :v, #o = :o, #st = Quantity",
-            ExpressionAttributeNames: ["#v": "Variants", "#o": "Options", "#st": Self.stockAttribute(variant.id)],
-            ExpressionAttributeValues: [":v": fresh["Variants"]!, ":o": fresh["Options"]!])))
+        _ = try await write(
+            .init(
+                Update: DDBRequest(
+                    TableName: tables.products, Key: ["ProductID": .s(product.id)],
+                    ConditionExpression: "attribute_exists(ProductID) AND attribute_not_exists(#v)",
+                    UpdateExpression: "SET #v = :v, #o = :o, #st = Quantity",
+                    ExpressionAttributeNames: ["#v": "Variants", "#o": "Options", "#st": Self.stockAttribute(variant.id)],
+                    ExpressionAttributeValues: [":v": fresh["Variants"]!, ":o": fresh["Options"]!])))
     }
 
     // MARK: SKU claims
@@ -142,9 +147,11 @@ extension DynamoDBStore {
             claim["Owner"] = .s(productId)
             claim["Sku"] = .s(sku)
             claim["ClaimedAt"] = .int64(now.ms)
-            if try await write(.init(Put: DDBRequest(
-                TableName: tables.products, Item: claim, ConditionExpression: "attribute_not_exists(ProductID) OR #owner = :me",
-                ExpressionAttributeNames: ["#owner": "Owner"], ExpressionAttributeValues: [":me": .s(productId)])))
+            if try await write(
+                .init(
+                    Put: DDBRequest(
+                        TableName: tables.products, Item: claim, ConditionExpression: "attribute_not_exists(ProductID) OR #owner = :me",
+                        ExpressionAttributeNames: ["#owner": "Owner"], ExpressionAttributeValues: [":me": .s(productId)])))
             {
                 continue
             }
@@ -157,9 +164,13 @@ extension DynamoDBStore {
             }
             guard let claimedAt = held["ClaimedAt"]?.int64Value, now.ms - claimedAt >= Self.skuClaimGrace else { throw .skuTaken(sku) }
             // Taken over only as it was read: an owner that refreshed its claim meanwhile keeps it.
-            guard try await write(.init(Put: DDBRequest(
-                TableName: tables.products, Item: claim, ConditionExpression: "#owner = :them AND ClaimedAt = :then",
-                ExpressionAttributeNames: ["#owner": "Owner"], ExpressionAttributeValues: [":them": .s(owner), ":then": .int64(claimedAt)])))
+            guard
+                try await write(
+                    .init(
+                        Put: DDBRequest(
+                            TableName: tables.products, Item: claim, ConditionExpression: "#owner = :them AND ClaimedAt = :then",
+                            ExpressionAttributeNames: ["#owner": "Owner"],
+                            ExpressionAttributeValues: [":them": .s(owner), ":then": .int64(claimedAt)])))
             else { throw .skuTaken(sku) }
         }
     }
@@ -167,10 +178,12 @@ extension DynamoDBStore {
     /// Releases claims `productId` holds on SKUs it no longer uses (best effort: a claim left behind is taken over later).
     func releaseSKUs(_ skus: [String], of productId: String) async {
         for sku in skus {
-            _ = try? await write(.init(Delete: DDBRequest(
-                TableName: tables.products, Key: ["ProductID": .s(Self.skuPrefix + SKU.key(sku))],
-                ConditionExpression: "#owner = :me", ExpressionAttributeNames: ["#owner": "Owner"],
-                ExpressionAttributeValues: [":me": .s(productId)])))
+            _ = try? await write(
+                .init(
+                    Delete: DDBRequest(
+                        TableName: tables.products, Key: ["ProductID": .s(Self.skuPrefix + SKU.key(sku))],
+                        ConditionExpression: "#owner = :me", ExpressionAttributeNames: ["#owner": "Owner"],
+                        ExpressionAttributeValues: [":me": .s(productId)])))
         }
     }
 
@@ -330,7 +343,8 @@ extension DynamoDBStore: CatalogStore {
     }
 
     public func listProducts(category: String?, limit: Int, after: String?) async throws(StorageError) -> Page<Product> {
-        let (index, hashName, hashValue) = category.map { (DynamoDBSchema.productsByCategory, "Category", $0) }
+        let (index, hashName, hashValue) =
+            category.map { (DynamoDBSchema.productsByCategory, "Category", $0) }
             ?? (DynamoDBSchema.productsByCatalog, "Catalog", "P")
         let start: Item? = after.map { ["ProductID": .s($0), hashName: .s(hashValue)] }
         // The listing indexes hold only keys (a sale would otherwise rewrite them: docs/DYNAMODB.md); the

@@ -1,13 +1,14 @@
 import AWSWire
 import Crypto
+import ShopDomain
+import ShopStorage
+import ShopSupport
+
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else
 import Foundation
 #endif
-import ShopSupport
-import ShopDomain
-import ShopStorage
 
 extension DynamoDBStore: OrderStore {
     static func idempotencyKey(_ claim: IdempotencyClaim) -> String { claim.userId + "#" + claim.key }
@@ -47,9 +48,10 @@ extension DynamoDBStore: OrderStore {
             condition = "attribute_not_exists(OpenOrders) OR OpenOrders < :max"
             values[":max"] = .int(limit)
         }
-        return DDBRequest.TransactItem(Update: DDBRequest(
-            TableName: tables.orders, Key: Self.openCounterKey(userId), ConditionExpression: condition,
-            UpdateExpression: "ADD OpenOrders :d", ExpressionAttributeValues: values))
+        return DDBRequest.TransactItem(
+            Update: DDBRequest(
+                TableName: tables.orders, Key: Self.openCounterKey(userId), ConditionExpression: condition,
+                UpdateExpression: "ADD OpenOrders :d", ExpressionAttributeValues: values))
     }
 
     /// The stock updates of an order: one per product, taking every line of it (two variants of one product are two
@@ -70,10 +72,13 @@ extension DynamoDBStore: OrderStore {
         }
         let items = groups.map { group in
             if legacy.contains(group.productId), group.lines.count == 1, let line = group.lines.first {
-                return DDBRequest.TransactItem(Update: DDBRequest(
-                    TableName: table, Key: ["ProductID": .s(group.productId)],
-                    ConditionExpression: "attribute_not_exists(#s0) AND Quantity >= :q0", UpdateExpression: "SET Quantity = Quantity - :q0",
-                    ExpressionAttributeNames: ["#s0": stockAttribute(line.variantId)], ExpressionAttributeValues: [":q0": .int(line.quantity)]))
+                return DDBRequest.TransactItem(
+                    Update: DDBRequest(
+                        TableName: table, Key: ["ProductID": .s(group.productId)],
+                        ConditionExpression: "attribute_not_exists(#s0) AND Quantity >= :q0",
+                        UpdateExpression: "SET Quantity = Quantity - :q0",
+                        ExpressionAttributeNames: ["#s0": stockAttribute(line.variantId)],
+                        ExpressionAttributeValues: [":q0": .int(line.quantity)]))
             }
             var sets: [String] = []
             var conditions: [String] = []
@@ -86,15 +91,18 @@ extension DynamoDBStore: OrderStore {
                 conditions.append("#s\(index) >= :q\(index)")
             }
             values[":t"] = .int(group.lines.reduce(0) { $0 + $1.quantity })
-            return DDBRequest.TransactItem(Update: DDBRequest(
-                TableName: table, Key: ["ProductID": .s(group.productId)], ConditionExpression: conditions.joined(separator: " AND "),
-                UpdateExpression: "SET " + sets.joined(separator: ", ") + ", Quantity = Quantity - :t",
-                ExpressionAttributeNames: names, ExpressionAttributeValues: values))
+            return DDBRequest.TransactItem(
+                Update: DDBRequest(
+                    TableName: table, Key: ["ProductID": .s(group.productId)], ConditionExpression: conditions.joined(separator: " AND "),
+                    UpdateExpression: "SET " + sets.joined(separator: ", ") + ", Quantity = Quantity - :t",
+                    ExpressionAttributeNames: names, ExpressionAttributeValues: values))
         }
         return (items, groups.map(\.lines))
     }
 
-    public func placeOrder(_ order: Order, claim: IdempotencyClaim?, maxOpenOrders: Int?, at now: Date) async throws(StorageError) -> PlaceOrderOutcome {
+    public func placeOrder(_ order: Order, claim: IdempotencyClaim?, maxOpenOrders: Int?, at now: Date) async throws(StorageError)
+        -> PlaceOrderOutcome
+    {
         var legacy: Set<String> = []
         for round in 0...order.lines.count {
             switch try await placeOrderOnce(order, claim: claim, maxOpenOrders: maxOpenOrders, legacy: legacy, round: round, at: now) {
@@ -119,17 +127,21 @@ extension DynamoDBStore: OrderStore {
     ) async throws(StorageError) -> PlaceAttempt {
         let (takes, takenLines) = Self.stockTakes(order.lines, products: tables.products, legacy: legacy)
         var items = takes
-        items.append(DDBRequest.TransactItem(Put: DDBRequest(
-            TableName: tables.orders, Item: Self.item(order), ConditionExpression: "attribute_not_exists(OrderID)")))
+        items.append(
+            DDBRequest.TransactItem(
+                Put: DDBRequest(
+                    TableName: tables.orders, Item: Self.item(order), ConditionExpression: "attribute_not_exists(OrderID)")))
         if let claim {
-            items.append(DDBRequest.TransactItem(Put: DDBRequest(
-                TableName: tables.idempotency,
-                Item: [
-                    "IdempotencyKey": .s(Self.idempotencyKey(claim)), "RequestHash": .s(claim.requestHash), "OrderID": .s(order.id),
-                    "ExpiresAt": .int64(claim.expiresAt.ms), "TTL": .int64(claim.expiresAt.ms / 1000 + 3600),
-                ],
-                ConditionExpression: "attribute_not_exists(IdempotencyKey) OR ExpiresAt <= :now",
-                ExpressionAttributeValues: [":now": .int64(now.ms)])))
+            items.append(
+                DDBRequest.TransactItem(
+                    Put: DDBRequest(
+                        TableName: tables.idempotency,
+                        Item: [
+                            "IdempotencyKey": .s(Self.idempotencyKey(claim)), "RequestHash": .s(claim.requestHash), "OrderID": .s(order.id),
+                            "ExpiresAt": .int64(claim.expiresAt.ms), "TTL": .int64(claim.expiresAt.ms / 1000 + 3600),
+                        ],
+                        ConditionExpression: "attribute_not_exists(IdempotencyKey) OR ExpiresAt <= :now",
+                        ExpressionAttributeValues: [":now": .int64(now.ms)])))
         }
         let counterIndex = items.count
         items.append(openCounterUpdate(order.userId, by: 1, below: maxOpenOrders))
@@ -165,7 +177,8 @@ extension DynamoDBStore: OrderStore {
         let legacyNow = legacy.subtracting(failedLines.map(\.productId))
             .union(currentItems.filter(Self.isLegacy).compactMap { $0["ProductID"]?.string })
         let current = Dictionary(
-            try currentItems.map { item throws(StorageError) in try Self.product(item) }.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
+            try currentItems.map { item throws(StorageError) in try Self.product(item) }.map { ($0.id, $0) },
+            uniquingKeysWith: { a, _ in a })
         var shortages: [StockShortage] = []
         for line in failedLines {
             guard let product = current[line.productId] else { throw .productNotFound(line.productId) }
@@ -173,8 +186,9 @@ extension DynamoDBStore: OrderStore {
                 throw .variantNotFound(productId: line.productId, variantId: line.variantId)
             }
             if variant.quantity < line.quantity {
-                shortages.append(StockShortage(
-                    productId: line.productId, variantId: line.variantId, requested: line.quantity, available: variant.quantity))
+                shortages.append(
+                    StockShortage(
+                        productId: line.productId, variantId: line.variantId, requested: line.quantity, available: variant.quantity))
             }
         }
         if !shortages.isEmpty { throw .outOfStock(shortages) }
@@ -193,7 +207,9 @@ extension DynamoDBStore: OrderStore {
         // One partition per user (their orders, or their orders in one status), or the shards of a
         // listing over every user (docs/DYNAMODB.md): each shard is queried for the page below the
         // cursor's sort key and the answers are merged, newest first.
-        let index: String, hashName: String, hashValues: [String]
+        let index: String
+        let hashName: String
+        let hashValues: [String]
         if let userId, let status {
             (index, hashName, hashValues) = (DynamoDBSchema.ordersByUserStatus, "UserStatus", [Self.userStatus(userId, status)])
         } else if let userId {
@@ -203,7 +219,9 @@ extension DynamoDBStore: OrderStore {
                 DynamoDBSchema.ordersByStatus, "StatusShard", (0..<DynamoDBSchema.orderShards).map { "\(status.rawValue)#\($0)" }
             )
         } else {
-            (index, hashName, hashValues) = (DynamoDBSchema.ordersByCreated, "KindShard", (0..<DynamoDBSchema.orderShards).map { "ORDER#\($0)" })
+            (index, hashName, hashValues) = (
+                DynamoDBSchema.ordersByCreated, "KindShard", (0..<DynamoDBSchema.orderShards).map { "ORDER#\($0)" }
+            )
         }
         var keyCondition = "#h = :h"
         var values: Item = [:]
@@ -246,10 +264,14 @@ extension DynamoDBStore: OrderStore {
                 condition += " AND ExpiresAt <= :due"
                 values[":due"] = .int64(expiredBy.ms)
             }
-            var items = [DDBRequest.TransactItem(Update: DDBRequest(
-                TableName: tables.orders, Key: ["OrderID": .s(id)], ConditionExpression: condition,
-                UpdateExpression: "SET #s = :to, UpdatedAt = :now, UserStatus = :us, StatusShard = :ss", ExpressionAttributeNames: ["#s": "Status"],
-                ExpressionAttributeValues: values))]
+            var items = [
+                DDBRequest.TransactItem(
+                    Update: DDBRequest(
+                        TableName: tables.orders, Key: ["OrderID": .s(id)], ConditionExpression: condition,
+                        UpdateExpression: "SET #s = :to, UpdatedAt = :now, UserStatus = :us, StatusShard = :ss",
+                        ExpressionAttributeNames: ["#s": "Status"],
+                        ExpressionAttributeValues: values))
+            ]
             var dropped: [(line: OrderLine, returned: Int)] = []
             var gone: [OrderLine] = []
             if to.returnsStock {
@@ -262,7 +284,8 @@ extension DynamoDBStore: OrderStore {
                 // Products written before variants keep their one variant's stock in `Quantity` (see `stockTakes`).
                 let legacy = Set(productItems.filter(Self.isLegacy).compactMap { $0["ProductID"]?.string })
                 let products = Dictionary(
-                    try productItems.map { item throws(StorageError) in try Self.product(item) }.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
+                    try productItems.map { item throws(StorageError) in try Self.product(item) }.map { ($0.id, $0) },
+                    uniquingKeysWith: { a, _ in a })
                 var order: [String] = []
                 var updates: [String: (sets: [String], conditions: [String], names: [String: String], values: Item, total: Int)] = [:]
                 for line in current.lines {
@@ -311,10 +334,14 @@ extension DynamoDBStore: OrderStore {
                 for productId in order {
                     var update = updates[productId]!
                     update.values[":t"] = .int(update.total)
-                    items.append(DDBRequest.TransactItem(Update: DDBRequest(
-                        TableName: tables.products, Key: ["ProductID": .s(productId)], ConditionExpression: update.conditions.joined(separator: " AND "),
-                        UpdateExpression: "SET " + update.sets.joined(separator: ", ") + (legacy.contains(productId) ? "" : ", Quantity = Quantity + :t"),
-                        ExpressionAttributeNames: update.names, ExpressionAttributeValues: update.values)))
+                    items.append(
+                        DDBRequest.TransactItem(
+                            Update: DDBRequest(
+                                TableName: tables.products, Key: ["ProductID": .s(productId)],
+                                ConditionExpression: update.conditions.joined(separator: " AND "),
+                                UpdateExpression: "SET " + update.sets.joined(separator: ", ")
+                                    + (legacy.contains(productId) ? "" : ", Quantity = Quantity + :t"),
+                                ExpressionAttributeNames: update.names, ExpressionAttributeValues: update.values)))
                 }
             }
             if current.status == .pendingPayment {
@@ -327,14 +354,16 @@ extension DynamoDBStore: OrderStore {
                 // A paid order that is cancelled owes its payment back: due in the same step, sent after it.
                 // Conditioned on what was read (as SQLite's update is on nothing due yet): a concurrent
                 // refund makes the transaction fail and the loop read again.
-                items.append(DDBRequest.TransactItem(Update: DDBRequest(
-                    TableName: tables.payments, Key: ["PaymentID": .s(paymentId)],
-                    ConditionExpression: "RefundDue = :zero AND RefundedAmount = :was",
-                    UpdateExpression: "SET RefundDue = :owed, DueFlag = :due, UpdatedAt = :now",
-                    ExpressionAttributeValues: [
-                        ":zero": .int(0), ":was": .int(paying.refundedAmount), ":owed": .int(paying.amount - paying.refundedAmount),
-                        ":due": .s(Self.dueFlag), ":now": .int64(now.ms),
-                    ])))
+                items.append(
+                    DDBRequest.TransactItem(
+                        Update: DDBRequest(
+                            TableName: tables.payments, Key: ["PaymentID": .s(paymentId)],
+                            ConditionExpression: "RefundDue = :zero AND RefundedAmount = :was",
+                            UpdateExpression: "SET RefundDue = :owed, DueFlag = :due, UpdatedAt = :now",
+                            ExpressionAttributeValues: [
+                                ":zero": .int(0), ":was": .int(paying.refundedAmount), ":owed": .int(paying.amount - paying.refundedAmount),
+                                ":due": .s(Self.dueFlag), ":now": .int64(now.ms),
+                            ])))
             }
             // A fresh token per attempt (each attempt is built from a new read), reused only by this
             // attempt's transport retries: two callers moving the same order never share one.

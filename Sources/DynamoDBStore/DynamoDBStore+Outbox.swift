@@ -1,10 +1,11 @@
+import ShopDomain
+import ShopStorage
+
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else
 import Foundation
 #endif
-import ShopDomain
-import ShopStorage
 
 // The outbox (docs/EVENTS.md, docs/DYNAMODB.md): one `Events` table, hash `OrderID`, range `Key`. An event's item has
 // the event's key ("1", "2", "3", "4.<failures>.<total>"); a delivery's item "<event key>#<name>", so one query reads an
@@ -40,7 +41,8 @@ extension DynamoDBStore {
             guard let type = OrderEventType(rawValue: try r.string("Type")) else { throw MalformedItem(attribute: "Type") }
             return OrderEventRecord(
                 orderId: try r.string("OrderID"), userId: try r.string("UserID"), key: try r.string("Key"), type: type,
-                occurredAt: Date(unixMillis: try r.int64("OccurredAt")), status: r.optionalString("Status").flatMap(OrderStatus.init(rawValue:)),
+                occurredAt: Date(unixMillis: try r.int64("OccurredAt")),
+                status: r.optionalString("Status").flatMap(OrderStatus.init(rawValue:)),
                 cancelledBy: r.optionalString("CancelledBy").flatMap(CancelledBy.init(rawValue:)),
                 previousStatus: r.optionalString("PreviousStatus").flatMap(OrderStatus.init(rawValue:)),
                 refundAmount: r.optionalInt("RefundAmount"), refundedTotal: r.optionalInt("RefundedTotal"))
@@ -86,7 +88,8 @@ extension DynamoDBStore: OutboxStore {
         var deliveries: [String: [EventDelivery]] = [:]
         for item in items {
             if Self.isEventItem(item) {
-                events.append(StoredEvent(record: try Self.eventRecord(item), dispatched: item["Dispatched"] == .bool(true), deliveries: []))
+                events.append(
+                    StoredEvent(record: try Self.eventRecord(item), dispatched: item["Dispatched"] == .bool(true), deliveries: []))
             } else if let key = item["EventKey"]?.string {
                 deliveries[key, default: []].append(try Self.delivery(item))
             }
@@ -112,15 +115,18 @@ extension DynamoDBStore: OutboxStore {
 
     public func dispatchEvent(orderId: String, key: String, deliveries: [EventDelivery], at now: Date) async throws(StorageError) -> Bool {
         var items: [DDBRequest.TransactItem] = [
-            .init(Update: DDBRequest(
-                TableName: tables.events, Key: ["OrderID": .s(orderId), "Key": .s(key)], ConditionExpression: "Dispatched = :no",
-                UpdateExpression: "SET Dispatched = :yes, DispatchedAt = :now REMOVE DueShard, DueAt",
-                ExpressionAttributeValues: [":no": .bool(false), ":yes": .bool(true), ":now": .int64(now.ms)]))
+            .init(
+                Update: DDBRequest(
+                    TableName: tables.events, Key: ["OrderID": .s(orderId), "Key": .s(key)], ConditionExpression: "Dispatched = :no",
+                    UpdateExpression: "SET Dispatched = :yes, DispatchedAt = :now REMOVE DueShard, DueAt",
+                    ExpressionAttributeValues: [":no": .bool(false), ":yes": .bool(true), ":now": .int64(now.ms)]))
         ]
         for d in deliveries {
-            items.append(.init(Put: DDBRequest(
-                TableName: tables.events, Item: Self.deliveryItem(d, orderId: orderId, key: key),
-                ConditionExpression: "attribute_not_exists(OrderID)")))
+            items.append(
+                .init(
+                    Put: DDBRequest(
+                        TableName: tables.events, Item: Self.deliveryItem(d, orderId: orderId, key: key),
+                        ConditionExpression: "attribute_not_exists(OrderID)")))
         }
         switch try await transactWrite(items) {
         case .written:
@@ -163,7 +169,9 @@ extension DynamoDBStore: OutboxStore {
         return due
     }
 
-    public func updateDelivery(orderId: String, key: String, expected: EventDelivery, to new: EventDelivery) async throws(StorageError) -> Bool {
+    public func updateDelivery(orderId: String, key: String, expected: EventDelivery, to new: EventDelivery) async throws(StorageError)
+        -> Bool
+    {
         let put = DDBRequest(
             TableName: tables.events, Item: Self.deliveryItem(new, orderId: orderId, key: key),
             ConditionExpression: "attribute_exists(OrderID) AND DStatus = :status AND Attempts = :attempts",

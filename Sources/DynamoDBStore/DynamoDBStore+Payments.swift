@@ -1,11 +1,12 @@
 import AWSWire
+import ShopDomain
+import ShopStorage
+
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else
 import Foundation
 #endif
-import ShopDomain
-import ShopStorage
 
 extension DynamoDBStore {
     /// The value of the sparse `DueFlag` attribute that puts a payment in the `RefundDue` index.
@@ -15,7 +16,8 @@ extension DynamoDBStore {
         var item: Item = [
             "PaymentID": .s(p.id), "OrderID": .s(p.orderId), "UserID": .s(p.userId), "Provider": .s(p.provider.rawValue),
             "Status": .s(p.status.rawValue), "Amount": .int(p.amount), "Currency": .s(p.currency), "ClientSecret": .s(p.clientSecret),
-            "RefundedAmount": .int(p.refundedAmount), "RefundDue": .int(p.refundDue), "RefundFailures": .int(p.refundFailures), "CreatedAt": .int64(p.createdAt.ms),
+            "RefundedAmount": .int(p.refundedAmount), "RefundDue": .int(p.refundDue), "RefundFailures": .int(p.refundFailures),
+            "CreatedAt": .int64(p.createdAt.ms),
             "UpdatedAt": .int64(p.updatedAt.ms),
         ]
         if let code = p.failureCode { item["FailureCode"] = .s(code) }
@@ -91,18 +93,21 @@ extension DynamoDBStore: PaymentStore {
     public func payOrder(orderId: String, paymentId: String, at now: Date) async throws(StorageError) -> Order {
         guard let pending = try await order(id: orderId) else { throw .notFound }
         let outcome = try await transactWrite([
-            .init(Update: DDBRequest(
-                TableName: tables.orders, Key: ["OrderID": .s(orderId)], ConditionExpression: "#s = :pending",
-                UpdateExpression: "SET #s = :paid, PaymentID = :p, UpdatedAt = :now, UserStatus = :us, StatusShard = :ss",
-                ExpressionAttributeNames: ["#s": "Status"],
-                ExpressionAttributeValues: [
-                    ":pending": .s(OrderStatus.pendingPayment.rawValue), ":paid": .s(OrderStatus.paid.rawValue), ":p": .s(paymentId),
-                    ":now": .int64(now.ms), ":us": .s(Self.userStatus(pending.userId, .paid)), ":ss": .s(Self.statusShard(orderId, .paid)),
-                ])),
-            .init(Update: DDBRequest(
-                TableName: tables.payments, Key: ["PaymentID": .s(paymentId)], ConditionExpression: "attribute_exists(PaymentID)",
-                UpdateExpression: "SET #s = :ok, UpdatedAt = :now", ExpressionAttributeNames: ["#s": "Status"],
-                ExpressionAttributeValues: [":ok": .s(PaymentStatus.succeeded.rawValue), ":now": .int64(now.ms)])),
+            .init(
+                Update: DDBRequest(
+                    TableName: tables.orders, Key: ["OrderID": .s(orderId)], ConditionExpression: "#s = :pending",
+                    UpdateExpression: "SET #s = :paid, PaymentID = :p, UpdatedAt = :now, UserStatus = :us, StatusShard = :ss",
+                    ExpressionAttributeNames: ["#s": "Status"],
+                    ExpressionAttributeValues: [
+                        ":pending": .s(OrderStatus.pendingPayment.rawValue), ":paid": .s(OrderStatus.paid.rawValue), ":p": .s(paymentId),
+                        ":now": .int64(now.ms), ":us": .s(Self.userStatus(pending.userId, .paid)),
+                        ":ss": .s(Self.statusShard(orderId, .paid)),
+                    ])),
+            .init(
+                Update: DDBRequest(
+                    TableName: tables.payments, Key: ["PaymentID": .s(paymentId)], ConditionExpression: "attribute_exists(PaymentID)",
+                    UpdateExpression: "SET #s = :ok, UpdatedAt = :now", ExpressionAttributeNames: ["#s": "Status"],
+                    ExpressionAttributeValues: [":ok": .s(PaymentStatus.succeeded.rawValue), ":now": .int64(now.ms)])),
             // The order leaves PENDING_PAYMENT (the condition above makes sure): one fewer open order.
             openCounterUpdate(pending.userId, by: -1),
             eventPut(.transition(order: pending, to: .paid, previous: .pendingPayment, cancelledBy: nil, at: now)),
@@ -124,11 +129,13 @@ extension DynamoDBStore: PaymentStore {
 
     public func markRefundDue(paymentId: String, at now: Date) async throws(StorageError) -> Bool {
         // Conditioned on nothing due and nothing refunded: a repeat (or a second caller) changes nothing.
-        try await write(.init(Update: DDBRequest(
-            TableName: tables.payments, Key: ["PaymentID": .s(paymentId)],
-            ConditionExpression: "attribute_exists(PaymentID) AND RefundDue = :zero AND RefundedAmount = :zero",
-            UpdateExpression: "SET RefundDue = Amount, DueFlag = :due, UpdatedAt = :now",
-            ExpressionAttributeValues: [":zero": .int(0), ":due": .s(Self.dueFlag), ":now": .int64(now.ms)])))
+        try await write(
+            .init(
+                Update: DDBRequest(
+                    TableName: tables.payments, Key: ["PaymentID": .s(paymentId)],
+                    ConditionExpression: "attribute_exists(PaymentID) AND RefundDue = :zero AND RefundedAmount = :zero",
+                    UpdateExpression: "SET RefundDue = Amount, DueFlag = :due, UpdatedAt = :now",
+                    ExpressionAttributeValues: [":zero": .int(0), ":due": .s(Self.dueFlag), ":now": .int64(now.ms)])))
     }
 
     public func recordRefund(paymentId: String, refundedAmount: Int, at now: Date) async throws(StorageError) -> PaymentRecord {
@@ -140,16 +147,19 @@ extension DynamoDBStore: PaymentStore {
                 if due == 0 {
                     // Nothing owed: make sure the payment is not left in the refunds-due index.
                     _ = try await conditional(
-                        "UpdateItem", DDBRequest(TableName: tables.payments, Key: ["PaymentID": .s(paymentId)], UpdateExpression: "REMOVE DueFlag"))
+                        "UpdateItem",
+                        DDBRequest(TableName: tables.payments, Key: ["PaymentID": .s(paymentId)], UpdateExpression: "REMOVE DueFlag"))
                 }
                 return current
             }
             let update = DDBRequest(
                 TableName: tables.payments, Key: ["PaymentID": .s(paymentId)],
                 ConditionExpression: "RefundedAmount = :was AND RefundDue = :wasDue",
-                UpdateExpression: "SET RefundedAmount = :refunded, RefundDue = :due, UpdatedAt = :now" + (due == 0 ? " REMOVE DueFlag" : ""),
+                UpdateExpression: "SET RefundedAmount = :refunded, RefundDue = :due, UpdatedAt = :now"
+                    + (due == 0 ? " REMOVE DueFlag" : ""),
                 ExpressionAttributeValues: [
-                    ":was": .int(current.refundedAmount), ":wasDue": .int(current.refundDue), ":refunded": .int(refunded), ":due": .int(due),
+                    ":was": .int(current.refundedAmount), ":wasDue": .int(current.refundDue), ":refunded": .int(refunded),
+                    ":due": .int(due),
                     ":now": .int64(now.ms),
                 ])
             // Conditioned on what was read: a repeat after a lost answer fails the condition and reads again. With the
@@ -158,7 +168,8 @@ extension DynamoDBStore: PaymentStore {
             written.refundedAmount = refunded
             written.refundDue = due
             let event = OrderEventRecord.refunded(payment: written, amount: refunded - current.refundedAmount, at: now)
-            let items: [DDBRequest.TransactItem] = refunded > current.refundedAmount ? [.init(Update: update), eventPut(event)] : [.init(Update: update)]
+            let items: [DDBRequest.TransactItem] =
+                refunded > current.refundedAmount ? [.init(Update: update), eventPut(event)] : [.init(Update: update)]
             switch try await transactWrite(items) {
             case .written:
                 if let updated = try await payment(id: paymentId) { return updated }
@@ -178,7 +189,8 @@ extension DynamoDBStore: PaymentStore {
             let due = owed ? current.amount - refunded : current.refundDue
             let update = DDBRequest(
                 TableName: tables.payments, Key: ["PaymentID": .s(paymentId)],
-                ConditionExpression: "RefundedAmount = :was AND RefundDue = :wasDue AND (attribute_not_exists(RefundFailures) OR RefundFailures = :failures)",
+                ConditionExpression:
+                    "RefundedAmount = :was AND RefundDue = :wasDue AND (attribute_not_exists(RefundFailures) OR RefundFailures = :failures)",
                 UpdateExpression: "SET RefundedAmount = :refunded, RefundDue = :due, RefundFailures = :next, UpdatedAt = :now"
                     + (due > 0 ? ", DueFlag = :flag" : " REMOVE DueFlag"),
                 ExpressionAttributeValues: [

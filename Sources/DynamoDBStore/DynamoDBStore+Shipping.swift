@@ -1,11 +1,12 @@
 import AWSWire
+import ShopDomain
+import ShopStorage
+
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else
 import Foundation
 #endif
-import ShopDomain
-import ShopStorage
 
 // "Ship it" on DynamoDB (docs/DYNAMODB.md): the settings document, the shoppers' address books and fulfilment.
 //
@@ -92,7 +93,9 @@ extension DynamoDBStore: SettingsStore {
         guard let version = item["Version"]?.intValue, let updated = item["UpdatedAt"]?.int64Value else {
             throw .backend("malformed item: settings without Version or UpdatedAt")
         }
-        return try settingsCache.settings(version: version, updatedAt: Date(unixMillis: updated)) { () throws(StorageError) in try Self.settings(item) }
+        return try settingsCache.settings(version: version, updatedAt: Date(unixMillis: updated)) { () throws(StorageError) in
+            try Self.settings(item)
+        }
     }
 
     public func putSettings(_ settings: StoreSettings, expectedVersion: Int?, at now: Date) async throws(StorageError) -> StoreSettings {
@@ -112,10 +115,12 @@ extension DynamoDBStore: SettingsStore {
             item["Document"] = .s(try Self.settingsDocument(stored))
             item["Version"] = .int(stored.version)
             item["UpdatedAt"] = .int64(now.ms)
-            let put = replacing == 0
+            let put =
+                replacing == 0
                 ? DDBRequest(TableName: tables.settings, Item: item, ConditionExpression: "attribute_not_exists(SettingsID)")
                 : DDBRequest(
-                    TableName: tables.settings, Item: item, ConditionExpression: "Version = :v", ExpressionAttributeValues: [":v": .int(replacing)])
+                    TableName: tables.settings, Item: item, ConditionExpression: "Version = :v",
+                    ExpressionAttributeValues: [":v": .int(replacing)])
             // A one-item transaction with a token: a replay of a put that went through is answered "written", not
             // refused by its own version condition.
             if try await write(.init(Put: put)) { return stored }
@@ -192,9 +197,10 @@ extension DynamoDBStore: AddressStore {
             values[":limit"] = .int(limit)
         }
         // COUNT is a DynamoDB reserved word: always through a placeholder.
-        return DDBRequest.TransactItem(Update: DDBRequest(
-            TableName: tables.addresses, Key: Self.addressKey(userId, Self.addressCounterId), ConditionExpression: condition,
-            UpdateExpression: "ADD #c :d", ExpressionAttributeNames: ["#c": "Count"], ExpressionAttributeValues: values))
+        return DDBRequest.TransactItem(
+            Update: DDBRequest(
+                TableName: tables.addresses, Key: Self.addressKey(userId, Self.addressCounterId), ConditionExpression: condition,
+                UpdateExpression: "ADD #c :d", ExpressionAttributeNames: ["#c": "Count"], ExpressionAttributeValues: values))
     }
 
     public func addresses(userId: String) async throws(StorageError) -> [SavedAddress] {
@@ -226,8 +232,9 @@ extension DynamoDBStore: AddressStore {
         guard limit > 0 else { throw .tooManyAddresses(limit: limit) }
         let items = [
             addressCounterUpdate(saved.userId, by: 1, below: limit),
-            DDBRequest.TransactItem(Put: DDBRequest(
-                TableName: tables.addresses, Item: Self.addressItem(saved), ConditionExpression: "attribute_not_exists(AddressID)")),
+            DDBRequest.TransactItem(
+                Put: DDBRequest(
+                    TableName: tables.addresses, Item: Self.addressItem(saved), ConditionExpression: "attribute_not_exists(AddressID)")),
         ]
         switch try await transactWrite(items) {
         case .written:
@@ -269,8 +276,9 @@ extension DynamoDBStore: AddressStore {
     public func deleteAddress(userId: String, id: String) async throws(StorageError) {
         guard id != Self.addressCounterId else { throw .notFound }
         let items = [
-            DDBRequest.TransactItem(Delete: DDBRequest(
-                TableName: tables.addresses, Key: Self.addressKey(userId, id), ConditionExpression: "attribute_exists(AddressID)")),
+            DDBRequest.TransactItem(
+                Delete: DDBRequest(
+                    TableName: tables.addresses, Key: Self.addressKey(userId, id), ConditionExpression: "attribute_exists(AddressID)")),
             addressCounterUpdate(userId, by: -1),
         ]
         switch try await transactWrite(items) {

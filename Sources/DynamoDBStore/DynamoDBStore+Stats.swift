@@ -1,10 +1,11 @@
+import ShopDomain
+import ShopStorage
+
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else
 import Foundation
 #endif
-import ShopDomain
-import ShopStorage
 
 // The merchant's figures on DynamoDB (docs/DYNAMODB.md, "The merchant's figures"): no scan at read time, and nothing
 // in the order's own transaction (a day item written by every order would be the hottest item of all, and a product
@@ -46,22 +47,28 @@ extension DynamoDBStore: StatsStore {
             values[":v\(index)"] = .int(amount)
         }
         var items: [DDBRequest.TransactItem] = [
-            .init(Put: DDBRequest(
-                TableName: tables.stats, Item: ["PK": .s("APPLIED#" + event.id), "SK": .s("-"), "AppliedAt": .int64(Date().ms)],
-                ConditionExpression: "attribute_not_exists(PK)")),
-            .init(Update: DDBRequest(
-                TableName: tables.stats,
-                Key: ["PK": .s("DAY#\(currency)#\(month)"), "SK": .s("\(dd)#\(Self.orderShard(order.id))")],
-                UpdateExpression: "ADD " + parts.joined(separator: ", "), ExpressionAttributeValues: values)),
+            .init(
+                Put: DDBRequest(
+                    TableName: tables.stats, Item: ["PK": .s("APPLIED#" + event.id), "SK": .s("-"), "AppliedAt": .int64(Date().ms)],
+                    ConditionExpression: "attribute_not_exists(PK)")),
+            .init(
+                Update: DDBRequest(
+                    TableName: tables.stats,
+                    Key: ["PK": .s("DAY#\(currency)#\(month)"), "SK": .s("\(dd)#\(Self.orderShard(order.id))")],
+                    UpdateExpression: "ADD " + parts.joined(separator: ", "), ExpressionAttributeValues: values)),
             .init(Put: DDBRequest(TableName: tables.stats, Item: ["PK": .s("CURRENCIES"), "SK": .s(currency)])),
         ]
         if event.type == .paid {
             // Lines of one product are one line (the order rules), so each product item is updated once.
             for line in order.lines {
-                items.append(.init(Update: DDBRequest(
-                    TableName: tables.stats, Key: ["PK": .s("SOLD#\(currency)#\(month)"), "SK": .s("\(dd)#\(line.productId)")],
-                    UpdateExpression: "SET ProductName = :name ADD Units :units, Revenue :revenue",
-                    ExpressionAttributeValues: [":name": .s(line.name), ":units": .int(line.quantity), ":revenue": .int(line.lineTotal)])))
+                items.append(
+                    .init(
+                        Update: DDBRequest(
+                            TableName: tables.stats, Key: ["PK": .s("SOLD#\(currency)#\(month)"), "SK": .s("\(dd)#\(line.productId)")],
+                            UpdateExpression: "SET ProductName = :name ADD Units :units, Revenue :revenue",
+                            ExpressionAttributeValues: [
+                                ":name": .s(line.name), ":units": .int(line.quantity), ":revenue": .int(line.lineTotal),
+                            ])))
             }
         }
         switch try await transactWrite(items) {
@@ -101,24 +108,29 @@ extension DynamoDBStore: StatsStore {
                 ]
                 values[":pk"] = .s("DAY#\(currency)#\(month)")
                 for item in try await query(
-                    table: tables.stats, index: nil, keyCondition: condition, names: [:], values: values, forward: true, start: nil, want: 100_000)
+                    table: tables.stats, index: nil, keyCondition: condition, names: [:], values: values, forward: true, start: nil,
+                    want: 100_000)
                 {
                     guard let sk = item["SK"]?.string else { continue }
                     let date = month + "-" + sk.prefix(2)
                     var f = days[date] ?? DayFigures(date: date)
-                    f.add(DayFigures(
-                        date: date, revenue: item["Revenue"]?.intValue ?? 0, refunds: item["Refunds"]?.intValue ?? 0,
-                        placed: item["Placed"]?.intValue ?? 0, paid: item["Paid"]?.intValue ?? 0, fulfilled: item["Fulfilled"]?.intValue ?? 0,
-                        cancelled: item["Cancelled"]?.intValue ?? 0))
+                    f.add(
+                        DayFigures(
+                            date: date, revenue: item["Revenue"]?.intValue ?? 0, refunds: item["Refunds"]?.intValue ?? 0,
+                            placed: item["Placed"]?.intValue ?? 0, paid: item["Paid"]?.intValue ?? 0,
+                            fulfilled: item["Fulfilled"]?.intValue ?? 0,
+                            cancelled: item["Cancelled"]?.intValue ?? 0))
                     days[date] = f
                 }
                 values[":pk"] = .s("SOLD#\(currency)#\(month)")
                 for item in try await query(
-                    table: tables.stats, index: nil, keyCondition: condition, names: [:], values: values, forward: true, start: nil, want: 100_000)
+                    table: tables.stats, index: nil, keyCondition: condition, names: [:], values: values, forward: true, start: nil,
+                    want: 100_000)
                 {
                     guard let sk = item["SK"]?.string, let cut = sk.firstIndex(of: "#") else { continue }
                     let productId = String(sk[sk.index(after: cut)...])
-                    var s = sold[productId] ?? ProductSales(productId: productId, name: item["ProductName"]?.string ?? "", units: 0, revenue: 0)
+                    var s =
+                        sold[productId] ?? ProductSales(productId: productId, name: item["ProductName"]?.string ?? "", units: 0, revenue: 0)
                     s.units += item["Units"]?.intValue ?? 0
                     s.revenue += item["Revenue"]?.intValue ?? 0
                     if let name = item["ProductName"]?.string { s.name = name }
@@ -136,7 +148,8 @@ extension DynamoDBStore: StatsStore {
         var found: [(quantity: Int, id: String)] = []
         for shard in 0..<DynamoDBSchema.orderShards {
             let items = try await query(
-                table: tables.products, index: DynamoDBSchema.productsByStock, keyCondition: "StockShard = :s AND Quantity < :below", names: [:],
+                table: tables.products, index: DynamoDBSchema.productsByStock, keyCondition: "StockShard = :s AND Quantity < :below",
+                names: [:],
                 values: [":s": .s("STOCK#\(shard)"), ":below": .int(below)], forward: true, start: nil, want: limit)
             found += items.compactMap { item in
                 guard let id = item["ProductID"]?.string, let quantity = item["Quantity"]?.intValue else { return nil }

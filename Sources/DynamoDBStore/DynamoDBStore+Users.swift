@@ -1,11 +1,12 @@
 import AWSWire
+import ShopDomain
+import ShopStorage
+
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else
 import Foundation
 #endif
-import ShopDomain
-import ShopStorage
 
 extension DynamoDBStore: UserStore {
     public func createUser(_ user: UserRecord) async throws(StorageError) {
@@ -31,7 +32,9 @@ extension DynamoDBStore: UserStore {
     }
 
     public func user(email: String) async throws(StorageError) -> UserRecord? {
-        guard let pointer = try await get(tables.users, ["PK": .s("EMAIL#" + email)]), let id = pointer["UserID"]?.string else { return nil }
+        guard let pointer = try await get(tables.users, ["PK": .s("EMAIL#" + email)]), let id = pointer["UserID"]?.string else {
+            return nil
+        }
         return try await user(id: id)
     }
 
@@ -56,9 +59,11 @@ extension DynamoDBStore: UserStore {
 
     public func deleteRefreshToken(digest: String, userId: String) async throws(StorageError) -> Bool {
         // A token-carrying transaction: a repeat after a lost answer reports the first answer, not "none".
-        try await write(.init(Delete: DDBRequest(
-            TableName: tables.users, Key: ["PK": .s("REFRESH#" + digest)], ConditionExpression: "UserID = :u",
-            ExpressionAttributeValues: [":u": .s(userId)])))
+        try await write(
+            .init(
+                Delete: DDBRequest(
+                    TableName: tables.users, Key: ["PK": .s("REFRESH#" + digest)], ConditionExpression: "UserID = :u",
+                    ExpressionAttributeValues: [":u": .s(userId)])))
     }
 
     public func refreshTokenOwner(digest: String, now: Date) async throws(StorageError) -> String? {

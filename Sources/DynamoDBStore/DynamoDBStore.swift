@@ -1,14 +1,15 @@
 import AWSWire
 import Crypto
+import ShopDomain
+import ShopStorage
+import ShopSupport
+import ShopTelemetry
+
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else
 import Foundation
 #endif
-import ShopDomain
-import ShopStorage
-import ShopTelemetry
-import ShopSupport
 
 /// The AWS backend: DynamoDB tables described in `DynamoDBSchema`, every invariant held
 /// by a condition expression or a `TransactWriteItems` call. See docs/DYNAMODB.md.

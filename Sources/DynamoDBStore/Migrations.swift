@@ -1,11 +1,12 @@
 import AWSWire
+import ShopDomain
+import ShopStorage
+
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else
 import Foundation
 #endif
-import ShopDomain
-import ShopStorage
 
 // `shop aws migrate`: brings tables made by an earlier version up to `DynamoDBSchema` without making
 // them again (docs/DYNAMODB.md, "Upgrading tables: shop aws migrate").
@@ -86,7 +87,10 @@ public struct MigrationReport: Sendable, CustomStringConvertible {
             for problem in problems { lines.append("problem: \(problem)") }
         }
         for backfill in backfills { lines.append("backfill \(backfill)") }
-        lines.append(dryRun ? "dry run: nothing changed" : "items written: \(itemsWritten)\(interrupted ? " (interrupted: run it again to resume)" : "")")
+        lines.append(
+            dryRun
+                ? "dry run: nothing changed"
+                : "items written: \(itemsWritten)\(interrupted ? " (interrupted: run it again to resume)" : "")")
         return lines.joined(separator: "\n")
     }
 }
@@ -183,8 +187,9 @@ extension DynamoDBStore {
             if options.dryRun || report.interrupted {
                 let record = ordersTableExists ? try await get(tables.orders, Self.migrationKey(backfill.rawValue)) : nil
                 let state: BackfillReport.State = record?["AppliedAt"] != nil ? .alreadyApplied : .pending
-                report.backfills.append(BackfillReport(
-                    id: backfill.rawValue, state: state, resumed: record?["ResumeKey"] != nil, itemsScanned: 0, itemsWritten: 0))
+                report.backfills.append(
+                    BackfillReport(
+                        id: backfill.rawValue, state: state, resumed: record?["ResumeKey"] != nil, itemsScanned: 0, itemsWritten: 0))
                 continue
             }
             let outcome = try await run(backfill, options, alreadyLookedAt: report.backfills.reduce(0) { $0 + $1.itemsScanned })
@@ -214,7 +219,8 @@ extension DynamoDBStore {
             for index in wanted.GlobalSecondaryIndexes ?? [] {
                 guard let found = existing[index.IndexName] else {
                     let keyNames = Set(index.KeySchema.map(\.AttributeName))
-                    plan.missingIndexes.append((wanted.TableName, index, wanted.AttributeDefinitions.filter { keyNames.contains($0.AttributeName) }))
+                    plan.missingIndexes.append(
+                        (wanted.TableName, index, wanted.AttributeDefinitions.filter { keyNames.contains($0.AttributeName) }))
                     continue
                 }
                 let foundKeys = (found.KeySchema ?? []).map { "\($0.AttributeName) \($0.KeyType)" }
@@ -247,26 +253,33 @@ extension DynamoDBStore {
         // table while one is being built (and any UpdateTable while the table is UPDATING).
         for missing in plan.missingIndexes {
             try await waitUntilActive(missing.table, index: nil, options)
-            guard let table = try await describe(missing.table) else { throw MigrationError(description: "table \(missing.table) vanished") }
+            guard let table = try await describe(missing.table) else {
+                throw MigrationError(description: "table \(missing.table) vanished")
+            }
             if (table.GlobalSecondaryIndexes ?? []).contains(where: { $0.IndexName == missing.index.IndexName }) {
                 // Added meanwhile (another run): just wait for it below.
                 options.log("\(missing.table).\(missing.index.IndexName) exists already")
             } else {
                 options.log("adding index \(missing.table).\(missing.index.IndexName)")
                 // The table's own definitions too: DynamoDB merges them, moto replaces the list with this one.
-                var definitions = (table.AttributeDefinitions ?? []).map { DynamoDBSchema.Attribute(AttributeName: $0.AttributeName, AttributeType: $0.AttributeType) }
+                var definitions = (table.AttributeDefinitions ?? []).map {
+                    DynamoDBSchema.Attribute(AttributeName: $0.AttributeName, AttributeType: $0.AttributeType)
+                }
                 for attribute in missing.attributes where !definitions.contains(where: { $0.AttributeName == attribute.AttributeName }) {
                     definitions.append(attribute)
                 }
                 let update = UpdateTableRequest(
-                    TableName: missing.table, AttributeDefinitions: definitions, GlobalSecondaryIndexUpdates: [.init(Create: missing.index)])
+                    TableName: missing.table, AttributeDefinitions: definitions, GlobalSecondaryIndexUpdates: [.init(Create: missing.index)]
+                )
                 do {
                     _ = try await client.call("UpdateTable", update, as: Empty.self)
                 } catch let error as AWSError {
                     // A retried request whose first attempt went through (or another run) is refused as a
                     // duplicate: fine if the index is there now.
                     let now = try await describe(missing.table)
-                    guard (now?.GlobalSecondaryIndexes ?? []).contains(where: { $0.IndexName == missing.index.IndexName }) else { throw error }
+                    guard (now?.GlobalSecondaryIndexes ?? []).contains(where: { $0.IndexName == missing.index.IndexName }) else {
+                        throw error
+                    }
                 }
             }
             try await waitUntilActive(missing.table, index: missing.index.IndexName, options)
@@ -283,7 +296,8 @@ extension DynamoDBStore {
             if let status = table.TableStatus, status != "ACTIVE" { waitingFor.append("table \(tableName) is \(status)") }
             for found in table.GlobalSecondaryIndexes ?? [] where index == nil || found.IndexName == index {
                 if let status = found.IndexStatus, status != "ACTIVE" || found.Backfilling == true {
-                    waitingFor.append("index \(tableName).\(found.IndexName) is \(status)\(found.Backfilling == true ? " (backfilling)" : "")")
+                    waitingFor.append(
+                        "index \(tableName).\(found.IndexName) is \(status)\(found.Backfilling == true ? " (backfilling)" : "")")
                 }
             }
             if let index, !(table.GlobalSecondaryIndexes ?? []).contains(where: { $0.IndexName == index }) {
@@ -360,7 +374,8 @@ extension DynamoDBStore {
         var values: Item = [
             ":id": .s(backfill.rawValue), ":now": .int64(Date().ms), ":scanned": .int(scanned), ":written": .int(written),
         ]
-        var update = "SET MigrationID = :id, StartedAt = if_not_exists(StartedAt, :now), UpdatedAt = :now, ItemsScanned = :scanned, ItemsWritten = :written"
+        var update =
+            "SET MigrationID = :id, StartedAt = if_not_exists(StartedAt, :now), UpdatedAt = :now, ItemsScanned = :scanned, ItemsWritten = :written"
         if let next {
             update += ", ResumeKey = :resume"
             values[":resume"] = .m(next)
@@ -386,7 +401,9 @@ extension DynamoDBStore {
             return true
         }
         if backfill == .productsStockShard {
-            guard let productId = item["ProductID"]?.string, !productId.hasPrefix(Self.skuPrefix), item["StockShard"] == nil else { return false }
+            guard let productId = item["ProductID"]?.string, !productId.hasPrefix(Self.skuPrefix), item["StockShard"] == nil else {
+                return false
+            }
             await pacer.wait()
             // A product deleted meanwhile is left deleted; one written meanwhile has its shard already.
             return try await conditional(
@@ -394,7 +411,8 @@ extension DynamoDBStore {
                 DDBRequest(
                     TableName: tables.products, Key: ["ProductID": .s(productId)],
                     ConditionExpression: "attribute_exists(ProductID) AND attribute_not_exists(StockShard)",
-                    UpdateExpression: "SET StockShard = :shard", ExpressionAttributeValues: [":shard": .s(Self.stockShard(productId))])) != nil
+                    UpdateExpression: "SET StockShard = :shard", ExpressionAttributeValues: [":shard": .s(Self.stockShard(productId))]))
+                != nil
         }
         // Only orders: not the counters, not the migration records.
         guard let orderId = item["OrderID"]?.string, !orderId.hasPrefix("OPEN#"), !orderId.hasPrefix(Self.migrationPrefix),
@@ -473,8 +491,14 @@ struct Pacer {
 struct DescribeTableRequest: Encodable { var TableName: String }
 
 struct DescribeTableOutput: Decodable {
-    struct Key: Decodable { var AttributeName: String; var KeyType: String }
-    struct Definition: Decodable { var AttributeName: String; var AttributeType: String }
+    struct Key: Decodable {
+        var AttributeName: String
+        var KeyType: String
+    }
+    struct Definition: Decodable {
+        var AttributeName: String
+        var AttributeType: String
+    }
     struct Projection: Decodable { var ProjectionType: String? }
     struct Index: Decodable {
         var IndexName: String

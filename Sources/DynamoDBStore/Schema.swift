@@ -50,8 +50,14 @@ public struct DynamoDBTableNames: Sendable, Equatable {
 /// The one description of the tables: `CreateTable` requests are generated from it (and,
 /// later, the SAM template's resources), so the two cannot drift apart.
 public enum DynamoDBSchema {
-    struct Attribute: Encodable { var AttributeName: String; var AttributeType: String }
-    struct KeyElement: Encodable { var AttributeName: String; var KeyType: String }
+    struct Attribute: Encodable {
+        var AttributeName: String
+        var AttributeType: String
+    }
+    struct KeyElement: Encodable {
+        var AttributeName: String
+        var KeyType: String
+    }
     struct ProjectionSpec: Encodable {
         var ProjectionType = "ALL"
         var NonKeyAttributes: [String]? = nil
@@ -77,7 +83,10 @@ public enum DynamoDBSchema {
     }
     /// A table's TTL attribute (`UpdateTimeToLive`).
     struct TimeToLive: Encodable {
-        struct Specification: Encodable { var Enabled = true; var AttributeName: String }
+        struct Specification: Encodable {
+            var Enabled = true
+            var AttributeName: String
+        }
         var TableName: String
         var TimeToLiveSpecification: Specification
     }
@@ -147,7 +156,10 @@ public enum DynamoDBSchema {
             CreateTable(
                 TableName: names.payments,
                 AttributeDefinitions: strings("PaymentID", "OrderID", "DueFlag")
-                    + [Attribute(AttributeName: "CreatedAt", AttributeType: "N"), Attribute(AttributeName: "UpdatedAt", AttributeType: "N")],
+                    + [
+                        Attribute(AttributeName: "CreatedAt", AttributeType: "N"),
+                        Attribute(AttributeName: "UpdatedAt", AttributeType: "N"),
+                    ],
                 KeySchema: key("PaymentID"),
                 GlobalSecondaryIndexes: [
                     Index(IndexName: paymentsByOrder, KeySchema: key("OrderID", "CreatedAt")),
@@ -156,7 +168,8 @@ public enum DynamoDBSchema {
             CreateTable(TableName: names.paymentEvents, AttributeDefinitions: strings("EventID"), KeySchema: key("EventID")),
             // Not in Products, where `GET /products/{id}` would answer them: tables of their own.
             CreateTable(TableName: names.settings, AttributeDefinitions: strings("SettingsID"), KeySchema: key("SettingsID")),
-            CreateTable(TableName: names.addresses, AttributeDefinitions: strings("UserID", "AddressID"), KeySchema: key("UserID", "AddressID")),
+            CreateTable(
+                TableName: names.addresses, AttributeDefinitions: strings("UserID", "AddressID"), KeySchema: key("UserID", "AddressID")),
             CreateTable(
                 TableName: names.events,
                 AttributeDefinitions: strings("OrderID", "Key", "DueShard") + [Attribute(AttributeName: "DueAt", AttributeType: "N")],

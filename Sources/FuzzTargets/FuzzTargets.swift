@@ -1,14 +1,15 @@
-#if canImport(FoundationEssentials)
-import FoundationEssentials
-#else
-import Foundation
-#endif
 import LambdaHost
 import NIOCore
 import Payments
 import ShopAPI
 import ShopDomain
 import ShopSupport
+
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
 
 /// The inputs that come from outside the process, each driven with arbitrary bytes by libFuzzer
 /// (`scripts/fuzz`, through the ShopFuzz executable) and replayed from `Tests/FuzzCorpus/<target>/`
@@ -62,4 +63,3 @@ public enum FuzzTargets {
         _ = try? WebhookEvent.decode(body)
     }
 }
-

@@ -1,12 +1,13 @@
 import AWSWire
+import Logging
+import ShopDomain
+import ShopSupport
+
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else
 import Foundation
 #endif
-import ShopSupport
-import Logging
-import ShopDomain
 
 /// Accounts in an Amazon Cognito user pool, through the Cognito IDP JSON 1.1 API.
 ///
@@ -282,11 +283,11 @@ public struct CognitoIdentityProvider: IdentityProvider {
     }
 
     struct RevokeTokenInput: Encodable {
-    var Token: String
-    var ClientId: String
-}
+        var Token: String
+        var ClientId: String
+    }
 
-struct InitiateAuthInput: Encodable {
+    struct InitiateAuthInput: Encodable {
         var ClientId: String
         var AuthFlow: String
         var AuthParameters: [String: String]

@@ -1,10 +1,11 @@
+import ShopDomain
+import ShopSupport
+
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else
 import Foundation
 #endif
-import ShopSupport
-import ShopDomain
 
 /// Tokens handed to a client after login or refresh, in Cognito's shape.
 public struct AuthTokens: Sendable, Codable, Equatable {

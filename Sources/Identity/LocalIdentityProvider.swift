@@ -1,15 +1,16 @@
 import Crypto
+import HummingbirdBcrypt
+import NIOPosix
+import ShopDomain
+import ShopStorage
+import ShopSupport
+import Synchronization
+
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else
 import Foundation
 #endif
-import ShopSupport
-import HummingbirdBcrypt
-import Synchronization
-import NIOPosix
-import ShopDomain
-import ShopStorage
 
 /// Accounts kept in the embedded store: bcrypt password hashes, RS256 tokens from
 /// `LocalTokenIssuer`, opaque refresh tokens stored as digests.
@@ -39,7 +40,8 @@ public struct LocalIdentityProvider: IdentityProvider {
         self.clock = clock
         decoyHash = Task {
             let decoy = "decoy-password-never-matches"
-            return (try? await NIOThreadPool.singleton.runIfActive { Bcrypt.hash(decoy, cost: bcryptCost) }) ?? Bcrypt.hash(decoy, cost: bcryptCost)
+            return (try? await NIOThreadPool.singleton.runIfActive { Bcrypt.hash(decoy, cost: bcryptCost) })
+                ?? Bcrypt.hash(decoy, cost: bcryptCost)
         }
     }
 
@@ -95,7 +97,10 @@ public struct LocalIdentityProvider: IdentityProvider {
 
     public func refresh(refreshToken: String) async throws(IdentityError) -> AuthTokens {
         let now = clock.now()
-        guard let userId = try await storage({ () throws(StorageError) in try await users.refreshTokenOwner(digest: Self.digest(refreshToken), now: now) }),
+        guard
+            let userId = try await storage({ () throws(StorageError) in
+                try await users.refreshTokenOwner(digest: Self.digest(refreshToken), now: now)
+            }),
             let user = try await storage({ () throws(StorageError) in try await users.user(id: userId) })
         else { throw .invalidToken("unknown or expired refresh token") }
         return try await tokens(for: user, refreshToken: refreshToken)
@@ -103,7 +108,8 @@ public struct LocalIdentityProvider: IdentityProvider {
 
     public func logout(refreshToken: String, caller: VerifiedCaller) async throws(IdentityError) {
         let digest = Self.digest(refreshToken)
-        guard try await storage({ () throws(StorageError) in try await users.deleteRefreshToken(digest: digest, userId: caller.userId) }) else {
+        guard try await storage({ () throws(StorageError) in try await users.deleteRefreshToken(digest: digest, userId: caller.userId) })
+        else {
             throw .invalidToken("refresh token unknown, expired or another user's")
         }
     }
@@ -117,7 +123,8 @@ public struct LocalIdentityProvider: IdentityProvider {
 
     private func tokens(for user: UserRecord, refreshToken: String) async throws(IdentityError) -> AuthTokens {
         do {
-            let (id, access) = try await issuer.issue(userId: user.id, email: user.email, name: user.name, groups: user.groups, at: clock.now())
+            let (id, access) = try await issuer.issue(
+                userId: user.id, email: user.email, name: user.name, groups: user.groups, at: clock.now())
             return AuthTokens(idToken: id, accessToken: access, refreshToken: refreshToken, expiresIn: Int(issuer.lifetime.seconds))
         } catch {
             throw .backend("signing: \(error)")

@@ -1,12 +1,13 @@
 import Crypto
+import CryptoExtras
+import JWTKit
+import ShopSupport
+
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else
 import Foundation
 #endif
-import ShopSupport
-import JWTKit
-import CryptoExtras
 
 /// The local identity's signing key: RSA 2048, kept as PEM in the data directory (mode 0600).
 public struct SigningKey: Sendable {
@@ -91,7 +92,8 @@ public struct ShopClaims: JWTPayload, Equatable {
         email = try c.decodeIfPresent(String.self, forKey: .email)
         name = try c.decodeIfPresent(String.self, forKey: .name)
         // Cognito's access tokens say `username`, its id tokens `cognito:username`.
-        username = try c.decodeIfPresent(String.self, forKey: .username)
+        username =
+            try c.decodeIfPresent(String.self, forKey: .username)
             ?? decoder.container(keyedBy: CognitoKeys.self).decodeIfPresent(String.self, forKey: .username)
         exp = try c.decode(Double.self, forKey: .exp)
         iat = try c.decode(Double.self, forKey: .iat)
@@ -140,7 +142,9 @@ public struct LocalTokenIssuer: Sendable {
     }
 
     /// An id token and an access token for `user`, issued at `now`.
-    public func issue(userId: String, email: String, name: String, groups: [String], at now: Date) async throws -> (id: String, access: String) {
+    public func issue(userId: String, email: String, name: String, groups: [String], at now: Date) async throws -> (
+        id: String, access: String
+    ) {
         let iat = now.timeIntervalSince1970.rounded(.down)
         let exp = iat + lifetime.seconds
         var header = JWTHeader()

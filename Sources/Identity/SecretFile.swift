@@ -28,7 +28,8 @@ public enum SecretFile {
     public static func loadOrCreate(at path: String, make: () throws -> Data) throws -> Data {
         if let data = FileManager.default.contents(atPath: path) { return data }
         let directory = URL(fileURLWithPath: path).deletingLastPathComponent().path
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        try FileManager.default.createDirectory(
+            atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         guard chmod(directory, 0o700) == 0 else { throw SecretFileError(description: "cannot make \(directory) private (errno \(errno))") }
         let data = try make()
         let temporary = path + ".tmp-\(getpid())-\(UInt64.random(in: 0...UInt64.max))"
@@ -56,7 +57,8 @@ public enum SecretFile {
         }
         // A truncated or empty key file (a full disk, a stray `touch`) would be a known key: refuse it.
         guard data.count == count else {
-            throw SecretFileError(description: "the secret file \(path) holds \(data.count) bytes, not \(count); remove it to make a new one")
+            throw SecretFileError(
+                description: "the secret file \(path) holds \(data.count) bytes, not \(count); remove it to make a new one")
         }
         return [UInt8](data)
     }

@@ -1,14 +1,15 @@
 import AsyncHTTPClient
+import JWTKit
+import Logging
+import NIOCore
+import ShopDomain
+import ShopSupport
+
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else
 import Foundation
 #endif
-import ShopSupport
-import JWTKit
-import Logging
-import NIOCore
-import ShopDomain
 
 /// The verified facts about a caller, taken from a token that passed every check.
 public struct VerifiedCaller: Sendable, Equatable {

@@ -1,13 +1,14 @@
+import HTTPTypes
+import Hummingbird
+import Logging
+import NIOCore
+import ShopSupport
+
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else
 import Foundation
 #endif
-import ShopSupport
-import HTTPTypes
-import Hummingbird
-import Logging
-import NIOCore
 
 /// Where a Lambda-hosted request context comes from: the invocation and the API Gateway event.
 public struct FunctionRequestContextSource: RequestContextSource {
@@ -32,12 +33,19 @@ public struct AuthorizerClaim: Decodable, Sendable {
     public var text: String
     public init(from decoder: any Decoder) throws {
         let container = try decoder.singleValueContainer()
-        if let s = try? container.decode(String.self) { text = s }
-        else if let i = try? container.decode(Int64.self) { text = String(i) }
-        else if let d = try? container.decode(Double.self) { text = String(d) }
-        else if let b = try? container.decode(Bool.self) { text = String(b) }
-        else if let a = try? container.decode([String].self) { text = "[" + a.joined(separator: " ") + "]" }
-        else { text = "" }
+        if let s = try? container.decode(String.self) {
+            text = s
+        } else if let i = try? container.decode(Int64.self) {
+            text = String(i)
+        } else if let d = try? container.decode(Double.self) {
+            text = String(d)
+        } else if let b = try? container.decode(Bool.self) {
+            text = String(b)
+        } else if let a = try? container.decode([String].self) {
+            text = "[" + a.joined(separator: " ") + "]"
+        } else {
+            text = ""
+        }
     }
 }
 
@@ -142,7 +150,8 @@ where Responder.Context: RequestContext, Responder.Context.Source == FunctionReq
         if let apiRequestId {
             logger[metadataKey: "api_request_id"] = .string(apiRequestId)
         }
-        let source = FunctionRequestContextSource(logger: logger, invocation: invocation, apiRequestId: apiRequestId, authorizerClaims: claims)
+        let source = FunctionRequestContextSource(
+            logger: logger, invocation: invocation, apiRequestId: apiRequestId, authorizerClaims: claims)
         let response = try await responder.respond(to: request, context: Responder.Context(source: source))
         return ByteBuffer(bytes: try await Self.encode(response, v2: v2))
     }
@@ -176,7 +185,8 @@ where Responder.Context: RequestContext, Responder.Context.Source == FunctionReq
             single["content-length"] = nil
             multi["content-length"] = nil
         }
-        let body: String = text
+        let body: String =
+            text
             ? String(buffer: bytes)
             : Data(buffer: bytes).base64EncodedString()
         if v2 {
@@ -191,7 +201,6 @@ where Responder.Context: RequestContext, Responder.Context.Source == FunctionReq
         }
     }
 }
-
 
 /// Turning API Gateway events into Hummingbird requests, apart from any responder.
 public enum APIGatewayEvents {
@@ -241,7 +250,8 @@ public enum APIGatewayEvents {
         if let cookies = event.cookies, !cookies.isEmpty {
             fields[.cookie] = cookies.joined(separator: "; ")
         }
-        return try request(method: event.requestContext.http.method, target: target, fields: fields, body: event.body, base64: event.isBase64Encoded)
+        return try request(
+            method: event.requestContext.http.method, target: target, fields: fields, body: event.body, base64: event.isBase64Encoded)
     }
 
     static func request(from event: APIGatewayRequest) throws -> Request {

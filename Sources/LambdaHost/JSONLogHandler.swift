@@ -1,10 +1,11 @@
+import Logging
+import ShopTelemetry
+
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else
 import Foundation
 #endif
-import Logging
-import ShopTelemetry
 
 #if canImport(Glibc)
 import Glibc

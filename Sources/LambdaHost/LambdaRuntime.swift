@@ -1,13 +1,14 @@
 import AsyncHTTPClient
+import Logging
+import NIOCore
+import NIOHTTP1
+import ShopTelemetry
+
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else
 import Foundation
 #endif
-import Logging
-import NIOCore
-import NIOHTTP1
-import ShopTelemetry
 
 #if canImport(Glibc)
 import Glibc
@@ -202,7 +203,9 @@ public struct LambdaRuntime<Handler: ByteBufferLambdaHandler>: Sendable {
         if let trace = context.traceID { setenv("_X_AMZN_TRACE_ID", trace, 1) } else { unsetenv("_X_AMZN_TRACE_ID") }
         defer { unsetenv("_X_AMZN_TRACE_ID") }
         // The invocation's AWS calls become subsegments of its trace when the daemon is known and the header is valid.
-        let trace = telemetry.xray.flatMap { emitter in context.traceID.flatMap(XRayTraceHeader.init).map { XRayTrace(header: $0, emitter: emitter) } }
+        let trace = telemetry.xray.flatMap { emitter in
+            context.traceID.flatMap(XRayTraceHeader.init).map { XRayTrace(header: $0, emitter: emitter) }
+        }
         let result: ByteBuffer
         do {
             result = try await XRayTrace.$current.withValue(trace) { try await handler.handle(event, context: context) }

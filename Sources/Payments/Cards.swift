@@ -1,10 +1,11 @@
+import ShopDomain
+import ShopSupport
+
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else
 import Foundation
 #endif
-import ShopDomain
-import ShopSupport
 
 /// A card as the simulator's confirm step receives it. Never stored or logged.
 public struct CardDetails: Sendable, Decodable {

@@ -1,9 +1,10 @@
+import ShopDomain
+
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else
 import Foundation
 #endif
-import ShopDomain
 
 /// A payment as the gateway knows it: a PaymentIntent. `id` is the PaymentIntent id (`pi_...`), the id
 /// webhooks carry in `data.object.id`.
@@ -87,7 +88,8 @@ public protocol PaymentGateway: Sendable {
     /// What the browser needs to take a card (Stripe's publishable key); nil for the simulator.
     var publishableKey: String? { get }
     /// Creates the PaymentIntent; `shipping` is where the order goes (Stripe uses it for fraud checks and receipts).
-    func createPayment(orderId: String, amount: Int, currency: String, shipping: Address?, idempotencyKey: String) async throws(PaymentError) -> GatewayPayment
+    func createPayment(orderId: String, amount: Int, currency: String, shipping: Address?, idempotencyKey: String)
+        async throws(PaymentError) -> GatewayPayment
     func retrievePayment(id: String) async throws(PaymentError) -> GatewayPayment
     func cancelPayment(id: String) async throws(PaymentError) -> GatewayPayment
     /// Refunds `amount` (nil: everything not yet refunded).
@@ -98,7 +100,9 @@ public protocol PaymentGateway: Sendable {
 
 extension PaymentGateway {
     /// A payment without a shipping address.
-    public func createPayment(orderId: String, amount: Int, currency: String, idempotencyKey: String) async throws(PaymentError) -> GatewayPayment {
+    public func createPayment(orderId: String, amount: Int, currency: String, idempotencyKey: String) async throws(PaymentError)
+        -> GatewayPayment
+    {
         try await createPayment(orderId: orderId, amount: amount, currency: currency, shipping: nil, idempotencyKey: idempotencyKey)
     }
 }

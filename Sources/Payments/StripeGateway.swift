@@ -1,14 +1,15 @@
 import AsyncHTTPClient
-#if canImport(FoundationEssentials)
-import FoundationEssentials
-#else
-import Foundation
-#endif
 import Logging
 import NIOCore
 import NIOHTTP1
 import ShopDomain
 import ShopSupport
+
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
 
 /// Stripe's REST API: form-encoded requests with `Authorization: Bearer <secret key>`, PaymentIntents
 /// and Refunds, an `Idempotency-Key` on every request that creates or moves money. Stripe's errors are
@@ -52,7 +53,8 @@ public struct StripeGateway: PaymentGateway {
         orderId: String, amount: Int, currency: String, shipping: Address?, idempotencyKey: String
     ) async throws(PaymentError) -> GatewayPayment {
         var form = [
-            ("amount", String(amount)), ("currency", currency.lowercased()), ("metadata[orderId]", orderId), ("payment_method_types[]", "card"),
+            ("amount", String(amount)), ("currency", currency.lowercased()), ("metadata[orderId]", orderId),
+            ("payment_method_types[]", "card"),
         ]
         if sendsShipping, let shipping { form += Self.shippingForm(shipping) }
         let intent = try await send(.POST, "/v1/payment_intents", form: form, idempotencyKey: idempotencyKey)
@@ -75,7 +77,8 @@ public struct StripeGateway: PaymentGateway {
     }
 
     public func cancelPayment(id: String) async throws(PaymentError) -> GatewayPayment {
-        try payment(try await send(.POST, "/v1/payment_intents/\(PercentEncoding.encode(id))/cancel", form: [], idempotencyKey: "cancel-\(id)"))
+        try payment(
+            try await send(.POST, "/v1/payment_intents/\(PercentEncoding.encode(id))/cancel", form: [], idempotencyKey: "cancel-\(id)"))
     }
 
     public func refund(paymentId: String, amount: Int?, idempotencyKey: String) async throws(PaymentError) -> GatewayRefund {
@@ -91,7 +94,8 @@ public struct StripeGateway: PaymentGateway {
         guard charge.object == "charge", let total = charge.amount_refunded else {
             throw .unavailable("Stripe answered something that is not a charge: \(charge.object) \(charge.id)")
         }
-        return GatewayRefund(id: refund.id, paymentId: paymentId, amount: refund.amount ?? amount ?? 0, status: status, refundedTotal: total)
+        return GatewayRefund(
+            id: refund.id, paymentId: paymentId, amount: refund.amount ?? amount ?? 0, status: status, refundedTotal: total)
     }
 
     public var webhookSignature: WebhookSignature? { signature }
@@ -118,7 +122,9 @@ public struct StripeGateway: PaymentGateway {
     }
 
     /// One API call, retried after a 429, a 5xx or a lost answer (every write carries its idempotency key).
-    func send(_ method: HTTPMethod, _ path: String, form: [(String, String)]? = nil, idempotencyKey: String? = nil) async throws(PaymentError) -> StripeWire.Object {
+    func send(_ method: HTTPMethod, _ path: String, form: [(String, String)]? = nil, idempotencyKey: String? = nil)
+        async throws(PaymentError) -> StripeWire.Object
+    {
         var generator = SystemRandomNumberGenerator()
         var attempt = 0
         while true {
@@ -135,7 +141,8 @@ public struct StripeGateway: PaymentGateway {
                     request.headers.add(name: "Content-Type", value: "application/x-www-form-urlencoded")
                     request.body = .bytes(ByteBuffer(string: Self.formEncode(form)))
                 }
-                let response = try await httpClient.execute(request, timeout: .nanoseconds(Int64(RetryPolicy.nanoseconds(timeout))), logger: logger)
+                let response = try await httpClient.execute(
+                    request, timeout: .nanoseconds(Int64(RetryPolicy.nanoseconds(timeout))), logger: logger)
                 let body = Data((try await response.body.collect(upTo: 4 << 20)).readableBytesView)
                 let status = Int(response.status.code)
                 if (200..<300).contains(status) {

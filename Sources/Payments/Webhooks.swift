@@ -1,11 +1,12 @@
 import Crypto
+import ShopDomain
+import ShopSupport
+
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else
 import Foundation
 #endif
-import ShopDomain
-import ShopSupport
 
 /// Why a webhook was refused. Every case is a 400 and changes nothing.
 public enum WebhookError: Error, Sendable, Equatable, CustomStringConvertible {
@@ -180,7 +181,8 @@ public struct WebhookEvent: Sendable, Equatable {
         case .refundFailed, .refundUpdated:
             guard object.object == "refund" else { throw .malformedEvent("\(kind.rawValue) carries a \(object.object), not a refund") }
             return WebhookEvent(
-                id: wire.id, type: wire.type, created: wire.created ?? 0, paymentId: object.payment_intent, orderId: object.metadata?["orderId"],
+                id: wire.id, type: wire.type, created: wire.created ?? 0, paymentId: object.payment_intent,
+                orderId: object.metadata?["orderId"],
                 currency: object.currency, failureCode: object.failure_reason, refundId: object.id,
                 refundStatus: object.status.flatMap(RefundStatus.init(rawValue:)), refundAmount: object.amount)
         case .paymentSucceeded, .paymentFailed, .paymentCanceled, .chargeRefunded:

@@ -1,15 +1,16 @@
 import AWSWire
 import AsyncHTTPClient
-#if canImport(FoundationEssentials)
-import FoundationEssentials
-#else
-import Foundation
-#endif
 import NIOCore
 import NIOHTTP1
 import ShopDomain
 import ShopStorage
 import ShopSupport
+
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
 
 /// Product images in an S3 bucket: presigned PUTs for uploads (content type bound into the signature)
 /// to a staging key, checked at commit (HEAD for the size and type, a ranged GET for the first bytes),
@@ -51,7 +52,8 @@ public struct S3ImageStore: ImageStore {
         let expires = max(1, min(Int(ImageRules.uploadLifetime), Int(expiresAt.timeIntervalSince(now).rounded(.down))))
         let url = client.signer.presignedURL(
             method: "PUT", url: objectURL(Self.stagingKey(key)), headers: [("Content-Type", contentType)], expires: expires, date: now)
-        return ImageUpload(uploadUrl: url, headers: ["Content-Type": contentType], key: key, expiresAt: now.addingTimeInterval(Double(expires)))
+        return ImageUpload(
+            uploadUrl: url, headers: ["Content-Type": contentType], key: key, expiresAt: now.addingTimeInterval(Double(expires)))
     }
 
     /// Sends a signed request with an empty body through the shared send layer. HEAD, DELETE and
@@ -141,7 +143,6 @@ public struct S3ImageStore: ImageStore {
             throw .backend("S3 DELETE answered \(response.status)")
         }
     }
-
 
     /// Creates the bucket (moto and tests; production buckets come from the SAM template).
     public func createBucket() async throws(StorageError) {

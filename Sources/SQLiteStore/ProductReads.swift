@@ -186,11 +186,15 @@ extension RawStatement {
                 return
             }
             let options: [ProductOption]
-            do throws(StorageError) { options = try row.productOptions(9) } catch { failure = error; options = [] }
-            products.append(Product(
-                id: id, name: row.text(1), description: row.text(2), currency: row.text(3), category: row.text(4),
-                imageUrl: row.optionalText(5), version: row.int(6), createdAt: Date(millis: Int64(row.int(7))),
-                updatedAt: Date(millis: Int64(row.int(8))), options: options, variants: [variant]))
+            do throws(StorageError) { options = try row.productOptions(9) } catch {
+                failure = error
+                options = []
+            }
+            products.append(
+                Product(
+                    id: id, name: row.text(1), description: row.text(2), currency: row.text(3), category: row.text(4),
+                    imageUrl: row.optionalText(5), version: row.int(6), createdAt: Date(millis: Int64(row.int(7))),
+                    updatedAt: Date(millis: Int64(row.int(8))), options: options, variants: [variant]))
         }
         if let failure { throw failure }
         return products

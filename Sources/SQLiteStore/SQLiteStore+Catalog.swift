@@ -110,7 +110,9 @@ extension SQLiteStore: CatalogStore {
             guard let current = try Self.fetchProduct(db, id: id) else { throw StorageError.notFound }
             let variant: ProductVariant
             if let variantId {
-                guard let named = current.variant(id: variantId) else { throw StorageError.variantNotFound(productId: id, variantId: variantId) }
+                guard let named = current.variant(id: variantId) else {
+                    throw StorageError.variantNotFound(productId: id, variantId: variantId)
+                }
                 variant = named
             } else {
                 guard current.hasOneVariant else { throw StorageError.variantRequired }
@@ -181,12 +183,13 @@ extension SQLiteStore: CatalogStore {
     /// Whether an order waiting for payment holds units of the variant (lines before variants name the default, the product's id).
     static func unpaidOrderHolds(productId: String, variantId: String, in db: Database) throws -> Bool {
         try Bool.fetchOne(
-            db.cachedStatement(sql: """
-                SELECT 1 FROM orders, json_each(orders.lines) AS line
-                WHERE orders.status = ? AND json_extract(line.value, '$.productId') = ?
-                    AND coalesce(json_extract(line.value, '$.variantId'), json_extract(line.value, '$.productId')) = ?
-                LIMIT 1
-                """),
+            db.cachedStatement(
+                sql: """
+                    SELECT 1 FROM orders, json_each(orders.lines) AS line
+                    WHERE orders.status = ? AND json_extract(line.value, '$.productId') = ?
+                        AND coalesce(json_extract(line.value, '$.variantId'), json_extract(line.value, '$.productId')) = ?
+                    LIMIT 1
+                    """),
             arguments: [OrderStatus.pendingPayment.rawValue, productId, variantId]) == true
     }
 

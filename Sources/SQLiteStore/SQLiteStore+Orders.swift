@@ -10,14 +10,17 @@ extension SQLiteStore: OrderStore {
     /// A shopper's orders in one status (orders_by_user_status answers it from the index alone).
     static let openOrderCount = "SELECT COUNT(*) FROM orders WHERE user_id = ? AND status = ?"
 
-    public func placeOrder(_ order: Order, claim: IdempotencyClaim?, maxOpenOrders: Int?, at now: Date) async throws(StorageError) -> PlaceOrderOutcome {
+    public func placeOrder(_ order: Order, claim: IdempotencyClaim?, maxOpenOrders: Int?, at now: Date) async throws(StorageError)
+        -> PlaceOrderOutcome
+    {
         let linesJSON = Self.json(lines: order.lines)
         // Written by hand, not by JSONEncoder: placing orders is the store's hottest write (read back by JSONDecoder).
         let addressJSON = order.shippingAddress.map(Self.json(address:))
         let methodJSON = order.shippingMethod.map(Self.json(method:))
         return try await write { db in
             if let claim {
-                if let row = try Row.fetchOne(db, cached: "SELECT * FROM idempotency_keys WHERE user_id = ? AND key = ? AND expires_at > ?",
+                if let row = try Row.fetchOne(
+                    db, cached: "SELECT * FROM idempotency_keys WHERE user_id = ? AND key = ? AND expires_at > ?",
                     arguments: [claim.userId, claim.key, now.millis])
                 {
                     return .replayed(Self.idempotencyRecord(row: row))
@@ -25,9 +28,10 @@ extension SQLiteStore: OrderStore {
             }
             if let maxOpenOrders {
                 // Counted inside the write transaction: SQLite has one writer, so concurrent orders see each other.
-                let open = try Int.fetchOne(
-                    db.cachedStatement(sql: Self.openOrderCount),
-                    arguments: [order.userId, OrderStatus.pendingPayment.rawValue]) ?? 0
+                let open =
+                    try Int.fetchOne(
+                        db.cachedStatement(sql: Self.openOrderCount),
+                        arguments: [order.userId, OrderStatus.pendingPayment.rawValue]) ?? 0
                 if open >= maxOpenOrders { throw StorageError.tooManyOpenOrders(limit: maxOpenOrders) }
             }
             var shortages: [StockShortage] = []
@@ -36,15 +40,20 @@ extension SQLiteStore: OrderStore {
                     sql: "UPDATE variants SET quantity = quantity - ?1 WHERE product_id = ?2 AND id = ?3 AND quantity >= ?1",
                     arguments: [line.quantity, line.productId, line.variantId])
                 if db.changesCount == 0 {
-                    guard let available = try Int.fetchOne(
-                        db.cachedStatement(sql: "SELECT quantity FROM variants WHERE product_id = ? AND id = ?"), arguments: [line.productId, line.variantId])
+                    guard
+                        let available = try Int.fetchOne(
+                            db.cachedStatement(sql: "SELECT quantity FROM variants WHERE product_id = ? AND id = ?"),
+                            arguments: [line.productId, line.variantId])
                     else {
-                        if try Bool.fetchOne(db.cachedStatement(sql: "SELECT 1 FROM products WHERE id = ?"), arguments: [line.productId]) == true {
+                        if try Bool.fetchOne(db.cachedStatement(sql: "SELECT 1 FROM products WHERE id = ?"), arguments: [line.productId])
+                            == true
+                        {
                             throw StorageError.variantNotFound(productId: line.productId, variantId: line.variantId)
                         }
                         throw StorageError.productNotFound(line.productId)
                     }
-                    shortages.append(StockShortage(productId: line.productId, variantId: line.variantId, requested: line.quantity, available: available))
+                    shortages.append(
+                        StockShortage(productId: line.productId, variantId: line.variantId, requested: line.quantity, available: available))
                 } else {
                     try db.run(sql: "UPDATE products SET quantity = quantity - ? WHERE id = ?", arguments: [line.quantity, line.productId])
                 }
@@ -80,13 +89,15 @@ extension SQLiteStore: OrderStore {
     public func idempotencyRecord(userId: String, key: String, at now: Date) async throws(StorageError) -> IdempotencyRecord? {
         try await read { db in
             try Row.fetchOne(
-                db, cached: "SELECT * FROM idempotency_keys WHERE user_id = ? AND key = ? AND expires_at > ?", arguments: [userId, key, now.millis]
+                db, cached: "SELECT * FROM idempotency_keys WHERE user_id = ? AND key = ? AND expires_at > ?",
+                arguments: [userId, key, now.millis]
             ).map(Self.idempotencyRecord(row:))
         }
     }
 
     static func idempotencyRecord(row: Row) -> IdempotencyRecord {
-        let claim = IdempotencyClaim(userId: row["user_id"], key: row["key"], requestHash: row["request_hash"], expiresAt: Date(millis: row["expires_at"]))
+        let claim = IdempotencyClaim(
+            userId: row["user_id"], key: row["key"], requestHash: row["request_hash"], expiresAt: Date(millis: row["expires_at"]))
         return IdempotencyRecord(claim: claim, orderId: row["order_id"])
     }
 
@@ -113,7 +124,8 @@ extension SQLiteStore: OrderStore {
             }
             let whereClause = conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")
             arguments += [limit + 1]
-            let rows = try Row.fetchAll(db, cached: "SELECT * FROM orders \(whereClause) ORDER BY created_at DESC, id DESC LIMIT ?", arguments: arguments)
+            let rows = try Row.fetchAll(
+                db, cached: "SELECT * FROM orders \(whereClause) ORDER BY created_at DESC, id DESC LIMIT ?", arguments: arguments)
             let items = try rows.prefix(limit).map(Order.init(row:))
             let next = rows.count > limit ? items.last.map { OrderPageKey(after: $0).text } : nil
             return Page(items: items, nextKey: next)
@@ -126,7 +138,8 @@ extension SQLiteStore: OrderStore {
         try await write { db in
             let previous = try String.fetchOne(db.cachedStatement(sql: "SELECT status FROM orders WHERE id = ?"), arguments: [id])
             let sources = from.map(\.rawValue).sorted()
-            var sql = "UPDATE orders SET status = ?, updated_at = ? WHERE id = ? AND status IN (\(Array(repeating: "?", count: max(sources.count, 1)).joined(separator: ",")))"
+            var sql =
+                "UPDATE orders SET status = ?, updated_at = ? WHERE id = ? AND status IN (\(Array(repeating: "?", count: max(sources.count, 1)).joined(separator: ",")))"
             var arguments: StatementArguments = [to.rawValue, now.millis, id]
             arguments += StatementArguments(sources.isEmpty ? [""] : sources)
             if let expiredBy {
@@ -135,7 +148,8 @@ extension SQLiteStore: OrderStore {
             }
             try db.run(sql: sql, arguments: arguments)
             let changed = db.changesCount
-            guard let order = try Row.fetchOne(db, cached: "SELECT * FROM orders WHERE id = ?", arguments: [id]).map(Order.init(row:)) else {
+            guard let order = try Row.fetchOne(db, cached: "SELECT * FROM orders WHERE id = ?", arguments: [id]).map(Order.init(row:))
+            else {
                 throw StorageError.notFound
             }
             guard changed == 1 else { throw StorageError.invalidTransition(current: order.status) }
@@ -148,8 +162,10 @@ extension SQLiteStore: OrderStore {
                 for line in order.lines {
                     // A variant (or product) deleted since keeps nothing to return stock to; one restocked to the limit
                     // meanwhile takes back only what fits (more would make every later adjustment fail).
-                    guard let stock = try Int.fetchOne(
-                        db.cachedStatement(sql: "SELECT quantity FROM variants WHERE product_id = ? AND id = ?"), arguments: [line.productId, line.variantId])
+                    guard
+                        let stock = try Int.fetchOne(
+                            db.cachedStatement(sql: "SELECT quantity FROM variants WHERE product_id = ? AND id = ?"),
+                            arguments: [line.productId, line.variantId])
                     else {
                         StockReturn.logGone(orderId: id, line: line)
                         continue
@@ -164,10 +180,13 @@ extension SQLiteStore: OrderStore {
                     }
                 }
             }
-            if to == .cancelled, let paymentId = try String.fetchOne(db.cachedStatement(sql: "SELECT payment_id FROM orders WHERE id = ?"), arguments: [id]) {
+            if to == .cancelled,
+                let paymentId = try String.fetchOne(db.cachedStatement(sql: "SELECT payment_id FROM orders WHERE id = ?"), arguments: [id])
+            {
                 // A paid order that is cancelled owes its payment back: due in the same step, sent after it.
                 try db.run(
-                    sql: "UPDATE payments SET refund_due = amount - refunded_amount, updated_at = ? WHERE id = ? AND refund_due = 0 AND refunded_amount < amount",
+                    sql:
+                        "UPDATE payments SET refund_due = amount - refunded_amount, updated_at = ? WHERE id = ? AND refund_due = 0 AND refunded_amount < amount",
                     arguments: [now.millis, paymentId])
             }
             return order
@@ -181,11 +200,13 @@ extension SQLiteStore: OrderStore {
                 sql: "UPDATE orders SET status = ?, shipment = ?, updated_at = ? WHERE id = ? AND status = ?",
                 arguments: [OrderStatus.fulfilled.rawValue, shipmentJSON, now.millis, id, OrderStatus.paid.rawValue])
             let changed = db.changesCount
-            guard let order = try Row.fetchOne(db, cached: "SELECT * FROM orders WHERE id = ?", arguments: [id]).map(Order.init(row:)) else {
+            guard let order = try Row.fetchOne(db, cached: "SELECT * FROM orders WHERE id = ?", arguments: [id]).map(Order.init(row:))
+            else {
                 throw StorageError.notFound
             }
             guard changed == 1 else { throw StorageError.invalidTransition(current: order.status) }
-            try Self.insertEvent(OrderEventRecord.transition(order: order, to: .fulfilled, previous: .paid, cancelledBy: nil, at: now), in: db)
+            try Self.insertEvent(
+                OrderEventRecord.transition(order: order, to: .fulfilled, previous: .paid, cancelledBy: nil, at: now), in: db)
             return order
         }
     }
@@ -251,7 +272,8 @@ extension SQLiteStore: OrderStore {
             }
             bytes += Array(",\"name\":".utf8)
             JSONEscaping.appendString(line.name, to: &bytes)
-            bytes += Array(",\"unitPrice\":\(line.unitPrice),\"quantity\":\(line.quantity),\"lineTotal\":\(line.lineTotal),\"tax\":\(line.tax)}".utf8)
+            bytes += Array(
+                ",\"unitPrice\":\(line.unitPrice),\"quantity\":\(line.quantity),\"lineTotal\":\(line.lineTotal),\"tax\":\(line.tax)}".utf8)
         }
         bytes.append(UInt8(ascii: "]"))
         return String(decoding: bytes, as: UTF8.self)
@@ -276,7 +298,8 @@ extension SQLiteStore: OrderStore {
 
     public func dueOrders(now: Date, limit: Int) async throws(StorageError) -> [Order] {
         try await read { db in
-            try Row.fetchAll(db, cached: "SELECT * FROM orders WHERE status = ? AND expires_at <= ? ORDER BY expires_at LIMIT ?",
+            try Row.fetchAll(
+                db, cached: "SELECT * FROM orders WHERE status = ? AND expires_at <= ? ORDER BY expires_at LIMIT ?",
                 arguments: [OrderStatus.pendingPayment.rawValue, now.millis, limit]
             ).map(Order.init(row:))
         }

@@ -19,7 +19,9 @@ extension OrderEventRecord {
 extension EventDelivery {
     init(row: Row) throws {
         let status: String = row["status"]
-        guard let status = DeliveryStatus(rawValue: status) else { throw StorageError.backend("malformed delivery row: status '\(status)'") }
+        guard let status = DeliveryStatus(rawValue: status) else {
+            throw StorageError.backend("malformed delivery row: status '\(status)'")
+        }
         self.init(
             name: row["name"], recipient: row["recipient"], status: status, attempts: row["attempts"], lastError: row["last_error"],
             nextAttemptAt: (row["next_attempt_at"] as Int64?).map(Date.init(millis:)), createdAt: Date(millis: row["created_at"]))
@@ -32,7 +34,8 @@ extension SQLiteStore: OutboxStore {
             let events = try Row.fetchAll(db, cached: "SELECT * FROM order_events WHERE order_id = ? ORDER BY key", arguments: [orderId])
             let deliveries = try Row.fetchAll(
                 db, cached: "SELECT * FROM event_deliveries WHERE order_id = ? ORDER BY key, name", arguments: [orderId])
-            let byKey = Dictionary(grouping: try deliveries.map { (key: $0["key"] as String, delivery: try EventDelivery(row: $0)) }, by: \.key)
+            let byKey = Dictionary(
+                grouping: try deliveries.map { (key: $0["key"] as String, delivery: try EventDelivery(row: $0)) }, by: \.key)
             return try events.map { row in
                 let record = try OrderEventRecord(row: row)
                 return StoredEvent(
@@ -50,10 +53,13 @@ extension SQLiteStore: OutboxStore {
 
     public func dispatchEvent(orderId: String, key: String, deliveries: [EventDelivery], at now: Date) async throws(StorageError) -> Bool {
         try await write { db in
-            try db.run(sql: "UPDATE order_events SET dispatched = 1 WHERE order_id = ? AND key = ? AND dispatched = 0", arguments: [orderId, key])
+            try db.run(
+                sql: "UPDATE order_events SET dispatched = 1 WHERE order_id = ? AND key = ? AND dispatched = 0", arguments: [orderId, key])
             guard db.changesCount == 1 else {
-                guard try Bool.fetchOne(db.cachedStatement(sql: "SELECT 1 FROM order_events WHERE order_id = ? AND key = ?"), arguments: [orderId, key])
-                    == true
+                guard
+                    try Bool.fetchOne(
+                        db.cachedStatement(sql: "SELECT 1 FROM order_events WHERE order_id = ? AND key = ?"), arguments: [orderId, key])
+                        == true
                 else { throw StorageError.notFound }
                 return false
             }
@@ -79,7 +85,8 @@ extension SQLiteStore: OutboxStore {
                 let type: String = row["type"]
                 guard let type = OrderEventType(rawValue: type) else { throw StorageError.backend("malformed event row: type '\(type)'") }
                 let event = OrderEventRecord(
-                    orderId: row["order_id"], userId: row["user_id"], key: row["key"], type: type, occurredAt: Date(millis: row["occurred_at"]),
+                    orderId: row["order_id"], userId: row["user_id"], key: row["key"], type: type,
+                    occurredAt: Date(millis: row["occurred_at"]),
                     status: (row["event_status"] as String?).flatMap(OrderStatus.init(rawValue:)),
                     cancelledBy: (row["cancelled_by"] as String?).flatMap(CancelledBy.init(rawValue:)),
                     previousStatus: (row["previous_status"] as String?).flatMap(OrderStatus.init(rawValue:)),
@@ -89,7 +96,9 @@ extension SQLiteStore: OutboxStore {
         }
     }
 
-    public func updateDelivery(orderId: String, key: String, expected: EventDelivery, to new: EventDelivery) async throws(StorageError) -> Bool {
+    public func updateDelivery(orderId: String, key: String, expected: EventDelivery, to new: EventDelivery) async throws(StorageError)
+        -> Bool
+    {
         try await write { db in
             try db.run(
                 sql: """
@@ -101,9 +110,10 @@ extension SQLiteStore: OutboxStore {
                     expected.status.rawValue, expected.attempts,
                 ])
             if db.changesCount == 1 { return true }
-            guard try Bool.fetchOne(
-                db.cachedStatement(sql: "SELECT 1 FROM event_deliveries WHERE order_id = ? AND key = ? AND name = ?"),
-                arguments: [orderId, key, expected.name]) == true
+            guard
+                try Bool.fetchOne(
+                    db.cachedStatement(sql: "SELECT 1 FROM event_deliveries WHERE order_id = ? AND key = ? AND name = ?"),
+                    arguments: [orderId, key, expected.name]) == true
             else { throw StorageError.notFound }
             return false
         }

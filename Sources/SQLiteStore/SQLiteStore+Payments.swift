@@ -38,13 +38,17 @@ extension SQLiteStore: PaymentStore {
     }
 
     public func payment(id: String) async throws(StorageError) -> PaymentRecord? {
-        try await read { db in try Row.fetchOne(db, cached: "SELECT * FROM payments WHERE id = ?", arguments: [id]).map(PaymentRecord.init(row:)) }
+        try await read { db in
+            try Row.fetchOne(db, cached: "SELECT * FROM payments WHERE id = ?", arguments: [id]).map(PaymentRecord.init(row:))
+        }
     }
 
     public func payments(orderId: String) async throws(StorageError) -> [PaymentRecord] {
         try await read { db in
-            try Row.fetchAll(db, cached: "SELECT * FROM payments WHERE order_id = ? ORDER BY created_at DESC, id DESC", arguments: [orderId])
-                .map(PaymentRecord.init(row:))
+            try Row.fetchAll(
+                db, cached: "SELECT * FROM payments WHERE order_id = ? ORDER BY created_at DESC, id DESC", arguments: [orderId]
+            )
+            .map(PaymentRecord.init(row:))
         }
     }
 
@@ -60,7 +64,9 @@ extension SQLiteStore: PaymentStore {
                     WHERE id = ? AND status NOT IN ('succeeded', 'canceled')
                     """,
                 arguments: [status.rawValue, failureCode, failureMessage, now.millis, id])
-            guard let row = try Row.fetchOne(db, cached: "SELECT * FROM payments WHERE id = ?", arguments: [id]) else { throw StorageError.notFound }
+            guard let row = try Row.fetchOne(db, cached: "SELECT * FROM payments WHERE id = ?", arguments: [id]) else {
+                throw StorageError.notFound
+            }
             return try PaymentRecord(row: row)
         }
     }
@@ -71,7 +77,8 @@ extension SQLiteStore: PaymentStore {
                 sql: "UPDATE orders SET status = ?, payment_id = ?, updated_at = ? WHERE id = ? AND status = ?",
                 arguments: [OrderStatus.paid.rawValue, paymentId, now.millis, orderId, OrderStatus.pendingPayment.rawValue])
             let changed = db.changesCount
-            guard let order = try Row.fetchOne(db, cached: "SELECT * FROM orders WHERE id = ?", arguments: [orderId]).map(Order.init(row:)) else {
+            guard let order = try Row.fetchOne(db, cached: "SELECT * FROM orders WHERE id = ?", arguments: [orderId]).map(Order.init(row:))
+            else {
                 throw StorageError.notFound
             }
             guard changed == 1 else { throw StorageError.invalidTransition(current: order.status) }
@@ -84,13 +91,16 @@ extension SQLiteStore: PaymentStore {
     }
 
     public func payingPaymentId(orderId: String) async throws(StorageError) -> String? {
-        try await read { db in try String.fetchOne(db.cachedStatement(sql: "SELECT payment_id FROM orders WHERE id = ?"), arguments: [orderId]) }
+        try await read { db in
+            try String.fetchOne(db.cachedStatement(sql: "SELECT payment_id FROM orders WHERE id = ?"), arguments: [orderId])
+        }
     }
 
     public func markRefundDue(paymentId: String, at now: Date) async throws(StorageError) -> Bool {
         try await write { db in
             try db.run(
-                sql: "UPDATE payments SET refund_due = amount - refunded_amount, updated_at = ? WHERE id = ? AND refund_due = 0 AND refunded_amount = 0",
+                sql:
+                    "UPDATE payments SET refund_due = amount - refunded_amount, updated_at = ? WHERE id = ? AND refund_due = 0 AND refunded_amount = 0",
                 arguments: [now.millis, paymentId])
             return db.changesCount == 1
         }
@@ -98,7 +108,8 @@ extension SQLiteStore: PaymentStore {
 
     public func recordRefund(paymentId: String, refundedAmount: Int, at now: Date) async throws(StorageError) -> PaymentRecord {
         try await write { db in
-            let before = try Int.fetchOne(db.cachedStatement(sql: "SELECT refunded_amount FROM payments WHERE id = ?"), arguments: [paymentId])
+            let before = try Int.fetchOne(
+                db.cachedStatement(sql: "SELECT refunded_amount FROM payments WHERE id = ?"), arguments: [paymentId])
             try db.run(
                 sql: """
                     UPDATE payments SET refund_due = MAX(0, refund_due - (? - refunded_amount)), refunded_amount = ?, updated_at = ?
@@ -148,7 +159,9 @@ extension SQLiteStore: PaymentStore {
     }
 
     public func eventProcessed(id: String) async throws(StorageError) -> Bool {
-        try await read { db in try Bool.fetchOne(db.cachedStatement(sql: "SELECT 1 FROM processed_events WHERE id = ?"), arguments: [id]) == true }
+        try await read { db in
+            try Bool.fetchOne(db.cachedStatement(sql: "SELECT 1 FROM processed_events WHERE id = ?"), arguments: [id]) == true
+        }
     }
 
     public func markEventProcessed(id: String, at now: Date, keepUntil: Date) async throws(StorageError) -> Bool {

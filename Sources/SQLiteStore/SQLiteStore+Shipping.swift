@@ -62,7 +62,9 @@ extension SQLiteStore: AddressStore {
         let text = try Self.json(saved.address)
         try await write { db in
             // Counted inside the write transaction: SQLite has one writer, so two adds racing see each other.
-            let count = try Int.fetchOne(db.cachedStatement(sql: "SELECT COUNT(*) FROM addresses WHERE user_id = ?"), arguments: [saved.userId]) ?? 0
+            let count =
+                try Int.fetchOne(db.cachedStatement(sql: "SELECT COUNT(*) FROM addresses WHERE user_id = ?"), arguments: [saved.userId])
+                ?? 0
             if count >= limit { throw StorageError.tooManyAddresses(limit: limit) }
             if try Bool.fetchOne(db.cachedStatement(sql: "SELECT 1 FROM addresses WHERE id = ?"), arguments: [saved.id]) == true {
                 throw StorageError.alreadyExists
@@ -77,7 +79,8 @@ extension SQLiteStore: AddressStore {
         let text = try Self.json(address)
         return try await write { db in
             try db.run(
-                sql: "UPDATE addresses SET address = ?, updated_at = ? WHERE id = ? AND user_id = ?", arguments: [text, now.millis, id, userId])
+                sql: "UPDATE addresses SET address = ?, updated_at = ? WHERE id = ? AND user_id = ?",
+                arguments: [text, now.millis, id, userId])
             guard db.changesCount == 1,
                 let row = try Row.fetchOne(db, cached: "SELECT * FROM addresses WHERE id = ? AND user_id = ?", arguments: [id, userId])
             else { throw StorageError.notFound }

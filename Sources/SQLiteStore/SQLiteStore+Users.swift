@@ -19,7 +19,8 @@ extension SQLiteStore: UserStore {
     }
 
     public func user(email: String) async throws(StorageError) -> UserRecord? {
-        try await read { db in try Row.fetchOne(db, cached: "SELECT * FROM users WHERE email = ?", arguments: [email]).map(Self.user(row:)) }
+        try await read { db in try Row.fetchOne(db, cached: "SELECT * FROM users WHERE email = ?", arguments: [email]).map(Self.user(row:))
+        }
     }
 
     public func user(id: String) async throws(StorageError) -> UserRecord? {
@@ -54,7 +55,8 @@ extension SQLiteStore: UserStore {
 
     public func refreshTokenOwner(digest: String, now: Date) async throws(StorageError) -> String? {
         try await read { db in
-            try String.fetchOne(db.cachedStatement(sql: "SELECT user_id FROM refresh_tokens WHERE digest = ? AND expires_at > ?"),
+            try String.fetchOne(
+                db.cachedStatement(sql: "SELECT user_id FROM refresh_tokens WHERE digest = ? AND expires_at > ?"),
                 arguments: [digest, now.millis])
         }
     }

@@ -1,13 +1,14 @@
+import Hummingbird
+import Identity
+import ShopDomain
+import ShopStorage
+import ShopSupport
+
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else
 import Foundation
 #endif
-import Hummingbird
-import Identity
-import ShopDomain
-import ShopSupport
-import ShopStorage
 
 /// An error as the client sees it: a status and the `{"error": {...}}` envelope.
 public struct APIError: Error, Sendable {
@@ -42,7 +43,8 @@ public struct APIError: Error, Sendable {
     static let busy = APIError(
         .serviceUnavailable, "busy", "The store is busy with the same items right now; nothing was changed. Try again in a moment.",
         headers: [.retryAfter: "1"])
-    static let internalError = APIError(.internalServerError, "internal_error", "Something went wrong on our side. Quote the request id if you report it.")
+    static let internalError = APIError(
+        .internalServerError, "internal_error", "Something went wrong on our side. Quote the request id if you report it.")
 
     /// Field problems as a 400.
     static func invalid(_ problems: [FieldProblem]) -> APIError {
@@ -86,7 +88,8 @@ extension APIError {
         case .userNotFound: self = APIError(.notFound, "user_not_found", "The account this token was issued for no longer exists.")
         case .unavailable(let why):
             self = APIError(
-                .serviceUnavailable, "identity_unavailable", "Sign-in is unavailable for a moment; try again. If you were registering, try signing in first.",
+                .serviceUnavailable, "identity_unavailable",
+                "Sign-in is unavailable for a moment; try again. If you were registering, try signing in first.",
                 headers: [.retryAfter: "2"])
             cause = "identity: \(why)"
         case .backend(let why):

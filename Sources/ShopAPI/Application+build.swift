@@ -1,15 +1,16 @@
+import Hummingbird
+import Identity
+import Logging
+import Payments
+import ServiceLifecycle
+import ShopDomain
+import ShopStorage
+
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else
 import Foundation
 #endif
-import Hummingbird
-import Identity
-import Logging
-import ServiceLifecycle
-import ShopDomain
-import Payments
-import ShopStorage
 
 /// The parts of the API a router serves. `shop serve` serves all of them; each Lambda function one,
 /// so that a function's 404 and 405 come from its own router.
@@ -83,7 +84,8 @@ func addRoutes<Context: ShopRequestContext>(to router: Router<Context>, services
     }
     if areas.contains(.orders) {
         OrdersController<Context>(
-            orders: services.orders, payments: services.payments, events: services.events, identity: services.identity, cursors: services.cursors
+            orders: services.orders, payments: services.payments, events: services.events, identity: services.identity,
+            cursors: services.cursors
         ).addRoutes(to: router)
         AddressesController<Context>(addresses: services.addresses).addRoutes(to: router)
         AdminController<Context>(stats: services.stats).addRoutes(to: router)

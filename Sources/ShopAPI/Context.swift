@@ -1,11 +1,12 @@
+import Hummingbird
+import Identity
+import ShopDomain
+
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else
 import Foundation
 #endif
-import Hummingbird
-import Identity
-import ShopDomain
 
 /// What the shop's middleware works out for a request, the same in every host.
 public struct ShopRequestState: Sendable {

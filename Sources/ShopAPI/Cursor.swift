@@ -1,10 +1,11 @@
 import Crypto
+import ShopSupport
+
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else
 import Foundation
 #endif
-import ShopSupport
 
 /// Opaque, authenticated page cursors: the store's page key and the listing it
 /// belongs to, signed with HMAC-SHA256. A forged, tampered or misplaced cursor is a 400.

@@ -1,13 +1,14 @@
+import Hummingbird
+import Identity
+import ShopDomain
+import ShopStorage
+import ShopSupport
+
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else
 import Foundation
 #endif
-import ShopSupport
-import Hummingbird
-import ShopDomain
-import ShopStorage
-import Identity
 
 /// JSON coding shared by every response and request of the API.
 enum JSONCoding {
@@ -107,7 +108,8 @@ public struct ShopRequestDecoder: RequestDecoder {
         case .typeMismatch(let type, let context), .valueNotFound(let type, let context):
             return "The field '\(path(context.codingPath))' must be \(describe(type))."
         case .dataCorrupted(let context):
-            return context.codingPath.isEmpty ? "The request body is not valid JSON." : "The field '\(path(context.codingPath))' is not valid."
+            return context.codingPath.isEmpty
+                ? "The request body is not valid JSON." : "The field '\(path(context.codingPath))' is not valid."
         @unknown default:
             return "The request body is not valid."
         }
@@ -118,7 +120,7 @@ public struct ShopRequestDecoder: RequestDecoder {
         case is Int.Type: "an integer"
         case is String.Type: "a string"
         case is Bool.Type: "true or false"
-        case is Array<Any>.Type: "an array"
+        case is [Any].Type: "an array"
         default: "of type \(type)"
         }
     }

@@ -1,14 +1,15 @@
-#if canImport(FoundationEssentials)
-import FoundationEssentials
-#else
-import Foundation
-#endif
 import HTTPTypes
 import Hummingbird
 import Logging
 import ShopSupport
 import ShopTelemetry
 import Synchronization
+
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
 
 /// Outermost middleware: counts and times every request by route template (Hummingbird's matched path, such as
 /// `/products/{id}`; `unmatched` for a path no route knows, so unknown paths add no series), method and status class;
@@ -99,7 +100,8 @@ struct EnvelopeMiddleware<Context: ShopRequestContext>: RouterMiddleware {
         default:
             let status = error.status
             let code = status.reasonPhrase.lowercased().replacing(" ", with: "_")
-            return APIError(status, code.isEmpty ? "http_error" : code, status.reasonPhrase.isEmpty ? "HTTP \(status.code)" : status.reasonPhrase + ".")
+            return APIError(
+                status, code.isEmpty ? "http_error" : code, status.reasonPhrase.isEmpty ? "HTTP \(status.code)" : status.reasonPhrase + ".")
         }
     }
 
@@ -118,10 +120,11 @@ struct EnvelopeMiddleware<Context: ShopRequestContext>: RouterMiddleware {
 /// randomness and formatted with `snprintf` on every request; these come from a xoshiro256** generator
 /// seeded once from the system's generator. A request id only has to be unique, not secret.
 enum RequestIds {
-    private static let state = Mutex<(UInt64, UInt64, UInt64, UInt64)>({
-        var system = SystemRandomNumberGenerator()
-        return (system.next(), system.next(), system.next(), system.next() | 1)
-    }())
+    private static let state = Mutex<(UInt64, UInt64, UInt64, UInt64)>(
+        {
+            var system = SystemRandomNumberGenerator()
+            return (system.next(), system.next(), system.next(), system.next() | 1)
+        }())
 
     static func next() -> String {
         let (high, low) = state.withLock { s -> (UInt64, UInt64) in
@@ -153,10 +156,14 @@ enum RequestIds {
                 buffer[index] = UInt8(ascii: "-")
                 index += 1
             }
-            put(a >> 32, nibbles: 8); dash()
-            put(a >> 16, nibbles: 4); dash()
-            put(a, nibbles: 4); dash()
-            put(b >> 48, nibbles: 4); dash()
+            put(a >> 32, nibbles: 8)
+            dash()
+            put(a >> 16, nibbles: 4)
+            dash()
+            put(a, nibbles: 4)
+            dash()
+            put(b >> 48, nibbles: 4)
+            dash()
             put(b, nibbles: 12)
             return index
         }

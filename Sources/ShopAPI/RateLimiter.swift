@@ -1,14 +1,15 @@
-#if canImport(FoundationEssentials)
-import FoundationEssentials
-#else
-import Foundation
-#endif
 import HTTPTypes
 import Hummingbird
 import Identity
 import ShopDomain
 import ShopSupport
 import Synchronization
+
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
 
 /// A token bucket per key (a client address, an account): `perMinute` requests a minute, in bursts of
 /// at most `burst` (5 by default: one address can never fill the bounded bcrypt work by itself). Counters live in this process: right for `shop serve`; in Lambda, API Gateway's
@@ -128,7 +129,8 @@ public struct AbuseLimits: Sendable {
     /// The limits for these settings: `failedPerMinute` failed logins a minute per account and address (in bursts of at
     /// most 5), ten times that per account before logins slow down, and a failure remembered against its address for
     /// as long as a limit of one a minute takes to refill.
-    public static func signIn(perAddressPerMinute: Int, failedPerMinute: Int, trustedProxies: [CIDRBlock], clock: WallClock) -> AbuseLimits {
+    public static func signIn(perAddressPerMinute: Int, failedPerMinute: Int, trustedProxies: [CIDRBlock], clock: WallClock) -> AbuseLimits
+    {
         AbuseLimits(
             perAddress: perAddressPerMinute > 0 ? RateLimiter(perMinute: perAddressPerMinute, clock: clock) : nil,
             failedLogins: failedPerMinute > 0 ? RateLimiter(perMinute: failedPerMinute, clock: clock) : nil,

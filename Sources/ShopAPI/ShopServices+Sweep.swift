@@ -1,17 +1,20 @@
+import Logging
+import ShopDomain
+import ShopStorage
+
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else
 import Foundation
 #endif
-import Logging
-import ShopDomain
-import ShopStorage
 
 extension ShopServices {
     /// One pass of the sweep: send the refunds that are still due, then expire overdue orders (returning their
     /// stock and closing their payments). Refunds go first, with their own bounded batch: a backlog of orders to
     /// expire can use up a function's time, and money owed back must not wait behind it.
-    public func sweep(logger: Logger? = nil, purgeIdempotencyKeys: Bool = true) async throws(APIError) -> (expired: Int, refundsRetried: Int) {
+    public func sweep(logger: Logger? = nil, purgeIdempotencyKeys: Bool = true) async throws(APIError) -> (
+        expired: Int, refundsRetried: Int
+    ) {
         // Orders are expired even when retrying refunds failed, and the other way round.
         let refunds: Result<Int, APIError>
         do { refunds = .success(try await payments.retryDueRefunds()) } catch { refunds = .failure(error) }

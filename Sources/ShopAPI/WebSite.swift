@@ -82,7 +82,8 @@ public struct WebSite: Sendable {
     /// origin Stripe.js comes from (in Stripe mode only; the one script from elsewhere), `imageOrigins`
     /// where product images load from, `connectOrigins` other origins the pages call (an S3 bucket for
     /// presigned uploads, an API on another origin).
-    public static func contentSecurityPolicy(stripeJS: String? = nil, imageOrigins: [String] = [], connectOrigins: [String] = []) -> String {
+    public static func contentSecurityPolicy(stripeJS: String? = nil, imageOrigins: [String] = [], connectOrigins: [String] = []) -> String
+    {
         func list(_ base: [String], _ more: [String]) -> String {
             var seen: [String] = []
             for item in base + more where !seen.contains(item) { seen.append(item) }
@@ -153,17 +154,20 @@ struct CrossOriginMiddleware<Context: ShopRequestContext>: RouterMiddleware {
         let allowed = origins.contains(origin)
         if request.method == .options, request.headers[.accessControlRequestMethod] != nil {
             guard allowed else {
-                var response = try EnvelopeMiddleware<Context>.envelope(APIError(
-                    .forbidden, "origin_not_allowed", "Requests from \(origin) are not allowed; list the origin in SHOP_CORS_ORIGINS."))
+                var response = try EnvelopeMiddleware<Context>.envelope(
+                    APIError(
+                        .forbidden, "origin_not_allowed", "Requests from \(origin) are not allowed; list the origin in SHOP_CORS_ORIGINS."))
                 Self.varyOnOrigin(&response.headers)
                 response.headers[.requestId] = EnvelopeMiddleware<Context>.requestId(from: request)
                 return response
             }
-            return Response(status: .noContent, headers: [
-                .accessControlAllowOrigin: origin, .vary: "Origin",
-                .accessControlAllowMethods: Self.allowMethods, .accessControlAllowHeaders: Self.allowHeaders,
-                .accessControlMaxAge: "600", .requestId: EnvelopeMiddleware<Context>.requestId(from: request),
-            ])
+            return Response(
+                status: .noContent,
+                headers: [
+                    .accessControlAllowOrigin: origin, .vary: "Origin",
+                    .accessControlAllowMethods: Self.allowMethods, .accessControlAllowHeaders: Self.allowHeaders,
+                    .accessControlMaxAge: "600", .requestId: EnvelopeMiddleware<Context>.requestId(from: request),
+                ])
         }
         var response = try await next(request, context)
         Self.varyOnOrigin(&response.headers)

@@ -2,11 +2,6 @@ import AWSWire
 import AsyncHTTPClient
 import Crypto
 import DynamoDBStore
-#if canImport(FoundationEssentials)
-import FoundationEssentials
-#else
-import Foundation
-#endif
 import Identity
 import Logging
 import Payments
@@ -15,6 +10,12 @@ import ShopAPI
 import ShopDomain
 import ShopStorage
 import ShopSupport
+
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
 
 /// What a host owns and hands to the assembly: the things only it can open or decide.
 public struct HostParts: Sendable {
@@ -66,7 +67,9 @@ public enum ShopAssembly {
         case .local(let local):
             guard let signingKey = host.secrets.tokenSigningKey else {
                 throw ShopConfiguration.Invalid(
-                    description: "SHOP_IDENTITY=local needs the token-signing key (SHOP_TOKEN_SIGNING_KEY_PEM in a function; keys/token-signing.pem for shop serve)")
+                    description:
+                        "SHOP_IDENTITY=local needs the token-signing key (SHOP_TOKEN_SIGNING_KEY_PEM in a function; keys/token-signing.pem for shop serve)"
+                )
             }
             let issuer = await LocalTokenIssuer(
                 key: signingKey, issuer: local.issuer, clientId: local.clientId, lifetime: .seconds(local.tokenTTLSeconds))
@@ -111,7 +114,9 @@ public enum ShopAssembly {
         case .simulated:
             guard let simulated = host.simulatedPayments else {
                 throw ShopConfiguration.Invalid(
-                    description: "SHOP_PAYMENTS=simulated runs only inside shop serve (a function cannot deliver webhooks after it answers); set SHOP_PAYMENTS=stripe")
+                    description:
+                        "SHOP_PAYMENTS=simulated runs only inside shop serve (a function cannot deliver webhooks after it answers); set SHOP_PAYMENTS=stripe"
+                )
             }
             gateway = simulated
             simulator = simulated
@@ -135,7 +140,8 @@ public enum ShopAssembly {
             localImages: configuration.images == .local ? host.localImages : nil, payments: payments, simulator: simulator,
             settings: settings, addresses: addresses,
             events: EventService(
-                outbox: stores.outbox, orders: stores.orders, stats: stores.stats, policy: try outboxPolicy(configuration, host: host), clock: host.clock,
+                outbox: stores.outbox, orders: stores.orders, stats: stores.stats, policy: try outboxPolicy(configuration, host: host),
+                clock: host.clock,
                 logger: logger),
             stats: StatsService(store: stores.stats, clock: host.clock, lowStockBelow: configuration.lowStockBelow))
         var limited = services
@@ -197,7 +203,9 @@ struct NoPaymentGateway: PaymentGateway {
     let publishableKey: String? = nil
     static let refusal = PaymentError.configuration("payments are not configured in this function (SHOP_PAYMENTS=none)")
 
-    func createPayment(orderId: String, amount: Int, currency: String, shipping: Address?, idempotencyKey: String) async throws(PaymentError) -> GatewayPayment {
+    func createPayment(orderId: String, amount: Int, currency: String, shipping: Address?, idempotencyKey: String)
+        async throws(PaymentError) -> GatewayPayment
+    {
         throw Self.refusal
     }
     func retrievePayment(id: String) async throws(PaymentError) -> GatewayPayment { throw Self.refusal }

@@ -1,12 +1,13 @@
 import AWSWire
 import DynamoDBStore
+import Logging
+import ShopSupport
+
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else
 import Foundation
 #endif
-import Logging
-import ShopSupport
 
 /// The one configuration type, parsed once from the environment a host hands over (a `shop` flag
 /// is passed in as the variable it overrides). No other module reads the process environment.
@@ -328,24 +329,26 @@ public struct ShopConfiguration: Sendable, Equatable {
             stripeJSURL: try reader.url("SHOP_STRIPE_JS_URL") ?? "https://js.stripe.com/v3/")
         function = FunctionSettings(
             handler: reader.string("_HANDLER"), trustAuthorizerClaims: try reader.bool("SHOP_TRUST_AUTHORIZER_CLAIMS") ?? false)
-        events = try Self.events(reader, inFunction: reader.string("AWS_LAMBDA_RUNTIME_API") != nil, defaultWebURL: publicURL ?? "http://\(host):\(port)")
+        events = try Self.events(
+            reader, inFunction: reader.string("AWS_LAMBDA_RUNTIME_API") != nil, defaultWebURL: publicURL ?? "http://\(host):\(port)")
 
         switch try reader.choice("SHOP_STORE", ["sqlite", "dynamodb"]) ?? "sqlite" {
         case "dynamodb":
             let aws = try reader.aws()
-            store = .dynamodb(DynamoDBSettings(
-                aws: aws, endpoint: try reader.endpoint("SHOP_DYNAMODB_ENDPOINT", service: "dynamodb", region: aws.region),
-                tables: DynamoDBTableNames(
-                    products: reader.string("SHOP_DYNAMODB_PRODUCTS_TABLE") ?? "Products",
-                    orders: reader.string("SHOP_DYNAMODB_ORDERS_TABLE") ?? "Orders",
-                    idempotency: reader.string("SHOP_DYNAMODB_IDEMPOTENCY_TABLE") ?? "Idempotency",
-                    users: reader.string("SHOP_DYNAMODB_USERS_TABLE") ?? "Users",
-                    payments: reader.string("SHOP_DYNAMODB_PAYMENTS_TABLE") ?? "Payments",
-                    paymentEvents: reader.string("SHOP_DYNAMODB_PAYMENT_EVENTS_TABLE") ?? "PaymentEvents",
-                    settings: reader.string("SHOP_DYNAMODB_SETTINGS_TABLE") ?? "Settings",
-                    addresses: reader.string("SHOP_DYNAMODB_ADDRESSES_TABLE") ?? "Addresses",
-                    events: reader.string("SHOP_DYNAMODB_EVENTS_TABLE") ?? "Events",
-                    stats: reader.string("SHOP_DYNAMODB_STATS_TABLE") ?? "Stats")))
+            store = .dynamodb(
+                DynamoDBSettings(
+                    aws: aws, endpoint: try reader.endpoint("SHOP_DYNAMODB_ENDPOINT", service: "dynamodb", region: aws.region),
+                    tables: DynamoDBTableNames(
+                        products: reader.string("SHOP_DYNAMODB_PRODUCTS_TABLE") ?? "Products",
+                        orders: reader.string("SHOP_DYNAMODB_ORDERS_TABLE") ?? "Orders",
+                        idempotency: reader.string("SHOP_DYNAMODB_IDEMPOTENCY_TABLE") ?? "Idempotency",
+                        users: reader.string("SHOP_DYNAMODB_USERS_TABLE") ?? "Users",
+                        payments: reader.string("SHOP_DYNAMODB_PAYMENTS_TABLE") ?? "Payments",
+                        paymentEvents: reader.string("SHOP_DYNAMODB_PAYMENT_EVENTS_TABLE") ?? "PaymentEvents",
+                        settings: reader.string("SHOP_DYNAMODB_SETTINGS_TABLE") ?? "Settings",
+                        addresses: reader.string("SHOP_DYNAMODB_ADDRESSES_TABLE") ?? "Addresses",
+                        events: reader.string("SHOP_DYNAMODB_EVENTS_TABLE") ?? "Events",
+                        stats: reader.string("SHOP_DYNAMODB_STATS_TABLE") ?? "Stats")))
         default:
             store = .sqlite(directory: dataDirectory)
         }
@@ -360,33 +363,38 @@ public struct ShopConfiguration: Sendable, Equatable {
             cognito.jwksURL = try reader.url("SHOP_COGNITO_JWKS_URL") ?? cognito.issuer + "/.well-known/jwks.json"
             identity = .cognito(cognito)
         default:
-            identity = .local(LocalIdentitySettings(
-                issuer: reader.string("SHOP_TOKEN_ISSUER") ?? publicURL ?? "http://\(host):\(port)",
-                clientId: reader.string("SHOP_CLIENT_ID") ?? "serverlessshop-local",
-                tokenTTLSeconds: try reader.int("SHOP_TOKEN_TTL_SECONDS", 60...86_400) ?? 3600,
-                bcryptCost: try reader.int("SHOP_BCRYPT_COST", 4...31) ?? 12))
+            identity = .local(
+                LocalIdentitySettings(
+                    issuer: reader.string("SHOP_TOKEN_ISSUER") ?? publicURL ?? "http://\(host):\(port)",
+                    clientId: reader.string("SHOP_CLIENT_ID") ?? "serverlessshop-local",
+                    tokenTTLSeconds: try reader.int("SHOP_TOKEN_TTL_SECONDS", 60...86_400) ?? 3600,
+                    bcryptCost: try reader.int("SHOP_BCRYPT_COST", 4...31) ?? 12))
         }
 
         switch try reader.choice("SHOP_PAYMENTS", ["simulated", "stripe", "none"]) ?? "simulated" {
         case "none":
             payments = .none
         case "stripe":
-            payments = .stripe(StripeSettings(
-                secretKey: Secret(try reader.required("SHOP_STRIPE_SECRET_KEY", because: "SHOP_PAYMENTS=stripe")),
-                publishableKey: reader.string("SHOP_STRIPE_PUBLISHABLE_KEY"),
-                apiBase: try reader.url("SHOP_STRIPE_API_BASE").map(Self.withoutTrailingSlash) ?? "https://api.stripe.com",
-                webhookSecret: Secret(try reader.required("SHOP_PAYMENTS_WEBHOOK_SECRET", because: "SHOP_PAYMENTS=stripe"))))
+            payments = .stripe(
+                StripeSettings(
+                    secretKey: Secret(try reader.required("SHOP_STRIPE_SECRET_KEY", because: "SHOP_PAYMENTS=stripe")),
+                    publishableKey: reader.string("SHOP_STRIPE_PUBLISHABLE_KEY"),
+                    apiBase: try reader.url("SHOP_STRIPE_API_BASE").map(Self.withoutTrailingSlash) ?? "https://api.stripe.com",
+                    webhookSecret: Secret(try reader.required("SHOP_PAYMENTS_WEBHOOK_SECRET", because: "SHOP_PAYMENTS=stripe"))))
         default:
-            payments = .simulated(SimulatorSettings(
-                webhookSecret: reader.string("SHOP_PAYMENTS_WEBHOOK_SECRET").map(Secret.init), webhookURL: try reader.url("SHOP_PAYMENTS_WEBHOOK_URL")))
+            payments = .simulated(
+                SimulatorSettings(
+                    webhookSecret: reader.string("SHOP_PAYMENTS_WEBHOOK_SECRET").map(Secret.init),
+                    webhookURL: try reader.url("SHOP_PAYMENTS_WEBHOOK_URL")))
         }
 
         switch try reader.choice("SHOP_IMAGES", ["local", "s3"]) ?? "local" {
         case "s3":
-            images = .s3(S3Settings(
-                aws: try reader.aws(), bucket: try reader.required("SHOP_S3_BUCKET", because: "SHOP_IMAGES=s3"),
-                endpoint: try reader.url("SHOP_S3_ENDPOINT").map(Self.withoutTrailingSlash),
-                publicBaseURL: try reader.url("SHOP_IMAGE_BASE_URL").map(Self.withoutTrailingSlash)))
+            images = .s3(
+                S3Settings(
+                    aws: try reader.aws(), bucket: try reader.required("SHOP_S3_BUCKET", because: "SHOP_IMAGES=s3"),
+                    endpoint: try reader.url("SHOP_S3_ENDPOINT").map(Self.withoutTrailingSlash),
+                    publicBaseURL: try reader.url("SHOP_IMAGE_BASE_URL").map(Self.withoutTrailingSlash)))
         default:
             images = .local
         }
@@ -400,22 +408,27 @@ public struct ShopConfiguration: Sendable, Equatable {
             mail = .off
         case "smtp":
             let tls = try reader.choice("SHOP_SMTP_TLS", ["required", "off"]) ?? "required"
-            mail = .smtp(SMTPSettings(
-                host: try reader.required("SHOP_SMTP_HOST", because: "SHOP_MAIL=smtp"), port: try reader.int("SHOP_SMTP_PORT", 1...65535) ?? 587,
-                username: reader.string("SHOP_SMTP_USERNAME"), password: reader.string("SHOP_SMTP_PASSWORD").map(Secret.init),
-                tlsRequired: tls == "required", caFile: reader.string("SHOP_SMTP_CA_FILE")))
+            mail = .smtp(
+                SMTPSettings(
+                    host: try reader.required("SHOP_SMTP_HOST", because: "SHOP_MAIL=smtp"),
+                    port: try reader.int("SHOP_SMTP_PORT", 1...65535) ?? 587,
+                    username: reader.string("SHOP_SMTP_USERNAME"), password: reader.string("SHOP_SMTP_PASSWORD").map(Secret.init),
+                    tlsRequired: tls == "required", caFile: reader.string("SHOP_SMTP_CA_FILE")))
         case "ses":
             let aws = try reader.aws()
             mail = .ses(SESSettings(aws: aws, endpoint: try reader.endpoint("SHOP_SES_ENDPOINT", service: "email", region: aws.region)))
         default:
             if inFunction {
-                throw Invalid(description: "SHOP_MAIL=file writes to the server's disk, which a function does not keep: use smtp, ses or off")
+                throw Invalid(
+                    description: "SHOP_MAIL=file writes to the server's disk, which a function does not keep: use smtp, ses or off")
             }
             mail = .file
         }
         let from = reader.string("SHOP_MAIL_FROM")
         if from == nil, case .smtp = mail { throw Invalid(description: "SHOP_MAIL=smtp needs SHOP_MAIL_FROM (Shop <shop@example.com>)") }
-        if from == nil, case .ses = mail { throw Invalid(description: "SHOP_MAIL=ses needs SHOP_MAIL_FROM, an address of a verified SES identity") }
+        if from == nil, case .ses = mail {
+            throw Invalid(description: "SHOP_MAIL=ses needs SHOP_MAIL_FROM, an address of a verified SES identity")
+        }
         let webhookURL = try reader.url("SHOP_EVENTS_WEBHOOK_URL")
         let webhookSecret = reader.string("SHOP_EVENTS_WEBHOOK_SECRET").map(Secret.init)
         if webhookURL != nil && webhookSecret == nil {
@@ -501,8 +514,11 @@ struct EnvironmentReader {
     /// `off` (nil), or `host:port` with an IPv6 host in brackets (`[::1]:9464`); port 0 picks a free one.
     func listenAddress(_ name: String) throws -> ShopConfiguration.ListenAddress? {
         guard let raw = string(name), raw.lowercased() != "off" else { return nil }
-        let invalid = Invalid(description: "\(name)=\(raw) must be off or host:port, such as 127.0.0.1:9464 ([::1]:9464 for IPv6; port 0 picks a free one)")
-        guard let colon = raw.lastIndex(of: ":"), let port = Int(raw[raw.index(after: colon)...]), (0...65535).contains(port) else { throw invalid }
+        let invalid = Invalid(
+            description: "\(name)=\(raw) must be off or host:port, such as 127.0.0.1:9464 ([::1]:9464 for IPv6; port 0 picks a free one)")
+        guard let colon = raw.lastIndex(of: ":"), let port = Int(raw[raw.index(after: colon)...]), (0...65535).contains(port) else {
+            throw invalid
+        }
         var host = String(raw[..<colon])
         if host.hasPrefix("[") && host.hasSuffix("]") {
             host = String(host.dropFirst().dropLast())

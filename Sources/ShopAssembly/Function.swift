@@ -36,7 +36,8 @@ public enum FunctionSetup {
     public static func load(
         environment: [String: String], httpClient: HTTPClient = .shared, logger: Logger
     ) async throws -> (configuration: ShopConfiguration, secrets: any SecretsSource) {
-        switch try EnvironmentReader(environment: environment).choice("SHOP_SECRETS", ["secretsmanager", "environment"]) ?? "secretsmanager" {
+        switch try EnvironmentReader(environment: environment).choice("SHOP_SECRETS", ["secretsmanager", "environment"]) ?? "secretsmanager"
+        {
         case "environment":
             return (try ShopConfiguration(environment: environment), EnvironmentSecrets(environment: environment))
         default:

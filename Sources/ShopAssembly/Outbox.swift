@@ -1,11 +1,6 @@
-import AsyncHTTPClient
 import AWSWire
+import AsyncHTTPClient
 import DynamoDBStore
-#if canImport(FoundationEssentials)
-import FoundationEssentials
-#else
-import Foundation
-#endif
 import Logging
 import NIOCore
 import NIOHTTP1
@@ -13,6 +8,12 @@ import ShopAPI
 import ShopDomain
 import ShopMail
 import ShopSupport
+
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
 
 /// The merchant's webhook (`SHOP_EVENTS_WEBHOOK_URL`): each event POSTed as JSON, signed with `Shop-Signature`. A 2xx
 /// answer is delivered; anything else, or no answer within 10 seconds, is tried again later.
@@ -63,7 +64,8 @@ extension ShopAssembly {
                 logger: host.logger)
         case .ses(let ses):
             sender = SESMailSender(
-                client: SESMailSender.client(httpClient: host.httpClient, region: ses.aws.region, credentials: ses.aws.credentials, logger: host.logger),
+                client: SESMailSender.client(
+                    httpClient: host.httpClient, region: ses.aws.region, credentials: ses.aws.credentials, logger: host.logger),
                 endpoint: ses.endpoint, logger: host.logger)
         }
         let renderer: EmailRenderer
@@ -140,7 +142,11 @@ public struct EventBridgePublisher: Sendable {
     }
     struct Input: Encodable { var Entries: [Entry] }
     struct Output: Decodable {
-        struct Result: Decodable { var EventId: String?; var ErrorCode: String?; var ErrorMessage: String? }
+        struct Result: Decodable {
+            var EventId: String?
+            var ErrorCode: String?
+            var ErrorMessage: String?
+        }
         var FailedEntryCount: Int?
         var Entries: [Result]?
     }

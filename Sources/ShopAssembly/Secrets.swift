@@ -1,12 +1,13 @@
 import AWSWire
 import AsyncHTTPClient
+import Identity
+import Logging
+
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else
 import Foundation
 #endif
-import Identity
-import Logging
 
 /// The secrets the services need, as a host's secrets source found them.
 public struct ShopSecrets: Sendable {
@@ -98,7 +99,9 @@ public struct SecretsManagerSecrets: SecretsSource {
         let reader = EnvironmentReader(environment: environment)
         if let plain = plainVariables.first(where: { reader.string($0) != nil }) {
             throw ShopConfiguration.Invalid(
-                description: "\(plain) is set, but secrets come from Secrets Manager here (SHOP_SECRETS=secretsmanager): remove it and name the secret's ARN instead")
+                description:
+                    "\(plain) is set, but secrets come from Secrets Manager here (SHOP_SECRETS=secretsmanager): remove it and name the secret's ARN instead"
+            )
         }
         let aws = try reader.aws()
         let client = SecretsManagerClient(
@@ -107,7 +110,8 @@ public struct SecretsManagerSecrets: SecretsSource {
 
         let cursor: [UInt8]
         if cursors {
-            let cursorId = try reader.required("SHOP_CURSOR_SECRET_ARN", because: "SHOP_SECRETS=secretsmanager in a function that serves listings")
+            let cursorId = try reader.required(
+                "SHOP_CURSOR_SECRET_ARN", because: "SHOP_SECRETS=secretsmanager in a function that serves listings")
             let text = try await read(cursorId, variable: "SHOP_CURSOR_SECRET_ARN", client: client)
             guard text.utf8.count >= 16 else {
                 throw ShopConfiguration.Invalid(description: "the cursor secret (SHOP_CURSOR_SECRET_ARN) must be 16 characters or more")
@@ -124,11 +128,13 @@ public struct SecretsManagerSecrets: SecretsSource {
             let text = try await read(stripeId, variable: "SHOP_STRIPE_SECRET_ARN", client: client)
             guard let decoded = try? JSONDecoder().decode(StripeSecret.self, from: Data(text.utf8)) else {
                 throw ShopConfiguration.Invalid(
-                    description: #"the Stripe secret (SHOP_STRIPE_SECRET_ARN) must be JSON: {"secretKey": "sk_...", "webhookSecret": "whsec_..."}"#)
+                    description:
+                        #"the Stripe secret (SHOP_STRIPE_SECRET_ARN) must be JSON: {"secretKey": "sk_...", "webhookSecret": "whsec_..."}"#)
             }
             guard !decoded.secretKey.isEmpty, !decoded.webhookSecret.isEmpty else {
                 throw ShopConfiguration.Invalid(
-                    description: "the Stripe secret (SHOP_STRIPE_SECRET_ARN) has an empty secretKey or webhookSecret: put them in (docs/DEPLOY.md)")
+                    description:
+                        "the Stripe secret (SHOP_STRIPE_SECRET_ARN) has an empty secretKey or webhookSecret: put them in (docs/DEPLOY.md)")
             }
             stripe = decoded
         }
@@ -180,7 +186,8 @@ public struct SecretsManagerSecrets: SecretsSource {
     public func secrets(for configuration: ShopConfiguration) async throws -> ShopSecrets {
         if case .local = configuration.identity {
             throw ShopConfiguration.Invalid(
-                description: "SHOP_IDENTITY=local needs a token-signing key, which is not kept in Secrets Manager: use SHOP_IDENTITY=cognito")
+                description:
+                    "SHOP_IDENTITY=local needs a token-signing key, which is not kept in Secrets Manager: use SHOP_IDENTITY=cognito")
         }
         return ShopSecrets(cursorSecret: cursorSecret, tokenSigningKey: nil)
     }

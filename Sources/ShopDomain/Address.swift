@@ -104,7 +104,9 @@ public struct Address: Sendable, Codable, Equatable, Hashable {
         check(postal.code != nil, "postalCode", postal.problem)
 
         check(countryIsValid, "country", "must be a 2-letter country code such as US or GB")
-        check(phone.map { PhoneNumber.isValid($0) } ?? true, "phone", "must be at most \(phoneMax) characters of digits, spaces, +, (, ) and -")
+        check(
+            phone.map { PhoneNumber.isValid($0) } ?? true, "phone",
+            "must be at most \(phoneMax) characters of digits, spaces, +, (, ) and -")
 
         guard problems.isEmpty else { throw .invalid(problems) }
         return Address(
@@ -119,7 +121,10 @@ enum PhoneNumber {
     /// Up to `Address.phoneMax` characters of `+ 0-9 space ( ) -`.
     static func isValid(_ phone: String) -> Bool {
         Limits.fits(phone, Address.phoneMax)
-            && phone.utf8.allSatisfy { $0.isASCIIDigit || $0 == UInt8(ascii: "+") || $0 == UInt8(ascii: " ") || $0 == UInt8(ascii: "(") || $0 == UInt8(ascii: ")") || $0 == UInt8(ascii: "-") }
+            && phone.utf8.allSatisfy {
+                $0.isASCIIDigit || $0 == UInt8(ascii: "+") || $0 == UInt8(ascii: " ") || $0 == UInt8(ascii: "(") || $0 == UInt8(ascii: ")")
+                    || $0 == UInt8(ascii: "-")
+            }
     }
 }
 
@@ -135,7 +140,8 @@ enum PostalCode {
         switch country {
         case "US":
             // ^[0-9]{5}(-[0-9]{4})?$
-            let ok = (bytes.count == 5 || bytes.count == 10)
+            let ok =
+                (bytes.count == 5 || bytes.count == 10)
                 && bytes[0..<5].allSatisfy(\.isASCIIDigit)
                 && (bytes.count == 5 || (bytes[5] == UInt8(ascii: "-") && bytes[6...].allSatisfy(\.isASCIIDigit)))
             return (ok ? text : nil, "must be a 5-digit ZIP code, optionally with -1234")
@@ -143,7 +149,8 @@ enum PostalCode {
             // ^[A-Z][0-9][A-Z] ?[0-9][A-Z][0-9]$, stored "A1A 1A1"
             var compact = bytes
             if compact.count == 7, compact[3] == UInt8(ascii: " ") { compact.remove(at: 3) }
-            let ok = compact.count == 6
+            let ok =
+                compact.count == 6
                 && compact[0].isASCIIUpper && compact[1].isASCIIDigit && compact[2].isASCIIUpper
                 && compact[3].isASCIIDigit && compact[4].isASCIIUpper && compact[5].isASCIIDigit
             return (ok ? spaced(compact, beforeLast: 3) : nil, "must be a postal code such as K1A 0B1")
@@ -160,9 +167,12 @@ enum PostalCode {
             // 1 to 12 of A-Z, 0-9, space and "-"; runs of spaces made one.
             var out: [UInt8] = []
             for b in bytes where !(b == UInt8(ascii: " ") && out.last == UInt8(ascii: " ")) { out.append(b) }
-            let ok = (1...Address.postalCodeMax) ~= out.count
+            let ok =
+                (1...Address.postalCodeMax) ~= out.count
                 && out.allSatisfy { $0.isASCIIUpper || $0.isASCIIDigit || $0 == UInt8(ascii: " ") || $0 == UInt8(ascii: "-") }
-            return (ok ? String(decoding: out, as: UTF8.self) : nil, "must be 1 to \(Address.postalCodeMax) letters, digits, spaces or hyphens")
+            return (
+                ok ? String(decoding: out, as: UTF8.self) : nil, "must be 1 to \(Address.postalCodeMax) letters, digits, spaces or hyphens"
+            )
         }
     }
 

@@ -1,9 +1,10 @@
+import ShopSupport
+
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else
 import Foundation
 #endif
-import ShopSupport
 
 /// Time-ordered identifiers (UUID version 7 layout): ids made later sort later,
 /// which keeps key-ordered pages stable while new items are added.

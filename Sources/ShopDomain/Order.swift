@@ -314,7 +314,8 @@ public struct OrderRequest: Sendable, Codable, Equatable, Hashable {
             break
         }
         if shippingMethodId == nil {
-            problems.append(.init(field: "shippingMethodId", problem: "is required: one of the methods POST /orders/quote lists for the address"))
+            problems.append(
+                .init(field: "shippingMethodId", problem: "is required: one of the methods POST /orders/quote lists for the address"))
         } else if let id = shippingMethodId, id.isEmpty || id.utf8.count > Limits.idMaxBytes {
             problems.append(.init(field: "shippingMethodId", problem: "must be a shipping method id"))
         }
@@ -325,7 +326,10 @@ public struct OrderRequest: Sendable, Codable, Equatable, Hashable {
     public func validate() throws(DomainError) {
         var problems: [FieldProblem] = []
         if !(Limits.orderLinesRange ~= lines.count) {
-            problems.append(.init(field: "lines", problem: "must have \(Limits.orderLinesRange.lowerBound) to \(Limits.orderLinesRange.upperBound) lines"))
+            problems.append(
+                .init(
+                    field: "lines", problem: "must have \(Limits.orderLinesRange.lowerBound) to \(Limits.orderLinesRange.upperBound) lines")
+            )
         }
         var seen: Set<String> = []
         for (index, line) in lines.enumerated() {
@@ -333,16 +337,20 @@ public struct OrderRequest: Sendable, Codable, Equatable, Hashable {
                 problems.append(.init(field: "lines[\(index)].productId", problem: "must be a product id"))
             }
             if !(Limits.lineQuantityRange ~= line.quantity) {
-                problems.append(.init(field: "lines[\(index)].quantity", problem: "must be \(Limits.lineQuantityRange.lowerBound) to \(Limits.lineQuantityRange.upperBound)"))
+                problems.append(
+                    .init(
+                        field: "lines[\(index)].quantity",
+                        problem: "must be \(Limits.lineQuantityRange.lowerBound) to \(Limits.lineQuantityRange.upperBound)"))
             }
             if let variantId = line.variantId, variantId.isEmpty || variantId.utf8.count > Limits.idMaxBytes {
                 problems.append(.init(field: "lines[\(index)].variantId", problem: "must be a variant id"))
             }
             // A line without a variant is the product's one variant, whose id is the product's.
             if !seen.insert(line.productId + "\u{1f}" + (line.variantId ?? line.productId)).inserted {
-                problems.append(.init(
-                    field: line.variantId == nil ? "lines[\(index)].productId" : "lines[\(index)].variantId",
-                    problem: "appears more than once; use one line per product variant"))
+                problems.append(
+                    .init(
+                        field: line.variantId == nil ? "lines[\(index)].productId" : "lines[\(index)].variantId",
+                        problem: "appears more than once; use one line per product variant"))
             }
         }
         guard problems.isEmpty else { throw .invalid(problems) }
@@ -393,15 +401,21 @@ public struct ShipmentInput: Sendable, Codable, Equatable {
             guard let trimmed = text?.trimmingWhitespace(), !trimmed.isEmpty else { return nil }
             return trimmed
         }
-        let carrier = clean(carrier), number = clean(trackingNumber), url = clean(trackingUrl)
+        let carrier = clean(carrier)
+        let number = clean(trackingNumber)
+        let url = clean(trackingUrl)
         var problems: [FieldProblem] = []
         if let carrier, !Limits.fits(carrier, Self.carrierMax) {
             problems.append(.init(field: "carrier", problem: "must be at most \(Self.carrierMax) characters"))
         }
-        if let number, number.count > Self.trackingNumberMax
-            || !number.unicodeScalars.allSatisfy({ $0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0) || $0 == " " || $0 == "-") })
+        if let number,
+            number.count > Self.trackingNumberMax
+                || !number.unicodeScalars.allSatisfy({
+                    $0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0) || $0 == " " || $0 == "-")
+                })
         {
-            problems.append(.init(field: "trackingNumber", problem: "must be up to \(Self.trackingNumberMax) letters, digits, spaces and hyphens"))
+            problems.append(
+                .init(field: "trackingNumber", problem: "must be up to \(Self.trackingNumberMax) letters, digits, spaces and hyphens"))
         }
         if let url {
             let scalars = url.unicodeScalars

@@ -89,18 +89,22 @@ public struct OrderEventRecord: Sendable, Equatable, Hashable {
     }
 
     /// The event of a move of the state machine to `to` (`order` is the order after it or before it: only its ids are read).
-    public static func transition(order: Order, to: OrderStatus, previous: OrderStatus?, cancelledBy: CancelledBy?, at now: Date) -> OrderEventRecord {
-        let type: OrderEventType = switch to {
-        case .pendingPayment: .placed
-        case .paid: .paid
-        case .fulfilled: .fulfilled
-        case .cancelled: .cancelled
-        }
-        let key = switch to {
-        case .pendingPayment: Key.placed
-        case .paid: Key.paid
-        case .fulfilled, .cancelled: Key.closed
-        }
+    public static func transition(order: Order, to: OrderStatus, previous: OrderStatus?, cancelledBy: CancelledBy?, at now: Date)
+        -> OrderEventRecord
+    {
+        let type: OrderEventType =
+            switch to {
+            case .pendingPayment: .placed
+            case .paid: .paid
+            case .fulfilled: .fulfilled
+            case .cancelled: .cancelled
+            }
+        let key =
+            switch to {
+            case .pendingPayment: Key.placed
+            case .paid: Key.paid
+            case .fulfilled, .cancelled: Key.closed
+            }
         return OrderEventRecord(
             orderId: order.id, userId: order.userId, key: key, type: type, occurredAt: now, status: to,
             cancelledBy: to == .cancelled ? (cancelledBy ?? .admin) : nil, previousStatus: to == .cancelled ? previous : nil)

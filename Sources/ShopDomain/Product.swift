@@ -53,7 +53,9 @@ public struct Product: Sendable, Codable, Equatable, Hashable {
         self.init(
             id: id, name: name, description: description, currency: currency, category: category, imageUrl: imageUrl,
             version: version, createdAt: createdAt, updatedAt: updatedAt, options: [],
-            variants: [ProductVariant(id: id, sku: sku ?? SKU.make(productName: name, values: [], variantId: id), price: price, quantity: quantity)])
+            variants: [
+                ProductVariant(id: id, sku: sku ?? SKU.make(productName: name, values: [], variantId: id), price: price, quantity: quantity)
+            ])
     }
 
     /// Builds a new product (version 1) without options from validated fields.
@@ -81,9 +83,11 @@ public struct Product: Sendable, Codable, Equatable, Hashable {
         let name = try c.decode(String.self, forKey: .name)
         var variants = try c.decodeIfPresent([ProductVariant].self, forKey: .variants) ?? []
         if variants.isEmpty {
-            variants = [ProductVariant(
-                id: id, sku: SKU.make(productName: name, values: [], variantId: id),
-                price: try c.decode(Int.self, forKey: .price), quantity: try c.decode(Int.self, forKey: .quantity))]
+            variants = [
+                ProductVariant(
+                    id: id, sku: SKU.make(productName: name, values: [], variantId: id),
+                    price: try c.decode(Int.self, forKey: .price), quantity: try c.decode(Int.self, forKey: .quantity))
+            ]
         }
         self.init(
             id: id, name: name, description: try c.decode(String.self, forKey: .description),
@@ -116,7 +120,6 @@ public struct Product: Sendable, Codable, Equatable, Hashable {
         ProductFields(name: name, description: description, price: price, currency: currency, category: category)
     }
 }
-
 
 extension Product {
     /// The strong entity tag of the product's representation: `"v<version>-<quantity>-<updatedAt ms>"`.
@@ -168,19 +171,25 @@ public struct ProductFields: Sendable, Codable, Equatable, Hashable {
         // Uppercase ASCII only: "ßa".uppercased() would become a valid-looking "SSA".
         let currency = String(self.currency.trimmingWhitespace().map { $0.isASCII ? Character($0.uppercased()) : $0 })
         if name.isEmpty || !Limits.fits(name, Limits.productNameMax) {
-            problems.append(.init(field: "name", problem: "must be 1 to \(Limits.productNameMax) characters (\(4 * Limits.productNameMax) bytes)"))
+            problems.append(
+                .init(field: "name", problem: "must be 1 to \(Limits.productNameMax) characters (\(4 * Limits.productNameMax) bytes)"))
         }
         if !Limits.fits(description, Limits.productDescriptionMax) {
-            problems.append(.init(field: "description", problem: "must be at most \(Limits.productDescriptionMax) characters (\(4 * Limits.productDescriptionMax) bytes)"))
+            problems.append(
+                .init(
+                    field: "description",
+                    problem: "must be at most \(Limits.productDescriptionMax) characters (\(4 * Limits.productDescriptionMax) bytes)"))
         }
         if !(Limits.priceRange ~= price) {
-            problems.append(.init(field: "price", problem: "must be \(Limits.priceRange.lowerBound) to \(Limits.priceRange.upperBound) minor units"))
+            problems.append(
+                .init(field: "price", problem: "must be \(Limits.priceRange.lowerBound) to \(Limits.priceRange.upperBound) minor units"))
         }
         if !Currency.isValid(currency) {
             problems.append(.init(field: "currency", problem: "must be a 3-letter ISO 4217 code such as USD"))
         }
         if category.isEmpty || !Limits.fits(category, Limits.categoryMax) {
-            problems.append(.init(field: "category", problem: "must be 1 to \(Limits.categoryMax) characters (\(4 * Limits.categoryMax) bytes)"))
+            problems.append(
+                .init(field: "category", problem: "must be 1 to \(Limits.categoryMax) characters (\(4 * Limits.categoryMax) bytes)"))
         }
         guard problems.isEmpty else { throw .invalid(problems) }
         return ProductFields(name: name, description: description, price: price, currency: currency, category: category)

@@ -83,7 +83,8 @@ public struct Quote: Sendable, Codable, Equatable, Hashable {
 
         let subtotal = lines.reduce(0) { $0 + $1.unitPrice * $1.quantity }
         let options = zone.methods.map {
-            ShippingOption(id: $0.id, name: $0.name, price: $0.effectivePrice(forSubtotal: subtotal), minDays: $0.minDays, maxDays: $0.maxDays)
+            ShippingOption(
+                id: $0.id, name: $0.name, price: $0.effectivePrice(forSubtotal: subtotal), minDays: $0.minDays, maxDays: $0.maxDays)
         }
         let chosen: ShippingOption
         if let methodId {

@@ -1,9 +1,10 @@
+import ShopSupport
+
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else
 import Foundation
 #endif
-import ShopSupport
 
 /// A UTC calendar day, `YYYY-MM-DD`.
 public struct UTCDay: Sendable, Hashable, Comparable, CustomStringConvertible {
@@ -31,7 +32,9 @@ public struct UTCDay: Sendable, Hashable, Comparable, CustomStringConvertible {
             }
             return value
         }
-        guard let y = digits(0..<4), let m = digits(5..<7), let d = digits(8..<10), y >= 1970, (1...12).contains(m), d >= 1 else { return nil }
+        guard let y = digits(0..<4), let m = digits(5..<7), let d = digits(8..<10), y >= 1970, (1...12).contains(m), d >= 1 else {
+            return nil
+        }
         let leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0
         let lengths: [Int64] = [31, leap ? 29 : 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31]
         guard d <= lengths[Int(m - 1)] else { return nil }

@@ -68,13 +68,17 @@ public struct StoreSettings: Sendable, Codable, Equatable {
         currency: "USD",
         pricesIncludeTax: false,
         shippingZones: [
-            ShippingZone(id: "us", name: "United States", countries: ["US"], methods: [
-                ShippingMethod(id: "standard", name: "Standard", price: 500, freeOver: 5000, minDays: 3, maxDays: 5),
-                ShippingMethod(id: "express", name: "Express", price: 1500, minDays: 1, maxDays: 2),
-            ]),
-            ShippingZone(id: "world", name: "Rest of the world", countries: ["*"], methods: [
-                ShippingMethod(id: "intl", name: "International", price: 2500, minDays: 7, maxDays: 14),
-            ]),
+            ShippingZone(
+                id: "us", name: "United States", countries: ["US"],
+                methods: [
+                    ShippingMethod(id: "standard", name: "Standard", price: 500, freeOver: 5000, minDays: 3, maxDays: 5),
+                    ShippingMethod(id: "express", name: "Express", price: 1500, minDays: 1, maxDays: 2),
+                ]),
+            ShippingZone(
+                id: "world", name: "Rest of the world", countries: ["*"],
+                methods: [
+                    ShippingMethod(id: "intl", name: "International", price: 2500, minDays: 7, maxDays: 14)
+                ]),
         ],
         taxRates: [
             TaxRate(country: "US", region: "CA", rate: 7250, name: "California sales tax", appliesToShipping: false),
@@ -158,7 +162,10 @@ public struct StoreSettings: Sendable, Codable, Equatable {
                 let path = "\(zonePath).countries[\(c)]"
                 if country == everyOtherCountry {
                     if let first = everyOtherZone {
-                        report(path, first == z ? "appears more than once in this zone" : "only one zone may use *; shippingZones[\(first)] already does")
+                        report(
+                            path,
+                            first == z
+                                ? "appears more than once in this zone" : "only one zone may use *; shippingZones[\(first)] already does")
                     } else {
                         everyOtherZone = z
                     }
@@ -215,7 +222,10 @@ public struct StoreSettings: Sendable, Codable, Equatable {
         if raw.taxRates.count > maxTaxRates {
             report("taxRates", "must have at most \(maxTaxRates) rates")
         }
-        struct RateKey: Hashable { var country: String; var region: String? }
+        struct RateKey: Hashable {
+            var country: String
+            var region: String?
+        }
         var rateKeys: [RateKey: Int] = [:]
         var rates: [TaxRate] = []
         for (t, rate) in raw.taxRates.enumerated() {
@@ -241,7 +251,8 @@ public struct StoreSettings: Sendable, Codable, Equatable {
                 }
             }
             if !(rateRange ~= rate.rate) {
-                report("\(path).rate", "must be \(rateRange.lowerBound) to \(rateRange.upperBound) (thousandths of a percent: 7250 is 7.25 %)")
+                report(
+                    "\(path).rate", "must be \(rateRange.lowerBound) to \(rateRange.upperBound) (thousandths of a percent: 7250 is 7.25 %)")
             }
             let name = rate.name.trimmingWhitespace()
             if !isValidName(name) {
@@ -257,7 +268,8 @@ public struct StoreSettings: Sendable, Codable, Equatable {
                     rateKeys[key] = t
                 }
             }
-            rates.append(TaxRate(country: rate.country, region: region, rate: rate.rate, name: name, appliesToShipping: rate.appliesToShipping))
+            rates.append(
+                TaxRate(country: rate.country, region: region, rate: rate.rate, name: name, appliesToShipping: rate.appliesToShipping))
         }
 
         guard problems.isEmpty else { throw .invalid(problems) }

@@ -82,10 +82,11 @@ public enum SKU {
     public static let maxLength = 64
 
     public static func isValid(_ sku: String) -> Bool {
-        (1...maxLength).contains(sku.utf8.count) && sku.utf8.allSatisfy { byte in
-            (byte >= 0x30 && byte <= 0x39) || (byte >= 0x41 && byte <= 0x5A) || (byte >= 0x61 && byte <= 0x7A)
-                || byte == UInt8(ascii: "-") || byte == UInt8(ascii: "_") || byte == UInt8(ascii: ".")
-        }
+        (1...maxLength).contains(sku.utf8.count)
+            && sku.utf8.allSatisfy { byte in
+                (byte >= 0x30 && byte <= 0x39) || (byte >= 0x41 && byte <= 0x5A) || (byte >= 0x61 && byte <= 0x7A)
+                    || byte == UInt8(ascii: "-") || byte == UInt8(ascii: "_") || byte == UInt8(ascii: ".")
+            }
     }
 
     /// The form uniqueness is decided on.
@@ -137,7 +138,8 @@ public enum VariantRules {
 
     /// The options and variants trimmed and checked; every broken rule is one problem naming its field by path.
     /// Each variant's `options` comes back keyed by the option names as given in `options`.
-    public static func validated(options: [ProductOption], variants: [VariantSpec]) throws(DomainError) -> ([ProductOption], [VariantSpec]) {
+    public static func validated(options: [ProductOption], variants: [VariantSpec]) throws(DomainError) -> ([ProductOption], [VariantSpec])
+    {
         var problems: [FieldProblem] = []
         var cleanOptions: [ProductOption] = []
         if options.count > optionsMax {
@@ -149,10 +151,13 @@ public enum VariantRules {
             if name.isEmpty || !Limits.fits(name, optionNameMax) {
                 problems.append(.init(field: "options[\(i)].name", problem: "must be 1 to \(optionNameMax) characters"))
             } else if !seenNames.insert(name.lowercased()).inserted {
-                problems.append(.init(field: "options[\(i)].name", problem: "names another option of this product (names are compared without case)"))
+                problems.append(
+                    .init(field: "options[\(i)].name", problem: "names another option of this product (names are compared without case)"))
             }
             if !(valuesRange ~= option.values.count) {
-                problems.append(.init(field: "options[\(i)].values", problem: "must have \(valuesRange.lowerBound) to \(valuesRange.upperBound) values"))
+                problems.append(
+                    .init(field: "options[\(i)].values", problem: "must have \(valuesRange.lowerBound) to \(valuesRange.upperBound) values")
+                )
             }
             var values: [String] = []
             var seenValues: Set<String> = []
@@ -168,7 +173,8 @@ public enum VariantRules {
             cleanOptions.append(ProductOption(name: name, values: values))
         }
         if !(variantsRange ~= variants.count) {
-            problems.append(.init(field: "variants", problem: "must have \(variantsRange.lowerBound) to \(variantsRange.upperBound) variants"))
+            problems.append(
+                .init(field: "variants", problem: "must have \(variantsRange.lowerBound) to \(variantsRange.upperBound) variants"))
         }
         var cleanVariants: [VariantSpec] = []
         var combinations: [[String]: Int] = [:]
@@ -185,35 +191,53 @@ public enum VariantRules {
             }
             if let sku = variant.sku {
                 if !SKU.isValid(sku) {
-                    problems.append(.init(field: "variants[\(i)].sku", problem: "must be 1 to \(SKU.maxLength) characters of A-Z a-z 0-9 - _ ."))
+                    problems.append(
+                        .init(field: "variants[\(i)].sku", problem: "must be 1 to \(SKU.maxLength) characters of A-Z a-z 0-9 - _ ."))
                 } else if let first = skus.updateValue(i, forKey: SKU.key(sku)) {
-                    problems.append(.init(field: "variants[\(i)].sku", problem: "repeats variants[\(first)]'s SKU (SKUs are compared without case)"))
+                    problems.append(
+                        .init(field: "variants[\(i)].sku", problem: "repeats variants[\(first)]'s SKU (SKUs are compared without case)"))
                 }
             }
             if !(Limits.priceRange ~= variant.price) {
-                problems.append(.init(field: "variants[\(i)].price", problem: "must be \(Limits.priceRange.lowerBound) to \(Limits.priceRange.upperBound) minor units"))
+                problems.append(
+                    .init(
+                        field: "variants[\(i)].price",
+                        problem: "must be \(Limits.priceRange.lowerBound) to \(Limits.priceRange.upperBound) minor units"))
             }
             if let quantity = variant.quantity, !(Limits.stockRange ~= quantity) {
-                problems.append(.init(field: "variants[\(i)].quantity", problem: "must be \(Limits.stockRange.lowerBound) to \(Limits.stockRange.upperBound)"))
+                problems.append(
+                    .init(
+                        field: "variants[\(i)].quantity",
+                        problem: "must be \(Limits.stockRange.lowerBound) to \(Limits.stockRange.upperBound)"))
             }
             // Exactly one value of every option, by the option's (trimmed) name.
             var chosen: [String: String] = [:]
             var combination: [String] = []
             var fits = variant.options.count == cleanOptions.count
             for option in cleanOptions {
-                guard let raw = variant.options[option.name] ?? variant.options.first(where: { $0.key.trimmingWhitespace() == option.name })?.value
-                else { fits = false; continue }
+                guard
+                    let raw = variant.options[option.name]
+                        ?? variant.options.first(where: { $0.key.trimmingWhitespace() == option.name })?.value
+                else {
+                    fits = false
+                    continue
+                }
                 let value = raw.trimmingWhitespace()
-                guard option.values.contains(value) else { fits = false; continue }
+                guard option.values.contains(value) else {
+                    fits = false
+                    continue
+                }
                 chosen[option.name] = value
                 combination.append(value)
             }
             if !fits {
                 let names = cleanOptions.map(\.name)
-                problems.append(.init(
-                    field: "variants[\(i)].options",
-                    problem: names.isEmpty ? "must be {} for a product without options"
-                        : "must name exactly one value of each option: \(names.joined(separator: ", "))"))
+                problems.append(
+                    .init(
+                        field: "variants[\(i)].options",
+                        problem: names.isEmpty
+                            ? "must be {} for a product without options"
+                            : "must name exactly one value of each option: \(names.joined(separator: ", "))"))
             } else if let first = combinations.updateValue(i, forKey: combination) {
                 problems.append(.init(field: "variants[\(i)].options", problem: "repeats variants[\(first)]'s combination"))
             }

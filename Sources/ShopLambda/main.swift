@@ -1,8 +1,4 @@
-#if canImport(FoundationEssentials)
-import FoundationEssentials
-#else
-import Foundation
-#endif
+import CoreMetrics
 import Hummingbird
 import LambdaHost
 import Logging
@@ -11,7 +7,12 @@ import ShopAPI
 import ShopAssembly
 import ShopDomain
 import ShopTelemetry
-import CoreMetrics
+
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
 
 // The init phase's duration (the first invocation's cold-start metric) counts from here.
 let initStarted = ContinuousClock.now
@@ -47,7 +48,9 @@ let handler = await LambdaInitialization.run(logger: logger) { () async throws -
     logger.info("initialized", metadata: ["role": "\(role)", "trust_authorizer_claims": "\(configuration.function.trustAuthorizerClaims)"])
     switch role {
     case .sweep:
-        let publisher = configuration.events.bus.map { EventBridgePublisher($0, httpClient: host.httpClient, clock: host.clock, logger: logger) }
+        let publisher = configuration.events.bus.map {
+            EventBridgePublisher($0, httpClient: host.httpClient, clock: host.clock, logger: logger)
+        }
         let publish: (@Sendable (OrderEvent) async throws -> Void)?
         if let publisher {
             publish = { @Sendable event in try await publisher.publish(event) }
@@ -64,13 +67,18 @@ let handler = await LambdaInitialization.run(logger: logger) { () async throws -
             context.logger.info(
                 "swept",
                 metadata: [
-                    "expired": "\(expired)", "refunds_retried": "\(refunds)", "events_dispatched": "\(dispatched)", "deliveries_sent": "\(delivered)",
+                    "expired": "\(expired)", "refunds_retried": "\(refunds)", "events_dispatched": "\(dispatched)",
+                    "deliveries_sent": "\(delivered)",
                 ])
             return ByteBuffer(
-                string: #"{"expired":\#(expired),"refundsRetried":\#(refunds),"eventsDispatched":\#(dispatched),"deliveriesSent":\#(delivered)}"#)
+                string:
+                    #"{"expired":\#(expired),"refundsRetried":\#(refunds),"eventsDispatched":\#(dispatched),"deliveriesSent":\#(delivered)}"#
+            )
         }
     case .events:
-        let publisher = configuration.events.bus.map { EventBridgePublisher($0, httpClient: host.httpClient, clock: host.clock, logger: logger) }
+        let publisher = configuration.events.bus.map {
+            EventBridgePublisher($0, httpClient: host.httpClient, clock: host.clock, logger: logger)
+        }
         let stream = OutboxStreamHandler(events: services.events, publisher: publisher, logger: logger)
         return ByteBufferClosureHandler { event, context in
             ByteBuffer(bytes: try await stream.handle(Array(event.readableBytesView), deadline: context.deadline))

@@ -1,16 +1,18 @@
+import ShopAPI
+import ShopDomain
+import ShopStorage
+
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else
 import Foundation
 #endif
-import ShopAPI
-import ShopDomain
-import ShopStorage
 
 /// The catalog a new store starts with, so that the first `shop serve` has something to sell.
 public enum DemoCatalog {
     private static func item(_ name: String, _ category: String, _ price: Int, _ stock: Int, _ description: String) -> ProductDraft {
-        ProductDraft(fields: ProductFields(name: name, description: description, price: price, currency: "USD", category: category), quantity: stock)
+        ProductDraft(
+            fields: ProductFields(name: name, description: description, price: price, currency: "USD", category: category), quantity: stock)
     }
 
     /// A product sold in variants: one option, a price and stock per value.
@@ -34,20 +36,39 @@ public enum DemoCatalog {
         choice(
             "Paper Filters No. 2", "kitchen", "Pack", [("100 filters", 650, 80), ("500 filters", 2_600, 15)],
             "Oxygen-bleached paper for size 02 cone drippers. Rinse once before brewing."),
-        item("Ethiopia Yirgacheffe, 250 g", "coffee", 1_450, 120, "Washed single-origin beans with notes of bergamot, jasmine and lemon. Light roast, roasted to order."),
-        item("Colombia Huila Decaf, 250 g", "coffee", 1_350, 80, "Sugar-cane processed decaf with a round body, milk chocolate and red apple. Medium roast."),
-        item("House Espresso Blend, 1 kg", "coffee", 3_900, 60, "Brazil and Guatemala, roasted for milk drinks: hazelnut, cocoa and a long caramel finish."),
+        item(
+            "Ethiopia Yirgacheffe, 250 g", "coffee", 1_450, 120,
+            "Washed single-origin beans with notes of bergamot, jasmine and lemon. Light roast, roasted to order."),
+        item(
+            "Colombia Huila Decaf, 250 g", "coffee", 1_350, 80,
+            "Sugar-cane processed decaf with a round body, milk chocolate and red apple. Medium roast."),
+        item(
+            "House Espresso Blend, 1 kg", "coffee", 3_900, 60,
+            "Brazil and Guatemala, roasted for milk drinks: hazelnut, cocoa and a long caramel finish."),
         item("Kenya Nyeri AA, 250 g", "coffee", 1_750, 40, "Bright and juicy, blackcurrant and grapefruit. For filter and AeroPress."),
-        item("Hand Grinder with Steel Burrs", "kitchen", 8_900, 25, "38 mm conical steel burrs, 40 clicked settings from espresso to French press, aluminium body."),
-        item("Gooseneck Pour-Over Kettle, 1 L", "kitchen", 5_400, 30, "Stainless steel, thermometer in the lid, a slim spout for a steady, precise pour."),
-        item("Ceramic Dripper No. 2", "kitchen", 2_200, 50, "Glazed porcelain cone with spiral ribs for an even extraction. Fits size 02 filters."),
+        item(
+            "Hand Grinder with Steel Burrs", "kitchen", 8_900, 25,
+            "38 mm conical steel burrs, 40 clicked settings from espresso to French press, aluminium body."),
+        item(
+            "Gooseneck Pour-Over Kettle, 1 L", "kitchen", 5_400, 30,
+            "Stainless steel, thermometer in the lid, a slim spout for a steady, precise pour."),
+        item(
+            "Ceramic Dripper No. 2", "kitchen", 2_200, 50,
+            "Glazed porcelain cone with spiral ribs for an even extraction. Fits size 02 filters."),
         item("Double-Walled Glass Mugs, Set of 2", "kitchen", 2_800, 45, "Borosilicate glass, 300 ml. Keeps coffee hot and hands cool."),
         item("Digital Coffee Scale with Timer", "kitchen", 3_600, 35, "0.1 g resolution up to 2 kg, built-in timer, USB-C rechargeable."),
-        item("The World Atlas of Coffee", "books", 3_200, 20, "From beans to brewing: coffees explored, explained and enjoyed, country by country."),
+        item(
+            "The World Atlas of Coffee", "books", 3_200, 20,
+            "From beans to brewing: coffees explored, explained and enjoyed, country by country."),
         item("Water for Coffee", "books", 4_500, 12, "The chemistry of brewing water, and how to make your own for a better cup."),
-        item("The Professional Barista's Handbook", "books", 2_950, 15, "An expert guide to preparing espresso, coffee and tea, from extraction to milk texture."),
-        item("Insulated Camping Press, 500 ml", "outdoor", 4_200, 18, "Vacuum-insulated steel French press that brews and keeps coffee hot on the trail."),
-        item("Titanium Camp Mug, 450 ml", "outdoor", 2_600, 40, "Weighs 70 g, folding handles, safe on a stove. Nests over a gas canister."),
+        item(
+            "The Professional Barista's Handbook", "books", 2_950, 15,
+            "An expert guide to preparing espresso, coffee and tea, from extraction to milk texture."),
+        item(
+            "Insulated Camping Press, 500 ml", "outdoor", 4_200, 18,
+            "Vacuum-insulated steel French press that brews and keeps coffee hot on the trail."),
+        item(
+            "Titanium Camp Mug, 450 ml", "outdoor", 2_600, 40, "Weighs 70 g, folding handles, safe on a stove. Nests over a gas canister."),
         item("Portable Espresso Maker", "outdoor", 6_900, 10, "Hand-pumped, up to 16 bar, no batteries. Pulls a real espresso anywhere."),
     ]
 }

@@ -57,7 +57,9 @@ public enum LocalSite {
         }
         var files: [String: [UInt8]] = [:]
         let root = URL(fileURLWithPath: web.directory, isDirectory: true).standardizedFileURL
-        guard let walker = FileManager.default.enumerator(at: root, includingPropertiesForKeys: [.isRegularFileKey], options: [.skipsHiddenFiles])
+        guard
+            let walker = FileManager.default.enumerator(
+                at: root, includingPropertiesForKeys: [.isRegularFileKey], options: [.skipsHiddenFiles])
         else { throw ShopConfiguration.Invalid(description: "SHOP_WEB_DIR=\(web.directory) cannot be read") }
         for case let url as URL in walker where (try? url.resourceValues(forKeys: [.isRegularFileKey]).isRegularFile) == true {
             let path = url.standardizedFileURL.path

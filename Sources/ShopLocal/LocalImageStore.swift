@@ -1,4 +1,8 @@
 import Crypto
+import ShopDomain
+import ShopStorage
+import ShopSupport
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
@@ -11,9 +15,6 @@ import FoundationEssentials
 #else
 import Foundation
 #endif
-import ShopSupport
-import ShopDomain
-import ShopStorage
 
 /// Images as files under `<data dir>/images`, uploaded through signed, expiring URLs
 /// on `shop serve` itself (an HMAC over path, content type and expiry).
@@ -34,7 +35,9 @@ public struct LocalImageStore: LocalImageFiles {
         guard parts.count == 3, parts[0] == "products" else { return false }
         return parts.dropFirst().allSatisfy { part in
             !part.isEmpty && part.count <= 100 && !part.hasPrefix(".")
-                && part.utf8.allSatisfy { $0 == 45 || $0 == 46 || $0 == 95 || ($0 >= 48 && $0 <= 57) || ($0 >= 65 && $0 <= 90) || ($0 >= 97 && $0 <= 122) }
+                && part.utf8.allSatisfy {
+                    $0 == 45 || $0 == 46 || $0 == 95 || ($0 >= 48 && $0 <= 57) || ($0 >= 65 && $0 <= 90) || ($0 >= 97 && $0 <= 122)
+                }
         }
     }
 
@@ -52,7 +55,8 @@ public struct LocalImageStore: LocalImageFiles {
     }
 
     /// Checks an upload's URL: refused for a wrong, tampered or expired signature.
-    public func authorizeUpload(key imageKey: String, contentType: String, expires: String?, signature given: String?) throws(UploadRefusal) {
+    public func authorizeUpload(key imageKey: String, contentType: String, expires: String?, signature given: String?) throws(UploadRefusal)
+    {
         guard let expires, let seconds = Int64(expires), let given, Self.isValidKey(imageKey) else {
             throw .invalidURL("The upload URL is not valid.")
         }

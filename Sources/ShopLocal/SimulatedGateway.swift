@@ -45,40 +45,41 @@ public final class SimulatedGateway: PaymentGateway, PaymentSimulator, Sendable 
     static var migrator: DatabaseMigrator {
         var migrator = DatabaseMigrator()
         migrator.registerMigration("v1") { db in
-            try db.execute(sql: """
-                CREATE TABLE intents (
-                    id TEXT PRIMARY KEY NOT NULL,
-                    idempotency_key TEXT NOT NULL UNIQUE,
-                    order_id TEXT NOT NULL,
-                    amount INTEGER NOT NULL,
-                    currency TEXT NOT NULL,
-                    status TEXT NOT NULL,
-                    client_secret TEXT NOT NULL,
-                    failure_code TEXT,
-                    failure_message TEXT,
-                    refunded INTEGER NOT NULL DEFAULT 0,
-                    created_at INTEGER NOT NULL
-                );
-                CREATE TABLE refunds (
-                    id TEXT PRIMARY KEY NOT NULL,
-                    idempotency_key TEXT NOT NULL UNIQUE,
-                    intent_id TEXT NOT NULL,
-                    amount INTEGER NOT NULL,
-                    created_at INTEGER NOT NULL
-                );
-                CREATE TABLE outbox (
-                    seq INTEGER PRIMARY KEY AUTOINCREMENT,
-                    event_id TEXT NOT NULL UNIQUE,
-                    intent_id TEXT NOT NULL,
-                    type TEXT NOT NULL,
-                    body BLOB NOT NULL,
-                    attempts INTEGER NOT NULL DEFAULT 0,
-                    next_attempt_at INTEGER NOT NULL,
-                    delivered_at INTEGER,
-                    gave_up INTEGER NOT NULL DEFAULT 0
-                );
-                CREATE INDEX outbox_pending ON outbox(next_attempt_at) WHERE delivered_at IS NULL AND gave_up = 0;
-                """)
+            try db.execute(
+                sql: """
+                    CREATE TABLE intents (
+                        id TEXT PRIMARY KEY NOT NULL,
+                        idempotency_key TEXT NOT NULL UNIQUE,
+                        order_id TEXT NOT NULL,
+                        amount INTEGER NOT NULL,
+                        currency TEXT NOT NULL,
+                        status TEXT NOT NULL,
+                        client_secret TEXT NOT NULL,
+                        failure_code TEXT,
+                        failure_message TEXT,
+                        refunded INTEGER NOT NULL DEFAULT 0,
+                        created_at INTEGER NOT NULL
+                    );
+                    CREATE TABLE refunds (
+                        id TEXT PRIMARY KEY NOT NULL,
+                        idempotency_key TEXT NOT NULL UNIQUE,
+                        intent_id TEXT NOT NULL,
+                        amount INTEGER NOT NULL,
+                        created_at INTEGER NOT NULL
+                    );
+                    CREATE TABLE outbox (
+                        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+                        event_id TEXT NOT NULL UNIQUE,
+                        intent_id TEXT NOT NULL,
+                        type TEXT NOT NULL,
+                        body BLOB NOT NULL,
+                        attempts INTEGER NOT NULL DEFAULT 0,
+                        next_attempt_at INTEGER NOT NULL,
+                        delivered_at INTEGER,
+                        gave_up INTEGER NOT NULL DEFAULT 0
+                    );
+                    CREATE INDEX outbox_pending ON outbox(next_attempt_at) WHERE delivered_at IS NULL AND gave_up = 0;
+                    """)
         }
         // A refund can fail after it was accepted, as a bank can refuse one days later (`failRefund`).
         migrator.registerMigration("v2-refund-status") { db in
@@ -211,7 +212,8 @@ public final class SimulatedGateway: PaymentGateway, PaymentSimulator, Sendable 
             if intent.status == .canceled { return intent.payment }
             guard intent.status.isOpen else {
                 throw PaymentError.invalidRequest(
-                    code: "payment_intent_unexpected_state", message: "You cannot cancel this PaymentIntent because it has a status of \(intent.status.rawValue).")
+                    code: "payment_intent_unexpected_state",
+                    message: "You cannot cancel this PaymentIntent because it has a status of \(intent.status.rawValue).")
             }
             intent.status = .canceled
             try self.update(db, intent)
@@ -232,13 +234,15 @@ public final class SimulatedGateway: PaymentGateway, PaymentSimulator, Sendable 
             }
             var intent = try self.intent(db, paymentId)
             guard intent.status == .succeeded else {
-                throw PaymentError.invalidRequest(code: "charge_not_captured", message: "This PaymentIntent has not succeeded; there is nothing to refund.")
+                throw PaymentError.invalidRequest(
+                    code: "charge_not_captured", message: "This PaymentIntent has not succeeded; there is nothing to refund.")
             }
             let refundable = intent.amount - intent.refunded
             let value = amount ?? refundable
             guard value > 0, value <= refundable else {
                 throw PaymentError.invalidRequest(
-                    code: "charge_already_refunded", message: "Refund amount (\(value)) is greater than the unrefunded amount (\(refundable)).")
+                    code: "charge_already_refunded",
+                    message: "Refund amount (\(value)) is greater than the unrefunded amount (\(refundable)).")
             }
             let id = Self.randomId("re_")
             try db.execute(
@@ -271,7 +275,8 @@ public final class SimulatedGateway: PaymentGateway, PaymentSimulator, Sendable 
             try db.execute(sql: "UPDATE refunds SET status = 'failed' WHERE id = ?", arguments: [id])
             let refund = StripeWire.Object(
                 id: id, object: "refund", amount: amount, currency: intent.currency.lowercased(), status: "failed",
-                metadata: ["orderId": intent.orderId], payment_intent: intent.id, charge: "ch_" + intent.id.dropFirst(3), failure_reason: reason)
+                metadata: ["orderId": intent.orderId], payment_intent: intent.id, charge: "ch_" + intent.id.dropFirst(3),
+                failure_reason: reason)
             try self.enqueue(db, type: "refund.failed", object: refund, intentId: intent.id)
             try self.enqueue(db, type: "charge.refund.updated", object: refund, intentId: intent.id)
         }
@@ -328,7 +333,8 @@ public final class SimulatedGateway: PaymentGateway, PaymentSimulator, Sendable 
             var intent = try self.intent(db, paymentId)
             guard intent.status == .requiresAction else {
                 throw PaymentError.invalidRequest(
-                    code: "payment_intent_unexpected_state", message: "This PaymentIntent does not wait for authentication (\(intent.status.rawValue)).")
+                    code: "payment_intent_unexpected_state",
+                    message: "This PaymentIntent does not wait for authentication (\(intent.status.rawValue)).")
             }
             if approve {
                 intent.status = .succeeded
@@ -349,10 +355,12 @@ public final class SimulatedGateway: PaymentGateway, PaymentSimulator, Sendable 
         try transaction { db in
             let intent = try self.intent(db, paymentId)
             let refunds = try Int.fetchAll(
-                db, sql: "SELECT amount FROM refunds WHERE intent_id = ? AND status = 'succeeded' ORDER BY created_at", arguments: [paymentId])
+                db, sql: "SELECT amount FROM refunds WHERE intent_id = ? AND status = 'succeeded' ORDER BY created_at",
+                arguments: [paymentId])
             let events = try String.fetchAll(db, sql: "SELECT type FROM outbox WHERE intent_id = ? ORDER BY seq", arguments: [paymentId])
-            let delivered = try Int.fetchOne(
-                db, sql: "SELECT COUNT(*) FROM outbox WHERE intent_id = ? AND delivered_at IS NOT NULL", arguments: [paymentId]) ?? 0
+            let delivered =
+                try Int.fetchOne(
+                    db, sql: "SELECT COUNT(*) FROM outbox WHERE intent_id = ? AND delivered_at IS NOT NULL", arguments: [paymentId]) ?? 0
             return SimulatedPayment(payment: intent.payment, refunds: refunds, events: events, delivered: delivered)
         }
     }
@@ -401,9 +409,14 @@ public struct WebhookDelivery: Service {
             due = try await gateway.database.read { db in
                 try Row.fetchAll(
                     db,
-                    sql: "SELECT seq, event_id, type, body, attempts FROM outbox WHERE delivered_at IS NULL AND gave_up = 0 AND next_attempt_at <= ? ORDER BY seq LIMIT 50",
+                    sql:
+                        "SELECT seq, event_id, type, body, attempts FROM outbox WHERE delivered_at IS NULL AND gave_up = 0 AND next_attempt_at <= ? ORDER BY seq LIMIT 50",
                     arguments: [now.unixMillis]
-                ).map { Pending(seq: $0["seq"], eventId: $0["event_id"], type: $0["type"], body: Array(($0["body"] as Data)), attempts: $0["attempts"]) }
+                ).map {
+                    Pending(
+                        seq: $0["seq"], eventId: $0["event_id"], type: $0["type"], body: Array(($0["body"] as Data)),
+                        attempts: $0["attempts"])
+                }
             }
         } catch {
             gateway.logger.error("webhook outbox unreadable", metadata: ["error": "\(error)"])

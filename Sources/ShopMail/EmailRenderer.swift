@@ -1,10 +1,11 @@
+import ShopDomain
+import ShopSupport
+
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else
 import Foundation
 #endif
-import ShopDomain
-import ShopSupport
 
 /// The emails a shopper gets, one per order event that tells them something.
 public enum EmailTemplate: String, Sendable, CaseIterable {
@@ -67,7 +68,9 @@ public struct EmailRenderer: Sendable {
                 var source = builtIn
                 var file = "built-in \(template.rawValue).\(kind).mustache"
                 if let directory = overridesDirectory {
-                    let path = directory.hasSuffix("/") ? directory + "\(template.rawValue).\(kind).mustache" : directory + "/\(template.rawValue).\(kind).mustache"
+                    let path =
+                        directory.hasSuffix("/")
+                        ? directory + "\(template.rawValue).\(kind).mustache" : directory + "/\(template.rawValue).\(kind).mustache"
                     if FileManager.default.fileExists(atPath: path) {
                         guard let data = FileManager.default.contents(atPath: path) else {
                             throw EmailTemplateError(file: path, message: "cannot be read")
@@ -97,7 +100,9 @@ public struct EmailRenderer: Sendable {
     /// The email `template` for `order`. `refundAmount` (minor units) is the amount refunded for `orderRefunded`;
     /// `orderCancelled` announces the order's total when it is nil. `webURL` is the website's origin (`SHOP_WEB_URL`).
     /// The subject comes back as one line (control characters as spaces, runs of spaces as one).
-    public func render(_ template: EmailTemplate, order: Order, refundAmount: Int?, webURL: String) throws -> (subject: String, text: String, html: String) {
+    public func render(_ template: EmailTemplate, order: Order, refundAmount: Int?, webURL: String) throws -> (
+        subject: String, text: String, html: String
+    ) {
         guard let set = templates[template] else { throw EmailTemplateError(file: template.rawValue, message: "no such template") }
         let context = Self.context(order: order, refundAmount: refundAmount ?? order.total, webURL: webURL)
         var subject = ""
@@ -107,7 +112,9 @@ public struct EmailRenderer: Sendable {
             if !(isSpace && lastWasSpace) { subject.append(character) }
             lastWasSpace = isSpace
         }
-        guard !subject.isEmpty else { throw EmailTemplateError(file: "\(template.rawValue).subject.mustache", message: "rendered an empty subject") }
+        guard !subject.isEmpty else {
+            throw EmailTemplateError(file: "\(template.rawValue).subject.mustache", message: "rendered an empty subject")
+        }
         return (subject, set.text.render(context), set.html.render(context))
     }
 
@@ -127,7 +134,8 @@ public struct EmailRenderer: Sendable {
             "total": money(order.total), "hasBreakdown": .bool(order.shippingMethod != nil),
         ]
         if let method = order.shippingMethod {
-            let days = method.minDays == method.maxDays
+            let days =
+                method.minDays == method.maxDays
                 ? "\(method.maxDays) day\(method.maxDays == 1 ? "" : "s")" : "\(method.minDays)–\(method.maxDays) days"
             fields["shippingMethod"] = .object(["name": .string(method.name), "days": .string(days)])
         }

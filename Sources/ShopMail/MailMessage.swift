@@ -1,10 +1,11 @@
 import Crypto
+import ShopSupport
+
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else
 import Foundation
 #endif
-import ShopSupport
 
 /// One email to one shopper: what every sender takes. `rfc5322()` is the message exactly as it goes on the wire
 /// (SMTP's DATA, SES's raw content, the `.eml` file).
@@ -116,8 +117,14 @@ extension String {
 enum MailHeader {
     /// Control characters (CR, LF, tab and the rest) as spaces, trimmed: a value that can never end its header.
     static func singleLine(_ value: String) -> String {
-        String(String.UnicodeScalarView(value.unicodeScalars.map { $0.value < 0x20 || $0.value == 0x7f || (0x80..<0xa0).contains($0.value) || $0 == "\u{2028}" || $0 == "\u{2029}" ? " " : $0 }))
-            .trimmingWhitespace()
+        String(
+            String.UnicodeScalarView(
+                value.unicodeScalars.map {
+                    $0.value < 0x20 || $0.value == 0x7f || (0x80..<0xa0).contains($0.value) || $0 == "\u{2028}" || $0 == "\u{2029}"
+                        ? " " : $0
+                })
+        )
+        .trimmingWhitespace()
     }
 
     static func isPlainASCII(_ value: String) -> Bool {
@@ -161,7 +168,10 @@ enum MailHeader {
             var text = ""
             var escaped = false
             for c in name.dropFirst().dropLast() {
-                if !escaped && c == "\\" { escaped = true; continue }
+                if !escaped && c == "\\" {
+                    escaped = true
+                    continue
+                }
                 escaped = false
                 text.append(c)
             }
@@ -170,7 +180,9 @@ enum MailHeader {
         if name.isEmpty { return String(address) }
         if isPlainASCII(name), !name.contains("=?") {
             // Words of letters, digits and spaces go as they are; anything with RFC 5322's specials is quoted.
-            if name.unicodeScalars.allSatisfy({ $0.properties.isAlphabetic || ("0"..."9").contains($0) || " !#$%&'*+-/=?^_`{|}~".unicodeScalars.contains($0) }) {
+            if name.unicodeScalars.allSatisfy({
+                $0.properties.isAlphabetic || ("0"..."9").contains($0) || " !#$%&'*+-/=?^_`{|}~".unicodeScalars.contains($0)
+            }) {
                 return name + " " + address
             }
             var quoted = "\""
@@ -232,8 +244,14 @@ enum QuotedPrintable {
         while i < encoded.count {
             let b = encoded[i]
             if b == UInt8(ascii: "=") {
-                if i + 2 < encoded.count, encoded[i + 1] == 13, encoded[i + 2] == 10 { i += 3; continue }
-                if i + 1 < encoded.count, encoded[i + 1] == 10 { i += 2; continue }
+                if i + 2 < encoded.count, encoded[i + 1] == 13, encoded[i + 2] == 10 {
+                    i += 3
+                    continue
+                }
+                if i + 1 < encoded.count, encoded[i + 1] == 10 {
+                    i += 2
+                    continue
+                }
                 if i + 2 < encoded.count, let h = value(encoded[i + 1]), let l = value(encoded[i + 2]) {
                     out.append(h << 4 | l)
                     i += 3

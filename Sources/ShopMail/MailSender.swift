@@ -1,9 +1,10 @@
+import Logging
+
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else
 import Foundation
 #endif
-import Logging
 
 #if canImport(Glibc)
 import Glibc
@@ -52,7 +53,8 @@ public struct FileMailSender: MailSender {
     public func path(for message: MailMessage) -> String {
         var name = ""
         for scalar in message.messageId.unicodeScalars {
-            let safe = scalar.isASCII && (scalar.properties.isAlphabetic || ("0"..."9").contains(scalar) || "-_.@".unicodeScalars.contains(scalar))
+            let safe =
+                scalar.isASCII && (scalar.properties.isAlphabetic || ("0"..."9").contains(scalar) || "-_.@".unicodeScalars.contains(scalar))
             name.unicodeScalars.append(safe ? scalar : "_")
         }
         if name.isEmpty || name.hasPrefix(".") { name = "_" + name }
@@ -88,6 +90,8 @@ public struct FileMailSender: MailSender {
             unlink(temporary)
             throw .temporary("cannot rename \(temporary) to \(path) (errno \(code))")
         }
-        logger.info("mail written to \(path)", metadata: ["to": "\(message.to)", "subject": "\(message.subject)", "messageId": "\(message.messageId)"])
+        logger.info(
+            "mail written to \(path)",
+            metadata: ["to": "\(message.to)", "subject": "\(message.subject)", "messageId": "\(message.messageId)"])
     }
 }

@@ -1,9 +1,10 @@
+import ShopSupport
+
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else
 import Foundation
 #endif
-import ShopSupport
 
 /// The part of Mustache (https://mustache.github.io/mustache.5.html) the email templates need, without Foundation:
 /// `{{name}}` (HTML-escaped when the template is HTML), `{{{name}}}` and `{{& name}}` (never escaped), dotted names,
@@ -121,7 +122,8 @@ public struct MustacheTemplate: Sendable {
                     inner += 1
                 }
                 guard let end = find(close, from: inner) else {
-                    throw ParseError(line: tagLine, message: "tag opened with {{ is not closed with \(String(decoding: close, as: UTF8.self))")
+                    throw ParseError(
+                        line: tagLine, message: "tag opened with {{ is not closed with \(String(decoding: close, as: UTF8.self))")
                 }
                 let content = String(decoding: bytes[inner..<end], as: UTF8.self).trimmingWhitespace()
                 let tagEnd = end + close.count
@@ -135,7 +137,8 @@ public struct MustacheTemplate: Sendable {
                 }
                 guard !content.isEmpty else { throw ParseError(line: tagLine, message: "empty tag name") }
                 let path = content == "." ? ["."] : content.split(separator: ".", omittingEmptySubsequences: false).map(String.init)
-                guard path == ["."] || path.allSatisfy({ !$0.isEmpty && !$0.contains(where: { $0 == " " || $0 == "{" || $0 == "}" }) }) else {
+                guard path == ["."] || path.allSatisfy({ !$0.isEmpty && !$0.contains(where: { $0 == " " || $0 == "{" || $0 == "}" }) })
+                else {
                     throw ParseError(line: tagLine, message: "'\(content)' is not a name")
                 }
                 switch sigil {
@@ -151,7 +154,11 @@ public struct MustacheTemplate: Sendable {
                         throw ParseError(line: tagLine, message: "{{/\(content)}} closes no section")
                     }
                     guard open.path == path else {
-                        throw ParseError(line: tagLine, message: "{{/\(content)}} closes {{\(open.inverted ? "^" : "#")\(open.path.joined(separator: "."))}} of line \(open.line)")
+                        throw ParseError(
+                            line: tagLine,
+                            message:
+                                "{{/\(content)}} closes {{\(open.inverted ? "^" : "#")\(open.path.joined(separator: "."))}} of line \(open.line)"
+                        )
                     }
                     let section = Node.section(path, inverted: open.inverted, nodes)
                     nodes = open.parent + [section]
@@ -161,7 +168,8 @@ public struct MustacheTemplate: Sendable {
                 }
             }
             if let open = stack.last {
-                throw ParseError(line: open.line, message: "{{\(open.inverted ? "^" : "#")\(open.path.joined(separator: "."))}} is never closed")
+                throw ParseError(
+                    line: open.line, message: "{{\(open.inverted ? "^" : "#")\(open.path.joined(separator: "."))}} is never closed")
             }
             flush()
             return nodes

@@ -1,12 +1,13 @@
-import AsyncHTTPClient
 import AWSWire
+import AsyncHTTPClient
+import Logging
+import ShopSupport
+
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else
 import Foundation
 #endif
-import Logging
-import ShopSupport
 
 /// `SHOP_MAIL=ses`: SES v2 `SendEmail` (`POST /v2/email/outbound-emails`) with the message's own RFC 5322 bytes as
 /// raw content, signed by `client` (whose signing service must be `ses`; `SESMailSender.client(…)` makes one).
@@ -46,8 +47,12 @@ public struct SESMailSender: MailSender {
     struct Response: Decodable { var MessageId: String? }
 
     public func send(_ message: MailMessage) async throws(MailError) {
-        guard MailMessage.address(of: message.from) != nil else { throw .permanent("the sender address \(message.from) is not an email address") }
-        guard let to = MailMessage.address(of: message.to) else { throw .permanent("the recipient address \(message.to) is not an email address") }
+        guard MailMessage.address(of: message.from) != nil else {
+            throw .permanent("the sender address \(message.from) is not an email address")
+        }
+        guard let to = MailMessage.address(of: message.to) else {
+            throw .permanent("the recipient address \(message.to) is not an email address")
+        }
         let body: [UInt8]
         do {
             // The sender as the From header writes it: a display name that is not ASCII as encoded words, as SES wants.
@@ -60,7 +65,8 @@ public struct SESMailSender: MailSender {
         } catch {
             throw .permanent("cannot encode the SES request: \(error)")
         }
-        let request = AWSRequest(method: .POST, url: url, headers: [("Host", hostHeader), ("Content-Type", "application/json")], body: body)
+        let request = AWSRequest(
+            method: .POST, url: url, headers: [("Host", hostHeader), ("Content-Type", "application/json")], body: body)
         let response: AWSResponse
         do {
             response = try await client.send(request, safety: .notAfterSend, operation: "SendEmail", decodeError: Self.decodeError)
@@ -100,7 +106,8 @@ public struct SESMailSender: MailSender {
             return nil
         }
         func element(_ name: String) -> String? {
-            let open = Array("<\(name)>".utf8), close = Array("</\(name)>".utf8)
+            let open = Array("<\(name)>".utf8)
+            let close = Array("</\(name)>".utf8)
             guard let start = find(open, from: 0), let end = find(close, from: start + open.count) else { return nil }
             return String(decoding: body[(start + open.count)..<end], as: UTF8.self)
         }
@@ -113,9 +120,12 @@ public struct SESMailSender: MailSender {
 extension SESMailSender {
     /// An AWSSender that signs for SES (`ses`) in `region`.
     public static func client(
-        httpClient: HTTPClient, region: String, credentials: AWSCredentials, retry: RetryPolicy = .default, timeout: Duration = .seconds(10),
+        httpClient: HTTPClient, region: String, credentials: AWSCredentials, retry: RetryPolicy = .default,
+        timeout: Duration = .seconds(10),
         logger: Logger = Logger(label: "aws.ses")
     ) -> AWSSender {
-        AWSSender(httpClient: httpClient, region: region, service: "ses", credentials: credentials, retry: retry, timeout: timeout, logger: logger)
+        AWSSender(
+            httpClient: httpClient, region: region, service: "ses", credentials: credentials, retry: retry, timeout: timeout, logger: logger
+        )
     }
 }

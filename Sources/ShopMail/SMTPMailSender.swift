@@ -1,13 +1,14 @@
-#if canImport(FoundationEssentials)
-import FoundationEssentials
-#else
-import Foundation
-#endif
 import Logging
 import NIOCore
 import NIOPosix
 import NIOSSL
 import NIOTLS
+
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
 
 /// `SHOP_SMTP_TLS`: `.required` (the default) sends only after STARTTLS; `.off` allows clear text, for a server on
 /// loopback. Either way STARTTLS is used whenever the server offers it, and certificates are always verified.
@@ -63,8 +64,12 @@ public struct SMTPMailSender: MailSender {
     var server: String { "\(configuration.host):\(configuration.port)" }
 
     public func send(_ message: MailMessage) async throws(MailError) {
-        guard let from = MailMessage.address(of: message.from) else { throw .permanent("the sender address \(message.from) is not an email address") }
-        guard let to = MailMessage.address(of: message.to) else { throw .permanent("the recipient address \(message.to) is not an email address") }
+        guard let from = MailMessage.address(of: message.from) else {
+            throw .permanent("the sender address \(message.from) is not an email address")
+        }
+        guard let to = MailMessage.address(of: message.to) else {
+            throw .permanent("the recipient address \(message.to) is not an email address")
+        }
         let data = SMTPSession.dotStuffed(message.rfc5322())
         do {
             try await deliver(from: from, to: to, data: data)
@@ -73,14 +78,16 @@ public struct SMTPMailSender: MailSender {
             throw error
         } catch {
             let mapped = MailError.temporary("SMTP \(server): \(Self.describe(error))")
-            logger.warning("SMTP send failed", metadata: ["server": "\(server)", "messageId": "\(message.messageId)", "error": "\(mapped)"])
+            logger.warning(
+                "SMTP send failed", metadata: ["server": "\(server)", "messageId": "\(message.messageId)", "error": "\(mapped)"])
             throw mapped
         }
         logger.info("mail sent by SMTP", metadata: ["server": "\(server)", "to": "\(to)", "messageId": "\(message.messageId)"])
     }
 
     func deliver(from: String, to: String, data: [UInt8]) async throws {
-        let timeout = TimeAmount.nanoseconds(Int64(configuration.timeout.components.seconds) * 1_000_000_000 + configuration.timeout.components.attoseconds / 1_000_000_000)
+        let timeout = TimeAmount.nanoseconds(
+            Int64(configuration.timeout.components.seconds) * 1_000_000_000 + configuration.timeout.components.attoseconds / 1_000_000_000)
         let channel: any Channel
         do {
             channel = try await ClientBootstrap(group: group)
@@ -113,7 +120,8 @@ public struct SMTPMailSender: MailSender {
         } else if configuration.tls == .required {
             await session.quit()
             throw MailError.permanent(
-                "the SMTP server \(server) does not offer STARTTLS, and SHOP_SMTP_TLS requires it: not sending in clear text (set SHOP_SMTP_TLS=off only for a server on loopback)")
+                "the SMTP server \(server) does not offer STARTTLS, and SHOP_SMTP_TLS requires it: not sending in clear text (set SHOP_SMTP_TLS=off only for a server on loopback)"
+            )
         }
         if let username = configuration.username {
             try await authenticate(session, username: username, password: configuration.password ?? "", offered: extensions["AUTH"] ?? [])
@@ -138,7 +146,8 @@ public struct SMTPMailSender: MailSender {
         } else {
             await session.quit()
             throw MailError.permanent(
-                "the SMTP server \(server) offers no AUTH PLAIN or LOGIN (offered: \(offered.isEmpty ? "none" : offered.joined(separator: " "))), but SHOP_SMTP_USERNAME is set")
+                "the SMTP server \(server) offers no AUTH PLAIN or LOGIN (offered: \(offered.isEmpty ? "none" : offered.joined(separator: " "))), but SHOP_SMTP_USERNAME is set"
+            )
         }
     }
 
@@ -190,7 +199,8 @@ struct SMTPSession: Sendable {
         let timeout = timeout ?? self.timeout
         return try await channel.eventLoop.flatSubmit { [channel] in
             do {
-                return try channel.pipeline.syncOperations.handler(type: SMTPReplyHandler.self).nextReply(timeout: timeout, on: channel.eventLoop)
+                return try channel.pipeline.syncOperations.handler(type: SMTPReplyHandler.self).nextReply(
+                    timeout: timeout, on: channel.eventLoop)
             } catch {
                 return channel.eventLoop.makeFailedFuture(error)
             }
@@ -329,7 +339,8 @@ final class SMTPReplyHandler: ChannelInboundHandler {
         guard digits.count == 3, digits.allSatisfy({ (48...57).contains($0) }),
             line.count == 3 || line[3] == UInt8(ascii: " ") || line[3] == UInt8(ascii: "-")
         else {
-            fail(SMTPProtocolError(description: "not an SMTP reply: \(String(decoding: line.prefix(200), as: UTF8.self))"), context: context)
+            fail(
+                SMTPProtocolError(description: "not an SMTP reply: \(String(decoding: line.prefix(200), as: UTF8.self))"), context: context)
             return
         }
         let lineCode = Int(String(decoding: digits, as: UTF8.self))!

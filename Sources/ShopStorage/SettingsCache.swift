@@ -1,10 +1,11 @@
+import ShopDomain
+import Synchronization
+
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else
 import Foundation
 #endif
-import ShopDomain
-import Synchronization
 
 /// The last settings document a store decoded, by version: every quote and every order reads the settings, and
 /// decoding the JSON document (up to 64 KiB) each time was most of that read's cost. A store still reads the row or

@@ -11,7 +11,8 @@ public enum StockReturn {
         logger.warning(
             "stock return capped at the limit; units dropped",
             metadata: [
-                "order_id": "\(orderId)", "product_id": "\(line.productId)", "variant_id": "\(line.variantId)", "units": "\(line.quantity)", "returned": "\(returned)",
+                "order_id": "\(orderId)", "product_id": "\(line.productId)", "variant_id": "\(line.variantId)", "units": "\(line.quantity)",
+                "returned": "\(returned)",
                 "dropped": "\(line.quantity - returned)", "limit": "\(Limits.stockRange.upperBound)",
             ])
     }

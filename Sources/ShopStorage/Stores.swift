@@ -1,9 +1,10 @@
+import ShopDomain
+
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else
 import Foundation
 #endif
-import ShopDomain
 
 /// One page of a key-ordered listing. `nextKey` is the store's own position marker;
 /// the API wraps it in an authenticated opaque cursor before a client sees it.
@@ -89,7 +90,8 @@ public struct ProductEdit: Sendable, Equatable {
 extension CatalogStore {
     /// Replaces the name, description, currency, category and (for a product with one variant) price, as `PUT`
     /// without `variants` does; `.variantRequired` for a product with several.
-    public func updateProduct(id: String, fields: ProductFields, expectedVersion: Int?, at now: Date) async throws(StorageError) -> Product {
+    public func updateProduct(id: String, fields: ProductFields, expectedVersion: Int?, at now: Date) async throws(StorageError) -> Product
+    {
         guard let current = try await product(id: id) else { throw .notFound }
         if let expectedVersion, expectedVersion != current.version { throw .versionMismatch(current: current.version) }
         guard current.hasOneVariant else { throw .variantRequired }
@@ -136,7 +138,9 @@ public struct ShopStores: Sendable {
     }
 
     /// One backend that is all of them.
-    public init(_ store: some CatalogStore & OrderStore & PaymentStore & UserStore & SettingsStore & AddressStore & OutboxStore & StatsStore) {
+    public init(
+        _ store: some CatalogStore & OrderStore & PaymentStore & UserStore & SettingsStore & AddressStore & OutboxStore & StatsStore
+    ) {
         self.init(catalog: store, orders: store, users: store, settings: store, addresses: store, outbox: store, stats: store)
     }
 }
@@ -223,7 +227,8 @@ public protocol OrderStore: Sendable {
     /// key wins over every other outcome: it is answered `.replayed` before stock is looked at.
     /// With `maxOpenOrders`, the order is refused (`.tooManyOpenOrders`) when its user already has that
     /// many PENDING_PAYMENT orders, counted in the same atomic step.
-    func placeOrder(_ order: Order, claim: IdempotencyClaim?, maxOpenOrders: Int?, at now: Date) async throws(StorageError) -> PlaceOrderOutcome
+    func placeOrder(_ order: Order, claim: IdempotencyClaim?, maxOpenOrders: Int?, at now: Date) async throws(StorageError)
+        -> PlaceOrderOutcome
     /// The live record of `userId`'s idempotency key (nil if there is none, or it expired at or before `now`).
     func idempotencyRecord(userId: String, key: String, at now: Date) async throws(StorageError) -> IdempotencyRecord?
     /// The order, or nil.
@@ -421,7 +426,8 @@ public protocol PaymentStore: Sendable {
     func payments(orderId: String) async throws(StorageError) -> [PaymentRecord]
     /// Records what the gateway says of a payment. A `succeeded` or `canceled` payment never moves to
     /// another status; the record is returned as it stands.
-    func updatePayment(id: String, status: PaymentStatus, failureCode: String?, failureMessage: String?, at: Date) async throws(StorageError) -> PaymentRecord
+    func updatePayment(id: String, status: PaymentStatus, failureCode: String?, failureMessage: String?, at: Date)
+        async throws(StorageError) -> PaymentRecord
     /// PENDING_PAYMENT → PAID by `paymentId`, and the payment `succeeded`, in one step.
     /// `.invalidTransition(current:)` if the order is no longer PENDING_PAYMENT.
     func payOrder(orderId: String, paymentId: String, at: Date) async throws(StorageError) -> Order
@@ -449,8 +455,11 @@ public protocol PaymentStore: Sendable {
 
 extension OrderStore {
     /// A move whose cancel (if it is one) is by the sweep when `expiredBy` is given, else by an admin.
-    public func transitionOrder(id: String, from: Set<OrderStatus>, to: OrderStatus, expiredBy: Date?, at now: Date) async throws(StorageError) -> Order {
-        try await transitionOrder(id: id, from: from, to: to, expiredBy: expiredBy, cancelledBy: expiredBy == nil ? .admin : .expiry, at: now)
+    public func transitionOrder(id: String, from: Set<OrderStatus>, to: OrderStatus, expiredBy: Date?, at now: Date)
+        async throws(StorageError) -> Order
+    {
+        try await transitionOrder(
+            id: id, from: from, to: to, expiredBy: expiredBy, cancelledBy: expiredBy == nil ? .admin : .expiry, at: now)
     }
 
     /// Places an order with no limit on the user's open orders.

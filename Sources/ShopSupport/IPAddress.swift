@@ -36,7 +36,8 @@ public struct IPAddress: Sendable, Hashable, CustomStringConvertible {
 
     public var description: String {
         if !isIPv6 { return bytes.map(String.init).joined(separator: ".") }
-        return stride(from: 0, to: 16, by: 2).map { String(UInt16(bytes[$0]) << 8 | UInt16(bytes[$0 + 1]), radix: 16) }.joined(separator: ":")
+        return stride(from: 0, to: 16, by: 2).map { String(UInt16(bytes[$0]) << 8 | UInt16(bytes[$0 + 1]), radix: 16) }.joined(
+            separator: ":")
     }
 
     /// What abuse limits count by: an IPv4 address, or the /64 an IPv6 address is in (one customer's

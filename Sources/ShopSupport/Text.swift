@@ -54,7 +54,11 @@ extension Data {
         var text = Array(base64EncodedString().utf8)
         while text.last == UInt8(ascii: "=") { text.removeLast() }
         for i in text.indices {
-            if text[i] == UInt8(ascii: "+") { text[i] = UInt8(ascii: "-") } else if text[i] == UInt8(ascii: "/") { text[i] = UInt8(ascii: "_") }
+            if text[i] == UInt8(ascii: "+") {
+                text[i] = UInt8(ascii: "-")
+            } else if text[i] == UInt8(ascii: "/") {
+                text[i] = UInt8(ascii: "_")
+            }
         }
         return String(decoding: text, as: UTF8.self)
     }
@@ -67,7 +71,8 @@ extension Data {
             switch byte {
             case UInt8(ascii: "-"): text.append(UInt8(ascii: "+"))
             case UInt8(ascii: "_"): text.append(UInt8(ascii: "/"))
-            case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "0")...UInt8(ascii: "9"): text.append(byte)
+            case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "0")...UInt8(ascii: "9"):
+                text.append(byte)
             default: return nil
             }
         }
@@ -102,7 +107,9 @@ public enum PercentEncoding {
         var i = 0
         while i < bytes.count {
             let byte = bytes[i]
-            if byte == UInt8(ascii: "%"), i + 2 < bytes.count, let hi = HexDigits.value(bytes[i + 1]), let lo = HexDigits.value(bytes[i + 2]) {
+            if byte == UInt8(ascii: "%"), i + 2 < bytes.count, let hi = HexDigits.value(bytes[i + 1]),
+                let lo = HexDigits.value(bytes[i + 2])
+            {
                 out.append(hi << 4 | lo)
                 i += 3
             } else {
@@ -116,7 +123,7 @@ public enum PercentEncoding {
     public static func isUnreserved(_ byte: UInt8) -> Bool {
         switch byte {
         case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
-             UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: "~"):
+            UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: "~"):
             true
         default:
             false

@@ -64,7 +64,8 @@ public struct CivilTime: Sendable, Equatable {
 
     /// `20261125T201102Z`: the basic format AWS signatures use (whole seconds).
     public var basicISO8601: String {
-        Self.pad(year, 4) + Self.pad(month, 2) + Self.pad(day, 2) + "T" + Self.pad(hour, 2) + Self.pad(minute, 2) + Self.pad(second, 2) + "Z"
+        Self.pad(year, 4) + Self.pad(month, 2) + Self.pad(day, 2) + "T" + Self.pad(hour, 2) + Self.pad(minute, 2) + Self.pad(second, 2)
+            + "Z"
     }
 
     static func pad(_ value: Int64, _ width: Int) -> String {

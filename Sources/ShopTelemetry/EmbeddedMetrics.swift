@@ -163,7 +163,9 @@ public final class EmbeddedMetricsFactory: MetricsFactory, Sendable {
             self.definition = ShopMetricTable.definition(label)
         }
 
-        func increment(by amount: Int64) { factory.add(count: Double(amount), definition: definition, label: label, dimensions: dimensions) }
+        func increment(by amount: Int64) {
+            factory.add(count: Double(amount), definition: definition, label: label, dimensions: dimensions)
+        }
         func increment(by amount: Double) { factory.add(count: amount, definition: definition, label: label, dimensions: dimensions) }
         func reset() {}
         // Gauges and recorders: the last value wins within an invocation; the shop records none.

@@ -261,7 +261,8 @@ extension ShopMetricTable {
     public static var document: String {
         let lines = all.map { metric -> String in
             TelemetryJSON.object([
-                "name": .string(metric.name), "type": .string(metric.kind.rawValue), "labels": .array(metric.labels.map(TelemetryJSON.string)),
+                "name": .string(metric.name), "type": .string(metric.kind.rawValue),
+                "labels": .array(metric.labels.map(TelemetryJSON.string)),
                 "help": .string(metric.help), "cloudWatchNames": .array(metric.cloudWatchNames.map(TelemetryJSON.string)),
                 "cloudWatchUnit": .string(metric.kind == .timer ? "Milliseconds" : "Count"),
             ]).rendered()

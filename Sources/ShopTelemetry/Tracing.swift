@@ -32,12 +32,19 @@ public struct TraceParent: Sendable, Equatable {
     /// is exactly 55 characters, a later version may append `-…` fields, which are ignored. Nil for anything else.
     public init?(header: String) {
         let bytes = Array(header.utf8)
-        guard bytes.count >= 55, bytes[2] == UInt8(ascii: "-"), bytes[35] == UInt8(ascii: "-"), bytes[52] == UInt8(ascii: "-") else { return nil }
-        let version = bytes[0..<2], trace = bytes[3..<35], span = bytes[36..<52], flagBytes = bytes[53..<55]
+        guard bytes.count >= 55, bytes[2] == UInt8(ascii: "-"), bytes[35] == UInt8(ascii: "-"), bytes[52] == UInt8(ascii: "-") else {
+            return nil
+        }
+        let version = bytes[0..<2]
+        let trace = bytes[3..<35]
+        let span = bytes[36..<52]
+        let flagBytes = bytes[53..<55]
         guard [version, trace, span, flagBytes].allSatisfy({ $0.allSatisfy(Self.isLowerHex) }) else { return nil }
         let versionText = String(decoding: version, as: UTF8.self)
         guard versionText != "ff" else { return nil }
-        if versionText == "00" { guard bytes.count == 55 else { return nil } } else if bytes.count > 55 {
+        if versionText == "00" {
+            guard bytes.count == 55 else { return nil }
+        } else if bytes.count > 55 {
             guard bytes[55] == UInt8(ascii: "-") else { return nil }
         }
         guard trace.contains(where: { $0 != UInt8(ascii: "0") }), span.contains(where: { $0 != UInt8(ascii: "0") }) else { return nil }
@@ -65,10 +72,11 @@ public struct TraceParent: Sendable, Equatable {
 /// Random ids for traces and spans, from a xoshiro256** generator seeded once by the system's: asking the kernel on
 /// every request costs more than the rest of the middleware. Ids must be unique, not secret.
 public enum TraceIds {
-    private static let state = Mutex<(UInt64, UInt64, UInt64, UInt64)>({
-        var system = SystemRandomNumberGenerator()
-        return (system.next(), system.next(), system.next(), system.next() | 1)
-    }())
+    private static let state = Mutex<(UInt64, UInt64, UInt64, UInt64)>(
+        {
+            var system = SystemRandomNumberGenerator()
+            return (system.next(), system.next(), system.next(), system.next() | 1)
+        }())
 
     static func next() -> UInt64 {
         state.withLock { s in

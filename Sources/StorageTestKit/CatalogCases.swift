@@ -32,7 +32,8 @@ extension StorageConformance {
             await #expect(throws: StorageError.alreadyExists) { try await s.catalog.createProduct(p) }
         },
         Case(name: "batch read returns only existing products") { s in
-            let a = makeProduct(), b = makeProduct()
+            let a = makeProduct()
+            let b = makeProduct()
             try await s.catalog.createProduct(a)
             try await s.catalog.createProduct(b)
             let found = try await s.catalog.products(ids: [a.id, "nope", b.id])

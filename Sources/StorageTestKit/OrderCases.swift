@@ -6,7 +6,8 @@ import Testing
 extension StorageConformance {
     static let orderCases: [Case] = [
         Case(name: "placing an order takes stock and stores the order") { s in
-            let a = makeProduct(quantity: 5), b = makeProduct(quantity: 2)
+            let a = makeProduct(quantity: 5)
+            let b = makeProduct(quantity: 2)
             try await s.catalog.createProduct(a)
             try await s.catalog.createProduct(b)
             let order = makeOrder(products: [(a, 3), (b, 2)])
@@ -17,13 +18,17 @@ extension StorageConformance {
             #expect(try await s.orders.order(id: "missing") == nil)
         },
         Case(name: "an order short on any line takes nothing and names every short line") { s in
-            let a = makeProduct(quantity: 5), b = makeProduct(quantity: 1), c = makeProduct(quantity: 0)
+            let a = makeProduct(quantity: 5)
+            let b = makeProduct(quantity: 1)
+            let c = makeProduct(quantity: 0)
             for p in [a, b, c] { try await s.catalog.createProduct(p) }
             let order = makeOrder(products: [(a, 2), (b, 3), (c, 1)])
-            await #expect(throws: StorageError.outOfStock([
-                StockShortage(productId: b.id, requested: 3, available: 1),
-                StockShortage(productId: c.id, requested: 1, available: 0),
-            ])) {
+            await #expect(
+                throws: StorageError.outOfStock([
+                    StockShortage(productId: b.id, requested: 3, available: 1),
+                    StockShortage(productId: c.id, requested: 1, available: 0),
+                ])
+            ) {
                 try await s.orders.placeOrder(order, claim: nil, at: t0)
             }
             #expect(try await stock(s, a.id) == 5)
@@ -31,7 +36,8 @@ extension StorageConformance {
             #expect(try await s.orders.order(id: order.id) == nil)
         },
         Case(name: "an order for a deleted product takes nothing") { s in
-            let a = makeProduct(quantity: 5), gone = makeProduct(quantity: 5)
+            let a = makeProduct(quantity: 5)
+            let gone = makeProduct(quantity: 5)
             try await s.catalog.createProduct(a)
             let order = makeOrder(products: [(a, 1), (gone, 1)])
             await #expect(throws: StorageError.productNotFound(gone.id)) { try await s.orders.placeOrder(order, claim: nil, at: t0) }
@@ -66,14 +72,17 @@ extension StorageConformance {
             let claim = IdempotencyClaim(userId: "user-1", key: "k-look", requestHash: "h1", expiresAt: at(600))
             let order = makeOrder(products: [(a, 1)])
             _ = try await s.orders.placeOrder(order, claim: claim, at: t0)
-            #expect(try await s.orders.idempotencyRecord(userId: "user-1", key: "k-look", at: at(10)) == IdempotencyRecord(claim: claim, orderId: order.id))
+            #expect(
+                try await s.orders.idempotencyRecord(userId: "user-1", key: "k-look", at: at(10))
+                    == IdempotencyRecord(claim: claim, orderId: order.id))
             #expect(try await s.orders.idempotencyRecord(userId: "user-2", key: "k-look", at: at(10)) == nil, "keys are per user")
             #expect(try await s.orders.idempotencyRecord(userId: "user-1", key: "other", at: at(10)) == nil)
             #expect(try await s.orders.idempotencyRecord(userId: "user-1", key: "k-look", at: at(600)) == nil, "expired at its expiresAt")
         },
         Case(name: "returned stock never goes above the limit; what fits goes back") { s in
             let ceiling = Limits.stockRange.upperBound
-            let a = makeProduct(quantity: 10), b = makeProduct(quantity: 10)
+            let a = makeProduct(quantity: 10)
+            let b = makeProduct(quantity: 10)
             try await s.catalog.createProduct(a)
             try await s.catalog.createProduct(b)
             let order = makeOrder(products: [(a, 4), (b, 4)])
@@ -119,14 +128,16 @@ extension StorageConformance {
                 let order = makeOrder(products: [(a, 4)])
                 _ = try await s.orders.placeOrder(order, claim: nil, at: t0)
                 // Walk the order to `from` along the state machine.
-                let path: [OrderStatus] = switch from {
-                case .pendingPayment: []
-                case .paid: [.paid]
-                case .fulfilled: [.paid, .fulfilled]
-                case .cancelled: [.cancelled]
-                }
+                let path: [OrderStatus] =
+                    switch from {
+                    case .pendingPayment: []
+                    case .paid: [.paid]
+                    case .fulfilled: [.paid, .fulfilled]
+                    case .cancelled: [.cancelled]
+                    }
                 for step in path {
-                    _ = try await s.orders.transitionOrder(id: order.id, from: OrderStatus.sources(of: step), to: step, expiredBy: nil, at: at(1))
+                    _ = try await s.orders.transitionOrder(
+                        id: order.id, from: OrderStatus.sources(of: step), to: step, expiredBy: nil, at: at(1))
                 }
                 let stockBefore = try await stock(s, a.id)
                 if from.canTransition(to: to) {
@@ -136,7 +147,8 @@ extension StorageConformance {
                     #expect(try await stock(s, a.id) == stockBefore! + (to.returnsStock ? 4 : 0), "\(from) -> \(to)")
                 } else {
                     await #expect(throws: StorageError.invalidTransition(current: from), "\(from) -> \(to)") {
-                        try await s.orders.transitionOrder(id: order.id, from: OrderStatus.sources(of: to), to: to, expiredBy: nil, at: at(5))
+                        try await s.orders.transitionOrder(
+                            id: order.id, from: OrderStatus.sources(of: to), to: to, expiredBy: nil, at: at(5))
                     }
                     #expect(try await s.orders.order(id: order.id)?.status == from)
                     #expect(try await stock(s, a.id) == stockBefore)
@@ -157,7 +169,8 @@ extension StorageConformance {
             await #expect(throws: StorageError.invalidTransition(current: .pendingPayment)) {
                 try await s.orders.transitionOrder(id: notYet.id, from: [.pendingPayment], to: .cancelled, expiredBy: at(500), at: at(500))
             }
-            let expired = try await s.orders.transitionOrder(id: due.id, from: [.pendingPayment], to: .cancelled, expiredBy: at(500), at: at(500))
+            let expired = try await s.orders.transitionOrder(
+                id: due.id, from: [.pendingPayment], to: .cancelled, expiredBy: at(500), at: at(500))
             #expect(expired.status == .cancelled)
             #expect(try await stock(s, a.id) == 7)
             #expect(try await s.orders.dueOrders(now: at(500), limit: 10).isEmpty)

@@ -39,10 +39,12 @@ extension StorageConformance {
             #expect(try await events(s, order.id).isEmpty)
             let ok = makeOrder(products: [(p, 1)], at: at(1))
             _ = try await s.orders.placeOrder(ok, claim: nil, at: at(1))
-            _ = try await s.orders.transitionOrder(id: ok.id, from: [.pendingPayment], to: .cancelled, expiredBy: nil, cancelledBy: .shopper, at: at(2))
+            _ = try await s.orders.transitionOrder(
+                id: ok.id, from: [.pendingPayment], to: .cancelled, expiredBy: nil, cancelledBy: .shopper, at: at(2))
             // A second cancel is refused, and writes nothing.
             await #expect(throws: StorageError.invalidTransition(current: .cancelled)) {
-                _ = try await s.orders.transitionOrder(id: ok.id, from: [.pendingPayment], to: .cancelled, expiredBy: nil, cancelledBy: .admin, at: at(3))
+                _ = try await s.orders.transitionOrder(
+                    id: ok.id, from: [.pendingPayment], to: .cancelled, expiredBy: nil, cancelledBy: .admin, at: at(3))
             }
             let recorded = try await events(s, ok.id)
             #expect(recorded.map(\.type) == [.placed, .cancelled])
@@ -120,7 +122,8 @@ extension StorageConformance {
             #expect(try await s.outbox.orderEvents(orderId: order.id).first?.deliveries == [sent, failed])
             await #expect(throws: StorageError.notFound) {
                 _ = try await s.outbox.updateDelivery(
-                    orderId: order.id, key: key, expected: EventDelivery(name: "email:none", recipient: nil, nextAttemptAt: nil, createdAt: t0),
+                    orderId: order.id, key: key,
+                    expected: EventDelivery(name: "email:none", recipient: nil, nextAttemptAt: nil, createdAt: t0),
                     to: sent)
             }
         },

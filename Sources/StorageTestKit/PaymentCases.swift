@@ -4,7 +4,9 @@ import ShopStorage
 import Testing
 
 extension StorageConformance {
-    static func makePayment(for order: Order, id: String = "pi_" + UUID().uuidString.prefix(12).lowercased(), at date: Date = t0) -> PaymentRecord {
+    static func makePayment(for order: Order, id: String = "pi_" + UUID().uuidString.prefix(12).lowercased(), at date: Date = t0)
+        -> PaymentRecord
+    {
         PaymentRecord(
             id: id, orderId: order.id, userId: order.userId, provider: .simulated, status: .requiresPaymentMethod, amount: order.total,
             currency: order.currency, clientSecret: id + "_secret", createdAt: date, updatedAt: date)
@@ -43,13 +45,16 @@ extension StorageConformance {
             await #expect(throws: StorageError.invalidTransition(current: .paid)) {
                 try await s.orders.payOrder(orderId: order.id, paymentId: payment.id, at: at(11))
             }
-            await #expect(throws: StorageError.notFound) { try await s.orders.payOrder(orderId: "missing", paymentId: payment.id, at: at(11)) }
+            await #expect(throws: StorageError.notFound) {
+                try await s.orders.payOrder(orderId: "missing", paymentId: payment.id, at: at(11))
+            }
         },
         Case(name: "cancelling a PAID order returns its stock and marks the refund due in the same step") { s in
             let (p, order, payment) = try await orderWithPayment(s, units: 3)
             _ = try await s.orders.payOrder(orderId: order.id, paymentId: payment.id, at: at(10))
             #expect(try await stock(s, p.id) == 7)
-            let cancelled = try await s.orders.transitionOrder(id: order.id, from: [.pendingPayment, .paid], to: .cancelled, expiredBy: nil, at: at(20))
+            let cancelled = try await s.orders.transitionOrder(
+                id: order.id, from: [.pendingPayment, .paid], to: .cancelled, expiredBy: nil, at: at(20))
             #expect(cancelled.status == .cancelled)
             #expect(try await stock(s, p.id) == 10)
             let due = try #require(try await s.orders.payment(id: payment.id))
@@ -62,13 +67,16 @@ extension StorageConformance {
             #expect(try await s.orders.paymentsWithRefundDue(limit: 10).isEmpty)
             // A second report of the same refund (the gateway's charge.refunded after our own call) changes nothing.
             #expect(try await s.orders.recordRefund(paymentId: payment.id, refundedAmount: order.total, at: at(22)) == refunded)
-            #expect(try await s.orders.recordRefund(paymentId: payment.id, refundedAmount: 1, at: at(23)).refundedAmount == order.total, "never goes down")
+            #expect(
+                try await s.orders.recordRefund(paymentId: payment.id, refundedAmount: 1, at: at(23)).refundedAmount == order.total,
+                "never goes down")
         },
         Case(name: "a refund that keeps failing goes to the back of the queue") { s in
             var due: [String] = []
             for i in 0..<2 {
                 let (_, order, payment) = try await orderWithPayment(s, at: at(Double(i)))
-                _ = try await s.orders.transitionOrder(id: order.id, from: [.pendingPayment], to: .cancelled, expiredBy: nil, at: at(Double(10 + i)))
+                _ = try await s.orders.transitionOrder(
+                    id: order.id, from: [.pendingPayment], to: .cancelled, expiredBy: nil, at: at(Double(10 + i)))
                 #expect(try await s.orders.markRefundDue(paymentId: payment.id, at: at(Double(20 + i))))
                 due.append(payment.id)
             }
@@ -91,8 +99,12 @@ extension StorageConformance {
                 id: payment.id, status: .requiresPaymentMethod, failureCode: "insufficient_funds", failureMessage: "No money.", at: at(1))
             #expect(failed.failureCode == "insufficient_funds")
             #expect(failed.failureMessage == "No money.")
-            #expect(try await s.orders.updatePayment(id: payment.id, status: .canceled, failureCode: nil, failureMessage: nil, at: at(2)).status == .canceled)
-            #expect(try await s.orders.updatePayment(id: payment.id, status: .succeeded, failureCode: nil, failureMessage: nil, at: at(3)).status == .canceled)
+            #expect(
+                try await s.orders.updatePayment(id: payment.id, status: .canceled, failureCode: nil, failureMessage: nil, at: at(2)).status
+                    == .canceled)
+            #expect(
+                try await s.orders.updatePayment(id: payment.id, status: .succeeded, failureCode: nil, failureMessage: nil, at: at(3))
+                    .status == .canceled)
             await #expect(throws: StorageError.notFound) {
                 try await s.orders.updatePayment(id: "pi_missing", status: .succeeded, failureCode: nil, failureMessage: nil, at: at(3))
             }
@@ -106,12 +118,25 @@ extension StorageConformance {
         Case(name: "race: a success against cancels: the order moves once, stock returns once, a refund is due at most once") { s in
             for round in 0..<8 {
                 let (p, order, payment) = try await orderWithPayment(s, units: 1, at: at(Double(round)))
-                async let pay: Bool = { do { _ = try await s.orders.payOrder(orderId: order.id, paymentId: payment.id, at: at(50)); return true } catch { return false } }()
+                async let pay: Bool = {
+                    do {
+                        _ = try await s.orders.payOrder(orderId: order.id, paymentId: payment.id, at: at(50))
+                        return true
+                    } catch { return false }
+                }()
                 async let cancelA: Bool = {
-                    do { _ = try await s.orders.transitionOrder(id: order.id, from: [.pendingPayment, .paid], to: .cancelled, expiredBy: nil, at: at(50)); return true } catch { return false }
+                    do {
+                        _ = try await s.orders.transitionOrder(
+                            id: order.id, from: [.pendingPayment, .paid], to: .cancelled, expiredBy: nil, at: at(50))
+                        return true
+                    } catch { return false }
                 }()
                 async let cancelB: Bool = {
-                    do { _ = try await s.orders.transitionOrder(id: order.id, from: [.pendingPayment, .paid], to: .cancelled, expiredBy: nil, at: at(50)); return true } catch { return false }
+                    do {
+                        _ = try await s.orders.transitionOrder(
+                            id: order.id, from: [.pendingPayment, .paid], to: .cancelled, expiredBy: nil, at: at(50))
+                        return true
+                    } catch { return false }
                 }()
                 let (paid, a, b) = await (pay, cancelA, cancelB)
                 #expect([a, b].filter { $0 }.count == 1, "exactly one cancel moves the order")
@@ -124,7 +149,9 @@ extension StorageConformance {
         Case(name: "race: the same event delivered ten times at once is processed once") { s in
             let winners = await withTaskGroup(of: Bool.self) { group in
                 for i in 0..<10 {
-                    group.addTask { (try? await s.orders.markEventProcessed(id: "evt_race", at: at(Double(i)), keepUntil: at(3600))) ?? false }
+                    group.addTask {
+                        (try? await s.orders.markEventProcessed(id: "evt_race", at: at(Double(i)), keepUntil: at(3600))) ?? false
+                    }
                 }
                 return await group.reduce(0) { $0 + ($1 ? 1 : 0) }
             }

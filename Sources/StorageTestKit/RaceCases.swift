@@ -150,12 +150,14 @@ extension StorageConformance {
             let fourth = makeOrder(userId: "hoarder", products: [(p, 1)], at: at(21))
             _ = try await s.orders.placeOrder(fourth, claim: nil, maxOpenOrders: 3, at: at(21))
             await #expect(throws: StorageError.tooManyOpenOrders(limit: 3)) {
-                try await s.orders.placeOrder(makeOrder(userId: "hoarder", products: [(p, 1)], at: at(22)), claim: nil, maxOpenOrders: 3, at: at(22))
+                try await s.orders.placeOrder(
+                    makeOrder(userId: "hoarder", products: [(p, 1)], at: at(22)), claim: nil, maxOpenOrders: 3, at: at(22))
             }
             let payment = makePayment(for: placed[1])
             try await s.orders.createPayment(payment)
             _ = try await s.orders.payOrder(orderId: placed[1].id, paymentId: payment.id, at: at(23))
-            _ = try await s.orders.placeOrder(makeOrder(userId: "hoarder", products: [(p, 1)], at: at(24)), claim: nil, maxOpenOrders: 3, at: at(24))
-        },
+            _ = try await s.orders.placeOrder(
+                makeOrder(userId: "hoarder", products: [(p, 1)], at: at(24)), claim: nil, maxOpenOrders: 3, at: at(24))
+        }
     ]
 }

@@ -5,7 +5,8 @@ import Testing
 
 extension StorageConformance {
     static let address = Address(
-        name: "Ada Lovelace", line1: "1 Main St", line2: nil, city: "Portland", region: "OR", postalCode: "97201", country: "US", phone: nil)
+        name: "Ada Lovelace", line1: "1 Main St", line2: nil, city: "Portland", region: "OR", postalCode: "97201", country: "US", phone: nil
+    )
 
     static func settings(currency: String = "USD") -> StoreSettings {
         var settings = StoreSettings.builtInDefault
@@ -65,7 +66,9 @@ extension StorageConformance {
             moved.line1 = "2 Main St"
             let updated = try await s.addresses.updateAddress(userId: "u1", id: "addr-a", address: moved, at: at(5))
             #expect(updated.address == moved && updated.updatedAt == at(5) && updated.createdAt == t0)
-            await #expect(throws: StorageError.notFound) { try await s.addresses.updateAddress(userId: "u2", id: "addr-a", address: moved, at: at(6)) }
+            await #expect(throws: StorageError.notFound) {
+                try await s.addresses.updateAddress(userId: "u2", id: "addr-a", address: moved, at: at(6))
+            }
             await #expect(throws: StorageError.notFound) { try await s.addresses.deleteAddress(userId: "u2", id: "addr-a") }
             try await s.addresses.deleteAddress(userId: "u1", id: "addr-a")
             await #expect(throws: StorageError.notFound) { try await s.addresses.deleteAddress(userId: "u1", id: "addr-a") }
@@ -73,21 +76,25 @@ extension StorageConformance {
         },
         Case(name: "address book: the limit holds, counted in the same step, and frees up on delete") { s in
             for i in 0..<3 {
-                try await s.addresses.addAddress(SavedAddress(id: "l\(i)", userId: "u1", address: address, createdAt: at(Double(i)), updatedAt: t0), limit: 3)
+                try await s.addresses.addAddress(
+                    SavedAddress(id: "l\(i)", userId: "u1", address: address, createdAt: at(Double(i)), updatedAt: t0), limit: 3)
             }
             await #expect(throws: StorageError.tooManyAddresses(limit: 3)) {
-                try await s.addresses.addAddress(SavedAddress(id: "l3", userId: "u1", address: address, createdAt: at(3), updatedAt: t0), limit: 3)
+                try await s.addresses.addAddress(
+                    SavedAddress(id: "l3", userId: "u1", address: address, createdAt: at(3), updatedAt: t0), limit: 3)
             }
             try await s.addresses.addAddress(SavedAddress(id: "x0", userId: "u2", address: address, createdAt: t0, updatedAt: t0), limit: 3)
             try await s.addresses.deleteAddress(userId: "u1", id: "l0")
-            try await s.addresses.addAddress(SavedAddress(id: "l4", userId: "u1", address: address, createdAt: at(4), updatedAt: t0), limit: 3)
+            try await s.addresses.addAddress(
+                SavedAddress(id: "l4", userId: "u1", address: address, createdAt: at(4), updatedAt: t0), limit: 3)
             #expect(try await s.addresses.addresses(userId: "u1").map(\.id) == ["l1", "l2", "l4"])
             // Racing adds never pass the limit.
             let added = await withTaskGroup(of: Bool.self) { group in
                 for i in 0..<8 {
                     group.addTask {
                         (try? await s.addresses.addAddress(
-                            SavedAddress(id: "r\(i)", userId: "u3", address: address, createdAt: at(Double(10 + i)), updatedAt: t0), limit: 5)) != nil
+                            SavedAddress(id: "r\(i)", userId: "u3", address: address, createdAt: at(Double(10 + i)), updatedAt: t0),
+                            limit: 5)) != nil
                     }
                 }
                 return await group.reduce(0) { $0 + ($1 ? 1 : 0) }
@@ -128,7 +135,9 @@ extension StorageConformance {
             #expect(fulfilled.shipment == shipment)
             let stored = try #require(try await s.orders.order(id: order.id))
             #expect(stored.status == .fulfilled && stored.shipment == shipment && stored.shippingAddress == tricky)
-            #expect(try await s.orders.listOrders(userId: order.userId, status: .fulfilled, limit: 10, after: nil).items.map(\.id) == [order.id])
+            #expect(
+                try await s.orders.listOrders(userId: order.userId, status: .fulfilled, limit: 10, after: nil).items.map(\.id) == [order.id]
+            )
             await #expect(throws: StorageError.invalidTransition(current: .fulfilled)) {
                 try await s.orders.fulfilOrder(id: order.id, shipment: shipment, at: at(11))
             }

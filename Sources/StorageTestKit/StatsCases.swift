@@ -43,7 +43,8 @@ extension StorageConformance {
             try await s.orders.createPayment(pay2)
             _ = try await s.orders.payOrder(orderId: second.id, paymentId: pay2.id, at: at(day + 10))
             _ = try await s.orders.fulfilOrder(
-                id: first.id, shipment: Shipment(carrier: nil, trackingNumber: nil, trackingUrl: nil, shippedAt: at(day + 20)), at: at(day + 20))
+                id: first.id, shipment: Shipment(carrier: nil, trackingNumber: nil, trackingUrl: nil, shippedAt: at(day + 20)),
+                at: at(day + 20))
             _ = try await s.orders.transitionOrder(
                 id: second.id, from: [.paid], to: .cancelled, expiredBy: nil, cancelledBy: .admin, at: at(2 * day))
             _ = try await s.orders.recordRefund(paymentId: pay2.id, refundedAmount: 1_000, at: at(2 * day + 5))
@@ -59,14 +60,17 @@ extension StorageConformance {
             let all = try await s.stats.stats(from: day0, to: day0.adding(2))
             let usd = Dictionary((all.days["USD"] ?? []).map { ($0.date, $0) }, uniquingKeysWith: { a, _ in a })
             #expect(usd[day0.description] == DayFigures(date: day0.description, revenue: 2_300, placed: 2, paid: 1))
-            #expect(usd[day0.adding(1).description] == DayFigures(date: day0.adding(1).description, revenue: 1_000, placed: 1, paid: 1, fulfilled: 1))
+            #expect(
+                usd[day0.adding(1).description]
+                    == DayFigures(date: day0.adding(1).description, revenue: 1_000, placed: 1, paid: 1, fulfilled: 1))
             #expect(usd[day0.adding(2).description] == DayFigures(date: day0.adding(2).description, refunds: 1_000, cancelled: 1))
             #expect(all.days["EUR"] == [DayFigures(date: day0.adding(1).description, revenue: 1_500, placed: 1, paid: 1)])
             let sold = (all.products["USD"] ?? []).sorted { $0.name < $1.name }
-            #expect(sold == [
-                ProductSales(productId: lamp.id, name: "Lamp", units: 3, revenue: 3_000),
-                ProductSales(productId: mug.id, name: "Mug", units: 1, revenue: 300),
-            ])
+            #expect(
+                sold == [
+                    ProductSales(productId: lamp.id, name: "Lamp", units: 3, revenue: 3_000),
+                    ProductSales(productId: mug.id, name: "Mug", units: 1, revenue: 300),
+                ])
             #expect(all.products["EUR"] == [ProductSales(productId: euro.id, name: "Tasse", units: 3, revenue: 1_500)])
 
             // A period of the second day only.
@@ -81,6 +85,6 @@ extension StorageConformance {
             #expect(low.first?.quantity == 2)
             #expect(try await s.stats.lowStock(below: 9, limit: 10).map(\.id) == [mug.id, lamp.id])
             #expect(try await s.stats.lowStock(below: 9, limit: 1).map(\.id) == [mug.id])
-        },
+        }
     ]
 }

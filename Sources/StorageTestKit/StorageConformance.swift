@@ -18,7 +18,8 @@ public enum StorageConformance {
     }
 
     /// Every case, in a stable order.
-    public static let cases: [Case] = catalogCases + orderCases + userCases + raceCases + paymentCases + openOrderCases + shippingCases
+    public static let cases: [Case] =
+        catalogCases + orderCases + userCases + raceCases + paymentCases + openOrderCases + shippingCases
         + outboxCases + statsCases + variantCases
 
     // A fixed clock: cases pass explicit times, never sleep.

@@ -6,7 +6,8 @@ import Testing
 extension StorageConformance {
     static let userCases: [Case] = [
         Case(name: "users are found by id and email, and emails are unique") { s in
-            let user = UserRecord(id: "u1", email: "ada@example.com", name: "Ada", passwordHash: "$2b$hash", groups: ["admin"], createdAt: t0)
+            let user = UserRecord(
+                id: "u1", email: "ada@example.com", name: "Ada", passwordHash: "$2b$hash", groups: ["admin"], createdAt: t0)
             try await s.users.createUser(user)
             #expect(try await s.users.user(id: "u1") == user)
             #expect(try await s.users.user(email: "ada@example.com") == user)

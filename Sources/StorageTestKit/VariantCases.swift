@@ -11,12 +11,14 @@ extension StorageConformance {
         var variants: [ProductVariant] = []
         for (index, (size, colour)) in [("M", "Olive"), ("M", "Navy"), ("L", "Olive"), ("L", "Navy")].enumerated() {
             let variantId = Identifier.make(at: date)
-            variants.append(ProductVariant(
-                id: variantId, sku: "JKT-\(size)-\(colour)-\(variantId.suffix(8))", options: ["Size": size, "Colour": colour],
-                price: price + 100 * index, quantity: stock[index]))
+            variants.append(
+                ProductVariant(
+                    id: variantId, sku: "JKT-\(size)-\(colour)-\(variantId.suffix(8))", options: ["Size": size, "Colour": colour],
+                    price: price + 100 * index, quantity: stock[index]))
         }
         return Product(
-            id: id, name: "Field Jacket", description: "Waxed cotton.", currency: "USD", category: "outdoor", createdAt: date, updatedAt: date,
+            id: id, name: "Field Jacket", description: "Waxed cotton.", currency: "USD", category: "outdoor", createdAt: date,
+            updatedAt: date,
             options: options, variants: variants)
     }
 
@@ -63,10 +65,12 @@ extension StorageConformance {
             let p = makeJacket(stock: [4, 1, 6, 0])
             try await s.catalog.createProduct(p)
             let order = makeOrder(variants: [(p, p.variants[0], 2), (p, p.variants[1], 2), (p, p.variants[3], 1)])
-            await #expect(throws: StorageError.outOfStock([
-                StockShortage(productId: p.id, variantId: p.variants[1].id, requested: 2, available: 1),
-                StockShortage(productId: p.id, variantId: p.variants[3].id, requested: 1, available: 0),
-            ])) {
+            await #expect(
+                throws: StorageError.outOfStock([
+                    StockShortage(productId: p.id, variantId: p.variants[1].id, requested: 2, available: 1),
+                    StockShortage(productId: p.id, variantId: p.variants[3].id, requested: 1, available: 0),
+                ])
+            ) {
                 _ = try await s.orders.placeOrder(order, claim: nil, at: t0)
             }
             #expect(try await variantStock(s, p.id) == [4, 1, 6, 0])
@@ -103,7 +107,8 @@ extension StorageConformance {
             var kept = p.variants[0]
             kept.price = 9_900
             kept.quantity = 999  // ignored: a kept variant keeps its stock
-            let added = ProductVariant(id: Identifier.make(at: at(1)), sku: "JKT-XL-OLIVE", options: ["Size": "XL", "Colour": "Olive"], price: 15_000, quantity: 3)
+            let added = ProductVariant(
+                id: Identifier.make(at: at(1)), sku: "JKT-XL-OLIVE", options: ["Size": "XL", "Colour": "Olive"], price: 15_000, quantity: 3)
             let edit = ProductEdit(
                 id: p.id, name: "Field Jacket II", description: "d", currency: "USD", category: "outdoor",
                 options: [ProductOption(name: "Size", values: ["M", "XL"]), ProductOption(name: "Colour", values: ["Olive"])],
@@ -131,7 +136,8 @@ extension StorageConformance {
             var variants = p.variants
             variants[2].sku = "RENAMED-1"
             _ = try await s.catalog.replaceProduct(
-                ProductEdit(id: p.id, name: p.name, description: p.description, currency: "USD", category: p.category, options: p.options,
+                ProductEdit(
+                    id: p.id, name: p.name, description: p.description, currency: "USD", category: p.category, options: p.options,
                     variants: variants, expectedVersion: 1), at: at(1))
             try await s.catalog.createProduct(other)
             #expect(try await s.catalog.product(id: other.id)?.variants[0].sku == other.variants[0].sku)
@@ -159,7 +165,8 @@ extension StorageConformance {
         Case(name: "variants: a variant's image is its own; the product's stays") { s in
             let p = makeJacket()
             try await s.catalog.createProduct(p)
-            let withImage = try await s.catalog.setProductImage(id: p.id, variantId: p.variants[1].id, imageUrl: "https://img.example/navy.webp", at: at(1))
+            let withImage = try await s.catalog.setProductImage(
+                id: p.id, variantId: p.variants[1].id, imageUrl: "https://img.example/navy.webp", at: at(1))
             #expect(withImage.variants.map(\.imageUrl) == [nil, "https://img.example/navy.webp", nil, nil] && withImage.imageUrl == nil)
             #expect(withImage.version == 2)
             await #expect(throws: StorageError.variantNotFound(productId: p.id, variantId: "nope")) {
@@ -173,10 +180,13 @@ extension StorageConformance {
                 for i in 0..<50 {
                     group.addTask {
                         do {
-                            _ = try await s.orders.placeOrder(makeOrder(userId: "buyer-\(i)", variants: [(p, p.variants[0], 1)]), claim: nil, at: t0)
+                            _ = try await s.orders.placeOrder(
+                                makeOrder(userId: "buyer-\(i)", variants: [(p, p.variants[0], 1)]), claim: nil, at: t0)
                             return true
                         } catch {
-                            let soldOut = StorageError.outOfStock([StockShortage(productId: p.id, variantId: p.variants[0].id, requested: 1, available: 0)])
+                            let soldOut = StorageError.outOfStock([
+                                StockShortage(productId: p.id, variantId: p.variants[0].id, requested: 1, available: 0)
+                            ])
                             #expect((error as? StorageError) == soldOut)
                             return false
                         }

@@ -36,11 +36,12 @@ public enum TestService: String, Sendable {
     public struct Missing: Error, CustomStringConvertible {
         public let service: TestService
         public var description: String {
-            let program = switch service {
-            case .moto: "moto_server"
-            case .localstripe: "localstripe"
-            case .smtp: "aiosmtpd (scripts/smtp-server)"
-            }
+            let program =
+                switch service {
+                case .moto: "moto_server"
+                case .localstripe: "localstripe"
+                case .smtp: "aiosmtpd (scripts/smtp-server)"
+                }
             return "\(service.rawValue) is not set: run the suite through ./scripts/test, which starts \(program)"
         }
     }

@@ -3,10 +3,10 @@ import DynamoDBStore
 import Foundation
 import Identity
 import Logging
+import ServiceLifecycle
 import ShopAPI
 import ShopAssembly
 import ShopDomain
-import ServiceLifecycle
 import ShopLocal
 import ShopTelemetry
 
@@ -23,7 +23,7 @@ struct Shop: AsyncParsableCommand {
 /// variable of the same meaning. This is the only place `shop` reads the environment.
 func parseConfiguration(overrides: [String: String?]) throws -> ShopConfiguration {
     var environment = ProcessInfo.processInfo.environment
-    for case let (name, value?) in overrides { environment[name] = value }
+    for case (let name, let value?) in overrides { environment[name] = value }
     do {
         return try ShopConfiguration(environment: environment)
     } catch {
@@ -95,7 +95,9 @@ struct Serve: AsyncParsableCommand {
                 let reachable = ["0.0.0.0", "::", ""].contains(host) ? "127.0.0.1" : host
                 simulator?.useDefaultWebhookURL("http://\(reachable):\(port)/payment/webhook")
                 logger.notice("ServerlessShop is listening on http://\(host):\(port) (data in \(dataDir))")
-                logger.notice("Create an admin with: swift run shop admin create --email you@example.com --password '<password>' --data-dir \(dataDir)")
+                logger.notice(
+                    "Create an admin with: swift run shop admin create --email you@example.com --password '<password>' --data-dir \(dataDir)"
+                )
             })
         try await app.runService()
     }
@@ -106,7 +108,9 @@ struct Admin: AsyncParsableCommand {
 
     struct Create: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Create an admin account (local identity store, or the Cognito pool with SHOP_IDENTITY=cognito); the server may be running.")
+            abstract:
+                "Create an admin account (local identity store, or the Cognito pool with SHOP_IDENTITY=cognito); the server may be running."
+        )
 
         @OptionGroup var store: StoreOptions
         @Option(help: "The admin's email.") var email: String
@@ -170,7 +174,9 @@ struct Mail: AsyncParsableCommand {
 
         func run() async throws {
             let configuration = try store.configuration()
-            if case .off = configuration.events.mail { throw ValidationError("SHOP_MAIL=off: set SHOP_MAIL (file, smtp or ses) to send emails.") }
+            if case .off = configuration.events.mail {
+                throw ValidationError("SHOP_MAIL=off: set SHOP_MAIL (file, smtp or ses) to send emails.")
+            }
             let stack = try await LocalHost.assemble(configuration, logger: makeLogger(configuration))
             let sent: Int
             do {
@@ -224,7 +230,8 @@ struct Seed: AsyncParsableCommand {
 }
 
 struct AWS: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "aws", abstract: "Work with the AWS backends.", subcommands: [CreateTables.self, Migrate.self])
+    static let configuration = CommandConfiguration(
+        commandName: "aws", abstract: "Work with the AWS backends.", subcommands: [CreateTables.self, Migrate.self])
 
     struct CreateTables: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
@@ -255,12 +262,16 @@ struct AWS: AsyncParsableCommand {
 
         @Option(help: "DynamoDB endpoint (SHOP_DYNAMODB_ENDPOINT, default the region's).") var endpoint: String?
         @Flag(name: .customLong("dry-run"), help: "Print what would be done; change nothing.") var dryRun = false
-        @Flag(name: .customLong("backfills-only"), help: "Only the backfills: no table or index changes (the deployed stack's tables belong to CloudFormation).")
+        @Flag(
+            name: .customLong("backfills-only"),
+            help: "Only the backfills: no table or index changes (the deployed stack's tables belong to CloudFormation).")
         var backfillsOnly = false
         @Option(name: .customLong("write-rate"), help: "Item writes a second the backfills may make.") var writeRate: Double = 25
 
         func run() async throws {
-            guard writeRate > 0, writeRate.isFinite else { throw ValidationError("--write-rate must be a positive number of writes a second") }
+            guard writeRate > 0, writeRate.isFinite else {
+                throw ValidationError("--write-rate must be a positive number of writes a second")
+            }
             let configuration = try parseConfiguration(overrides: ["SHOP_STORE": "dynamodb", "SHOP_DYNAMODB_ENDPOINT": endpoint])
             guard case .dynamodb(let settings) = configuration.store else { return }
             let store = ShopAssembly.dynamoDB(settings, httpClient: .shared, logger: makeLogger(configuration))

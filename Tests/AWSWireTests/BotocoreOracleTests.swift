@@ -48,8 +48,11 @@ import Testing
     static func load() throws -> Oracle? {
         guard let path = referencePath("SHOP_TEST_PRESIGN_ORACLE") else { return nil }
         let oracle = try JSONDecoder().decode(Oracle.self, from: Data(contentsOf: URL(fileURLWithPath: path)))
-        let pinned = try readText(#filePath.replacingOccurrences(of: "Tests/AWSWireTests/BotocoreOracleTests.swift", with: "scripts/requirements-test.txt"))
-        #expect(pinned.contains("botocore==\(oracle.botocore)"), "the oracle was made by botocore \(oracle.botocore), not the pinned version: rerun scripts/aws-vectors")
+        let pinned = try readText(
+            #filePath.replacingOccurrences(of: "Tests/AWSWireTests/BotocoreOracleTests.swift", with: "scripts/requirements-test.txt"))
+        #expect(
+            pinned.contains("botocore==\(oracle.botocore)"),
+            "the oracle was made by botocore \(oracle.botocore), not the pinned version: rerun scripts/aws-vectors")
         return oracle
     }
 
@@ -62,13 +65,17 @@ import Testing
         #expect(oracle.cases.count >= 10)
         var equal = 0
         for c in oracle.cases {
-            let signer = SigV4Signer(credentials: AWSCredentials(accessKeyId: c.accessKeyId, secretAccessKey: c.secretAccessKey, sessionToken: c.sessionToken), region: c.region, service: c.service)
+            let signer = SigV4Signer(
+                credentials: AWSCredentials(accessKeyId: c.accessKeyId, secretAccessKey: c.secretAccessKey, sessionToken: c.sessionToken),
+                region: c.region, service: c.service)
             if let key = c.key {
                 // Our key encoding builds the same URL botocore's S3 serializer does.
                 let built = c.endpoint + "/" + c.bucket + "/" + AWSURI.encodePath(key) + (c.query.isEmpty ? "" : "?" + c.query)
                 #expect(built == c.url, "\(c.name): object URL")
             }
-            let url = signer.presignedURL(method: c.method, url: c.url, headers: Self.pairs(c.headers), expires: c.expires, date: Date(timeIntervalSince1970: TimeInterval(c.epochSeconds)))
+            let url = signer.presignedURL(
+                method: c.method, url: c.url, headers: Self.pairs(c.headers), expires: c.expires,
+                date: Date(timeIntervalSince1970: TimeInterval(c.epochSeconds)))
             #expect(url == c.expectedURL, "\(c.name)")
             if url == c.expectedURL { equal += 1 }
         }
@@ -80,8 +87,12 @@ import Testing
         #expect(oracle.headerCases.count >= 5)
         var equal = 0
         for c in oracle.headerCases {
-            let signer = SigV4Signer(credentials: AWSCredentials(accessKeyId: c.accessKeyId, secretAccessKey: c.secretAccessKey, sessionToken: c.sessionToken), region: c.region, service: c.service)
-            let added = signer.signedHeaders(method: c.method, url: c.url, headers: Self.pairs(c.headers), body: Array(c.body.utf8), date: Date(timeIntervalSince1970: TimeInterval(c.epochSeconds)), includeContentSHA256: c.service == "s3")
+            let signer = SigV4Signer(
+                credentials: AWSCredentials(accessKeyId: c.accessKeyId, secretAccessKey: c.secretAccessKey, sessionToken: c.sessionToken),
+                region: c.region, service: c.service)
+            let added = signer.signedHeaders(
+                method: c.method, url: c.url, headers: Self.pairs(c.headers), body: Array(c.body.utf8),
+                date: Date(timeIntervalSince1970: TimeInterval(c.epochSeconds)), includeContentSHA256: c.service == "s3")
             let got = added.map { [$0.0.lowercased(), $0.1] }.sorted { $0[0] < $1[0] }
             let expected = c.expectedHeaders.map { [$0[0].lowercased(), $0[1]] }.sorted { $0[0] < $1[0] }
             #expect(got == expected, "\(c.name)")

@@ -40,7 +40,9 @@ actor FaultServer {
     /// The body of a successful answer.
     let successBody: String
 
-    init(faults: [Fault], credentials: AWSCredentials, region: String = "us-east-1", service: String = "dynamodb", successBody: String = "{}") {
+    init(
+        faults: [Fault], credentials: AWSCredentials, region: String = "us-east-1", service: String = "dynamodb", successBody: String = "{}"
+    ) {
         self.faults = faults
         self.credentials = credentials
         self.region = region
@@ -53,14 +55,18 @@ actor FaultServer {
         attempts += 1
         received.append(request)
         if !faults.isEmpty { return faults.removeFirst() }
-        if let target = request.target, ["PutItem", "UpdateItem", "DeleteItem", "TransactWriteItems"].contains(where: { target.hasSuffix("." + $0) }) {
+        if let target = request.target,
+            ["PutItem", "UpdateItem", "DeleteItem", "TransactWriteItems"].contains(where: { target.hasSuffix("." + $0) })
+        {
             appliedWrites += 1
         }
         return nil
     }
 
     /// Runs a live server on 127.0.0.1 (a free port) for the duration of `body`.
-    static func run<Value: Sendable>(_ server: FaultServer, _ body: @Sendable (_ endpoint: String) async throws -> Value) async throws -> Value {
+    static func run<Value: Sendable>(_ server: FaultServer, _ body: @Sendable (_ endpoint: String) async throws -> Value) async throws
+        -> Value
+    {
         let router = Router()
         router.post("/") { request, _ -> Response in
             let bytes = Array(try await request.body.collect(upTo: 1 << 20).readableBytesView)
@@ -76,7 +82,9 @@ actor FaultServer {
             )
             switch await server.next(received) {
             case nil:
-                return Response(status: .ok, headers: [.contentType: "application/x-amz-json-1.0"], body: .init(byteBuffer: ByteBuffer(string: server.successBody)))
+                return Response(
+                    status: .ok, headers: [.contentType: "application/x-amz-json-1.0"],
+                    body: .init(byteBuffer: ByteBuffer(string: server.successBody)))
             case .error(let status, let json, let extra)?:
                 var fields: HTTPFields = [:]
                 if json != nil { fields[.contentType] = "application/x-amz-json-1.0" }
@@ -98,11 +106,13 @@ actor FaultServer {
     /// Recomputes the signature from the headers the request actually carried (Host included).
     nonisolated func verify(headers: [(String, String)], path: String, body: [UInt8]) -> Bool {
         guard let authorization = headers.values("authorization").first,
-              let dateText = headers.values("x-amz-date").first,
-              let date = Self.parseAmzDate(dateText),
-              let signedPart = authorization.split(separator: " ").first(where: { $0.hasPrefix("SignedHeaders=") })
+            let dateText = headers.values("x-amz-date").first,
+            let date = Self.parseAmzDate(dateText),
+            let signedPart = authorization.split(separator: " ").first(where: { $0.hasPrefix("SignedHeaders=") })
         else { return false }
-        let names = signedPart.dropFirst("SignedHeaders=".count).trimmingCharacters(in: CharacterSet(charactersIn: ",")).split(separator: ";").map(String.init)
+        let names = signedPart.dropFirst("SignedHeaders=".count).trimmingCharacters(in: CharacterSet(charactersIn: ",")).split(
+            separator: ";"
+        ).map(String.init)
         let signedHeaders = headers.filter { names.contains($0.0.lowercased()) }
         guard let host = headers.values("host").first else { return false }
         let signer = SigV4Signer(credentials: credentials, region: region, service: service)

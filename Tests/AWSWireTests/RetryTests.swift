@@ -13,11 +13,16 @@ import Testing
     static let credentials = AWSCredentials(accessKeyId: "AKIDTEST", secretAccessKey: "secret", sessionToken: "session-token")
     static let fastRetry = RetryPolicy(maxAttempts: 5, baseDelay: .milliseconds(1), maxDelay: .milliseconds(4))
 
-    static func client(_ httpClient: HTTPClient, endpoint: String, retry: RetryPolicy = fastRetry, timeout: Duration = .seconds(5)) -> AWSJSONClient {
-        AWSJSONClient.dynamoDB(httpClient: httpClient, region: "us-east-1", credentials: credentials, endpoint: endpoint, retry: retry, timeout: timeout)
+    static func client(_ httpClient: HTTPClient, endpoint: String, retry: RetryPolicy = fastRetry, timeout: Duration = .seconds(5))
+        -> AWSJSONClient
+    {
+        AWSJSONClient.dynamoDB(
+            httpClient: httpClient, region: "us-east-1", credentials: credentials, endpoint: endpoint, retry: retry, timeout: timeout)
     }
 
-    static func withHTTPClient<Value>(connectTimeout: Duration = .seconds(2), _ body: (HTTPClient) async throws -> Value) async throws -> Value {
+    static func withHTTPClient<Value>(connectTimeout: Duration = .seconds(2), _ body: (HTTPClient) async throws -> Value) async throws
+        -> Value
+    {
         let httpClient = AWSSender.makeHTTPClient(connectTimeout: connectTimeout)
         do {
             let value = try await body(httpClient)
@@ -64,7 +69,10 @@ import Testing
     }
 
     @Test func mixedFaultsUseEveryAttempt() async throws {
-        let faults: [FaultServer.Fault] = [.aws("ThrottlingException"), .aws("ProvisionedThroughputExceededException"), .error(status: 500, body: nil), .error(status: 503, body: nil)]
+        let faults: [FaultServer.Fault] = [
+            .aws("ThrottlingException"), .aws("ProvisionedThroughputExceededException"), .error(status: 500, body: nil),
+            .error(status: 503, body: nil),
+        ]
         let server = FaultServer(faults: faults, credentials: Self.credentials)
         try await FaultServer.run(server) { endpoint in
             try await Self.withHTTPClient { http in
@@ -76,7 +84,9 @@ import Testing
     }
 
     @Test func givesUpAfterMaxAttemptsWithTheTypedError() async throws {
-        let server = FaultServer(faults: Array(repeating: .aws("ProvisionedThroughputExceededException", message: "slow down"), count: 10), credentials: Self.credentials)
+        let server = FaultServer(
+            faults: Array(repeating: .aws("ProvisionedThroughputExceededException", message: "slow down"), count: 10),
+            credentials: Self.credentials)
         let policy = RetryPolicy(maxAttempts: 3, baseDelay: .milliseconds(1), maxDelay: .milliseconds(2))
         try await FaultServer.run(server) { endpoint in
             try await Self.withHTTPClient { http in
@@ -107,7 +117,8 @@ import Testing
         FinalCase(type: "ResourceNotFoundException", messageKey: "message"),
     ])
     func nonRetryableErrorsAreNotRetried(_ final: FinalCase) async throws {
-        let server = FaultServer(faults: [.aws(final.type, message: "why \(final.type)", messageKey: final.messageKey)], credentials: Self.credentials)
+        let server = FaultServer(
+            faults: [.aws(final.type, message: "why \(final.type)", messageKey: final.messageKey)], credentials: Self.credentials)
         try await FaultServer.run(server) { endpoint in
             try await Self.withHTTPClient { http in
                 let error = await #expect(throws: AWSError.self) {
@@ -149,7 +160,11 @@ import Testing
                 #expect(reasons[0].item == nil)
                 #expect(reasons[1].item?["Quantity"] == .object(["N": .string("1")]))
                 // The item as JSON decodes into a typed attribute-value map.
-                struct Attribute: Decodable, Equatable { var S: String?; var N: String?; var L: [Attribute]? }
+                struct Attribute: Decodable, Equatable {
+                    var S: String?
+                    var N: String?
+                    var L: [Attribute]?
+                }
                 let item = try reasons[1].itemJSON.map { try JSONDecoder().decode([String: Attribute].self, from: Data($0)) }
                 #expect(item?["ProductID"] == Attribute(S: "p-2"))
                 #expect(item?["Tags"]?.L == [Attribute(S: "a")])
@@ -159,14 +174,18 @@ import Testing
         #expect(await server.appliedWrites == 0)
     }
 
-    struct Input: Encodable { var TableName: String; var Key: [String: [String: String]] }
+    struct Input: Encodable {
+        var TableName: String
+        var Key: [String: [String: String]]
+    }
     struct Output: Decodable { var Item: [String: [String: String]]? }
 
     @Test func typedCallSendsTheJSONProtocolHeaders() async throws {
         let server = FaultServer(faults: [], credentials: Self.credentials, successBody: #"{"Item":{"ProductID":{"S":"p/1"}}}"#)
         let output = try await FaultServer.run(server) { endpoint in
             try await Self.withHTTPClient { http in
-                try await Self.client(http, endpoint: endpoint).call("GetItem", Input(TableName: "Products", Key: ["ProductID": ["S": "p/1"]]), as: Output.self)
+                try await Self.client(http, endpoint: endpoint).call(
+                    "GetItem", Input(TableName: "Products", Key: ["ProductID": ["S": "p/1"]]), as: Output.self)
             }
         }
         #expect(output.Item?["ProductID"]?["S"] == "p/1")
@@ -177,15 +196,20 @@ import Testing
         #expect(request.headers.values("x-amz-security-token") == ["session-token"])
         let authorization = request.headers.values("authorization").first ?? ""
         #expect(authorization.contains("Credential=AKIDTEST/"))
-        #expect(authorization.contains("/us-east-1/dynamodb/aws4_request, SignedHeaders=content-type;host;x-amz-date;x-amz-security-token;x-amz-target, "))
+        #expect(
+            authorization.contains(
+                "/us-east-1/dynamodb/aws4_request, SignedHeaders=content-type;host;x-amz-date;x-amz-security-token;x-amz-target, "))
         #expect(String(decoding: request.body, as: UTF8.self).contains(#""Key":{"ProductID":{"S":"p/1"}}"#))
     }
 
     @Test func json11ForCognito() async throws {
-        let server = FaultServer(faults: [.error(status: 400, body: #"{"__type":"UsernameExistsException","message":"User already exists"}"#)], credentials: Self.credentials, service: "cognito-idp")
+        let server = FaultServer(
+            faults: [.error(status: 400, body: #"{"__type":"UsernameExistsException","message":"User already exists"}"#)],
+            credentials: Self.credentials, service: "cognito-idp")
         try await FaultServer.run(server) { endpoint in
             try await Self.withHTTPClient { http in
-                let client = AWSJSONClient.cognitoIdentityProvider(httpClient: http, region: "us-east-1", credentials: Self.credentials, endpoint: endpoint, retry: Self.fastRetry)
+                let client = AWSJSONClient.cognitoIdentityProvider(
+                    httpClient: http, region: "us-east-1", credentials: Self.credentials, endpoint: endpoint, retry: Self.fastRetry)
                 let error = await #expect(throws: AWSError.self) {
                     try await client.call("SignUp", body: Array("{}".utf8))
                 }
@@ -252,7 +276,8 @@ import Testing
         try await FaultServer.run(server) { endpoint in
             try await Self.withHTTPClient { http in
                 let error = await #expect(throws: AWSError.self) {
-                    try await Self.client(http, endpoint: endpoint, timeout: .seconds(1)).call("SignUp", body: Self.putItem, safety: .notAfterSend)
+                    try await Self.client(http, endpoint: endpoint, timeout: .seconds(1)).call(
+                        "SignUp", body: Self.putItem, safety: .notAfterSend)
                 }
                 #expect(error?.code == .transportError)
                 #expect(error?.outcomeUnknown == true)
@@ -289,13 +314,18 @@ import Testing
 
 @Suite struct ErrorDecodingTests {
     @Test func typeFromHeaderWhenBodyHasNone() {
-        let error = AWSError.decode(statusCode: 400, headers: [("x-amzn-ErrorType", "ValidationException:http://internal.amazon.com/coral/com.amazon.coral.validate/")], body: Array(#"{"message":"bad"}"#.utf8))
+        let error = AWSError.decode(
+            statusCode: 400,
+            headers: [("x-amzn-ErrorType", "ValidationException:http://internal.amazon.com/coral/com.amazon.coral.validate/")],
+            body: Array(#"{"message":"bad"}"#.utf8))
         #expect(error.type == "ValidationException")
         #expect(error.message == "bad")
     }
 
     @Test func bareTypeAndCapitalMessage() {
-        let error = AWSError.decode(statusCode: 400, headers: [], body: Array(#"{"__type":"ResourceNotFoundException","Message":"Requested resource not found"}"#.utf8))
+        let error = AWSError.decode(
+            statusCode: 400, headers: [],
+            body: Array(#"{"__type":"ResourceNotFoundException","Message":"Requested resource not found"}"#.utf8))
         #expect(error.type == "ResourceNotFoundException")
         #expect(error.message == "Requested resource not found")
         #expect(!error.isRetryable)
@@ -314,9 +344,11 @@ import Testing
     }
 
     @Test func cancellationReasonsOnlyForTransactionCanceled() {
-        let other = AWSError.decode(statusCode: 400, headers: [], body: Array(#"{"__type":"x#ValidationException","message":"m","CancellationReasons":[]}"#.utf8))
+        let other = AWSError.decode(
+            statusCode: 400, headers: [], body: Array(#"{"__type":"x#ValidationException","message":"m","CancellationReasons":[]}"#.utf8))
         #expect(other.cancellationReasons == nil)
-        let noReasons = AWSError.decode(statusCode: 400, headers: [], body: Array(#"{"__type":"x#TransactionCanceledException","message":"m"}"#.utf8))
+        let noReasons = AWSError.decode(
+            statusCode: 400, headers: [], body: Array(#"{"__type":"x#TransactionCanceledException","message":"m"}"#.utf8))
         #expect(noReasons.cancellationReasons == [])
     }
 }

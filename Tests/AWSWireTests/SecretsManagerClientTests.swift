@@ -21,7 +21,9 @@ struct SecretsManagerClientTests {
         if let string { input["SecretString"] = .string(string) }
         if let binary { input["SecretBinary"] = .string(Data(binary).base64EncodedString()) }
         let output = try await client.client.call("CreateSecret", JSONValue.object(input), as: JSONValue.self)
-        guard case .object(let body) = output, case .string(let arn)? = body["ARN"] else { throw AWSConfigurationError(description: "CreateSecret: \(output)") }
+        guard case .object(let body) = output, case .string(let arn)? = body["ARN"] else {
+            throw AWSConfigurationError(description: "CreateSecret: \(output)")
+        }
         return arn
     }
 
@@ -35,7 +37,8 @@ struct SecretsManagerClientTests {
 
         // A new version is what the next read (the next cold start) gets.
         _ = try await client.client.call(
-            "PutSecretValue", JSONValue.object(["SecretId": .string(arn), "SecretString": .string("rotated-value-0123456")]), as: JSONValue.self)
+            "PutSecretValue", JSONValue.object(["SecretId": .string(arn), "SecretString": .string("rotated-value-0123456")]),
+            as: JSONValue.self)
         #expect(try await client.secretString(id: arn) == "rotated-value-0123456")
     }
 

@@ -15,10 +15,22 @@ import Testing
     /// botocore's TESTS_TO_IGNORE, with its reasons. The test checks this list against the copy of
     /// botocore's test file that scripts/aws-vectors keeps beside the suite.
     static let skipped: [(name: String, reason: String)] = [
-        ("normalize-path/get-space", "bad request-line syntax (a raw space in the path): Python's HTTP parser, which botocore's runner uses to read the .req, rejects it"),
-        ("get-vanilla-query-order-key-case", "repeated query keys: botocore's runner keeps query parameters in a dict, and the SDKs do not support repeated keys"),
-        ("get-vanilla-query-order-key", "repeated query keys: botocore's runner keeps query parameters in a dict, and the SDKs do not support repeated keys"),
-        ("get-vanilla-query-order-value", "repeated query keys: botocore's runner keeps query parameters in a dict, and the SDKs do not support repeated keys"),
+        (
+            "normalize-path/get-space",
+            "bad request-line syntax (a raw space in the path): Python's HTTP parser, which botocore's runner uses to read the .req, rejects it"
+        ),
+        (
+            "get-vanilla-query-order-key-case",
+            "repeated query keys: botocore's runner keeps query parameters in a dict, and the SDKs do not support repeated keys"
+        ),
+        (
+            "get-vanilla-query-order-key",
+            "repeated query keys: botocore's runner keeps query parameters in a dict, and the SDKs do not support repeated keys"
+        ),
+        (
+            "get-vanilla-query-order-value",
+            "repeated query keys: botocore's runner keeps query parameters in a dict, and the SDKs do not support repeated keys"
+        ),
     ]
 
     /// The suite's own .sreq for this case carries a signature that disagrees with its .authz
@@ -46,7 +58,9 @@ import Testing
                 for problem in problems { Issue.record("\(name): \(problem)") }
             }
         }
-        print("aws4_testsuite: \(passed)/\(toRun.count) passed, \(failed.count) failed, \(Self.skipped.count) skipped as botocore skips them (\(cases.count) cases in all)")
+        print(
+            "aws4_testsuite: \(passed)/\(toRun.count) passed, \(failed.count) failed, \(Self.skipped.count) skipped as botocore skips them (\(cases.count) cases in all)"
+        )
         for (name, reason) in Self.skipped { print("  skipped \(name): \(reason)") }
         #expect(failed.isEmpty, "failed cases: \(failed)")
         #expect(passed == cases.count - Self.skipped.count)
@@ -96,15 +110,20 @@ import Testing
         let token = expectedCanonical.split(separator: "\n", omittingEmptySubsequences: false)
             .first { $0.hasPrefix("x-amz-security-token:") }
             .map { String($0.dropFirst("x-amz-security-token:".count)) }
-        let signer = SigV4Signer(credentials: AWSCredentials(accessKeyId: accessKey, secretAccessKey: secretKey, sessionToken: token), region: region, service: service)
+        let signer = SigV4Signer(
+            credentials: AWSCredentials(accessKeyId: accessKey, secretAccessKey: secretKey, sessionToken: token), region: region,
+            service: service)
         let result = signer.sign(method: request.method, url: request.botocoreURL, headers: request.headers, body: request.body, date: date)
 
         var problems: [String] = []
         if result.canonicalRequest != expectedCanonical {
-            problems.append("canonical request\n  got:      \(result.canonicalRequest.debugDescription)\n  expected: \(expectedCanonical.debugDescription)")
+            problems.append(
+                "canonical request\n  got:      \(result.canonicalRequest.debugDescription)\n  expected: \(expectedCanonical.debugDescription)"
+            )
         }
         if result.stringToSign != expectedStringToSign {
-            problems.append("string to sign\n  got:      \(result.stringToSign.debugDescription)\n  expected: \(expectedStringToSign.debugDescription)")
+            problems.append(
+                "string to sign\n  got:      \(result.stringToSign.debugDescription)\n  expected: \(expectedStringToSign.debugDescription)")
         }
         if result.authorization != expectedAuthorization {
             problems.append("authorization\n  got:      \(result.authorization)\n  expected: \(expectedAuthorization)")
@@ -117,7 +136,9 @@ import Testing
             let present = signed.headers.values(header)
             if header == "Authorization" {
                 if sreqAuthorizationKnownWrong.contains(name) {
-                    if present == [value] { problems.append("the .sreq's Authorization is now right: drop \(name) from sreqAuthorizationKnownWrong") }
+                    if present == [value] {
+                        problems.append("the .sreq's Authorization is now right: drop \(name) from sreqAuthorizationKnownWrong")
+                    }
                     continue
                 }
             }

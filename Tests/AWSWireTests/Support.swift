@@ -8,9 +8,13 @@ func referencePath(_ variable: String, sourceLocation: SourceLocation = #_source
         return value
     }
     if environment["CI"] != nil {
-        Issue.record("\(variable) is not set under CI: scripts/test must run scripts/aws-vectors and export it before `swift test`", sourceLocation: sourceLocation)
+        Issue.record(
+            "\(variable) is not set under CI: scripts/test must run scripts/aws-vectors and export it before `swift test`",
+            sourceLocation: sourceLocation)
     } else {
-        Issue.record("\(variable) is not set: run `eval \"$(scripts/aws-vectors)\"` (downloads the pinned botocore and writes the references), then run the tests again", sourceLocation: sourceLocation)
+        Issue.record(
+            "\(variable) is not set: run `eval \"$(scripts/aws-vectors)\"` (downloads the pinned botocore and writes the references), then run the tests again",
+            sourceLocation: sourceLocation)
     }
     return nil
 }

@@ -1,9 +1,10 @@
-@testable import AWSWire
 import AsyncHTTPClient
 import CoreMetrics
 import Foundation
 import ShopTelemetry
 import Testing
+
+@testable import AWSWire
 
 #if canImport(Glibc)
 import Glibc
@@ -62,7 +63,10 @@ final class RecordingFactory: MetricsFactory, @unchecked Sendable {
     final class Handler: CounterHandler, TimerHandler, RecorderHandler, MeterHandler, FloatingPointCounterHandler, @unchecked Sendable {
         let factory: RecordingFactory
         let key: String
-        init(_ factory: RecordingFactory, _ key: String) { self.factory = factory; self.key = key }
+        init(_ factory: RecordingFactory, _ key: String) {
+            self.factory = factory
+            self.key = key
+        }
         func increment(by amount: Int64) { factory.lock.withLock { factory.counters[key, default: 0] += amount } }
         func increment(by amount: Double) { increment(by: Int64(amount)) }
         func reset() {}
@@ -75,8 +79,12 @@ final class RecordingFactory: MetricsFactory, @unchecked Sendable {
     }
 
     func makeCounter(label: String, dimensions: [(String, String)]) -> any CounterHandler { Handler(self, Self.key(label, dimensions)) }
-    func makeFloatingPointCounter(label: String, dimensions: [(String, String)]) -> any FloatingPointCounterHandler { Handler(self, Self.key(label, dimensions)) }
-    func makeRecorder(label: String, dimensions: [(String, String)], aggregate: Bool) -> any RecorderHandler { Handler(self, Self.key(label, dimensions)) }
+    func makeFloatingPointCounter(label: String, dimensions: [(String, String)]) -> any FloatingPointCounterHandler {
+        Handler(self, Self.key(label, dimensions))
+    }
+    func makeRecorder(label: String, dimensions: [(String, String)], aggregate: Bool) -> any RecorderHandler {
+        Handler(self, Self.key(label, dimensions))
+    }
     func makeMeter(label: String, dimensions: [(String, String)]) -> any MeterHandler { Handler(self, Self.key(label, dimensions)) }
     func makeTimer(label: String, dimensions: [(String, String)]) -> any TimerHandler { Handler(self, Self.key(label, dimensions)) }
     func destroyCounter(_ handler: any CounterHandler) {}
@@ -150,7 +158,8 @@ final class RecordingFactory: MetricsFactory, @unchecked Sendable {
             #expect(document["namespace"] as? String == "aws")
             let id = try #require(document["id"] as? String)
             #expect(id.count == 16 && id.allSatisfy(\.isHexDigit))
-            let start = try #require(document["start_time"] as? Double), end = try #require(document["end_time"] as? Double)
+            let start = try #require(document["start_time"] as? Double)
+            let end = try #require(document["end_time"] as? Double)
             #expect(start > 1_600_000_000 && end >= start)
             #expect((document["aws"] as? [String: Any])?["region"] as? String == "us-east-1")
         }
@@ -165,7 +174,10 @@ final class RecordingFactory: MetricsFactory, @unchecked Sendable {
         #expect(counters["shop_aws_calls_total{service=dynamodb,operation=GetItem,outcome=ok}"] == 1)
         #expect(counters["shop_aws_calls_total{service=dynamodb,operation=Query,outcome=throttled}"] == 1)
         #expect(counters["shop_aws_calls_total{service=dynamodb,operation=Scan,outcome=ok}"] == 1)
-        #expect(recording.lock.withLock { recording.timers["shop_aws_call_duration_seconds{service=dynamodb,operation=Query,outcome=throttled}"] } == 1)
+        #expect(
+            recording.lock.withLock {
+                recording.timers["shop_aws_call_duration_seconds{service=dynamodb,operation=Query,outcome=throttled}"]
+            } == 1)
     }
 
     /// `Sampled=0`, or no parent: nothing is sent.
@@ -174,7 +186,8 @@ final class RecordingFactory: MetricsFactory, @unchecked Sendable {
         let emitter = try #require(XRayEmitter(daemonAddress: "127.0.0.1:\(daemon.port)"))
         for value in ["Root=\(Self.root);Parent=\(Self.parent);Sampled=0", "Root=\(Self.root);Sampled=1"] {
             let trace = XRayTrace(header: try #require(XRayTraceHeader(value)), emitter: emitter)
-            trace.record(XRaySubsegment(service: "dynamodb", operation: "GetItem", region: "us-east-1", start: Date(), end: Date(), status: 200))
+            trace.record(
+                XRaySubsegment(service: "dynamodb", operation: "GetItem", region: "us-east-1", start: Date(), end: Date(), status: 200))
         }
         #expect(daemon.drain().isEmpty)
     }

@@ -17,7 +17,8 @@ enum Moto {
     /// A store on fresh, uniquely named tables, so cases never see each other's data.
     static func freshStore() async throws -> DynamoDBStore {
         let client = AWSJSONClient.dynamoDB(
-            httpClient: HTTPClient.shared, region: "us-east-1", credentials: AWSCredentials(accessKeyId: "testing", secretAccessKey: "testing"),
+            httpClient: HTTPClient.shared, region: "us-east-1",
+            credentials: AWSCredentials(accessKeyId: "testing", secretAccessKey: "testing"),
             endpoint: try endpoint)
         let prefix = "t" + UUID().uuidString.prefix(8).lowercased() + "-"
         let store = DynamoDBStore(client: client, tables: DynamoDBTableNames().prefixed(prefix))

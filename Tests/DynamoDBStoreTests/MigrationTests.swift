@@ -1,10 +1,11 @@
 import AWSWire
 import AsyncHTTPClient
-@testable import DynamoDBStore
 import Foundation
 import ShopDomain
 import ShopStorage
 import Testing
+
+@testable import DynamoDBStore
 
 /// `shop aws migrate` (Migrations.swift) on moto: tables made by the previous schema (Orders without
 /// `ByUserStatus`, no `PaymentEvents`) holding orders as the previous code wrote them (no `UserStatus`,
@@ -17,11 +18,13 @@ struct MigrationTests {
     /// A store whose tables are as the previous schema made them, empty.
     static func oldStore() async throws -> DynamoDBStore {
         let client = AWSJSONClient.dynamoDB(
-            httpClient: HTTPClient.shared, region: "us-east-1", credentials: AWSCredentials(accessKeyId: "testing", secretAccessKey: "testing"),
+            httpClient: HTTPClient.shared, region: "us-east-1",
+            credentials: AWSCredentials(accessKeyId: "testing", secretAccessKey: "testing"),
             endpoint: try Moto.endpoint)
         let names = DynamoDBTableNames().prefixed("m" + UUID().uuidString.prefix(8).lowercased() + "-")
         let store = DynamoDBStore(client: client, tables: names)
-        for var table in DynamoDBSchema.createTables(names) where ![names.paymentEvents, names.events, names.stats].contains(table.TableName) {
+        for var table in DynamoDBSchema.createTables(names)
+        where ![names.paymentEvents, names.events, names.stats].contains(table.TableName) {
             if table.TableName == names.orders {
                 table.GlobalSecondaryIndexes?.removeAll { $0.IndexName == DynamoDBSchema.ordersByUserStatus }
                 table.AttributeDefinitions.removeAll { $0.AttributeName == "UserStatus" }
@@ -45,7 +48,8 @@ struct MigrationTests {
         return plan.enumerated().map { i, entry in
             let date = t0.addingTimeInterval(Double(i))
             return Order(
-                id: Identifier.make(at: date), userId: entry.0, lines: [OrderLine(productId: "p-\(i)", name: "Mug", unitPrice: 100, quantity: 1)],
+                id: Identifier.make(at: date), userId: entry.0,
+                lines: [OrderLine(productId: "p-\(i)", name: "Mug", unitPrice: 100, quantity: 1)],
                 total: 100, currency: "USD", status: entry.1, createdAt: date, updatedAt: date, expiresAt: date.addingTimeInterval(900))
         }
     }
@@ -55,7 +59,8 @@ struct MigrationTests {
     /// Products as the code before `ByStock` wrote them: no `StockShard`.
     static let oldProducts = (0..<3).map { i in
         Product(
-            id: "old-product-\(i)", name: "Old \(i)", description: "d", price: 100, currency: "USD", quantity: i, category: "home", version: 1,
+            id: "old-product-\(i)", name: "Old \(i)", description: "d", price: 100, currency: "USD", quantity: i, category: "home",
+            version: 1,
             createdAt: t0, updatedAt: t0)
     }
 
@@ -127,13 +132,15 @@ struct MigrationTests {
         let counters = pending.values.filter { $0 > 0 }.count
         #expect(after.count == before.count + counters + DynamoDBStore.backfillIds.count)
         // Every old product has its stock shard: the low-stock list finds them.
-        #expect(try await store.lowStock(below: 1_000_001, limit: 100).map(\.id).filter { $0.hasPrefix("old-product-") }
-            == oldProducts.map(\.id))
+        #expect(
+            try await store.lowStock(below: 1_000_001, limit: 100).map(\.id).filter { $0.hasPrefix("old-product-") }
+                == oldProducts.map(\.id))
         for id in DynamoDBStore.backfillIds {
             let record = try #require(after["MIGRATION#" + id])
             #expect(record["AppliedAt"] != nil && record["ResumeKey"] == nil)
             // No attribute any Orders index keys on, so no listing ever sees it.
-            #expect(record.keys.filter { ["UserID", "UserStatus", "SortKey", "StatusShard", "KindShard", "ExpiresAt"].contains($0) }.isEmpty)
+            #expect(
+                record.keys.filter { ["UserID", "UserStatus", "SortKey", "StatusShard", "KindShard", "ExpiresAt"].contains($0) }.isEmpty)
             #expect(try await store.order(id: "MIGRATION#" + id) == nil)
         }
     }
@@ -158,7 +165,8 @@ struct MigrationTests {
             #expect(!DynamoDBStore.isLegacy(item) && item[DynamoDBStore.stockAttribute(old.id)]?.intValue == old.quantity)
             let product = try #require(try await store.product(id: old.id))
             #expect(product.variants.map(\.id) == [old.id] && product.quantity == old.quantity && product.price == old.price)
-            let claim = try #require(try await store.get(store.tables.products, ["ProductID": .s("SKU#" + SKU.key(product.variants[0].sku))]))
+            let claim = try #require(
+                try await store.get(store.tables.products, ["ProductID": .s("SKU#" + SKU.key(product.variants[0].sku))]))
             #expect(claim["Owner"] == .s(old.id))
             let restocked = try await store.adjustStock(id: old.id, delta: 5, at: Self.t0)
             #expect(restocked.quantity == old.quantity + 5 && restocked.variants[0].quantity == old.quantity + 5)
@@ -215,14 +223,18 @@ struct MigrationTests {
         #expect(try await store.productItem(id: old.id).map(DynamoDBStore.isLegacy) == true)
         #expect(try await store.product(id: old.id)?.variants.map(\.id) == [old.id])
         let order = Order(
-            id: Identifier.make(at: Self.t0), userId: "buyer", lines: [OrderLine(productId: old.id, name: old.name, unitPrice: 100, quantity: 2)],
-            total: 200, currency: "USD", status: .pendingPayment, createdAt: Self.t0, updatedAt: Self.t0, expiresAt: Self.t0.addingTimeInterval(900))
+            id: Identifier.make(at: Self.t0), userId: "buyer",
+            lines: [OrderLine(productId: old.id, name: old.name, unitPrice: 100, quantity: 2)],
+            total: 200, currency: "USD", status: .pendingPayment, createdAt: Self.t0, updatedAt: Self.t0,
+            expiresAt: Self.t0.addingTimeInterval(900))
         _ = try await store.placeOrder(order, claim: nil, at: Self.t0)
         #expect(try await store.productItem(id: old.id).map(DynamoDBStore.isLegacy) == true)
         #expect(try await store.product(id: old.id)?.quantity == 0)
         let short = Order(
-            id: Identifier.make(at: Self.t0), userId: "buyer", lines: [OrderLine(productId: old.id, name: old.name, unitPrice: 100, quantity: 1)],
-            total: 100, currency: "USD", status: .pendingPayment, createdAt: Self.t0, updatedAt: Self.t0, expiresAt: Self.t0.addingTimeInterval(900))
+            id: Identifier.make(at: Self.t0), userId: "buyer",
+            lines: [OrderLine(productId: old.id, name: old.name, unitPrice: 100, quantity: 1)],
+            total: 100, currency: "USD", status: .pendingPayment, createdAt: Self.t0, updatedAt: Self.t0,
+            expiresAt: Self.t0.addingTimeInterval(900))
         await #expect(throws: StorageError.outOfStock([StockShortage(productId: old.id, requested: 1, available: 0)])) {
             _ = try await store.placeOrder(short, claim: nil, at: Self.t0)
         }
@@ -234,8 +246,10 @@ struct MigrationTests {
         // Once upgraded (as the backfill would), the same product sells from its variant's own stock.
         try await store.upgradeLegacy(try #require(try await store.productItem(id: old.id)), at: Self.t0)
         let again = Order(
-            id: Identifier.make(at: Self.t0), userId: "buyer", lines: [OrderLine(productId: old.id, name: old.name, unitPrice: 100, quantity: 2)],
-            total: 200, currency: "USD", status: .pendingPayment, createdAt: Self.t0, updatedAt: Self.t0, expiresAt: Self.t0.addingTimeInterval(900))
+            id: Identifier.make(at: Self.t0), userId: "buyer",
+            lines: [OrderLine(productId: old.id, name: old.name, unitPrice: 100, quantity: 2)],
+            total: 200, currency: "USD", status: .pendingPayment, createdAt: Self.t0, updatedAt: Self.t0,
+            expiresAt: Self.t0.addingTimeInterval(900))
         _ = try await store.placeOrder(again, claim: nil, at: Self.t0)
         #expect(try await store.productItem(id: old.id)?[DynamoDBStore.stockAttribute(old.id)]?.intValue == 0)
     }
@@ -272,7 +286,8 @@ struct MigrationTests {
         try await Self.expectMigrated(store, before: before, orders: orders)
 
         let third = try await store.migrate(options)
-        #expect(third.itemsWritten == 0 && third.backfills.map(\.state) == [.alreadyApplied, .alreadyApplied, .alreadyApplied, .alreadyApplied])
+        #expect(
+            third.itemsWritten == 0 && third.backfills.map(\.state) == [.alreadyApplied, .alreadyApplied, .alreadyApplied, .alreadyApplied])
     }
 
     @Test func anInterruptedCounterBackfillResumes() async throws {
@@ -324,7 +339,8 @@ struct MigrationTests {
 
     @Test func anIndexWithOtherKeysStopsTheMigrationBeforeAnyChange() async throws {
         let client = AWSJSONClient.dynamoDB(
-            httpClient: HTTPClient.shared, region: "us-east-1", credentials: AWSCredentials(accessKeyId: "testing", secretAccessKey: "testing"),
+            httpClient: HTTPClient.shared, region: "us-east-1",
+            credentials: AWSCredentials(accessKeyId: "testing", secretAccessKey: "testing"),
             endpoint: try Moto.endpoint)
         let names = DynamoDBTableNames().prefixed("m" + UUID().uuidString.prefix(8).lowercased() + "-")
         let store = DynamoDBStore(client: client, tables: names)

@@ -1,8 +1,9 @@
-@testable import DynamoDBStore
 import Foundation
 import ShopDomain
 import ShopStorage
 import Testing
+
+@testable import DynamoDBStore
 
 /// The listings that span shards (docs/DYNAMODB.md, capacity model), on moto: every order, every order in a
 /// status and the due orders are merged from all 16 shards in exactly the order one partition gave, page by
@@ -20,7 +21,8 @@ struct ShardedListingTests {
     static func order(user: String, product: Product, at seconds: Double, ttl: Double = 900) -> Order {
         let date = t0.addingTimeInterval(seconds)
         return Order(
-            id: Identifier.make(at: date), userId: user, lines: [OrderLine(productId: product.id, name: product.name, unitPrice: 100, quantity: 1)],
+            id: Identifier.make(at: date), userId: user,
+            lines: [OrderLine(productId: product.id, name: product.name, unitPrice: 100, quantity: 1)],
             total: 100, currency: "USD", status: .pendingPayment, createdAt: date, updatedAt: date, expiresAt: date.addingTimeInterval(ttl))
     }
 
@@ -58,7 +60,8 @@ struct ShardedListingTests {
         // Cancel a third of them: each status listing is exactly its orders, in the same order.
         let cancelled = Set(placed.enumerated().filter { $0.offset % 3 == 0 }.map(\.element.id))
         for id in cancelled {
-            _ = try await store.transitionOrder(id: id, from: [.pendingPayment], to: .cancelled, expiredBy: nil, at: Self.t0.addingTimeInterval(100))
+            _ = try await store.transitionOrder(
+                id: id, from: [.pendingPayment], to: .cancelled, expiredBy: nil, at: Self.t0.addingTimeInterval(100))
         }
         let byCancelled = try await Self.pages { try await store.listOrders(userId: nil, status: .cancelled, limit: 4, after: $0) }
         #expect(byCancelled.map(\.id) == newestFirst.filter(cancelled.contains))

@@ -1,10 +1,11 @@
 import AWSWire
 import AsyncHTTPClient
-@testable import DynamoDBStore
 import Foundation
 import ShopDomain
 import ShopStorage
 import Testing
+
+@testable import DynamoDBStore
 
 /// What only the DynamoDB items of "Ship it" can get wrong (the behaviour both stores share is in StorageTestKit):
 /// orders written before shipping existed, the address books' `#COUNT` items, the settings item's version and
@@ -78,7 +79,8 @@ struct ShippingItemTests {
         let order = Order(
             id: Identifier.make(at: Self.t0), userId: "user-1", lines: lines, total: 2145 + 500 + 36, currency: "USD",
             status: .pendingPayment, createdAt: Self.t0, updatedAt: Self.t0, expiresAt: Self.t0.addingTimeInterval(900),
-            shippingAddress: Address(name: "Ada", line1: "1 Main St", city: "Los Angeles", region: "CA", postalCode: "90001", country: "US"),
+            shippingAddress: Address(
+                name: "Ada", line1: "1 Main St", city: "Los Angeles", region: "CA", postalCode: "90001", country: "US"),
             shippingMethod: OrderShippingMethod(id: "standard", name: "Standard", price: 500, minDays: 3, maxDays: 5),
             subtotal: 2000, shippingTotal: 500, shippingTax: 36, taxTotal: 181)
         _ = try await store.placeOrder(order, claim: nil, maxOpenOrders: nil, at: Self.t0)
@@ -88,7 +90,10 @@ struct ShippingItemTests {
         #expect(item["Subtotal"] == .n("2000") && item["ShippingTotal"] == .n("500"))
         #expect(item["ShippingTax"] == .n("36") && item["TaxTotal"] == .n("181"))
         // Optional address fields are left out, not stored empty.
-        guard case .m(let address)? = item["ShippingAddress"] else { Issue.record("no ShippingAddress map"); return }
+        guard case .m(let address)? = item["ShippingAddress"] else {
+            Issue.record("no ShippingAddress map")
+            return
+        }
         #expect(address["Line2"] == nil && address["Phone"] == nil && address["Region"] == .s("CA"))
         #expect(item["Shipment"] == nil)
     }
@@ -100,7 +105,8 @@ struct ShippingItemTests {
             createdAt: Self.t0, updatedAt: Self.t0)
         try await store.createProduct(product)
         let order = Order(
-            id: Identifier.make(at: Self.t0), userId: "user-1", lines: [OrderLine(productId: "p-1", name: "Mug", unitPrice: 1000, quantity: 1)],
+            id: Identifier.make(at: Self.t0), userId: "user-1",
+            lines: [OrderLine(productId: "p-1", name: "Mug", unitPrice: 1000, quantity: 1)],
             total: 1000, currency: "USD", status: .pendingPayment, createdAt: Self.t0, updatedAt: Self.t0,
             expiresAt: Self.t0.addingTimeInterval(900))
         _ = try await store.placeOrder(order, claim: nil, maxOpenOrders: 3, at: Self.t0)
@@ -110,7 +116,8 @@ struct ShippingItemTests {
         await #expect(throws: StorageError.invalidTransition(current: .pendingPayment)) {
             try await store.fulfilOrder(id: order.id, shipment: shipment, at: Self.t0.addingTimeInterval(10))
         }
-        _ = try await store.transitionOrder(id: order.id, from: [.pendingPayment], to: .paid, expiredBy: nil, at: Self.t0.addingTimeInterval(5))
+        _ = try await store.transitionOrder(
+            id: order.id, from: [.pendingPayment], to: .paid, expiredBy: nil, at: Self.t0.addingTimeInterval(5))
         let counter = try await Self.raw(store, store.tables.orders, DynamoDBStore.openCounterKey("user-1"))?["OpenOrders"]
 
         let fulfilled = try await store.fulfilOrder(id: order.id, shipment: shipment, at: Self.t0.addingTimeInterval(10))
@@ -198,7 +205,9 @@ struct ShippingItemTests {
         try await store.addAddress(Self.saved("a-1"), limit: 20)
         let moved = Address(name: "Ada King", line1: "1 Main St", city: "Toronto", region: "ON", postalCode: "M5V 2T6", country: "CA")
         let updated = try await store.updateAddress(userId: "user-1", id: "a-1", address: moved, at: Self.t0.addingTimeInterval(30))
-        #expect(updated == SavedAddress(id: "a-1", userId: "user-1", address: moved, createdAt: Self.t0, updatedAt: Self.t0.addingTimeInterval(30)))
+        #expect(
+            updated
+                == SavedAddress(id: "a-1", userId: "user-1", address: moved, createdAt: Self.t0, updatedAt: Self.t0.addingTimeInterval(30)))
         #expect(try await store.address(userId: "user-1", id: "a-1") == updated)
         let item = try #require(try await Self.raw(store, store.tables.addresses, DynamoDBStore.addressKey("user-1", "a-1")))
         #expect(item["Line2"] == nil && item["Phone"] == nil)
@@ -230,13 +239,16 @@ struct ShippingItemTests {
         #expect(second.version == 2 && second.pricesIncludeTax)
         #expect(try await store.storedSettings() == second)
         let item = try #require(try await Self.raw(store, store.tables.settings, DynamoDBStore.settingsKey))
-        #expect(item["Version"] == .n("2") && item["UpdatedAt"] == .int64(Self.t0.addingTimeInterval(1).ms) && item["Document"]?.string != nil)
+        #expect(
+            item["Version"] == .n("2") && item["UpdatedAt"] == .int64(Self.t0.addingTimeInterval(1).ms) && item["Document"]?.string != nil)
 
         // Writers racing without an expected version each get their own version, one after the other.
         let racing = settings
         let versions = await withTaskGroup(of: Int?.self) { group in
             for i in 0..<4 {
-                group.addTask { try? await store.putSettings(racing, expectedVersion: nil, at: Self.t0.addingTimeInterval(Double(10 + i))).version }
+                group.addTask {
+                    try? await store.putSettings(racing, expectedVersion: nil, at: Self.t0.addingTimeInterval(Double(10 + i))).version
+                }
             }
             return await group.reduce(into: [Int?]()) { $0.append($1) }
         }

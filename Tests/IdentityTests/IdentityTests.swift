@@ -6,9 +6,9 @@ import Identity
 import JWTKit
 import SQLiteStore
 import ShopDomain
+import ShopSupport
 import Synchronization
 import Testing
-import ShopSupport
 
 @Suite("Signing key")
 struct SigningKeyTests {
@@ -86,7 +86,9 @@ struct RemoteJWKSTests {
         let host = JWKSHost(first.jwksJSON)
         let router = Router()
         router.get("pool/.well-known/jwks.json") { _, _ in
-            Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: host.current.withLock { $0 })))
+            Response(
+                status: .ok, headers: [.contentType: "application/json"],
+                body: .init(byteBuffer: ByteBuffer(string: host.current.withLock { $0 })))
         }
         let app = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)))
         try await app.test(.live) { client in
@@ -103,13 +105,15 @@ struct RemoteJWKSTests {
 
             // The issuer rotates to a new key: a token with the new kid makes the verifier refetch.
             host.set(second.jwksJSON)
-            let issuerB = await LocalTokenIssuer(key: second, issuer: "https://cognito-idp.us-east-1.amazonaws.com/pool", clientId: "client")
+            let issuerB = await LocalTokenIssuer(
+                key: second, issuer: "https://cognito-idp.us-east-1.amazonaws.com/pool", clientId: "client")
             let rotated = try await issuerB.issue(userId: "u2", email: "v@example.com", name: "V", groups: [], at: Date())
             #expect(try await verifier.verify(rotated.id).userId == "u2")
             #expect(try await verifier.verify(rotated.id).isAdmin == false)
 
             // A token from a key the issuer never published is refused.
-            let stranger = await LocalTokenIssuer(key: try SigningKey.generate(), issuer: "https://cognito-idp.us-east-1.amazonaws.com/pool", clientId: "client")
+            let stranger = await LocalTokenIssuer(
+                key: try SigningKey.generate(), issuer: "https://cognito-idp.us-east-1.amazonaws.com/pool", clientId: "client")
             let forged = try await stranger.issue(userId: "u3", email: "m@example.com", name: "M", groups: ["admin"], at: Date())
             await #expect(throws: IdentityError.self) { try await verifier.verify(forged.id) }
         }
@@ -121,7 +125,8 @@ struct RemoteJWKSTests {
         let router = Router()
         router.get("pool/.well-known/jwks.json") { _, _ in
             fetches.withLock { $0 += 1 }
-            return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: key.jwksJSON)))
+            return Response(
+                status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: key.jwksJSON)))
         }
         let app = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)))
         try await app.test(.live) { client in
@@ -144,9 +149,14 @@ struct RemoteJWKSTests {
         let fetches = Mutex(0)
         let router = Router()
         router.get("jwks.json") { _, _ in
-            let count = fetches.withLock { $0 += 1; return $0 }
-            return count == 1 ? Response(status: .serviceUnavailable)
-                : Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: key.jwksJSON)))
+            let count = fetches.withLock {
+                $0 += 1
+                return $0
+            }
+            return count == 1
+                ? Response(status: .serviceUnavailable)
+                : Response(
+                    status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: key.jwksJSON)))
         }
         let app = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)))
         try await app.test(.live) { client in
@@ -201,7 +211,8 @@ struct AuthorizerClaimsTests {
     }
 
     @Test func accessTokenClaimsUseClientId() throws {
-        let caller = try Self.verifier.caller(fromAuthorizerClaims: Self.claims(["token_use": "access", "aud": nil, "client_id": "client", "cognito:groups": nil]))
+        let caller = try Self.verifier.caller(
+            fromAuthorizerClaims: Self.claims(["token_use": "access", "aud": nil, "client_id": "client", "cognito:groups": nil]))
         #expect(caller.userId == "user-1")
         #expect(caller.groups == [])
         #expect(!caller.isAdmin)
@@ -212,18 +223,19 @@ struct AuthorizerClaimsTests {
         #expect(try !Self.verifier.caller(fromAuthorizerClaims: Self.claims(["cognito:groups": groups])).isAdmin)
     }
 
-    @Test(arguments: [
-        ["iss": "https://cognito-idp.us-east-1.amazonaws.com/other-pool"],
-        ["aud": "another-client"],
-        ["token_use": "refresh"],
-        ["token_use": "access"],  // an access token must carry client_id
-        ["exp": "1799990000"],  // long expired
-        ["exp": "soon"],
-        ["iat": "1800009999"],  // issued in the future
-        ["sub": ""],
-        ["sub": nil],
-        ["iss": nil],
-    ] as [[String: String?]])
+    @Test(
+        arguments: [
+            ["iss": "https://cognito-idp.us-east-1.amazonaws.com/other-pool"],
+            ["aud": "another-client"],
+            ["token_use": "refresh"],
+            ["token_use": "access"],  // an access token must carry client_id
+            ["exp": "1799990000"],  // long expired
+            ["exp": "soon"],
+            ["iat": "1800009999"],  // issued in the future
+            ["sub": ""],
+            ["sub": nil],
+            ["iss": nil],
+        ] as [[String: String?]])
     func claimsOutsideThePolicyAreRefused(_ changes: [String: String?]) {
         #expect(throws: IdentityError.self) { try Self.verifier.caller(fromAuthorizerClaims: Self.claims(changes)) }
     }

@@ -37,7 +37,8 @@ import Testing
         router.on("/echo", method: .post, use: echo)
         router.on("/echo", method: .get, use: echo)
         router.get("/binary") { _, _ in
-            Response(status: .ok, headers: [.contentType: "image/png"], body: .init(byteBuffer: ByteBuffer(bytes: [0x89, 0x50, 0x00, 0xff])))
+            Response(
+                status: .ok, headers: [.contentType: "image/png"], body: .init(byteBuffer: ByteBuffer(bytes: [0x89, 0x50, 0x00, 0xff])))
         }
         router.get("/cookies") { _, _ in
             var fields = HTTPFields()
@@ -75,9 +76,13 @@ import Testing
     }
 
     /// A payload 2.0 event as AWS documents it (trimmed), with the parts a test varies.
-    static func v2(method: String = "POST", path: String = "/echo", query: String = "a=1&b=x%20y", body: String? = #"{"k":"v"}"#,
-                   base64: Bool = false, claims: String? = nil) -> String {
-        let bodyField = body.map { #""body": "\#(base64 ? Data($0.utf8).base64EncodedString() : $0.replacingOccurrences(of: "\"", with: "\\\""))","# } ?? ""
+    static func v2(
+        method: String = "POST", path: String = "/echo", query: String = "a=1&b=x%20y", body: String? = #"{"k":"v"}"#,
+        base64: Bool = false, claims: String? = nil
+    ) -> String {
+        let bodyField =
+            body.map { #""body": "\#(base64 ? Data($0.utf8).base64EncodedString() : $0.replacingOccurrences(of: "\"", with: "\\\""))","# }
+            ?? ""
         let authorizer = claims.map { #""authorizer": {"jwt": {"claims": \#($0), "scopes": null}},"# } ?? ""
         return """
             {"version": "2.0", "routeKey": "$default", "rawPath": "\(path)", "rawQueryString": "\(query)",
@@ -116,7 +121,10 @@ import Testing
         let untrusted = try Self.bodyJSON(try await Self.handle(Self.v2(claims: claims)))
         #expect(untrusted["claims"] == nil)
         let trusted = try Self.bodyJSON(try await Self.handle(Self.v2(claims: claims), trust: true))
-        #expect(trusted["claims"] as? [String: String] == ["sub": "user-1", "cognito:groups": "[admin]", "exp": "1700000600", "email_verified": "true"])
+        #expect(
+            trusted["claims"] as? [String: String] == [
+                "sub": "user-1", "cognito:groups": "[admin]", "exp": "1700000600", "email_verified": "true",
+            ])
     }
 
     @Test func v2ResponseCarriesCookiesAndJoinedHeaders() async throws {

@@ -30,8 +30,10 @@ import Testing
                 var fields = HTTPFields()
                 fields[HTTPField.Name("Lambda-Runtime-Aws-Request-Id")!] = "8476a536-e9f4-11e8-9739-2dfe598c3fcd"
                 fields[HTTPField.Name("Lambda-Runtime-Deadline-Ms")!] = "1800000000123"
-                fields[HTTPField.Name("Lambda-Runtime-Invoked-Function-Arn")!] = "arn:aws:lambda:us-east-2:123456789012:function:custom-runtime"
-                fields[HTTPField.Name("Lambda-Runtime-Trace-Id")!] = "Root=1-5bef4de7-ad49b0e87f6ef6c87fc2e700;Parent=9a9197af755a6419;Sampled=1"
+                fields[HTTPField.Name("Lambda-Runtime-Invoked-Function-Arn")!] =
+                    "arn:aws:lambda:us-east-2:123456789012:function:custom-runtime"
+                fields[HTTPField.Name("Lambda-Runtime-Trace-Id")!] =
+                    "Root=1-5bef4de7-ad49b0e87f6ef6c87fc2e700;Parent=9a9197af755a6419;Sampled=1"
                 fields[.contentType] = "application/json"
                 return Response(status: .ok, headers: fields, body: .init(byteBuffer: ByteBuffer(string: #"{"hello":"world"}"#)))
             }
@@ -74,14 +76,18 @@ import Testing
         let api = RuntimeAPI()
         try await api.run { runtime in
             let (event, context) = try await runtime.next()
-            try await LambdaRuntime.invoke(ByteBufferClosureHandler { event, _ in
-                let trace = ProcessInfo.processInfo.environment["_X_AMZN_TRACE_ID"] ?? "unset"
-                return ByteBuffer(string: "\(String(buffer: event)) \(trace)")
-            }, event: event, context: context, client: runtime)
+            try await LambdaRuntime.invoke(
+                ByteBufferClosureHandler { event, _ in
+                    let trace = ProcessInfo.processInfo.environment["_X_AMZN_TRACE_ID"] ?? "unset"
+                    return ByteBuffer(string: "\(String(buffer: event)) \(trace)")
+                }, event: event, context: context, client: runtime)
         }
-        #expect(api.posted.withLock { $0 } == [Posted(
-            path: "/2018-06-01/runtime/invocation/8476a536-e9f4-11e8-9739-2dfe598c3fcd/response",
-            body: #"{"hello":"world"} Root=1-5bef4de7-ad49b0e87f6ef6c87fc2e700;Parent=9a9197af755a6419;Sampled=1"#, errorType: nil)])
+        #expect(
+            api.posted.withLock { $0 } == [
+                Posted(
+                    path: "/2018-06-01/runtime/invocation/8476a536-e9f4-11e8-9739-2dfe598c3fcd/response",
+                    body: #"{"hello":"world"} Root=1-5bef4de7-ad49b0e87f6ef6c87fc2e700;Parent=9a9197af755a6419;Sampled=1"#, errorType: nil)
+            ])
         #expect(ProcessInfo.processInfo.environment["_X_AMZN_TRACE_ID"] == nil, "the trace id is only set during the invocation")
     }
 
@@ -93,7 +99,8 @@ import Testing
         let api = RuntimeAPI()
         try await api.run { runtime in
             let (event, context) = try await runtime.next()
-            try await LambdaRuntime.invoke(ByteBufferClosureHandler { _, _ in throw OutOfStock() }, event: event, context: context, client: runtime)
+            try await LambdaRuntime.invoke(
+                ByteBufferClosureHandler { _, _ in throw OutOfStock() }, event: event, context: context, client: runtime)
         }
         let posted = try #require(api.posted.withLock { $0.first })
         #expect(posted.path == "/2018-06-01/runtime/invocation/8476a536-e9f4-11e8-9739-2dfe598c3fcd/error")
@@ -106,7 +113,8 @@ import Testing
         try await RuntimeAPI(failPosts: true).run { runtime in
             let (event, context) = try await runtime.next()
             await #expect(throws: LambdaRuntimeError.self) {
-                try await LambdaRuntime.invoke(ByteBufferClosureHandler { event, _ in event }, event: event, context: context, client: runtime)
+                try await LambdaRuntime.invoke(
+                    ByteBufferClosureHandler { event, _ in event }, event: event, context: context, client: runtime)
             }
         }
     }

@@ -28,7 +28,8 @@ final class StripeStandIn: Sendable {
     func answer(_ status: Int, _ body: String) { answers.withLock { $0.append((status, body)) } }
     var received: [Received] { log.withLock { $0 } }
 
-    static let intent = #"{"id":"pi_123","object":"payment_intent","amount":2500,"currency":"usd","status":"requires_payment_method","client_secret":"pi_123_secret_abc","metadata":{"orderId":"order-1"}}"#
+    static let intent =
+        #"{"id":"pi_123","object":"payment_intent","amount":2500,"currency":"usd","status":"requires_payment_method","client_secret":"pi_123_secret_abc","metadata":{"orderId":"order-1"}}"#
 
     func run<T: Sendable>(_ body: @Sendable (String) async throws -> T) async throws -> T {
         let router = Router()
@@ -42,7 +43,9 @@ final class StripeStandIn: Sendable {
             var headers: [String: String] = [:]
             for field in request.headers { headers[field.name.canonicalName] = field.value }
             self.log.withLock { $0.append(Received(method: request.method.rawValue, path: request.uri.path, form: form, headers: headers)) }
-            let next: (status: Int, body: String) = self.answers.withLock { $0.isEmpty ? (status: 200, body: Self.intent) : $0.removeFirst() }
+            let next: (status: Int, body: String) = self.answers.withLock {
+                $0.isEmpty ? (status: 200, body: Self.intent) : $0.removeFirst()
+            }
             return Response(
                 status: .init(code: next.status), headers: [.contentType: "application/json"],
                 body: .init(byteBuffer: ByteBuffer(string: next.body)))
@@ -67,11 +70,15 @@ struct StripeGatewayStandInTests {
     @Test func createSendsTheFormTheKeyAndTheIdempotencyKey() async throws {
         let stripe = StripeStandIn()
         let payment = try await stripe.run { base in
-            try await StripeStandIn.gateway(base).createPayment(orderId: "order-1", amount: 2500, currency: "USD", idempotencyKey: "pay-order-1-1")
+            try await StripeStandIn.gateway(base).createPayment(
+                orderId: "order-1", amount: 2500, currency: "USD", idempotencyKey: "pay-order-1-1")
         }
-        #expect(payment == GatewayPayment(
-            id: "pi_123", provider: .stripe, status: .requiresPaymentMethod, amount: 2500, currency: "USD", clientSecret: "pi_123_secret_abc",
-            orderId: "order-1"))
+        #expect(
+            payment
+                == GatewayPayment(
+                    id: "pi_123", provider: .stripe, status: .requiresPaymentMethod, amount: 2500, currency: "USD",
+                    clientSecret: "pi_123_secret_abc",
+                    orderId: "order-1"))
         let request = try #require(stripe.received.first)
         #expect(request.method == "POST")
         #expect(request.path == "/v1/payment_intents")
@@ -86,13 +93,15 @@ struct StripeGatewayStandInTests {
     @Test func createSendsTheShippingAddressToStripe() async throws {
         let stripe = StripeStandIn()
         let address = Address(
-            name: "Ada Lovelace", line1: "1 Main St", line2: "Apt 4", city: "San Francisco", region: "CA", postalCode: "94105", country: "US",
+            name: "Ada Lovelace", line1: "1 Main St", line2: "Apt 4", city: "San Francisco", region: "CA", postalCode: "94105",
+            country: "US",
             phone: "+1 415 555 0100")
         _ = try await stripe.run { base in
             let gateway = StripeGateway(
                 httpClient: .shared, secretKey: "sk_test_standin_secret", publishableKey: nil, webhookSecret: "whsec_x", apiBase: base,
                 sendsShipping: true)
-            return try await gateway.createPayment(orderId: "order-1", amount: 3610, currency: "USD", shipping: address, idempotencyKey: "pay-order-1-1")
+            return try await gateway.createPayment(
+                orderId: "order-1", amount: 3610, currency: "USD", shipping: address, idempotencyKey: "pay-order-1-1")
         }
         let form = try #require(stripe.received.first).form
         #expect(form["shipping[name]"] == "Ada Lovelace")
@@ -107,7 +116,8 @@ struct StripeGatewayStandInTests {
         // Another API base (localstripe's) gets none by default.
         let plain = StripeStandIn()
         _ = try await plain.run { base in
-            try await StripeStandIn.gateway(base).createPayment(orderId: "o", amount: 1, currency: "USD", shipping: address, idempotencyKey: "k")
+            try await StripeStandIn.gateway(base).createPayment(
+                orderId: "o", amount: 1, currency: "USD", shipping: address, idempotencyKey: "k")
         }
         #expect(try #require(plain.received.first).form.keys.contains { $0.hasPrefix("shipping") } == false)
     }
@@ -120,11 +130,14 @@ struct StripeGatewayStandInTests {
         let stripe = StripeStandIn()
         stripe.answer(status, body)
         let payment = try await stripe.run { base in
-            try await StripeStandIn.gateway(base).createPayment(orderId: "order-1", amount: 2500, currency: "USD", idempotencyKey: "pay-order-1-1")
+            try await StripeStandIn.gateway(base).createPayment(
+                orderId: "order-1", amount: 2500, currency: "USD", idempotencyKey: "pay-order-1-1")
         }
         #expect(payment.id == "pi_123")
         #expect(stripe.received.count == 2)
-        #expect(stripe.received.map { $0.headers["idempotency-key"] } == ["pay-order-1-1", "pay-order-1-1"], "a retry repeats the key, so Stripe applies it once")
+        #expect(
+            stripe.received.map { $0.headers["idempotency-key"] } == ["pay-order-1-1", "pay-order-1-1"],
+            "a retry repeats the key, so Stripe applies it once")
     }
 
     @Test func serverErrorsThatLastAreUnavailable() async throws {
@@ -143,8 +156,14 @@ struct StripeGatewayStandInTests {
 
     @Test func cardErrorsKeepTheirDeclineCode() async throws {
         let stripe = StripeStandIn()
-        stripe.answer(402, #"{"error":{"type":"card_error","code":"card_declined","decline_code":"insufficient_funds","message":"Your card has insufficient funds."}}"#)
-        await #expect(throws: PaymentError.cardDeclined(code: "card_declined", declineCode: "insufficient_funds", message: "Your card has insufficient funds.")) {
+        stripe.answer(
+            402,
+            #"{"error":{"type":"card_error","code":"card_declined","decline_code":"insufficient_funds","message":"Your card has insufficient funds."}}"#
+        )
+        await #expect(
+            throws: PaymentError.cardDeclined(
+                code: "card_declined", declineCode: "insufficient_funds", message: "Your card has insufficient funds.")
+        ) {
             _ = try await stripe.run { base in try await StripeStandIn.gateway(base).retrievePayment(id: "pi_123") }
         }
         #expect(stripe.received.count == 1, "a decline is an answer, not a failure to retry")
@@ -152,7 +171,8 @@ struct StripeGatewayStandInTests {
 
     @Test func invalidRequestsAreNotRetried() async throws {
         let stripe = StripeStandIn()
-        stripe.answer(400, #"{"error":{"type":"invalid_request_error","code":"resource_missing","message":"No such payment_intent: 'pi_x'"}}"#)
+        stripe.answer(
+            400, #"{"error":{"type":"invalid_request_error","code":"resource_missing","message":"No such payment_intent: 'pi_x'"}}"#)
         await #expect(throws: PaymentError.invalidRequest(code: "resource_missing", message: "No such payment_intent: 'pi_x'")) {
             _ = try await stripe.run { base in try await StripeStandIn.gateway(base).cancelPayment(id: "pi_x") }
         }
@@ -164,7 +184,8 @@ struct StripeGatewayStandInTests {
         let stripe = StripeStandIn()
         stripe.answer(200, #"{"id":"re_1","object":"refund","amount":700,"payment_intent":"pi_123","charge":"ch_9","status":"pending"}"#)
         // The total refunded is the charge's, as Stripe counts it: 300 refunded in the dashboard before, plus these 700.
-        stripe.answer(200, #"{"id":"ch_9","object":"charge","amount":1000,"currency":"usd","payment_intent":"pi_123","amount_refunded":1000}"#)
+        stripe.answer(
+            200, #"{"id":"ch_9","object":"charge","amount":1000,"currency":"usd","payment_intent":"pi_123","amount_refunded":1000}"#)
         let refund = try await stripe.run { base in
             try await StripeStandIn.gateway(base).refund(paymentId: "pi_123", amount: 700, idempotencyKey: "refund-pi_123")
         }
@@ -196,12 +217,15 @@ struct StripeGatewayLocalstripeTests {
     }
 
     static func gateway() throws -> StripeGateway {
-        StripeGateway(httpClient: .shared, secretKey: "sk_test_shop", publishableKey: "pk_test_shop", webhookSecret: "whsec_ls", apiBase: try base)
+        StripeGateway(
+            httpClient: .shared, secretKey: "sk_test_shop", publishableKey: "pk_test_shop", webhookSecret: "whsec_ls", apiBase: try base)
     }
 
     /// What Stripe.js does in the browser: attach a payment method, then confirm. Returns the HTTP status.
     static func confirmAsBrowser(_ paymentId: String, paymentMethod: String) async throws -> Int {
-        for (path, body) in [("/v1/payment_intents/\(paymentId)", "payment_method=\(paymentMethod)"), ("/v1/payment_intents/\(paymentId)/confirm", "")] {
+        for (path, body) in [
+            ("/v1/payment_intents/\(paymentId)", "payment_method=\(paymentMethod)"), ("/v1/payment_intents/\(paymentId)/confirm", ""),
+        ] {
             var request = HTTPClientRequest(url: try base + path)
             request.method = .POST
             request.headers.add(name: "Authorization", value: "Bearer sk_test_shop")
@@ -216,7 +240,8 @@ struct StripeGatewayLocalstripeTests {
 
     @Test func createConfirmRetrieveAndRefund() async throws {
         let gateway = try Self.gateway()
-        let created = try await gateway.createPayment(orderId: "order-ls-1", amount: 2500, currency: "USD", idempotencyKey: "pay-order-ls-1-1")
+        let created = try await gateway.createPayment(
+            orderId: "order-ls-1", amount: 2500, currency: "USD", idempotencyKey: "pay-order-ls-1-1")
         #expect(created.id.hasPrefix("pi_"))
         #expect(created.status == .requiresPaymentMethod)
         #expect(created.amount == 2500)
@@ -237,7 +262,8 @@ struct StripeGatewayLocalstripeTests {
 
     @Test func cancel() async throws {
         let gateway = try Self.gateway()
-        let created = try await gateway.createPayment(orderId: "order-ls-2", amount: 900, currency: "EUR", idempotencyKey: "pay-order-ls-2-1")
+        let created = try await gateway.createPayment(
+            orderId: "order-ls-2", amount: 900, currency: "EUR", idempotencyKey: "pay-order-ls-2-1")
         let cancelled = try await gateway.cancelPayment(id: created.id)
         #expect(cancelled.status == .canceled)
         #expect(try await gateway.retrievePayment(id: created.id).status == .canceled)
@@ -245,7 +271,8 @@ struct StripeGatewayLocalstripeTests {
 
     @Test func aDeclineIsRecordedOnThePayment() async throws {
         let gateway = try Self.gateway()
-        let created = try await gateway.createPayment(orderId: "order-ls-3", amount: 700, currency: "USD", idempotencyKey: "pay-order-ls-3-1")
+        let created = try await gateway.createPayment(
+            orderId: "order-ls-3", amount: 700, currency: "USD", idempotencyKey: "pay-order-ls-3-1")
         #expect(try await Self.confirmAsBrowser(created.id, paymentMethod: "pm_card_chargeCustomerFail") == 402)
         let declined = try await gateway.retrievePayment(id: created.id)
         #expect(declined.status == .requiresPaymentMethod)

@@ -18,7 +18,10 @@ struct TestCardsTests {
     }
 
     @Test func otherValidNumbersAreDeclinedAsLiveCards() {
-        guard case .declined(let code, _) = TestCards.outcome(of: "5555555555554444") else { Issue.record("not declined"); return }
+        guard case .declined(let code, _) = TestCards.outcome(of: "5555555555554444") else {
+            Issue.record("not declined")
+            return
+        }
         #expect(code == "test_mode_live_card")
     }
 
@@ -33,7 +36,9 @@ struct TestCardsTests {
         #expect(fields(CardDetails(number: "4242424242424242", expMonth: 12, expYear: 2030, cvc: "123")).isEmpty)
         #expect(fields(CardDetails(number: "4242424242424241", expMonth: 12, expYear: 2030, cvc: "123")) == ["card.number"])
         #expect(fields(CardDetails(number: "4242abcd42424242", expMonth: 12, expYear: 2030, cvc: "123")) == ["card.number"])
-        #expect(fields(CardDetails(number: "4242424242424242", expMonth: 10, expYear: 2026, cvc: "123")) == ["card.expYear"], "expired last month")
+        #expect(
+            fields(CardDetails(number: "4242424242424242", expMonth: 10, expYear: 2026, cvc: "123")) == ["card.expYear"],
+            "expired last month")
         #expect(fields(CardDetails(number: "4242424242424242", expMonth: 11, expYear: 2026, cvc: "123")).isEmpty, "valid through its month")
         #expect(fields(CardDetails(number: "4242424242424242", expMonth: 13, expYear: 2030, cvc: "123")) == ["card.expMonth"])
         #expect(fields(CardDetails(number: "4242424242424242", expMonth: 12, expYear: 2030, cvc: "12")) == ["card.cvc"])

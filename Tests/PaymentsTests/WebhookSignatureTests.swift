@@ -6,7 +6,9 @@ import Testing
 @Suite("Webhook signatures")
 struct WebhookSignatureTests {
     static let secret = "whsec_unit_test"
-    static let payload = Array(#"{"id":"evt_1","object":"event","type":"payment_intent.succeeded","created":1780000000,"data":{"object":{"id":"pi_1","object":"payment_intent","amount":500,"currency":"usd","status":"succeeded","metadata":{"orderId":"o1"}}}}"#.utf8)
+    static let payload = Array(
+        #"{"id":"evt_1","object":"event","type":"payment_intent.succeeded","created":1780000000,"data":{"object":{"id":"pi_1","object":"payment_intent","amount":500,"currency":"usd","status":"succeeded","metadata":{"orderId":"o1"}}}}"#
+            .utf8)
     static let now = Date(timeIntervalSince1970: 1_780_000_000)
 
     @Test func signedPayloadVerifies() throws {
@@ -27,13 +29,16 @@ struct WebhookSignatureTests {
         }
         #expect(throws: WebhookError.missingSignature) { try signature.verify(Self.payload, header: nil, now: Self.now) }
         #expect(throws: WebhookError.malformedSignature) { try signature.verify(Self.payload, header: "garbage", now: Self.now) }
-        #expect(throws: WebhookError.malformedSignature) { try signature.verify(Self.payload, header: "t=1780000000,v0=abc", now: Self.now) }
+        #expect(throws: WebhookError.malformedSignature) {
+            try signature.verify(Self.payload, header: "t=1780000000,v0=abc", now: Self.now)
+        }
     }
 
     @Test func timestampsOutsideFiveMinutesEitherWayAreRefused() throws {
         let signature = WebhookSignature(secret: Self.secret)
         for offset: Int64 in [-300, -1, 0, 1, 300] {
-            try signature.verify(Self.payload, header: signature.header(for: Self.payload, timestamp: 1_780_000_000 + offset), now: Self.now)
+            try signature.verify(
+                Self.payload, header: signature.header(for: Self.payload, timestamp: 1_780_000_000 + offset), now: Self.now)
         }
         #expect(throws: WebhookError.timestampOutsideTolerance(skewSeconds: 301)) {
             try signature.verify(Self.payload, header: signature.header(for: Self.payload, timestamp: 1_780_000_000 - 301), now: Self.now)
@@ -66,14 +71,23 @@ struct WebhookSignatureTests {
         #expect(event.amount == 500)
         #expect(event.currency == "USD", "Stripe writes currencies in lower case; ours are upper case")
         #expect(event.status == .succeeded)
-        let refunded = try WebhookEvent.decode(Array(#"{"id":"evt_2","object":"event","type":"charge.refunded","created":1,"data":{"object":{"id":"ch_1","object":"charge","payment_intent":"pi_1","amount":500,"amount_refunded":500,"currency":"usd"}}}"#.utf8))
+        let refunded = try WebhookEvent.decode(
+            Array(
+                #"{"id":"evt_2","object":"event","type":"charge.refunded","created":1,"data":{"object":{"id":"ch_1","object":"charge","payment_intent":"pi_1","amount":500,"amount_refunded":500,"currency":"usd"}}}"#
+                    .utf8))
         #expect(refunded.kind == .chargeRefunded)
         #expect(refunded.paymentId == "pi_1")
         #expect(refunded.amountRefunded == 500)
-        let failed = try WebhookEvent.decode(Array(#"{"id":"evt_3","type":"payment_intent.payment_failed","created":1,"data":{"object":{"id":"pi_2","object":"payment_intent","amount":5,"currency":"usd","status":"requires_payment_method","last_payment_error":{"code":"card_declined","decline_code":"insufficient_funds","message":"No money."}}}}"#.utf8))
+        let failed = try WebhookEvent.decode(
+            Array(
+                #"{"id":"evt_3","type":"payment_intent.payment_failed","created":1,"data":{"object":{"id":"pi_2","object":"payment_intent","amount":5,"currency":"usd","status":"requires_payment_method","last_payment_error":{"code":"card_declined","decline_code":"insufficient_funds","message":"No money."}}}}"#
+                    .utf8))
         #expect(failed.failureCode == "insufficient_funds")
         #expect(failed.failureMessage == "No money.")
-        #expect(try WebhookEvent.decode(Array(#"{"id":"evt_4","type":"customer.created","created":1,"data":{"object":{"id":"cus_1","object":"customer"}}}"#.utf8)).kind == nil)
+        #expect(
+            try WebhookEvent.decode(
+                Array(#"{"id":"evt_4","type":"customer.created","created":1,"data":{"object":{"id":"cus_1","object":"customer"}}}"#.utf8)
+            ).kind == nil)
         #expect(throws: WebhookError.self) { try WebhookEvent.decode(Array("not json".utf8)) }
     }
 }
@@ -93,7 +107,8 @@ struct StripeLibraryCompatibilityTests {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: python)
         process.arguments = [script] + arguments
-        let input = Pipe(), output = Pipe()
+        let input = Pipe()
+        let output = Pipe()
         process.standardInput = input
         process.standardOutput = output
         process.standardError = output
@@ -125,7 +140,8 @@ struct StripeLibraryCompatibilityTests {
         #expect(made.status == 0, "\(made.output)")
         #expect(made.output.hasPrefix("t=\(now),v1="))
         try WebhookSignature(secret: Self.secret).verify(Self.payload, header: made.output, now: Date(timeIntervalSince1970: Double(now)))
-        #expect(made.output == WebhookSignature(secret: Self.secret).header(for: Self.payload, timestamp: now), "byte for byte the same header")
+        #expect(
+            made.output == WebhookSignature(secret: Self.secret).header(for: Self.payload, timestamp: now), "byte for byte the same header")
     }
 
     @Test func severalV1EntriesFromStripeAreAccepted() throws {
@@ -140,7 +156,9 @@ struct StripeLibraryCompatibilityTests {
     @Test func futureTimestampsStripeAcceptsWeRefuse() throws {
         let future = Int64(Date().timeIntervalSince1970) + 600
         let header = try Self.run(["sign", "--secret", Self.secret, "--timestamp", String(future)], stdin: Self.payload).output
-        #expect(try Self.run(["verify", "--secret", Self.secret, "--header", header], stdin: Self.payload).status == 0, "the library accepts it")
+        #expect(
+            try Self.run(["verify", "--secret", Self.secret, "--header", header], stdin: Self.payload).status == 0, "the library accepts it"
+        )
         #expect(throws: WebhookError.self) {
             try WebhookSignature(secret: Self.secret).verify(Self.payload, header: header, now: Date())
         }
@@ -159,7 +177,8 @@ struct WebhookSignatureEdgeTests {
         let signature = WebhookSignature(secret: "whsec_edges")
         let payload = Array("{}".utf8)
         #expect(throws: WebhookError.self) {
-            try signature.verify(payload, header: signature.header(for: payload, timestamp: timestamp), now: Date(timeIntervalSince1970: 1_780_000_000))
+            try signature.verify(
+                payload, header: signature.header(for: payload, timestamp: timestamp), now: Date(timeIntervalSince1970: 1_780_000_000))
         }
     }
 }

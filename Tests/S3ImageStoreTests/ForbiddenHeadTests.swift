@@ -2,10 +2,10 @@ import AWSWire
 import AsyncHTTPClient
 import Foundation
 import S3ImageStore
+import SQLiteStore
 import ShopAPI
 import ShopDomain
 import ShopStorage
-import SQLiteStore
 import Testing
 
 /// Real S3 answers a HEAD of a missing key with 403, not 404, to a caller without `s3:ListBucket` on the
@@ -39,9 +39,10 @@ struct ForbiddenHeadTests {
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let catalog = try SQLiteStore(directory: dir)
         let now = Date(unixMillis: Date().unixMillis)
-        try await catalog.createProduct(Product(
-            id: "p1", name: "Mug", description: "", price: 900, currency: "USD", quantity: 1, category: "kitchen",
-            createdAt: now, updatedAt: now))
+        try await catalog.createProduct(
+            Product(
+                id: "p1", name: "Mug", description: "", price: 900, currency: "USD", quantity: 1, category: "kitchen",
+                createdAt: now, updatedAt: now))
         let s3 = Self.standIn(get: .error(403, code: "AccessDenied"))
         try await s3.run { endpoint in
             let service = ImageService(catalog: catalog, images: Self.images(endpoint))

@@ -4,10 +4,10 @@ import Foundation
 import NIOCore
 import NIOHTTP1
 import S3ImageStore
+import SQLiteStore
 import ShopAPI
 import ShopDomain
 import ShopStorage
-import SQLiteStore
 import TestServices
 import Testing
 
@@ -15,7 +15,9 @@ import Testing
 struct S3ImageStoreTests {
     static func endpoint() throws -> String { try TestService.moto.endpoint }
 
-    static func plainRequest(_ method: HTTPMethod, _ url: String, headers: [String: String] = [:], body: Data? = nil) async throws -> HTTPClientResponse {
+    static func plainRequest(_ method: HTTPMethod, _ url: String, headers: [String: String] = [:], body: Data? = nil) async throws
+        -> HTTPClientResponse
+    {
         var request = HTTPClientRequest(url: url)
         request.method = method
         for (name, value) in headers { request.headers.add(name: name, value: value) }
@@ -44,9 +46,10 @@ struct S3ImageStoreTests {
             dir = FileManager.default.temporaryDirectory.appendingPathComponent("s3-\(UUID().uuidString)").path
             catalog = try SQLiteStore(directory: dir)
             let now = Date(unixMillis: Date().unixMillis)
-            try await catalog.createProduct(Product(
-                id: productId, name: "Mug", description: "", price: 900, currency: "USD", quantity: 1, category: "kitchen",
-                createdAt: now, updatedAt: now))
+            try await catalog.createProduct(
+                Product(
+                    id: productId, name: "Mug", description: "", price: 900, currency: "USD", quantity: 1, category: "kitchen",
+                    createdAt: now, updatedAt: now))
             service = ImageService(catalog: catalog, images: images)
         }
     }
@@ -114,7 +117,8 @@ struct S3ImageStoreTests {
     /// The bucket is private (public reads come from a bucket policy or CloudFront in production), so
     /// the test reads an object back through a presigned GET.
     static func fetch(_ url: String) async throws -> Data {
-        let signer = SigV4Signer(credentials: AWSCredentials(accessKeyId: "testing", secretAccessKey: "testing"), region: "us-east-1", service: "s3")
+        let signer = SigV4Signer(
+            credentials: AWSCredentials(accessKeyId: "testing", secretAccessKey: "testing"), region: "us-east-1", service: "s3")
         let fetched = try await plainRequest(.GET, signer.presignedURL(method: "GET", url: url, headers: [], expires: 60, date: Date()))
         #expect(fetched.status == .ok)
         return Data(buffer: try await fetched.body.collect(upTo: 1 << 20))

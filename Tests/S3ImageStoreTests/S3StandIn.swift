@@ -17,7 +17,8 @@ final class S3StandIn: @unchecked Sendable {
         static func error(_ status: Int, code: String) -> Answer {
             Answer(
                 status: status,
-                body: "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>\(code)</Code><Message>injected</Message><RequestId>0</RequestId></Error>",
+                body:
+                    "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>\(code)</Code><Message>injected</Message><RequestId>0</RequestId></Error>",
                 headers: [("Content-Type", "application/xml")])
         }
     }
@@ -73,7 +74,8 @@ final class S3StandIn: @unchecked Sendable {
                 // A HEAD answer announces no body (S3 sends none with an error to a HEAD).
                 headers.add(name: "Content-Length", value: request.method == .HEAD ? "0" : String(bytes.count))
                 let status = HTTPResponseStatus(statusCode: answer.status)
-                context.write(wrapOutboundOut(.head(HTTPResponseHead(version: request.version, status: status, headers: headers))), promise: nil)
+                context.write(
+                    wrapOutboundOut(.head(HTTPResponseHead(version: request.version, status: status, headers: headers))), promise: nil)
                 if request.method != .HEAD, !bytes.isEmpty {
                     context.write(wrapOutboundOut(.body(.byteBuffer(context.channel.allocator.buffer(bytes: bytes)))), promise: nil)
                 }

@@ -1,10 +1,11 @@
 import Foundation
 import GRDB
-@testable import SQLiteStore
 import ShopDomain
 import ShopStorage
 import StorageTestKit
 import Testing
+
+@testable import SQLiteStore
 
 func temporaryDirectory() throws -> String {
     let path = FileManager.default.temporaryDirectory.appendingPathComponent("shop-tests-\(UUID().uuidString)").path
@@ -42,14 +43,16 @@ struct SQLiteConformanceTests {
         let store = try SQLiteStore(directory: dir)
         let product = try #require(try await store.product(id: "old-1"))
         #expect(product.options.isEmpty && product.variants.map(\.id) == ["old-1"] && product.variants[0].options.isEmpty)
-        #expect(product.price == 4_500 && product.quantity == 7 && product.imageUrl == "https://img.example/lamp.png" && product.version == 3)
+        #expect(
+            product.price == 4_500 && product.quantity == 7 && product.imageUrl == "https://img.example/lamp.png" && product.version == 3)
         #expect(SKU.isValid(product.variants[0].sku))
         // Two products of one name still get SKUs of their own.
         let twin = try #require(try await store.product(id: "old-2"))
         #expect(SKU.key(twin.variants[0].sku) != SKU.key(product.variants[0].sku))
         // An order line without a variant names the default one; it sells, and a cancel returns it.
         let order = Order(
-            id: "order-1", userId: "u", lines: [OrderLine(productId: "old-1", name: "Old lamp", unitPrice: 4_500, quantity: 2)], total: 9_000,
+            id: "order-1", userId: "u", lines: [OrderLine(productId: "old-1", name: "Old lamp", unitPrice: 4_500, quantity: 2)],
+            total: 9_000,
             currency: "USD", status: .pendingPayment, createdAt: Date(), updatedAt: Date(), expiresAt: Date().addingTimeInterval(900))
         _ = try await store.placeOrder(order, claim: nil, at: Date())
         #expect(try await store.product(id: "old-1")?.quantity == 5)
@@ -111,7 +114,8 @@ struct SQLiteConformanceTests {
                     _ = try await store.adjustStock(id: id, delta: 1, at: now)
                     _ = try await store.updateProduct(
                         id: id,
-                        fields: ProductFields(name: "Tea \(step + 1) ✓ \"quoted\"", description: "", price: 100, currency: "USD", category: "food"),
+                        fields: ProductFields(
+                            name: "Tea \(step + 1) ✓ \"quoted\"", description: "", price: 100, currency: "USD", category: "food"),
                         expectedVersion: nil, at: now)
                 }
             }

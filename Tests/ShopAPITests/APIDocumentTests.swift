@@ -10,11 +10,14 @@ struct APIDocumentTests {
         get throws {
             let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../docs/API.md")
             let text = try String(contentsOf: url, encoding: .utf8)
-            return Set(text.split(separator: "\n").compactMap { line -> String? in
-                let parts = line.split(separator: " ")
-                guard parts.count == 3, parts[0] == "###", ["GET", "POST", "PUT", "DELETE", "PATCH"].contains(parts[1]) else { return nil }
-                return "\(parts[1]) \(parts[2])"
-            })
+            return Set(
+                text.split(separator: "\n").compactMap { line -> String? in
+                    let parts = line.split(separator: " ")
+                    guard parts.count == 3, parts[0] == "###", ["GET", "POST", "PUT", "DELETE", "PATCH"].contains(parts[1]) else {
+                        return nil
+                    }
+                    return "\(parts[1]) \(parts[2])"
+                })
         }
     }
 

@@ -44,7 +44,9 @@ struct AdminStatsTests {
             #expect(days.last?["date"] as? String == today)
             #expect(days.last?["revenue"] as? Int == 8_700)
             #expect(days.dropLast().allSatisfy { $0["revenue"] as? Int == 0 && $0["placed"] as? Int == 0 })
-            let top = (usd["topProducts"] as? [[String: Any]] ?? []).map { ($0["name"] as? String ?? "", $0["units"] as? Int ?? 0, $0["revenue"] as? Int ?? 0) }
+            let top = (usd["topProducts"] as? [[String: Any]] ?? []).map {
+                ($0["name"] as? String ?? "", $0["units"] as? Int ?? 0, $0["revenue"] as? Int ?? 0)
+            }
             #expect(top.map(\.0) == ["Mug", "Kettle", "Kettle"], "by units: 3 mugs, then 2 of each kettle (revenue breaks the tie)")
             #expect(top.first?.1 == 3 && top.first?.2 == 1_200)
             #expect(top.map(\.1) == [3, 2, 2])
@@ -58,12 +60,15 @@ struct AdminStatsTests {
             #expect((empty.json["currencies"] as? [Any])?.isEmpty == true)
 
             // Bad periods, and who may ask.
-            for query in ["from=2026-13-01", "to=yesterday", "from=2026-12-07&to=2026-12-06", "from=2025-01-01&to=2026-12-06", "from=2026-02-30"] {
+            for query in [
+                "from=2026-13-01", "to=yesterday", "from=2026-12-07&to=2026-12-06", "from=2025-01-01&to=2026-12-06", "from=2026-02-30",
+            ] {
                 let bad = try await c.send(.get, "/admin/stats?\(query)", token: admin.accessToken)
                 #expect(bad.status == .badRequest, "\(query)")
                 #expect(bad.errorCode == "invalid_parameter", "\(query)")
             }
-            #expect(try await c.send(.get, "/admin/stats?from=2025-12-07&to=2026-12-07", token: admin.accessToken).status == .ok, "366 days")
+            #expect(
+                try await c.send(.get, "/admin/stats?from=2025-12-07&to=2026-12-07", token: admin.accessToken).status == .ok, "366 days")
             #expect(try await c.send(.get, "/admin/stats", token: shopper.accessToken).status == .forbidden)
             #expect(try await c.send(.get, "/admin/stats").status == .unauthorized)
         }

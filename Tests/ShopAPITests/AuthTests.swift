@@ -64,7 +64,8 @@ struct AuthTests {
             let refused = try await c.send(.post, "/auth/refresh", json: logout)
             #expect(refused.status == .unauthorized)
             #expect(refused.errorCode == "invalid_token")
-            #expect(try await c.send(.post, "/auth/logout", token: ada.accessToken, json: logout).status == .unauthorized, "already revoked")
+            #expect(
+                try await c.send(.post, "/auth/logout", token: ada.accessToken, json: logout).status == .unauthorized, "already revoked")
             #expect(try await c.send(.post, "/auth/refresh", json: #"{"refreshToken":"\#(bob.refreshToken)"}"#).status == .ok)
         }
     }
@@ -211,14 +212,22 @@ struct TokenAttackTests {
 
             var attacks: [(String, String)] = []
             attacks.append(("alg none", try Self.forge(header: ["alg": "none", "kid": kid], claims: claims) { _ in Data() }))
-            attacks.append(("alg none, no signature part", String(try Self.forge(header: ["alg": "none"], claims: claims) { _ in Data() }.dropLast(0))))
+            attacks.append(
+                ("alg none, no signature part", String(try Self.forge(header: ["alg": "none"], claims: claims) { _ in Data() }.dropLast(0)))
+            )
             let publicPEM = realKey.publicKey.pemRepresentation
-            attacks.append(("HS256 keyed with the public key", try Self.forge(header: ["alg": "HS256", "kid": kid], claims: claims) { data in
-                Data(HMAC<SHA256>.authenticationCode(for: data, using: SymmetricKey(data: Data(publicPEM.utf8))))
-            }))
+            attacks.append(
+                (
+                    "HS256 keyed with the public key",
+                    try Self.forge(header: ["alg": "HS256", "kid": kid], claims: claims) { data in
+                        Data(HMAC<SHA256>.authenticationCode(for: data, using: SymmetricKey(data: Data(publicPEM.utf8))))
+                    }
+                ))
             let otherKey = try _RSA.Signing.PrivateKey(keySize: .bits2048)
-            attacks.append(("another key, same kid", try Self.forge(header: ["alg": "RS256", "kid": kid], claims: claims, sign: Self.rs256(otherKey))))
-            attacks.append(("unknown kid", try Self.forge(header: ["alg": "RS256", "kid": "nope"], claims: claims, sign: Self.rs256(realKey))))
+            attacks.append(
+                ("another key, same kid", try Self.forge(header: ["alg": "RS256", "kid": kid], claims: claims, sign: Self.rs256(otherKey))))
+            attacks.append(
+                ("unknown kid", try Self.forge(header: ["alg": "RS256", "kid": "nope"], claims: claims, sign: Self.rs256(realKey))))
             attacks.append(("no kid", try Self.forge(header: ["alg": "RS256"], claims: claims, sign: Self.rs256(realKey))))
             func with(_ change: (inout [String: Any]) -> Void) throws -> String {
                 var changed = claims
@@ -230,11 +239,15 @@ struct TokenAttackTests {
             attacks.append(("expired", try with { $0["exp"] = shop.clock.now.timeIntervalSince1970 - 120 }))
             attacks.append(("issued in the future", try with { $0["iat"] = shop.clock.now.timeIntervalSince1970 + 3600 }))
             attacks.append(("refresh token_use", try with { $0["token_use"] = "refresh" }))
-            attacks.append(("access token with the wrong client_id", try with {
-                $0["token_use"] = "access"
-                $0["aud"] = nil
-                $0["client_id"] = "other-client"
-            }))
+            attacks.append(
+                (
+                    "access token with the wrong client_id",
+                    try with {
+                        $0["token_use"] = "access"
+                        $0["aud"] = nil
+                        $0["client_id"] = "other-client"
+                    }
+                ))
             attacks.append(("no token_use", try with { $0["token_use"] = nil }))
             // Tampering: the user's real token with its payload swapped for one that says admin.
             let parts = user.idToken.split(separator: ".")

@@ -12,9 +12,9 @@ import ShopAPI
 import ShopAssembly
 import ShopDomain
 import ShopLocal
-import Synchronization
 import ShopStorage
 import ShopSupport
+import Synchronization
 import TestServices
 import Testing
 
@@ -92,14 +92,15 @@ struct CognitoShop {
         if usernameIsEmail { shape["UsernameAttributes"] = .array([.string("email")]) }
         let pool = try await cognito.call(
             "CreateUserPool",
-            WireJSON.object(shape.merging([
-                "Policies": .object([
-                    "PasswordPolicy": .object([
-                        "MinimumLength": .number(8), "RequireUppercase": .bool(true), "RequireLowercase": .bool(true),
-                        "RequireNumbers": .bool(true), "RequireSymbols": .bool(false),
+            WireJSON.object(
+                shape.merging([
+                    "Policies": .object([
+                        "PasswordPolicy": .object([
+                            "MinimumLength": .number(8), "RequireUppercase": .bool(true), "RequireLowercase": .bool(true),
+                            "RequireNumbers": .bool(true), "RequireSymbols": .bool(false),
+                        ])
                     ])
-                ]),
-            ]) { old, _ in old }), as: WireJSON.self)
+                ]) { old, _ in old }), as: WireJSON.self)
         guard case .object(let poolBody) = pool, case .object(let userPool)? = poolBody["UserPool"],
             case .string(let poolId)? = userPool["Id"]
         else { throw TestFailure("CreateUserPool answered \(pool)") }
@@ -125,7 +126,9 @@ struct CognitoShop {
     }
 
     /// Registers through the API and confirms (moto takes any code), then signs in.
-    func shopper(_ client: ShopClient, email: String = "shopper-\(UUID().uuidString.prefix(8))@example.com", name: String = "Shopper") async throws -> Session {
+    func shopper(_ client: ShopClient, email: String = "shopper-\(UUID().uuidString.prefix(8))@example.com", name: String = "Shopper")
+        async throws -> Session
+    {
         let registered = try await client.register(email, name: name)
         #expect(registered.status == .accepted, "register: \(registered.text)")
         let confirmed = try await client.send(.post, "/auth/confirm", json: #"{"email":"\#(email)","code":"123456"}"#)
@@ -430,14 +433,18 @@ final class ScriptedCognito: Sendable {
         let router = Router()
         // The pool's keys: the test signs its tokens with TestShop's key.
         router.get("keys") { _, _ in
-            Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: TestShop.signingKey.jwksJSON)))
+            Response(
+                status: .ok, headers: [.contentType: "application/json"],
+                body: .init(byteBuffer: ByteBuffer(string: TestShop.signingKey.jwksJSON)))
         }
         router.post("/") { request, _ -> Response in
             let target = request.headers[HTTPField.Name("X-Amz-Target")!] ?? ""
             let bytes = Array(try await request.body.collect(upTo: 1 << 20).readableBytesView)
             self.received.withLock { $0.append((target, request.headers[.contentType] ?? "", bytes)) }
             let operation = String(target.split(separator: ".").last ?? "")
-            let answer = self.answers.withLock { $0[operation] } ?? Answer(status: 400, body: #"{"__type":"InvalidParameterException","message":"unscripted"}"#)
+            let answer =
+                self.answers.withLock { $0[operation] }
+                ?? Answer(status: 400, body: #"{"__type":"InvalidParameterException","message":"unscripted"}"#)
             return Response(
                 status: .init(code: answer.status), headers: [.contentType: "application/x-amz-json-1.1"],
                 body: .init(byteBuffer: ByteBuffer(string: answer.body)))
@@ -463,7 +470,8 @@ struct CognitoErrorMappingTests {
             defer { try? FileManager.default.removeItem(atPath: dir) }
             let store = try SQLiteStore(directory: dir)
             let host = HostParts(
-                stores: ShopStores(store), simulatedPayments: try TestShop.simulator(in: dir), secrets: ShopSecrets(cursorSecret: Array("test-cursor-secret".utf8), tokenSigningKey: nil),
+                stores: ShopStores(store), simulatedPayments: try TestShop.simulator(in: dir),
+                secrets: ShopSecrets(cursorSecret: Array("test-cursor-secret".utf8), tokenSigningKey: nil),
                 logger: Logger(label: "test"))
             let services = try await ShopAssembly.assemble(configuration, host: host).services
             let app = Application(router: buildRouter(services: services, context: ShopContext.self))
@@ -474,7 +482,8 @@ struct CognitoErrorMappingTests {
     /// moto has no RevokeToken, so the call is shown against the scripted Cognito.
     @Test func logoutRevokesTheRefreshTokenWithCognito() async throws {
         try await withShop { cognito, c in
-            let issuer = await LocalTokenIssuer(key: TestShop.signingKey, issuer: "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_pool", clientId: "client")
+            let issuer = await LocalTokenIssuer(
+                key: TestShop.signingKey, issuer: "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_pool", clientId: "client")
             let caller = try await issuer.issue(userId: "sub-1", email: "a@example.com", name: "A", groups: [], at: Date()).access
             cognito.succeed("RevokeToken", "{}")
             let reply = try await c.send(.post, "/auth/logout", token: caller, json: #"{"refreshToken":"refresh-1"}"#)
@@ -598,7 +607,8 @@ struct CognitoErrorMappingTests {
             #expect(sent.body["AuthFlow"] as? String == "USER_PASSWORD_AUTH")
             #expect(sent.body["AuthParameters"] as? [String: String] == ["USERNAME": "a@example.com", "PASSWORD": "Passw0rd!"])
 
-            cognito.succeed("InitiateAuth", #"{"AuthenticationResult":{"IdToken":"i2","AccessToken":"a2","ExpiresIn":3600,"TokenType":"Bearer"}}"#)
+            cognito.succeed(
+                "InitiateAuth", #"{"AuthenticationResult":{"IdToken":"i2","AccessToken":"a2","ExpiresIn":3600,"TokenType":"Bearer"}}"#)
             let refreshed = try await c.send(.post, "/auth/refresh", json: #"{"refreshToken":"the-refresh-token"}"#)
             #expect(refreshed.status == .ok)
             #expect(refreshed.string("refreshToken") == "the-refresh-token")

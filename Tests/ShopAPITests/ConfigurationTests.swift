@@ -3,11 +3,11 @@ import CryptoExtras
 import Foundation
 import Identity
 import Logging
+import SQLiteStore
 import ShopAPI
 import ShopAssembly
 import ShopLocal
 import ShopStorage
-import SQLiteStore
 import Testing
 
 /// Every error names its variable.
@@ -33,7 +33,9 @@ struct ConfigurationTests {
         #expect(c.sweepIntervalSeconds == 30)
         #expect(c.logLevel == .info)
         #expect(c.store == .sqlite(directory: "./data"))
-        #expect(c.identity == .local(.init(issuer: "http://127.0.0.1:8080", clientId: "serverlessshop-local", tokenTTLSeconds: 3600, bcryptCost: 12)))
+        #expect(
+            c.identity
+                == .local(.init(issuer: "http://127.0.0.1:8080", clientId: "serverlessshop-local", tokenTTLSeconds: 3600, bcryptCost: 12)))
         #expect(c.images == .local)
         #expect(c.function == .init(handler: nil, trustAuthorizerClaims: false))
         #expect(c == ShopConfiguration())
@@ -58,9 +60,12 @@ struct ConfigurationTests {
     @Test func metricsAddress() throws {
         #expect(try ShopConfiguration(environment: [:]).metricsAddress == nil)
         #expect(try ShopConfiguration(environment: ["SHOP_METRICS_ADDRESS": "off"]).metricsAddress == nil)
-        #expect(try ShopConfiguration(environment: ["SHOP_METRICS_ADDRESS": "127.0.0.1:0"]).metricsAddress == .init(host: "127.0.0.1", port: 0))
+        #expect(
+            try ShopConfiguration(environment: ["SHOP_METRICS_ADDRESS": "127.0.0.1:0"]).metricsAddress == .init(host: "127.0.0.1", port: 0))
         #expect(try ShopConfiguration(environment: ["SHOP_METRICS_ADDRESS": "[::1]:9464"]).metricsAddress == .init(host: "::1", port: 9464))
-        #expect(try ShopConfiguration(environment: ["SHOP_METRICS_ADDRESS": "0.0.0.0:9464"]).metricsAddress == .init(host: "0.0.0.0", port: 9464))
+        #expect(
+            try ShopConfiguration(environment: ["SHOP_METRICS_ADDRESS": "0.0.0.0:9464"]).metricsAddress
+                == .init(host: "0.0.0.0", port: 9464))
     }
 
     @Test func localIdentityFamily() throws {
@@ -72,22 +77,30 @@ struct ConfigurationTests {
     }
 
     @Test func dynamoDBFamily() throws {
-        let c = try ShopConfiguration(environment: awsKeys.merging([
-            "SHOP_STORE": "DynamoDB", "AWS_REGION": "eu-west-1", "SHOP_DYNAMODB_ENDPOINT": "http://127.0.0.1:5000/",
-            "SHOP_DYNAMODB_ORDERS_TABLE": "shop-orders", "AWS_SESSION_TOKEN": "token",
-        ]) { a, _ in a })
-        guard case .dynamodb(let settings) = c.store else { Issue.record("not dynamodb: \(c.store)"); return }
+        let c = try ShopConfiguration(
+            environment: awsKeys.merging([
+                "SHOP_STORE": "DynamoDB", "AWS_REGION": "eu-west-1", "SHOP_DYNAMODB_ENDPOINT": "http://127.0.0.1:5000/",
+                "SHOP_DYNAMODB_ORDERS_TABLE": "shop-orders", "AWS_SESSION_TOKEN": "token",
+            ]) { a, _ in a })
+        guard case .dynamodb(let settings) = c.store else {
+            Issue.record("not dynamodb: \(c.store)")
+            return
+        }
         #expect(settings.aws.region == "eu-west-1")
         #expect(settings.aws.credentials == AWSCredentials(accessKeyId: "AKID", secretAccessKey: "secret", sessionToken: "token"))
         #expect(settings.endpoint == "http://127.0.0.1:5000")
         #expect(settings.tables.orders == "shop-orders")
         #expect(settings.tables.products == "Products")
         let regional = try ShopConfiguration(environment: awsKeys.merging(["SHOP_STORE": "dynamodb"]) { a, _ in a })
-        guard case .dynamodb(let defaults) = regional.store else { Issue.record("not dynamodb"); return }
+        guard case .dynamodb(let defaults) = regional.store else {
+            Issue.record("not dynamodb")
+            return
+        }
         #expect(defaults.endpoint == "https://dynamodb.us-east-1.amazonaws.com")
         expectNames("AWS_ACCESS_KEY_ID", ["SHOP_STORE": "dynamodb"])
         expectNames("AWS_SECRET_ACCESS_KEY", ["SHOP_STORE": "dynamodb", "AWS_ACCESS_KEY_ID": "AKID"])
-        expectNames("SHOP_DYNAMODB_ENDPOINT", awsKeys.merging(["SHOP_STORE": "dynamodb", "SHOP_DYNAMODB_ENDPOINT": "localhost:8000"]) { a, _ in a })
+        expectNames(
+            "SHOP_DYNAMODB_ENDPOINT", awsKeys.merging(["SHOP_STORE": "dynamodb", "SHOP_DYNAMODB_ENDPOINT": "localhost:8000"]) { a, _ in a })
     }
 
     @Test func oneRegionRule() {
@@ -98,35 +111,49 @@ struct ConfigurationTests {
     }
 
     @Test func cognitoFamily() throws {
-        let c = try ShopConfiguration(environment: awsKeys.merging([
-            "SHOP_IDENTITY": "cognito", "AWS_DEFAULT_REGION": "eu-central-1", "SHOP_COGNITO_USER_POOL_ID": "eu-central-1_abc",
-            "SHOP_COGNITO_CLIENT_ID": "client123",
-        ]) { a, _ in a })
-        guard case .cognito(let cognito) = c.identity else { Issue.record("not cognito"); return }
+        let c = try ShopConfiguration(
+            environment: awsKeys.merging([
+                "SHOP_IDENTITY": "cognito", "AWS_DEFAULT_REGION": "eu-central-1", "SHOP_COGNITO_USER_POOL_ID": "eu-central-1_abc",
+                "SHOP_COGNITO_CLIENT_ID": "client123",
+            ]) { a, _ in a })
+        guard case .cognito(let cognito) = c.identity else {
+            Issue.record("not cognito")
+            return
+        }
         #expect(cognito.issuer == "https://cognito-idp.eu-central-1.amazonaws.com/eu-central-1_abc")
         #expect(cognito.jwksURL == cognito.issuer + "/.well-known/jwks.json")
         #expect(cognito.endpoint == "https://cognito-idp.eu-central-1.amazonaws.com")
         #expect(c.effectiveIssuer == cognito.issuer)
         expectNames("SHOP_COGNITO_USER_POOL_ID", awsKeys.merging(["SHOP_IDENTITY": "cognito"]) { a, _ in a })
-        expectNames("SHOP_COGNITO_CLIENT_ID", awsKeys.merging(["SHOP_IDENTITY": "cognito", "SHOP_COGNITO_USER_POOL_ID": "p"]) { a, _ in a })
+        expectNames(
+            "SHOP_COGNITO_CLIENT_ID", awsKeys.merging(["SHOP_IDENTITY": "cognito", "SHOP_COGNITO_USER_POOL_ID": "p"]) { a, _ in a })
         expectNames("AWS_ACCESS_KEY_ID", ["SHOP_IDENTITY": "cognito", "SHOP_COGNITO_USER_POOL_ID": "p", "SHOP_COGNITO_CLIENT_ID": "c"])
-        expectNames("SHOP_COGNITO_JWKS_URL", awsKeys.merging([
-            "SHOP_IDENTITY": "cognito", "SHOP_COGNITO_USER_POOL_ID": "p", "SHOP_COGNITO_CLIENT_ID": "c", "SHOP_COGNITO_JWKS_URL": "keys.json",
-        ]) { a, _ in a })
+        expectNames(
+            "SHOP_COGNITO_JWKS_URL",
+            awsKeys.merging([
+                "SHOP_IDENTITY": "cognito", "SHOP_COGNITO_USER_POOL_ID": "p", "SHOP_COGNITO_CLIENT_ID": "c",
+                "SHOP_COGNITO_JWKS_URL": "keys.json",
+            ]) { a, _ in a })
     }
 
     @Test func s3Family() throws {
-        let c = try ShopConfiguration(environment: awsKeys.merging([
-            "SHOP_IMAGES": "s3", "SHOP_S3_BUCKET": "images", "SHOP_S3_ENDPOINT": "http://127.0.0.1:5000/",
-            "SHOP_IMAGE_BASE_URL": "https://cdn.example/",
-        ]) { a, _ in a })
-        guard case .s3(let s3) = c.images else { Issue.record("not s3"); return }
+        let c = try ShopConfiguration(
+            environment: awsKeys.merging([
+                "SHOP_IMAGES": "s3", "SHOP_S3_BUCKET": "images", "SHOP_S3_ENDPOINT": "http://127.0.0.1:5000/",
+                "SHOP_IMAGE_BASE_URL": "https://cdn.example/",
+            ]) { a, _ in a })
+        guard case .s3(let s3) = c.images else {
+            Issue.record("not s3")
+            return
+        }
         #expect(s3.bucket == "images")
         #expect(s3.endpoint == "http://127.0.0.1:5000")
         #expect(s3.publicBaseURL == "https://cdn.example")
         #expect(s3.aws.region == "us-east-1")
         expectNames("SHOP_S3_BUCKET", awsKeys.merging(["SHOP_IMAGES": "s3"]) { a, _ in a })
-        expectNames("SHOP_IMAGE_BASE_URL", awsKeys.merging(["SHOP_IMAGES": "s3", "SHOP_S3_BUCKET": "b", "SHOP_IMAGE_BASE_URL": "cdn"]) { a, _ in a })
+        expectNames(
+            "SHOP_IMAGE_BASE_URL",
+            awsKeys.merging(["SHOP_IMAGES": "s3", "SHOP_S3_BUCKET": "b", "SHOP_IMAGE_BASE_URL": "cdn"]) { a, _ in a })
     }
 
     @Test func paymentsFamily() throws {
@@ -139,20 +166,31 @@ struct ConfigurationTests {
             "SHOP_PAYMENTS": "stripe", "SHOP_STRIPE_SECRET_KEY": "sk_test_very_secret", "SHOP_STRIPE_PUBLISHABLE_KEY": "pk_test_1",
             "SHOP_PAYMENTS_WEBHOOK_SECRET": "whsec_very_secret", "SHOP_STRIPE_API_BASE": "http://127.0.0.1:12111/",
         ])
-        guard case .stripe(let settings) = stripe.payments else { Issue.record("not stripe"); return }
+        guard case .stripe(let settings) = stripe.payments else {
+            Issue.record("not stripe")
+            return
+        }
         #expect(settings.secretKey.value == "sk_test_very_secret")
         #expect(settings.publishableKey == "pk_test_1")
         #expect(settings.apiBase == "http://127.0.0.1:12111")
-        #expect(try ShopConfiguration(environment: [
-            "SHOP_PAYMENTS": "stripe", "SHOP_STRIPE_SECRET_KEY": "sk", "SHOP_PAYMENTS_WEBHOOK_SECRET": "whsec",
-        ]).payments == .stripe(.init(secretKey: .init("sk"), publishableKey: nil, apiBase: "https://api.stripe.com", webhookSecret: .init("whsec"))))
+        #expect(
+            try ShopConfiguration(environment: [
+                "SHOP_PAYMENTS": "stripe", "SHOP_STRIPE_SECRET_KEY": "sk", "SHOP_PAYMENTS_WEBHOOK_SECRET": "whsec",
+            ]).payments
+                == .stripe(
+                    .init(secretKey: .init("sk"), publishableKey: nil, apiBase: "https://api.stripe.com", webhookSecret: .init("whsec"))))
         // Printed by accident, the configuration shows no secret.
         let printed = String(describing: stripe) + String(reflecting: stripe)
         #expect(!printed.contains("sk_test_very_secret"))
         #expect(!printed.contains("whsec_very_secret"))
         expectNames("SHOP_STRIPE_SECRET_KEY", ["SHOP_PAYMENTS": "stripe", "SHOP_PAYMENTS_WEBHOOK_SECRET": "whsec"])
         expectNames("SHOP_PAYMENTS_WEBHOOK_SECRET", ["SHOP_PAYMENTS": "stripe", "SHOP_STRIPE_SECRET_KEY": "sk"])
-        expectNames("SHOP_STRIPE_API_BASE", ["SHOP_PAYMENTS": "stripe", "SHOP_STRIPE_SECRET_KEY": "sk", "SHOP_PAYMENTS_WEBHOOK_SECRET": "w", "SHOP_STRIPE_API_BASE": "stripe"])
+        expectNames(
+            "SHOP_STRIPE_API_BASE",
+            [
+                "SHOP_PAYMENTS": "stripe", "SHOP_STRIPE_SECRET_KEY": "sk", "SHOP_PAYMENTS_WEBHOOK_SECRET": "w",
+                "SHOP_STRIPE_API_BASE": "stripe",
+            ])
         expectNames("SHOP_PAYMENTS_WEBHOOK_URL", ["SHOP_PAYMENTS_WEBHOOK_URL": "localhost"])
     }
 
@@ -188,8 +226,10 @@ struct HostConfigurationTests {
 
     @Test func functionSecretsComeFromTheEnvironment() async throws {
         let local = try ShopConfiguration(environment: [:])
-        let secrets = try await EnvironmentSecrets(environment: ["SHOP_CURSOR_SECRET": "0123456789abcdef", "SHOP_TOKEN_SIGNING_KEY_PEM": Self.pem])
-            .secrets(for: local)
+        let secrets = try await EnvironmentSecrets(environment: [
+            "SHOP_CURSOR_SECRET": "0123456789abcdef", "SHOP_TOKEN_SIGNING_KEY_PEM": Self.pem,
+        ])
+        .secrets(for: local)
         #expect(secrets.cursorSecret == Array("0123456789abcdef".utf8))
         #expect(secrets.tokenSigningKey != nil)
 
@@ -199,7 +239,9 @@ struct HostConfigurationTests {
         await #expect { try await EnvironmentSecrets(environment: ["SHOP_CURSOR_SECRET": "short"]).secrets(for: local) } throws: {
             String(describing: $0).contains("SHOP_CURSOR_SECRET")
         }
-        await #expect { try await EnvironmentSecrets(environment: ["SHOP_CURSOR_SECRET": "0123456789abcdef"]).secrets(for: local) } throws: {
+        await #expect {
+            try await EnvironmentSecrets(environment: ["SHOP_CURSOR_SECRET": "0123456789abcdef"]).secrets(for: local)
+        } throws: {
             String(describing: $0).contains("SHOP_TOKEN_SIGNING_KEY_PEM")
         }
         await #expect {
@@ -208,9 +250,10 @@ struct HostConfigurationTests {
         } throws: { String(describing: $0).contains("SHOP_TOKEN_SIGNING_KEY_PEM") }
 
         // Cognito signs its own tokens: no key needed.
-        let cognito = try ShopConfiguration(environment: awsKeys.merging([
-            "SHOP_IDENTITY": "cognito", "SHOP_COGNITO_USER_POOL_ID": "p", "SHOP_COGNITO_CLIENT_ID": "c",
-        ]) { a, _ in a })
+        let cognito = try ShopConfiguration(
+            environment: awsKeys.merging([
+                "SHOP_IDENTITY": "cognito", "SHOP_COGNITO_USER_POOL_ID": "p", "SHOP_COGNITO_CLIENT_ID": "c",
+            ]) { a, _ in a })
         let cognitoSecrets = try await EnvironmentSecrets(environment: ["SHOP_CURSOR_SECRET": "0123456789abcdef"]).secrets(for: cognito)
         #expect(cognitoSecrets.tokenSigningKey == nil)
     }
@@ -221,7 +264,8 @@ struct HostConfigurationTests {
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let store = try SQLiteStore(directory: dir)
         await #expect {
-            try await ShopAssembly.assemble(ShopConfiguration(), host: HostParts(stores: ShopStores(store), secrets: secrets, logger: Logger(label: "test")))
+            try await ShopAssembly.assemble(
+                ShopConfiguration(), host: HostParts(stores: ShopStores(store), secrets: secrets, logger: Logger(label: "test")))
         } throws: { String(describing: $0).contains("SHOP_PAYMENTS") }
     }
 

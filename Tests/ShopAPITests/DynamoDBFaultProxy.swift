@@ -69,7 +69,10 @@ final class DynamoDBFaultProxy: Sendable {
 
         if let token, let cached = tokens.withLock({ $0[token] }), Date().timeIntervalSince(cached.at) < 600 {
             guard cached.request == body else {
-                return Self.answer(400, #"{"__type":"com.amazonaws.dynamodb.v20120810#IdempotentParameterMismatchException","message":"token reused with another request"}"#)
+                return Self.answer(
+                    400,
+                    #"{"__type":"com.amazonaws.dynamodb.v20120810#IdempotentParameterMismatchException","message":"token reused with another request"}"#
+                )
             }
             replays.withLock { $0 += 1 }
             return Self.answer(cached.status, String(decoding: cached.body, as: UTF8.self))
@@ -78,8 +81,13 @@ final class DynamoDBFaultProxy: Sendable {
         let fault = nextFault(for: operation)
         if fault == .conflict {
             let items = (json?["TransactItems"] as? [Any])?.count ?? 1
-            let reasons = (0..<items).map { $0 == 0 ? #"{"Code":"TransactionConflict","Message":"Transaction is ongoing for the item"}"# : #"{"Code":"None"}"# }
-            return Self.answer(400, #"{"__type":"com.amazonaws.dynamodb.v20120810#TransactionCanceledException","message":"Transaction cancelled, please refer cancellation reasons for specific reasons [TransactionConflict]","CancellationReasons":[\#(reasons.joined(separator: ","))]}"#)
+            let reasons = (0..<items).map {
+                $0 == 0 ? #"{"Code":"TransactionConflict","Message":"Transaction is ongoing for the item"}"# : #"{"Code":"None"}"#
+            }
+            return Self.answer(
+                400,
+                #"{"__type":"com.amazonaws.dynamodb.v20120810#TransactionCanceledException","message":"Transaction cancelled, please refer cancellation reasons for specific reasons [TransactionConflict]","CancellationReasons":[\#(reasons.joined(separator: ","))]}"#
+            )
         }
 
         var forward = HTTPClientRequest(url: upstream + "/")

@@ -86,9 +86,10 @@ struct ByteLimitTests {
                 #expect(reply.status == .badRequest, "\(field)")
                 #expect(((reply.errorDetails as? [[String: Any]])?.first)?["field"] as? String == field)
             }
-            let register = String(decoding: try JSONSerialization.data(withJSONObject: [
-                "email": "heavy@example.com", "password": "Passw0rd!", "name": Self.heavyCharacter,
-            ]), as: UTF8.self)
+            let register = String(
+                decoding: try JSONSerialization.data(withJSONObject: [
+                    "email": "heavy@example.com", "password": "Passw0rd!", "name": Self.heavyCharacter,
+                ]), as: UTF8.self)
             #expect(try await c.send(.post, "/auth/register", json: register).errorCode == "validation_failed")
             let query = Self.heavyCharacter.addingPercentEncoding(withAllowedCharacters: .alphanumerics)!
             #expect(try await c.send(.get, "/products?category=\(query)").errorCode == "invalid_parameter")
@@ -107,7 +108,8 @@ struct ByteLimitTests {
             #expect(reply.status == .badRequest, "\(method) \(path.prefix(20))…: \(reply.status)")
             #expect(reply.errorCode == "invalid_parameter")
         }
-        let order = try await c.send(.post, "/orders", token: admin.accessToken, json: #"{"lines":[{"productId":"\#(longId)","quantity":1}]}"#)
+        let order = try await c.send(
+            .post, "/orders", token: admin.accessToken, json: #"{"lines":[{"productId":"\#(longId)","quantity":1}]}"#)
         #expect(order.status == .badRequest)
         #expect(try await c.send(.post, "/payment", token: admin.accessToken, json: #"{"orderId":"\#(longId)"}"#).status == .badRequest)
     }

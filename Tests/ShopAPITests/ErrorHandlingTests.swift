@@ -1,9 +1,10 @@
 import Foundation
 import HTTPTypes
-@testable import ShopAPI
 import ShopDomain
 import ShopStorage
 import Testing
+
+@testable import ShopAPI
 
 /// A catalog whose backend is down, to see what a client is shown when storage fails.
 struct BrokenCatalog: CatalogStore {
@@ -13,9 +14,15 @@ struct BrokenCatalog: CatalogStore {
     func products(ids: [String]) async throws(StorageError) -> [Product] { throw .backend(Self.secret) }
     func replaceProduct(_ edit: ProductEdit, at: Date) async throws(StorageError) -> Product { throw .backend(Self.secret) }
     func deleteProduct(id: String) async throws(StorageError) { throw .backend(Self.secret) }
-    func setProductImage(id: String, variantId: String?, imageUrl: String, at: Date) async throws(StorageError) -> Product { throw .backend(Self.secret) }
-    func adjustStock(id: String, variantId: String?, delta: Int, at: Date) async throws(StorageError) -> Product { throw .backend(Self.secret) }
-    func listProducts(category: String?, limit: Int, after: String?) async throws(StorageError) -> Page<Product> { throw .backend(Self.secret) }
+    func setProductImage(id: String, variantId: String?, imageUrl: String, at: Date) async throws(StorageError) -> Product {
+        throw .backend(Self.secret)
+    }
+    func adjustStock(id: String, variantId: String?, delta: Int, at: Date) async throws(StorageError) -> Product {
+        throw .backend(Self.secret)
+    }
+    func listProducts(category: String?, limit: Int, after: String?) async throws(StorageError) -> Page<Product> {
+        throw .backend(Self.secret)
+    }
     func productCount() async throws(StorageError) -> Int { throw .backend(Self.secret) }
 }
 

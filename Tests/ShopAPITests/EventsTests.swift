@@ -87,11 +87,15 @@ struct EventsTests {
             // placed: the webhook; paid: the confirmation and the webhook.
             #expect(try await events.deliverDue() == 3)
             #expect(try await events.deliverDue() == 0, "nothing is sent twice")
-            #expect(mailer.sent == [.init(template: "order-confirmation", to: "ada@example.com", eventId: "evt_\(orderId)_2", eventType: .paid)])
+            #expect(
+                mailer.sent == [.init(template: "order-confirmation", to: "ada@example.com", eventId: "evt_\(orderId)_2", eventType: .paid)]
+            )
             #expect(mailer.posted == ["evt_\(orderId)_1", "evt_\(orderId)_2"])
 
             let admin = try await shop.admin(c)
-            _ = try await c.send(.post, "/orders/\(orderId)/fulfil", token: admin.accessToken, json: #"{"carrier":"UPS","trackingNumber":"1Z999AA10123456784"}"#)
+            _ = try await c.send(
+                .post, "/orders/\(orderId)/fulfil", token: admin.accessToken,
+                json: #"{"carrier":"UPS","trackingNumber":"1Z999AA10123456784"}"#)
             _ = try await events.dispatchPending()
             _ = try await events.deliverDue()
             #expect(mailer.sent.map(\.template) == ["order-confirmation", "order-shipped"])

@@ -22,7 +22,8 @@ struct ProxiedShop {
 
     static func configuration(endpoint: String, prefix: String) throws -> ShopConfiguration {
         try ShopConfiguration(environment: [
-            "SHOP_STORE": "dynamodb", "SHOP_DYNAMODB_ENDPOINT": endpoint, "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
+            "SHOP_STORE": "dynamodb", "SHOP_DYNAMODB_ENDPOINT": endpoint, "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",
             "SHOP_DYNAMODB_PRODUCTS_TABLE": prefix + "Products", "SHOP_DYNAMODB_ORDERS_TABLE": prefix + "Orders",
             "SHOP_DYNAMODB_IDEMPOTENCY_TABLE": prefix + "Idempotency", "SHOP_DYNAMODB_USERS_TABLE": prefix + "Users",
             "SHOP_TOKEN_ISSUER": TestShop.issuer, "SHOP_CLIENT_ID": TestShop.clientId, "SHOP_BCRYPT_COST": "4",
@@ -187,7 +188,8 @@ struct ExactlyOnceTests {
             let cancel = try await c.send(.post, "/orders/\(order.string("id"))/cancel", token: shopper.accessToken)
             #expect(cancel.status == .serviceUnavailable)
             #expect(cancel.errorCode == "busy")
-            #expect(try await c.send(.get, "/orders/\(order.string("id"))", token: shopper.accessToken).string("status") == "PENDING_PAYMENT")
+            #expect(
+                try await c.send(.get, "/orders/\(order.string("id"))", token: shopper.accessToken).string("status") == "PENDING_PAYMENT")
         }
     }
 }

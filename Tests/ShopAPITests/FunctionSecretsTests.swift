@@ -20,7 +20,8 @@ struct FunctionSecretsTests {
         let stripeARN: String
     }
 
-    static func makeSecrets(stripe: String = #"{"secretKey": "sk_test_from_sm", "webhookSecret": "whsec_from_sm"}"#) async throws -> Secrets {
+    static func makeSecrets(stripe: String = #"{"secretKey": "sk_test_from_sm", "webhookSecret": "whsec_from_sm"}"#) async throws -> Secrets
+    {
         let endpoint = try TestService.moto.endpoint
         let client = SecretsManagerClient(
             httpClient: .shared, region: "us-east-1", credentials: AWSCredentials(accessKeyId: "testing", secretAccessKey: "testing"),
@@ -28,7 +29,9 @@ struct FunctionSecretsTests {
         func create(_ name: String, _ value: String) async throws -> String {
             let output = try await client.client.call(
                 "CreateSecret", JSONValue.object(["Name": .string(name), "SecretString": .string(value)]), as: JSONValue.self)
-            guard case .object(let body) = output, case .string(let arn)? = body["ARN"] else { throw TestFailure("CreateSecret: \(output)") }
+            guard case .object(let body) = output, case .string(let arn)? = body["ARN"] else {
+                throw TestFailure("CreateSecret: \(output)")
+            }
             return arn
         }
         let id = UUID().uuidString
@@ -52,7 +55,10 @@ struct FunctionSecretsTests {
         let secrets = try await Self.makeSecrets()
         let (configuration, source) = try await FunctionSetup.load(environment: Self.environment(secrets), logger: Self.logger)
         #expect(source is SecretsManagerSecrets)
-        guard case .stripe(let stripe) = configuration.payments else { Issue.record("not stripe: \(configuration.payments)"); return }
+        guard case .stripe(let stripe) = configuration.payments else {
+            Issue.record("not stripe: \(configuration.payments)")
+            return
+        }
         #expect(stripe.secretKey.value == "sk_test_from_sm")
         #expect(stripe.webhookSecret.value == "whsec_from_sm")
         #expect(stripe.publishableKey == "pk_test_x")
@@ -97,7 +103,8 @@ struct FunctionSecretsTests {
         let secrets = try await Self.makeSecrets()
         for variable in SecretsManagerSecrets.plainVariables {
             await #expect {
-                _ = try await FunctionSetup.load(environment: Self.environment(secrets, [variable: "plain-secret-value-123"]), logger: Self.logger)
+                _ = try await FunctionSetup.load(
+                    environment: Self.environment(secrets, [variable: "plain-secret-value-123"]), logger: Self.logger)
             } throws: { String(describing: $0).contains(variable) }
         }
     }
@@ -127,13 +134,17 @@ struct FunctionSecretsTests {
         await #expect { _ = try await FunctionSetup.load(environment: Self.environment(notJSON), logger: Self.logger) } throws: {
             String(describing: $0).contains("must be JSON")
         }
-        await #expect { _ = try await FunctionSetup.load(environment: Self.environment(secrets, ["SHOP_SECRETS": "vault"]), logger: Self.logger) } throws: {
+        await #expect {
+            _ = try await FunctionSetup.load(environment: Self.environment(secrets, ["SHOP_SECRETS": "vault"]), logger: Self.logger)
+        } throws: {
             String(describing: $0).contains("SHOP_SECRETS")
         }
         // The local issuer's signing key is not kept in Secrets Manager.
         let local = Self.environment(secrets, ["SHOP_IDENTITY": "local"])
         let (configuration, source) = try await FunctionSetup.load(environment: local, logger: Self.logger)
-        await #expect { _ = try await source.secrets(for: configuration) } throws: { String(describing: $0).contains("SHOP_IDENTITY=local") }
+        await #expect { _ = try await source.secrets(for: configuration) } throws: {
+            String(describing: $0).contains("SHOP_IDENTITY=local")
+        }
     }
 
     /// The events function and the sweep: the webhook's signing key and the SMTP password are plain string secrets,
@@ -145,23 +156,31 @@ struct FunctionSecretsTests {
             endpoint: secrets.endpoint)
         func create(_ name: String, _ value: String) async throws -> String {
             let output = try await client.client.call(
-                "CreateSecret", JSONValue.object(["Name": .string("shop-test/\(UUID().uuidString)/\(name)"), "SecretString": .string(value)]),
+                "CreateSecret",
+                JSONValue.object(["Name": .string("shop-test/\(UUID().uuidString)/\(name)"), "SecretString": .string(value)]),
                 as: JSONValue.self)
-            guard case .object(let body) = output, case .string(let arn)? = body["ARN"] else { throw TestFailure("CreateSecret: \(output)") }
+            guard case .object(let body) = output, case .string(let arn)? = body["ARN"] else {
+                throw TestFailure("CreateSecret: \(output)")
+            }
             return arn
         }
         let webhookARN = try await create("events-webhook", "whsec_events_from_sm")
         let smtpARN = try await create("smtp", "smtp-password-from-sm")
-        var environment = Self.environment(secrets, [
-            "_HANDLER": "events", "SHOP_PAYMENTS": "none", "SHOP_EVENTS_WEBHOOK_URL": "https://hooks.example.com/shop",
-            "SHOP_EVENTS_WEBHOOK_SECRET_ARN": webhookARN, "SHOP_MAIL": "smtp", "SHOP_MAIL_FROM": "Shop <shop@example.com>",
-            "SHOP_SMTP_HOST": "smtp.example.com", "SHOP_SMTP_USERNAME": "shop", "SHOP_SMTP_PASSWORD_ARN": smtpARN,
-        ])
+        var environment = Self.environment(
+            secrets,
+            [
+                "_HANDLER": "events", "SHOP_PAYMENTS": "none", "SHOP_EVENTS_WEBHOOK_URL": "https://hooks.example.com/shop",
+                "SHOP_EVENTS_WEBHOOK_SECRET_ARN": webhookARN, "SHOP_MAIL": "smtp", "SHOP_MAIL_FROM": "Shop <shop@example.com>",
+                "SHOP_SMTP_HOST": "smtp.example.com", "SHOP_SMTP_USERNAME": "shop", "SHOP_SMTP_PASSWORD_ARN": smtpARN,
+            ])
         environment["SHOP_CURSOR_SECRET_ARN"] = nil  // the events function hands out no cursors
         let (configuration, _) = try await FunctionSetup.load(environment: environment, logger: Self.logger)
         #expect(configuration.events.webhookURL == "https://hooks.example.com/shop")
         #expect(configuration.events.webhookSecret?.value == "whsec_events_from_sm")
-        guard case .smtp(let smtp) = configuration.events.mail else { Issue.record("not smtp: \(configuration.events.mail)"); return }
+        guard case .smtp(let smtp) = configuration.events.mail else {
+            Issue.record("not smtp: \(configuration.events.mail)")
+            return
+        }
         #expect(smtp.password?.value == "smtp-password-from-sm")
         #expect(smtp.username == "shop")
 
@@ -174,7 +193,10 @@ struct FunctionSecretsTests {
         var noPassword = environment
         noPassword["SHOP_SMTP_PASSWORD_ARN"] = nil
         let (withoutPassword, _) = try await FunctionSetup.load(environment: noPassword, logger: Self.logger)
-        guard case .smtp(let plain) = withoutPassword.events.mail else { Issue.record("not smtp"); return }
+        guard case .smtp(let plain) = withoutPassword.events.mail else {
+            Issue.record("not smtp")
+            return
+        }
         #expect(plain.password == nil)
 
         // A wrong or empty secret is named; the plain variables are refused next to Secrets Manager.
@@ -190,15 +212,19 @@ struct FunctionSecretsTests {
         }
         for variable in ["SHOP_EVENTS_WEBHOOK_SECRET", "SHOP_SMTP_PASSWORD"] {
             #expect(SecretsManagerSecrets.plainVariables.contains(variable))
-            await #expect { _ = try await FunctionSetup.load(environment: environment.merging([variable: "plain"]) { _, new in new }, logger: Self.logger) }
-                throws: { String(describing: $0).contains(variable) }
+            await #expect {
+                _ = try await FunctionSetup.load(
+                    environment: environment.merging([variable: "plain"]) { _, new in new }, logger: Self.logger)
+            } throws: { String(describing: $0).contains(variable) }
         }
     }
 
     @Test func theTestsOwnPlainVariables() async throws {
         let (configuration, source) = try await FunctionSetup.load(
-            environment: ["SHOP_SECRETS": "environment", "SHOP_CURSOR_SECRET": "0123456789abcdef", "SHOP_IDENTITY": "cognito",
-                          "SHOP_COGNITO_USER_POOL_ID": "p", "SHOP_COGNITO_CLIENT_ID": "c", "AWS_ACCESS_KEY_ID": "k", "AWS_SECRET_ACCESS_KEY": "s"],
+            environment: [
+                "SHOP_SECRETS": "environment", "SHOP_CURSOR_SECRET": "0123456789abcdef", "SHOP_IDENTITY": "cognito",
+                "SHOP_COGNITO_USER_POOL_ID": "p", "SHOP_COGNITO_CLIENT_ID": "c", "AWS_ACCESS_KEY_ID": "k", "AWS_SECRET_ACCESS_KEY": "s",
+            ],
             logger: Self.logger)
         #expect(source is EnvironmentSecrets)
         #expect(try await source.secrets(for: configuration).cursorSecret == Array("0123456789abcdef".utf8))

@@ -44,7 +44,8 @@ struct ImageRoutesTests {
         let product = try await shop.product()
         try await shop.live { c in
             let admin = try await shop.admin(c)
-            let start = try await c.send(.post, "/products/\(product.id)/image", token: admin.idToken, json: #"{"contentType":"image/png"}"#)
+            let start = try await c.send(
+                .post, "/products/\(product.id)/image", token: admin.idToken, json: #"{"contentType":"image/png"}"#)
             #expect(start.string("uploadUrl").hasPrefix("https://shop.example.com/uploads/products/\(product.id)/"), "\(start.text)")
         }
         let configuration = try ShopConfiguration(environment: ["SHOP_PUBLIC_URL": "https://shop.example.com/"])
@@ -58,7 +59,8 @@ struct ImageRoutesTests {
         let product = try await shop.product()
         try await shop.test { c in
             let admin = try await shop.admin(c)
-            let start = try await c.send(.post, "/products/\(product.id)/image", token: admin.idToken, json: #"{"contentType":"image/png"}"#)
+            let start = try await c.send(
+                .post, "/products/\(product.id)/image", token: admin.idToken, json: #"{"contentType":"image/png"}"#)
             #expect(start.status == .ok)
             #expect(start.string("method") == "PUT")
             let key = start.string("key")
@@ -66,7 +68,9 @@ struct ImageRoutesTests {
             #expect((start["headers"] as? [String: String])?["Content-Type"] == "image/png")
             let url = start.string("uploadUrl")
             #expect(url.contains("signature="))
-            let expires = try #require(ISO8601DateFormatter().date(from: start.string("expiresAt").replacingOccurrences(of: #"\.\d+Z"#, with: "Z", options: .regularExpression)))
+            let expires = try #require(
+                ISO8601DateFormatter().date(
+                    from: start.string("expiresAt").replacingOccurrences(of: #"\.\d+Z"#, with: "Z", options: .regularExpression)))
             #expect(expires.timeIntervalSince(shop.clock.now) <= 15 * 60)
 
             // Committing before the upload points the product at nothing: refused.
@@ -75,7 +79,8 @@ struct ImageRoutesTests {
             #expect(early.errorCode == "image_not_uploaded")
 
             #expect(try await Self.put(c, url, contentType: "image/png", bytes: Self.png) == .ok)
-            let committed = try await c.send(.post, "/products/\(product.id)/image/commit", token: admin.idToken, json: #"{"key":"\#(key)"}"#)
+            let committed = try await c.send(
+                .post, "/products/\(product.id)/image/commit", token: admin.idToken, json: #"{"key":"\#(key)"}"#)
             #expect(committed.status == .ok)
             let imageUrl = committed.string("imageUrl")
             #expect(imageUrl == "/images/\(key)")
@@ -103,7 +108,8 @@ struct ImageRoutesTests {
         let product = try await shop.product()
         try await shop.test { c in
             let admin = try await shop.admin(c)
-            let start = try await c.send(.post, "/products/\(product.id)/image", token: admin.idToken, json: #"{"contentType":"image/jpeg"}"#)
+            let start = try await c.send(
+                .post, "/products/\(product.id)/image", token: admin.idToken, json: #"{"contentType":"image/jpeg"}"#)
             let script = Data("<html><script>alert(document.cookie)</script></html>".utf8)
             #expect(try await Self.put(c, start.string("uploadUrl"), contentType: "image/jpeg", bytes: script) == .ok)
             let commit = try await c.send(
@@ -131,12 +137,15 @@ struct ImageRoutesTests {
             #expect(try await c.send(.post, "/products/nope/image", token: admin.idToken, json: body).status == .notFound)
 
             let start = try await c.send(.post, "/products/\(product.id)/image", token: admin.idToken, json: body)
-            let url = start.string("uploadUrl"), key = start.string("key")
+            let url = start.string("uploadUrl")
+            let key = start.string("key")
             let tampered = url.replacingOccurrences(of: "signature=", with: "signature=x")
             #expect(try await Self.put(c, tampered, contentType: "image/jpeg", bytes: Self.png) == .forbidden)
             let otherKey = url.replacingOccurrences(of: key, with: "products/\(product.id)/other.jpg")
             #expect(try await Self.put(c, otherKey, contentType: "image/jpeg", bytes: Self.png) == .forbidden)
-            #expect(try await Self.put(c, url, contentType: "image/png", bytes: Self.png) == .forbidden, "content type is bound into the signature")
+            #expect(
+                try await Self.put(c, url, contentType: "image/png", bytes: Self.png) == .forbidden,
+                "content type is bound into the signature")
             let tooBig = Data(repeating: 1, count: 5 * 1024 * 1024 + 1)
             #expect(try await Self.put(c, url, contentType: "image/jpeg", bytes: tooBig) == .contentTooLarge)
             let commit = try await c.send(.post, "/products/\(product.id)/image/commit", token: admin.idToken, json: #"{"key":"\#(key)"}"#)
@@ -145,7 +154,8 @@ struct ImageRoutesTests {
             shop.clock.advance(by: 15 * 60 + 1)
             #expect(try await Self.put(c, url, contentType: "image/jpeg", bytes: Self.png) == .forbidden, "expired")
 
-            let foreign = try await c.send(.post, "/products/\(product.id)/image/commit", token: admin.idToken, json: #"{"key":"products/someone-else/x.jpg"}"#)
+            let foreign = try await c.send(
+                .post, "/products/\(product.id)/image/commit", token: admin.idToken, json: #"{"key":"products/someone-else/x.jpg"}"#)
             #expect(foreign.status == .badRequest)
             #expect(try await c.send(.get, "/products/\(product.id)").json["imageUrl"] is NSNull)
         }

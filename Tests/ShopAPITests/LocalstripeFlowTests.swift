@@ -109,7 +109,8 @@ struct LocalstripeFlowTests {
             let order = try await c.placeOrder([(product.id, 1)], token: shopper.accessToken)
             let paymentId = try await c.startPayment(order.string("id"), token: shopper.accessToken).string("paymentId")
             let base = try Self.base
-            #expect(try await Self.post(base + "/v1/payment_intents/\(paymentId)", form: "payment_method=pm_card_chargeCustomerFail") == 200)
+            #expect(
+                try await Self.post(base + "/v1/payment_intents/\(paymentId)", form: "payment_method=pm_card_chargeCustomerFail") == 200)
             #expect(try await Self.post(base + "/v1/payment_intents/\(paymentId)/confirm", form: "") == 402)
             let failed = try await Self.poll(c, order.string("id"), token: shopper.accessToken) { $0.payment["failureCode"] != nil }
             #expect(failed.payment["failureCode"] as? String == "card_declined")

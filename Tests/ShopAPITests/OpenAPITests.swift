@@ -48,6 +48,8 @@ struct OpenAPITests {
     @Test func apiMarkdownAndTheDocumentAgree() throws {
         let documented = try Self.documentRoutes
         let markdown = try APIDocumentTests.documentedRoutes
-        #expect(markdown == documented, "docs/API.md only: \(markdown.subtracting(documented).sorted()); OpenAPI only: \(documented.subtracting(markdown).sorted())")
+        #expect(
+            markdown == documented,
+            "docs/API.md only: \(markdown.subtracting(documented).sorted()); OpenAPI only: \(documented.subtracting(markdown).sorted())")
     }
 }

@@ -14,7 +14,8 @@ struct OrderRoutesTests {
         try await shop.test { c in
             let user = try await c.shopper()
             // The client's price and total are ignored.
-            let body = #"{"lines":[{"productId":"\#(tea.id)","quantity":3,"unitPrice":1},{"productId":"\#(cups.id)","quantity":2}],"total":1,"#
+            let body =
+                #"{"lines":[{"productId":"\#(tea.id)","quantity":3,"unitPrice":1},{"productId":"\#(cups.id)","quantity":2}],"total":1,"#
                 + #""shippingAddress":\#(TestShop.oregonJSON),"shippingMethodId":"standard"}"#
             let placed = try await c.send(.post, "/orders", token: user.accessToken, json: body)
             #expect(placed.status == .created)
@@ -32,13 +33,16 @@ struct OrderRoutesTests {
             #expect(lines.first?["unitPrice"] as? Int == 450)
             #expect(lines.first?["lineTotal"] as? Int == 1_350)
             #expect(lines.first?["name"] as? String == "Tea")
-            let expires = placed.string("expiresAt"), created = placed.string("createdAt")
+            let expires = placed.string("expiresAt")
+            let created = placed.string("createdAt")
             #expect(expires > created)
             #expect(try await shop.stock(tea.id) == 7)
             #expect(try await shop.stock(cups.id) == 2)
 
             // Prices are frozen into the order: a later price change does not alter it.
-            _ = try await shop.services.catalog.update(id: tea.id, fields: ProductFields(name: "Tea", description: "", price: 999, currency: "USD", category: "pantry"), expectedVersion: nil)
+            _ = try await shop.services.catalog.update(
+                id: tea.id, fields: ProductFields(name: "Tea", description: "", price: 999, currency: "USD", category: "pantry"),
+                expectedVersion: nil)
             let read = try await c.send(.get, "/orders/\(id)", token: user.idToken)
             #expect(read.status == .ok)
             #expect(read.int("total") == 3 * 450 + 2 * 1_299 + 500)
@@ -58,8 +62,10 @@ struct OrderRoutesTests {
             #expect(reply.errorCode == "out_of_stock")
             let details = reply.errorDetails as? [[String: Any]] ?? []
             #expect(details.count == 2)
-            #expect(details.contains { $0["productId"] as? String == few.id && $0["requested"] as? Int == 3 && $0["available"] as? Int == 2 })
-            #expect(details.contains { $0["productId"] as? String == none.id && $0["requested"] as? Int == 1 && $0["available"] as? Int == 0 })
+            #expect(
+                details.contains { $0["productId"] as? String == few.id && $0["requested"] as? Int == 3 && $0["available"] as? Int == 2 })
+            #expect(
+                details.contains { $0["productId"] as? String == none.id && $0["requested"] as? Int == 1 && $0["available"] as? Int == 0 })
             #expect(try await shop.stock(plenty.id) == 100)
             #expect(try await shop.stock(few.id) == 2)
             #expect(try await c.send(.get, "/orders", token: user.idToken).items.isEmpty)
@@ -85,7 +91,10 @@ struct OrderRoutesTests {
                 (#"{"lines":[{"productId":"\#(p.id)","quantity":1001}]}"#, "validation_failed"),
                 (#"{"lines":[{"productId":"\#(p.id)","quantity":1},{"productId":"\#(p.id)","quantity":2}]}"#, "validation_failed"),
                 (#"{"lines":[{"productId":"\#(p.id)","quantity":1}]}"#, "validation_failed"),
-                (#"{"lines":[{"productId":"\#(p.id)","quantity":1},{"productId":"\#(euro.id)","quantity":1}],"shippingAddress":\#(TestShop.oregonJSON),"shippingMethodId":"standard"}"#, "unsupported_currency"),
+                (
+                    #"{"lines":[{"productId":"\#(p.id)","quantity":1},{"productId":"\#(euro.id)","quantity":1}],"shippingAddress":\#(TestShop.oregonJSON),"shippingMethodId":"standard"}"#,
+                    "unsupported_currency"
+                ),
                 (#"{"lines":[{"productId":"\#(p.id)","quantity":"2"}]}"#, "invalid_body"),
                 (#"{"lines":{"productId":"x"}}"#, "invalid_body"),
                 (#"{"lines":[{"productId":"\#(p.id)","quantity":1}"#, "invalid_json"),
@@ -114,7 +123,8 @@ struct OrderRoutesTests {
             // The same body, spaced differently, is the same request.
             let again = try await c.send(
                 .post, "/orders", token: user.idToken,
-                json: #"{ "shippingMethodId": "standard", "lines" : [ { "quantity": 2, "productId": "\#(p.id)" } ], "shippingAddress": { "country": "US", "postalCode": "97201", "region": "OR", "city": "Portland", "line1": "1 Main St", "name": "Ada Lovelace" } }"#,
+                json:
+                    #"{ "shippingMethodId": "standard", "lines" : [ { "quantity": 2, "productId": "\#(p.id)" } ], "shippingAddress": { "country": "US", "postalCode": "97201", "region": "OR", "city": "Portland", "line1": "1 Main St", "name": "Ada Lovelace" } }"#,
                 headers: [HTTPField.Name("Idempotency-Key")!: "order-123"])
             #expect(again.status == .created)
             #expect(again.string("id") == first.string("id"))
@@ -125,7 +135,8 @@ struct OrderRoutesTests {
             #expect(express.errorCode == "idempotency_key_reused")
             let elsewhere = try await c.send(
                 .post, "/orders", token: user.idToken,
-                json: #"{"lines":[{"productId":"\#(p.id)","quantity":2}],"shippingMethodId":"standard","shippingAddress":{"name":"Ada Lovelace","line1":"9 Elm St","city":"Portland","region":"OR","postalCode":"97201","country":"US"}}"#,
+                json:
+                    #"{"lines":[{"productId":"\#(p.id)","quantity":2}],"shippingMethodId":"standard","shippingAddress":{"name":"Ada Lovelace","line1":"9 Elm St","city":"Portland","region":"OR","postalCode":"97201","country":"US"}}"#,
                 headers: [HTTPField.Name("Idempotency-Key")!: "order-123"])
             #expect(elsewhere.errorCode == "idempotency_key_reused")
             #expect(try await shop.stock(p.id) == 8)

@@ -34,7 +34,8 @@ extension ShopClient {
 
 /// A Stripe-format event about a payment, as the test writes it.
 func paymentEvent(
-    _ type: String, id: String = "evt_" + UUID().uuidString.prefix(12), paymentId: String, orderId: String, amount: Int, currency: String = "usd",
+    _ type: String, id: String = "evt_" + UUID().uuidString.prefix(12), paymentId: String, orderId: String, amount: Int,
+    currency: String = "usd",
     status: String = "succeeded"
 ) -> String {
     #"{"id":"\#(id)","object":"event","type":"\#(type)","created":1780000000,"data":{"object":{"id":"\#(paymentId)","object":"payment_intent","amount":\#(amount),"currency":"\#(currency)","status":"\#(status)","client_secret":"x","metadata":{"orderId":"\#(orderId)"}}}}"#
@@ -62,7 +63,9 @@ struct PaymentRoutesTests {
         let order = try await c.placeOrder([(product.id, units)], token: shopper.accessToken)
         let payment = try await c.startPayment(order.string("id"), token: shopper.accessToken)
         #expect(payment.status == .created, "\(payment.text)")
-        return Checkout(shopper: shopper, product: product, orderId: order.string("id"), paymentId: payment.string("paymentId"), total: order.int("total"))
+        return Checkout(
+            shopper: shopper, product: product, orderId: order.string("id"), paymentId: payment.string("paymentId"),
+            total: order.int("total"))
     }
 
     @Test func aCardPaymentPaysTheOrderThroughTheWebhook() async throws {
@@ -82,7 +85,9 @@ struct PaymentRoutesTests {
             let confirmed = try await c.confirm(x.paymentId, token: x.shopper.accessToken)
             #expect(confirmed.status == .ok, "\(confirmed.text)")
             #expect(confirmed.string("status") == "succeeded")
-            #expect(try await c.order(x.orderId, token: x.shopper.accessToken).string("status") == "PENDING_PAYMENT", "paid only when the webhook says so")
+            #expect(
+                try await c.order(x.orderId, token: x.shopper.accessToken).string("status") == "PENDING_PAYMENT",
+                "paid only when the webhook says so")
 
             #expect(await shop.deliver() == 1)
             let paid = try await c.order(x.orderId, token: x.shopper.accessToken)
@@ -260,7 +265,8 @@ struct PaymentRoutesTests {
         try await shop.live { c in
             let x = try await Self.checkout(shop, c)
             let now = Int64(shop.clock.now.timeIntervalSince1970)
-            let success = paymentEvent("payment_intent.succeeded", id: "evt_success", paymentId: x.paymentId, orderId: x.orderId, amount: x.total)
+            let success = paymentEvent(
+                "payment_intent.succeeded", id: "evt_success", paymentId: x.paymentId, orderId: x.orderId, amount: x.total)
             let failure = paymentEvent(
                 "payment_intent.payment_failed", id: "evt_failure", paymentId: x.paymentId, orderId: x.orderId, amount: x.total,
                 status: "requires_payment_method")
@@ -269,7 +275,8 @@ struct PaymentRoutesTests {
             let duplicate = success.replacingOccurrences(of: "evt_success", with: "evt_duplicate")
             #expect(try await c.webhook(duplicate, timestamp: now).status == .ok)
             #expect(try await c.webhook(failure, timestamp: now).status == .ok, "a failure after the success")
-            let other = #"{"id":"evt_other","object":"event","type":"customer.created","created":1,"data":{"object":{"id":"cus_1","object":"customer"}}}"#
+            let other =
+                #"{"id":"evt_other","object":"event","type":"customer.created","created":1,"data":{"object":{"id":"cus_1","object":"customer"}}}"#
             #expect(try await c.webhook(other, timestamp: now).status == .ok, "unknown types are acknowledged")
             let order = try await c.order(x.orderId, token: x.shopper.accessToken)
             #expect(order.string("status") == "PAID")
@@ -295,12 +302,16 @@ struct PaymentRoutesTests {
             // The currency is compared without regard to case: Stripe writes "usd".
             let y = try await Self.checkout(shop, c)
             _ = try await c.confirm(y.paymentId, token: y.shopper.accessToken)
-            let otherCurrency = paymentEvent("payment_intent.succeeded", paymentId: y.paymentId, orderId: y.orderId, amount: y.total, currency: "eur")
+            let otherCurrency = paymentEvent(
+                "payment_intent.succeeded", paymentId: y.paymentId, orderId: y.orderId, amount: y.total, currency: "eur")
             #expect(try await c.webhook(otherCurrency, timestamp: now).status == .ok)
             #expect(try await c.order(y.orderId, token: y.shopper.accessToken).string("status") == "PENDING_PAYMENT")
-            let rightCurrency = paymentEvent("payment_intent.succeeded", paymentId: y.paymentId, orderId: y.orderId, amount: y.total, currency: "USD")
+            let rightCurrency = paymentEvent(
+                "payment_intent.succeeded", paymentId: y.paymentId, orderId: y.orderId, amount: y.total, currency: "USD")
             #expect(try await c.webhook(rightCurrency, timestamp: now).status == .ok)
-            #expect(try await c.order(y.orderId, token: y.shopper.accessToken).payment["refundedAmount"] as? Int == y.total, "already refunded; never paid twice")
+            #expect(
+                try await c.order(y.orderId, token: y.shopper.accessToken).payment["refundedAmount"] as? Int == y.total,
+                "already refunded; never paid twice")
         }
     }
 
@@ -311,14 +322,16 @@ struct PaymentRoutesTests {
         try await shop.live { c in
             let x = try await Self.checkout(shop, c)
             let now = Int64(shop.clock.now.timeIntervalSince1970)
-            let canceled = paymentEvent("payment_intent.canceled", paymentId: x.paymentId, orderId: x.orderId, amount: x.total, status: "canceled")
+            let canceled = paymentEvent(
+                "payment_intent.canceled", paymentId: x.paymentId, orderId: x.orderId, amount: x.total, status: "canceled")
             #expect(try await c.webhook(canceled, timestamp: now).status == .ok)
             #expect(try await c.order(x.orderId, token: x.shopper.accessToken).payment["status"] as? String == "canceled")
 
             let y = try await Self.checkout(shop, c)
             _ = try await c.confirm(y.paymentId, token: y.shopper.accessToken)
             await shop.deliver()
-            let refunded = #"{"id":"evt_ref","object":"event","type":"charge.refunded","created":1,"data":{"object":{"id":"ch_1","object":"charge","payment_intent":"\#(y.paymentId)","amount":\#(y.total),"amount_refunded":500,"currency":"usd"}}}"#
+            let refunded =
+                #"{"id":"evt_ref","object":"event","type":"charge.refunded","created":1,"data":{"object":{"id":"ch_1","object":"charge","payment_intent":"\#(y.paymentId)","amount":\#(y.total),"amount_refunded":500,"currency":"usd"}}}"#
             #expect(try await c.webhook(refunded, timestamp: now).status == .ok)
             let order = try await c.order(y.orderId, token: y.shopper.accessToken)
             #expect(order.payment["refundedAmount"] as? Int == 500)
@@ -362,8 +375,10 @@ struct PaymentRoutesTests {
             _ = try await c.confirm(y.paymentId, token: y.shopper.accessToken)
             await shop.deliver()
             let now = Int64(shop.clock.now.timeIntervalSince1970)
-            let failed = #"{"id":"evt_rf1","object":"event","type":"refund.failed","created":\#(now),"data":{"object":{"id":"re_dash","object":"refund","amount":500,"currency":"usd","charge":"ch_x","payment_intent":"\#(y.paymentId)","status":"failed","failure_reason":"lost_or_stolen_card"}}}"#
-            let partial = #"{"id":"evt_cr1","object":"event","type":"charge.refunded","created":\#(now),"data":{"object":{"id":"ch_x","object":"charge","payment_intent":"\#(y.paymentId)","amount":\#(y.total),"amount_refunded":500,"currency":"usd"}}}"#
+            let failed =
+                #"{"id":"evt_rf1","object":"event","type":"refund.failed","created":\#(now),"data":{"object":{"id":"re_dash","object":"refund","amount":500,"currency":"usd","charge":"ch_x","payment_intent":"\#(y.paymentId)","status":"failed","failure_reason":"lost_or_stolen_card"}}}"#
+            let partial =
+                #"{"id":"evt_cr1","object":"event","type":"charge.refunded","created":\#(now),"data":{"object":{"id":"ch_x","object":"charge","payment_intent":"\#(y.paymentId)","amount":\#(y.total),"amount_refunded":500,"currency":"usd"}}}"#
             #expect(try await c.webhook(partial, timestamp: now).status == .ok)
             #expect(try await c.webhook(failed, timestamp: now).status == .ok)
             let paid = try await c.order(y.orderId, token: y.shopper.accessToken)
@@ -400,15 +415,18 @@ struct PaymentRoutesTests {
         defer { shop.cleanUp() }
         try await shop.live { c in
             let now = Int64(shop.clock.now.timeIntervalSince1970)
-            let early = #"{"id":"evt_unknown1","object":"event","type":"payment_intent.succeeded","created":\#(now - 60),"data":{"object":{"id":"pi_notyet","object":"payment_intent","amount":100,"currency":"usd","status":"succeeded"}}}"#
+            let early =
+                #"{"id":"evt_unknown1","object":"event","type":"payment_intent.succeeded","created":\#(now - 60),"data":{"object":{"id":"pi_notyet","object":"payment_intent","amount":100,"currency":"usd","status":"succeeded"}}}"#
             let refused = try await c.webhook(early, timestamp: now)
             #expect(refused.status == .serviceUnavailable)
             #expect(refused.errorCode == "payment_unknown")
             #expect(try await shop.store.eventProcessed(id: "evt_unknown1") == false, "not recorded: a redelivery is applied")
-            let old = #"{"id":"evt_unknown2","object":"event","type":"payment_intent.succeeded","created":\#(now - 3700),"data":{"object":{"id":"pi_never","object":"payment_intent","amount":100,"currency":"usd","status":"succeeded"}}}"#
+            let old =
+                #"{"id":"evt_unknown2","object":"event","type":"payment_intent.succeeded","created":\#(now - 3700),"data":{"object":{"id":"pi_never","object":"payment_intent","amount":100,"currency":"usd","status":"succeeded"}}}"#
             #expect(try await c.webhook(old, timestamp: now).status == .ok, "after an hour: acknowledged and logged")
             #expect(try await shop.store.eventProcessed(id: "evt_unknown2"))
-            let balance = #"{"id":"evt_bal","object":"event","type":"balance.available","created":\#(now),"data":{"object":{"object":"balance","available":[{"amount":100,"currency":"usd"}]}}}"#
+            let balance =
+                #"{"id":"evt_bal","object":"event","type":"balance.available","created":\#(now),"data":{"object":{"object":"balance","available":[{"amount":100,"currency":"usd"}]}}}"#
             #expect(try await c.webhook(balance, timestamp: now).status == .ok, "an ignored type whose object has no id")
         }
     }
@@ -438,7 +456,8 @@ struct PaymentRoutesTests {
             let simulator = try TestShop.simulator(in: shop.dir + "/flaky", clock: shop.clock.wallClock)
             simulator.useDefaultWebhookURL(url)
             let payment = try await simulator.createPayment(orderId: "o1", amount: 500, currency: "USD", idempotencyKey: "k1")
-            _ = try await simulator.confirm(paymentId: payment.id, card: CardDetails(number: "4242424242424242", expMonth: 12, expYear: 2031, cvc: "123"))
+            _ = try await simulator.confirm(
+                paymentId: payment.id, card: CardDetails(number: "4242424242424242", expMonth: 12, expYear: 2031, cvc: "123"))
             let delivery = WebhookDelivery(gateway: simulator)
             #expect(await delivery.deliverDue() == 1)  // 503
             #expect(await delivery.deliverDue() == 0, "the retry waits for its backoff")
@@ -459,7 +478,9 @@ struct PaymentRoutesTests {
         defer { shop.cleanUp() }
         try await shop.live { c in
             let admin = try await shop.admin(c)
-            var doubleRefunds = 0, lostMoney = 0, stockErrors = 0
+            var doubleRefunds = 0
+            var lostMoney = 0
+            var stockErrors = 0
             let rounds = 20
             for _ in 0..<rounds {
                 let x = try await Self.checkout(shop, c, units: 1)
@@ -499,7 +520,9 @@ final class FlakyEndpoint: Sendable {
         router.post("hook") { request, _ -> Response in
             let bytes = Array(try await request.body.collect(upTo: 1 << 20).readableBytesView)
             let header = request.headers[HTTPField.Name("Stripe-Signature")!]
-            let valid = (try? WebhookSignature(secret: TestShop.webhookSecret, tolerance: 100_000_000).verify(bytes, header: header, now: Date())) != nil
+            let valid =
+                (try? WebhookSignature(secret: TestShop.webhookSecret, tolerance: 100_000_000).verify(bytes, header: header, now: Date()))
+                != nil
             let count = self.state.withLock { state -> Int in
                 state.received += 1
                 state.valid = state.valid && valid

@@ -1,7 +1,8 @@
 import Foundation
-@testable import ShopAPI
 import ShopDomain
 import Testing
+
+@testable import ShopAPI
 
 /// The catalog routes write their JSON by hand (`JSONBytes`); it must say what the API's `JSONEncoder`
 /// says for the same values (JSONEncoder's key order varies from run to run, so the two are compared parsed),
@@ -21,7 +22,9 @@ import Testing
 
     @Test(arguments: texts)
     func aProductIsWhatJSONEncoderWrites(_ text: String) throws {
-        for (imageUrl, millis) in [(nil, Int64(0)), ("https://cdn.example/p/a.png?x=1&y=/", 1_795_637_462_123), (text, 253_402_300_799_999)] {
+        for (imageUrl, millis) in [
+            (nil, Int64(0)), ("https://cdn.example/p/a.png?x=1&y=/", 1_795_637_462_123), (text, 253_402_300_799_999),
+        ] {
             let product = Self.product(text, imageUrl: imageUrl, millis: millis)
             var json = JSONBytes(capacity: 16)
             json.product(product)
@@ -34,20 +37,31 @@ import Testing
 
     @Test(arguments: texts)
     func anOrderIsWhatJSONEncoderWrites(_ text: String) throws {
-        let address = Address(name: text, line1: text + "1", line2: nil, city: text, region: "CA", postalCode: "94105", country: "US", phone: text)
+        let address = Address(
+            name: text, line1: text + "1", line2: nil, city: text, region: "CA", postalCode: "94105", country: "US", phone: text)
         let full = Order(
-            id: "o-1", userId: text, lines: [OrderLine(productId: "p", name: text, unitPrice: 1999, quantity: 3, tax: 435), OrderLine(productId: "q", name: "", unitPrice: 1, quantity: 1)],
-            total: 6432, currency: "USD", status: .fulfilled, createdAt: Date(unixMillis: 1_795_637_462_123), updatedAt: Date(unixMillis: 1_795_637_462_999),
+            id: "o-1", userId: text,
+            lines: [
+                OrderLine(productId: "p", name: text, unitPrice: 1999, quantity: 3, tax: 435),
+                OrderLine(productId: "q", name: "", unitPrice: 1, quantity: 1),
+            ],
+            total: 6432, currency: "USD", status: .fulfilled, createdAt: Date(unixMillis: 1_795_637_462_123),
+            updatedAt: Date(unixMillis: 1_795_637_462_999),
             expiresAt: Date(unixMillis: 253_402_300_799_999), shippingAddress: address,
-            shippingMethod: OrderShippingMethod(id: "standard", name: text, price: 0, minDays: 3, maxDays: 5), subtotal: 5997, shippingTotal: 0,
-            shippingTax: 0, taxTotal: 435, shipment: Shipment(carrier: text, trackingNumber: nil, trackingUrl: "https://t.example/?n=1&x=/", shippedAt: Date(unixMillis: 0)))
+            shippingMethod: OrderShippingMethod(id: "standard", name: text, price: 0, minDays: 3, maxDays: 5), subtotal: 5997,
+            shippingTotal: 0,
+            shippingTax: 0, taxTotal: 435,
+            shipment: Shipment(
+                carrier: text, trackingNumber: nil, trackingUrl: "https://t.example/?n=1&x=/", shippedAt: Date(unixMillis: 0)))
         let old = Order(
             id: "o-2", userId: "u", lines: [OrderLine(productId: "p", name: text, unitPrice: 5, quantity: 2)], total: 10, currency: "EUR",
             status: .pendingPayment, createdAt: Date(unixMillis: 0), updatedAt: Date(unixMillis: 1), expiresAt: Date(unixMillis: 2))
         for order in [full, old] {
             var json = JSONBytes(capacity: 16)
             json.order(order)
-            #expect(try Self.parsed(json.bytes) == (try Self.parsed(Array(JSONCoding.encoder.encode(order)))), "\(String(decoding: json.bytes, as: UTF8.self))")
+            #expect(
+                try Self.parsed(json.bytes) == (try Self.parsed(Array(JSONCoding.encoder.encode(order)))),
+                "\(String(decoding: json.bytes, as: UTF8.self))")
         }
     }
 

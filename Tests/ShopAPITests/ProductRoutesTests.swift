@@ -5,7 +5,8 @@ import Testing
 
 @Suite("Product routes")
 struct ProductRoutesTests {
-    static let lamp = #"{"name":"Desk lamp","description":"Warm light.","price":4500,"currency":"usd","category":"home","quantity":7,"colour":"ignored"}"#
+    static let lamp =
+        #"{"name":"Desk lamp","description":"Warm light.","price":4500,"currency":"usd","category":"home","quantity":7,"colour":"ignored"}"#
 
     @Test func adminsCreateEditAndDelete() async throws {
         let shop = try await TestShop()
@@ -39,7 +40,8 @@ struct ProductRoutesTests {
             #expect(any.status == .notModified && any.headers[.eTag] == tag1)
             let anyPage = try await c.send(.get, "/products?limit=5", headers: [.ifNoneMatch: "*"])
             #expect(anyPage.status == .notModified && anyPage.headers[.eTag] != nil)
-            #expect(try await c.send(.get, "/products/0193a1b2-0000-7000-8000-00000000ffff", headers: [.ifNoneMatch: "*"]).status == .notFound)
+            #expect(
+                try await c.send(.get, "/products/0193a1b2-0000-7000-8000-00000000ffff", headers: [.ifNoneMatch: "*"]).status == .notFound)
 
             let edit = #"{"name":"Oak desk lamp","description":"","price":5200,"currency":"USD","category":"home","quantity":999}"#
             let stale = try await c.send(.put, "/products/\(id)", token: admin.accessToken, json: edit, headers: [.ifMatch: "\"v7\""])
@@ -118,7 +120,8 @@ struct ProductRoutesTests {
                 let details = reply.errorDetails as? [[String: Any]] ?? []
                 #expect(details.contains { $0["field"] as? String == field }, "\(field): \(reply.text)")
             }
-            let wrongType = try await c.send(.post, "/products", token: admin.idToken, json: #"{"name":"Ok","price":"12.50","category":"x"}"#)
+            let wrongType = try await c.send(
+                .post, "/products", token: admin.idToken, json: #"{"name":"Ok","price":"12.50","category":"x"}"#)
             #expect(wrongType.status == .badRequest)
             #expect(wrongType.errorCode == "invalid_body")
             #expect(wrongType.errorMessage?.contains("price") == true)
@@ -232,7 +235,8 @@ struct ProductRoutesTests {
             // The edit version is still what If-Match checks.
             let edit = #"{"name":"Steel kettle","price":2500,"category":"kitchen"}"#
             let edited = try await c.send(
-                .put, "/products/\(product.id)", token: admin.accessToken, json: edit, headers: [.ifMatch: try #require(afterSale.headers[.eTag])])
+                .put, "/products/\(product.id)", token: admin.accessToken, json: edit,
+                headers: [.ifMatch: try #require(afterSale.headers[.eTag])])
             #expect(edited.status == .ok)
         }
     }

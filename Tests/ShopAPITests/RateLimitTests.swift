@@ -98,7 +98,8 @@ struct RateLimitTests {
         #expect(proxies.count == 2)
         let limits = AbuseLimits(perAddress: nil, failedLogins: nil, trustedProxies: proxies)
         #expect(limits.clientKey(peer: "10.1.2.3", forwardedFor: "198.51.100.9") == "198.51.100.9")
-        #expect(limits.clientKey(peer: "203.0.113.5", forwardedFor: "198.51.100.9") == "203.0.113.5", "an untrusted peer's header is ignored")
+        #expect(
+            limits.clientKey(peer: "203.0.113.5", forwardedFor: "198.51.100.9") == "203.0.113.5", "an untrusted peer's header is ignored")
         #expect(
             limits.clientKey(peer: "10.1.2.3", forwardedFor: "1.2.3.4, 198.51.100.9, 10.9.9.9") == "198.51.100.9",
             "the right-most entry that is not itself a trusted proxy; what the client wrote further left is not believed")
@@ -155,7 +156,10 @@ struct RateLimitTests {
             for _ in 0..<8 {
                 group.addTask {
                     do {
-                        _ = try await gate.run { usleep(200_000); return true }
+                        _ = try await gate.run {
+                            usleep(200_000)
+                            return true
+                        }
                         return true
                     } catch {
                         return false

@@ -9,7 +9,8 @@ import Testing
 struct ShippingRoutesTests {
     static func address(country: String, region: String?, postalCode: String, city: String = "Somewhere") -> String {
         let region = region.map { #""region":"\#($0)","# } ?? ""
-        return #"{"name":"Grace Hopper","line1":"1 High St","city":"\#(city)",\#(region)"postalCode":"\#(postalCode)","country":"\#(country)"}"#
+        return
+            #"{"name":"Grace Hopper","line1":"1 High St","city":"\#(city)",\#(region)"postalCode":"\#(postalCode)","country":"\#(country)"}"#
     }
     static let california = address(country: "US", region: "ca", postalCode: "94105", city: "San Francisco")
     static let london = address(country: "GB", region: nil, postalCode: "sw1a1aa", city: "London")
@@ -20,7 +21,8 @@ struct ShippingRoutesTests {
 
     /// r(x): half away from zero, in integers.
     static func r(_ numerator: Int, _ denominator: Int) -> Int {
-        let q = numerator / denominator, rem = numerator % denominator
+        let q = numerator / denominator
+        let rem = numerator % denominator
         return 2 * abs(rem) >= denominator ? q + (numerator >= 0 ? 1 : -1) : q
     }
 
@@ -38,7 +40,8 @@ struct ShippingRoutesTests {
             let zones = initial["shippingZones"] as? [[String: Any]] ?? []
             #expect(zones.map { $0["id"] as? String } == ["us", "world"])
 
-            var body = #"{"currency":"USD","pricesIncludeTax":false,"shippingZones":[{"id":"us","name":"US","countries":["US"],"methods":[{"id":"ground","name":"Ground","price":700,"minDays":2,"maxDays":6}]}],"taxRates":[{"country":"US","region":"WA","rate":6500,"name":"Washington","appliesToShipping":true}]}"#
+            var body =
+                #"{"currency":"USD","pricesIncludeTax":false,"shippingZones":[{"id":"us","name":"US","countries":["US"],"methods":[{"id":"ground","name":"Ground","price":700,"minDays":2,"maxDays":6}]}],"taxRates":[{"country":"US","region":"WA","rate":6500,"name":"Washington","appliesToShipping":true}]}"#
             let put = try await c.send(.put, "/settings", token: admin.accessToken, json: body, headers: [.ifMatch: "\"s0\""])
             #expect(put.status == .ok, "\(put.text)")
             #expect(put.headers[.eTag] == "\"s1\"")
@@ -51,14 +54,17 @@ struct ShippingRoutesTests {
             // Without If-Match the replacement is unconditional, and the version still grows by one.
             #expect(try await c.send(.put, "/settings", token: admin.accessToken, json: body).int("version") == 2)
 
-            body = body.replacingOccurrences(of: #""price":700"#, with: #""price":-1"#).replacingOccurrences(of: #""region":"WA""#, with: #""region":"XX""#)
+            body = body.replacingOccurrences(of: #""price":700"#, with: #""price":-1"#).replacingOccurrences(
+                of: #""region":"WA""#, with: #""region":"XX""#)
             let invalid = try await c.send(.put, "/settings", token: admin.accessToken, json: body)
             #expect(invalid.status == .badRequest)
             #expect(invalid.errorCode == "validation_failed")
             let fields = Set((invalid.errorDetails as? [[String: Any]] ?? []).compactMap { $0["field"] as? String })
             #expect(fields.isSuperset(of: ["shippingZones[0].methods[0].price", "taxRates[0].region"]), "\(fields)")
 
-            let huge = #"{"currency":"USD","pricesIncludeTax":false,"shippingZones":[],"taxRates":[],"padding":""# + String(repeating: "x", count: 70_000) + #""}"#
+            let huge =
+                #"{"currency":"USD","pricesIncludeTax":false,"shippingZones":[],"taxRates":[],"padding":""#
+                + String(repeating: "x", count: 70_000) + #""}"#
             let tooBig = try await c.send(.put, "/settings", token: admin.accessToken, json: huge)
             #expect(tooBig.status == .badRequest && tooBig.errorCode == "validation_failed")
             #expect(try await c.send(.get, "/settings").int("version") == 2)
@@ -70,9 +76,11 @@ struct ShippingRoutesTests {
         defer { shop.cleanUp() }
         try await shop.test { c in
             let admin = try await shop.admin(c)
-            let euro = #"{"currency":"EUR","pricesIncludeTax":true,"shippingZones":[{"id":"eu","name":"EU","countries":["DE","FR"],"methods":[{"id":"dhl","name":"DHL","price":490,"minDays":1,"maxDays":3}]}],"taxRates":[{"country":"DE","rate":19000,"name":"MwSt","appliesToShipping":true}]}"#
+            let euro =
+                #"{"currency":"EUR","pricesIncludeTax":true,"shippingZones":[{"id":"eu","name":"EU","countries":["DE","FR"],"methods":[{"id":"dhl","name":"DHL","price":490,"minDays":1,"maxDays":3}]}],"taxRates":[{"country":"DE","rate":19000,"name":"MwSt","appliesToShipping":true}]}"#
             #expect(try await c.send(.put, "/settings", token: admin.accessToken, json: euro).status == .ok)
-            let made = try await c.send(.post, "/products", token: admin.accessToken, json: #"{"name":"Brezel","price":119,"category":"bakery","quantity":5}"#)
+            let made = try await c.send(
+                .post, "/products", token: admin.accessToken, json: #"{"name":"Brezel","price":119,"category":"bakery","quantity":5}"#)
             #expect(made.string("currency") == "EUR")
         }
     }
@@ -86,7 +94,8 @@ struct ShippingRoutesTests {
         let pot = try await shop.product("Pot", price: 3333, quantity: 100)
         try await shop.test { c in
             let shopper = try await c.shopper()
-            let quote = try await c.send(.post, "/orders/quote", json: #"{"lines":\#(Self.lines([(tea.id, 2)])),"shippingAddress":\#(Self.california)}"#)
+            let quote = try await c.send(
+                .post, "/orders/quote", json: #"{"lines":\#(Self.lines([(tea.id, 2)])),"shippingAddress":\#(Self.california)}"#)
             #expect(quote.status == .ok, "\(quote.text)")
             #expect(quote.string("currency") == "USD")
             #expect(quote.int("subtotal") == 2900)
@@ -122,7 +131,8 @@ struct ShippingRoutesTests {
             #expect(order["shipment"] is NSNull)
 
             // To London: the world zone, and VAT on the lines and on shipping.
-            let uk = try await c.send(.post, "/orders/quote", json: #"{"lines":\#(Self.lines([(tea.id, 1)])),"shippingAddress":\#(Self.london)}"#)
+            let uk = try await c.send(
+                .post, "/orders/quote", json: #"{"lines":\#(Self.lines([(tea.id, 1)])),"shippingAddress":\#(Self.london)}"#)
             #expect(uk.string("shippingMethodId") == "intl")
             #expect(uk.int("shippingTotal") == 2500)
             #expect(uk.int("shippingTax") == 500)
@@ -145,16 +155,22 @@ struct ShippingRoutesTests {
             let badAddress = try await quote(#"{"lines":\#(Self.lines([("no-such", 1)])),"shippingAddress":\#(badZip)}"#)
             #expect(badAddress.errorCode == "validation_failed", "the address before the products")
             #expect((badAddress.errorDetails as? [[String: Any]])?.first?["field"] as? String == "shippingAddress.postalCode")
-            #expect(try await quote(#"{"lines":\#(Self.lines([("no-such", 1)])),"shippingAddress":\#(Self.california)}"#).errorCode == "product_not_found")
+            #expect(
+                try await quote(#"{"lines":\#(Self.lines([("no-such", 1)])),"shippingAddress":\#(Self.california)}"#).errorCode
+                    == "product_not_found")
             let currency = try await quote(#"{"lines":\#(Self.lines([(euro.id, 1)])),"shippingAddress":\#(Self.california)}"#)
             #expect(currency.status == .badRequest && currency.errorCode == "unsupported_currency")
             #expect((currency.errorDetails as? [String: Any])?["currency"] as? String == "EUR")
-            let method = try await quote(#"{"lines":\#(Self.lines([(tea.id, 1)])),"shippingAddress":\#(Self.california),"shippingMethodId":"intl"}"#)
+            let method = try await quote(
+                #"{"lines":\#(Self.lines([(tea.id, 1)])),"shippingAddress":\#(Self.california),"shippingMethodId":"intl"}"#)
             #expect(method.errorCode == "validation_failed", "a method of another zone")
             #expect((method.errorDetails as? [[String: Any]])?.first?["field"] as? String == "shippingMethodId")
-            #expect(try await quote(#"{"lines":\#(Self.lines([(dear.id, 1)])),"shippingAddress":\#(Self.california)}"#).errorCode == "total_too_large")
+            #expect(
+                try await quote(#"{"lines":\#(Self.lines([(dear.id, 1)])),"shippingAddress":\#(Self.california)}"#).errorCode
+                    == "total_too_large")
             // A store that ships to the US only.
-            let usOnly = #"{"currency":"USD","pricesIncludeTax":false,"shippingZones":[{"id":"us","name":"US","countries":["US"],"methods":[{"id":"ground","name":"Ground","price":700,"minDays":2,"maxDays":6}]}],"taxRates":[]}"#
+            let usOnly =
+                #"{"currency":"USD","pricesIncludeTax":false,"shippingZones":[{"id":"us","name":"US","countries":["US"],"methods":[{"id":"ground","name":"Ground","price":700,"minDays":2,"maxDays":6}]}],"taxRates":[]}"#
             #expect(try await c.send(.put, "/settings", token: admin.accessToken, json: usOnly).status == .ok)
             let nowhere = try await quote(#"{"lines":\#(Self.lines([(tea.id, 1)])),"shippingAddress":\#(Self.london)}"#)
             #expect(nowhere.errorCode == "shipping_unavailable")
@@ -162,10 +178,15 @@ struct ShippingRoutesTests {
 
             // POST /orders: both address forms, or neither, or no method.
             func order(_ body: String) async throws -> Reply { try await c.send(.post, "/orders", token: shopper.accessToken, json: body) }
-            let both = try await order(#"{"lines":\#(Self.lines([(tea.id, 1)])),"shippingAddress":\#(Self.california),"addressId":"x","shippingMethodId":"ground"}"#)
+            let both = try await order(
+                #"{"lines":\#(Self.lines([(tea.id, 1)])),"shippingAddress":\#(Self.california),"addressId":"x","shippingMethodId":"ground"}"#
+            )
             #expect((both.errorDetails as? [[String: Any]])?.compactMap { $0["field"] as? String } == ["addressId"])
             let neither = try await order(#"{"lines":\#(Self.lines([(tea.id, 1)]))}"#)
-            #expect(Set((neither.errorDetails as? [[String: Any]])?.compactMap { $0["field"] as? String } ?? []) == ["shippingAddress", "shippingMethodId"])
+            #expect(
+                Set((neither.errorDetails as? [[String: Any]])?.compactMap { $0["field"] as? String } ?? []) == [
+                    "shippingAddress", "shippingMethodId",
+                ])
             #expect(try await shop.stock(tea.id) == 10, "nothing refused took stock")
         }
     }
@@ -175,7 +196,8 @@ struct ShippingRoutesTests {
         defer { shop.cleanUp() }
         let tea = try await shop.product("Tea", price: 1450, quantity: 10)
         try await shop.test { c in
-            let shopper = try await c.shopper(), other = try await c.shopper()
+            let shopper = try await c.shopper()
+            let other = try await c.shopper()
             let added = try await c.send(.post, "/account/addresses", token: shopper.accessToken, json: Self.london)
             #expect(added.status == .created, "\(added.text)")
             let id = added.string("id")
@@ -185,13 +207,16 @@ struct ShippingRoutesTests {
             #expect(try await c.send(.get, "/account/addresses", token: other.accessToken).items.isEmpty)
             #expect(try await c.send(.put, "/account/addresses/\(id)", token: other.accessToken, json: Self.london).status == .notFound)
             #expect(try await c.send(.delete, "/account/addresses/\(id)", token: other.accessToken).status == .notFound)
-            let bad = try await c.send(.post, "/account/addresses", token: shopper.accessToken, json: Self.address(country: "US", region: nil, postalCode: "94105"))
+            let bad = try await c.send(
+                .post, "/account/addresses", token: shopper.accessToken, json: Self.address(country: "US", region: nil, postalCode: "94105")
+            )
             #expect(bad.errorCode == "validation_failed")
             #expect((bad.errorDetails as? [[String: Any]])?.compactMap { $0["field"] as? String } == ["region"])
 
             // An order by addressId copies the address: editing the book later changes no placed order.
             let placed = try await c.send(
-                .post, "/orders", token: shopper.accessToken, json: #"{"lines":\#(Self.lines([(tea.id, 1)])),"addressId":"\#(id)","shippingMethodId":"intl"}"#)
+                .post, "/orders", token: shopper.accessToken,
+                json: #"{"lines":\#(Self.lines([(tea.id, 1)])),"addressId":"\#(id)","shippingMethodId":"intl"}"#)
             #expect(placed.status == .created, "\(placed.text)")
             #expect((placed["shippingAddress"] as? [String: Any])?["city"] as? String == "London")
             let moved = try await c.send(.put, "/account/addresses/\(id)", token: shopper.accessToken, json: Self.california)
@@ -199,12 +224,17 @@ struct ShippingRoutesTests {
             let reread = try await c.send(.get, "/orders/\(placed.string("id"))", token: shopper.accessToken)
             #expect((reread["shippingAddress"] as? [String: Any])?["city"] as? String == "London")
             let theirs = try await c.send(
-                .post, "/orders", token: other.accessToken, json: #"{"lines":\#(Self.lines([(tea.id, 1)])),"addressId":"\#(id)","shippingMethodId":"intl"}"#)
+                .post, "/orders", token: other.accessToken,
+                json: #"{"lines":\#(Self.lines([(tea.id, 1)])),"addressId":"\#(id)","shippingMethodId":"intl"}"#)
             #expect(theirs.errorCode == "validation_failed", "someone else's saved address")
 
             #expect(try await c.send(.delete, "/account/addresses/\(id)", token: shopper.accessToken).status == .noContent)
             for i in 0..<20 {
-                #expect(try await c.send(.post, "/account/addresses", token: shopper.accessToken, json: Self.address(country: "FR", region: nil, postalCode: "750\(String(format: "%02d", i))")).status == .created)
+                #expect(
+                    try await c.send(
+                        .post, "/account/addresses", token: shopper.accessToken,
+                        json: Self.address(country: "FR", region: nil, postalCode: "750\(String(format: "%02d", i))")
+                    ).status == .created)
             }
             let full = try await c.send(.post, "/account/addresses", token: shopper.accessToken, json: Self.london)
             #expect(full.status == .conflict && full.errorCode == "too_many_addresses")
@@ -221,10 +251,12 @@ struct ShippingRoutesTests {
             _ = try await c.confirm(x.paymentId, token: x.shopper.accessToken)
             await shop.deliver()
             let badURL = try await c.send(
-                .post, "/orders/\(x.orderId)/fulfil", token: admin.accessToken, json: #"{"carrier":"UPS","trackingUrl":"http://ups.example/1"}"#)
+                .post, "/orders/\(x.orderId)/fulfil", token: admin.accessToken,
+                json: #"{"carrier":"UPS","trackingUrl":"http://ups.example/1"}"#)
             #expect(badURL.status == .badRequest)
             #expect((badURL.errorDetails as? [[String: Any]])?.compactMap { $0["field"] as? String } == ["trackingUrl"])
-            #expect(try await c.order(x.orderId, token: x.shopper.accessToken).string("status") == "PAID", "a refused fulfil changes nothing")
+            #expect(
+                try await c.order(x.orderId, token: x.shopper.accessToken).string("status") == "PAID", "a refused fulfil changes nothing")
             let shipped = try await c.send(
                 .post, "/orders/\(x.orderId)/fulfil", token: admin.accessToken,
                 json: #"{"carrier":"UPS","trackingNumber":"1Z 999-AA","trackingUrl":"https://ups.example/track?n=1Z999AA"}"#)
@@ -252,7 +284,8 @@ struct ShippingRoutesTests {
         defer { shop.cleanUp() }
         let tea = try await shop.product("Tea", price: 450, quantity: 10)
         let old = Order(
-            id: Identifier.make(at: shop.clock.now), userId: "someone", lines: [OrderLine(productId: tea.id, name: "Tea", unitPrice: 450, quantity: 2)],
+            id: Identifier.make(at: shop.clock.now), userId: "someone",
+            lines: [OrderLine(productId: tea.id, name: "Tea", unitPrice: 450, quantity: 2)],
             total: 900, currency: "USD", status: .pendingPayment, createdAt: shop.clock.now, updatedAt: shop.clock.now,
             expiresAt: shop.clock.now.addingTimeInterval(900))
         _ = try await shop.store.placeOrder(old, claim: nil, at: shop.clock.now)
@@ -272,11 +305,13 @@ struct ShippingRoutesTests {
         defer { shop.cleanUp() }
         let tea = try await shop.product("Tea", price: 1450, quantity: 10)
         try await shop.test { c in
-            let admin = try await shop.admin(c), shopper = try await c.shopper()
+            let admin = try await shop.admin(c)
+            let shopper = try await c.shopper()
             let body = #"{"lines":\#(Self.lines([(tea.id, 2)])),"shippingAddress":\#(Self.california),"shippingMethodId":"standard"}"#
             let key: HTTPFields = [HTTPField.Name("Idempotency-Key")!: "ship-1"]
             let first = try await c.send(.post, "/orders", token: shopper.accessToken, json: body, headers: key)
-            let usOnly = #"{"currency":"USD","pricesIncludeTax":false,"shippingZones":[{"id":"us","name":"US","countries":["US"],"methods":[{"id":"ground","name":"Ground","price":700,"minDays":2,"maxDays":6}]}],"taxRates":[]}"#
+            let usOnly =
+                #"{"currency":"USD","pricesIncludeTax":false,"shippingZones":[{"id":"us","name":"US","countries":["US"],"methods":[{"id":"ground","name":"Ground","price":700,"minDays":2,"maxDays":6}]}],"taxRates":[]}"#
             #expect(try await c.send(.put, "/settings", token: admin.accessToken, json: usOnly).status == .ok)
             let replay = try await c.send(.post, "/orders", token: shopper.accessToken, json: body, headers: key)
             #expect(replay.status == .created)

@@ -27,7 +27,9 @@ final class LaggingIndexStore: OrderStore {
         refundsDueAtExpiry.withLock { $0.append(due) }
         return Array(stale.prefix(limit))
     }
-    func placeOrder(_ order: Order, claim: IdempotencyClaim?, maxOpenOrders: Int?, at now: Date) async throws(StorageError) -> PlaceOrderOutcome {
+    func placeOrder(_ order: Order, claim: IdempotencyClaim?, maxOpenOrders: Int?, at now: Date) async throws(StorageError)
+        -> PlaceOrderOutcome
+    {
         try await inner.placeOrder(order, claim: claim, maxOpenOrders: maxOpenOrders, at: now)
     }
     func order(id: String) async throws(StorageError) -> Order? { try await inner.order(id: id) }
@@ -61,8 +63,10 @@ struct SweepTests {
         var stale: [Order] = []
         for i in 0..<150 {
             let order = try await shop.services.orders.place(
-                userId: "u\(i % 7)", request: TestShop.request([OrderRequest.Line(productId: product.id, quantity: 1)]), idempotencyKey: nil)
-            _ = try await shop.store.transitionOrder(id: order.id, from: [.pendingPayment], to: .cancelled, expiredBy: nil, at: shop.clock.now)
+                userId: "u\(i % 7)", request: TestShop.request([OrderRequest.Line(productId: product.id, quantity: 1)]), idempotencyKey: nil
+            )
+            _ = try await shop.store.transitionOrder(
+                id: order.id, from: [.pendingPayment], to: .cancelled, expiredBy: nil, at: shop.clock.now)
             stale.append(order)
         }
         shop.clock.advance(by: 120)

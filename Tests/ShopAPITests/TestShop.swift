@@ -10,9 +10,9 @@ import ShopAssembly
 import ShopDomain
 import ShopLocal
 import ShopStorage
+import ShopSupport
 import Synchronization
 import Testing
-import ShopSupport
 
 /// A clock the test moves by hand.
 final class TestClock: Sendable {
@@ -40,8 +40,10 @@ struct TestShop {
     static let webhookSecret = "whsec_test_secret"
 
     /// A US address without sales tax in the built-in settings: an order's total there is its subtotal plus shipping.
-    static let oregon = Address(name: "Ada Lovelace", line1: "1 Main St", city: "Portland", region: "OR", postalCode: "97201", country: "US")
-    static let oregonJSON = #"{"name":"Ada Lovelace","line1":"1 Main St","city":"Portland","region":"OR","postalCode":"97201","country":"US"}"#
+    static let oregon = Address(
+        name: "Ada Lovelace", line1: "1 Main St", city: "Portland", region: "OR", postalCode: "97201", country: "US")
+    static let oregonJSON =
+        #"{"name":"Ada Lovelace","line1":"1 Main St","city":"Portland","region":"OR","postalCode":"97201","country":"US"}"#
 
     /// An order request shipped to `oregon` by the standard method, for tests that place orders through the service.
     static func request(_ lines: [OrderRequest.Line]) -> OrderRequest {
@@ -51,21 +53,24 @@ struct TestShop {
     /// A simulated gateway with its own file under `dir`.
     static func simulator(in dir: String, clock: WallClock = .system) throws -> SimulatedGateway {
         try SimulatedGateway(
-            path: dir + "/simulator.sqlite", webhookSecret: webhookSecret, webhookURL: nil, clock: clock, logger: Logger(label: "simulator"))
+            path: dir + "/simulator.sqlite", webhookSecret: webhookSecret, webhookURL: nil, clock: clock, logger: Logger(label: "simulator")
+        )
     }
 
     /// The configuration every API test runs with: the embedded defaults, a fixed issuer and client id,
     /// and cheap bcrypt.
     static func configuration(orderTTL: Int, limits: [String: String] = [:]) throws -> ShopConfiguration {
-        try ShopConfiguration(environment: [
-            "SHOP_TOKEN_ISSUER": issuer, "SHOP_CLIENT_ID": clientId, "SHOP_BCRYPT_COST": "4", "SHOP_ORDER_TTL_SECONDS": String(orderTTL),
-            // Tests sign many users in from one address: limits are off unless a test sets them.
-            "SHOP_AUTH_RATE_LIMIT_PER_MINUTE": "0", "SHOP_LOGIN_ACCOUNT_RATE_LIMIT_PER_MINUTE": "0",
-            // And place many orders per shopper, up to the contract's 1,000 units a line.
-            "SHOP_MAX_OPEN_ORDERS": "0", "SHOP_MAX_UNITS_PER_LINE": "1000",
-            // No emails (the file sender would write under ./data); a test that wants them sets its own mailer.
-            "SHOP_MAIL": "off",
-        ].merging(limits) { $1 })
+        try ShopConfiguration(
+            environment: [
+                "SHOP_TOKEN_ISSUER": issuer, "SHOP_CLIENT_ID": clientId, "SHOP_BCRYPT_COST": "4",
+                "SHOP_ORDER_TTL_SECONDS": String(orderTTL),
+                // Tests sign many users in from one address: limits are off unless a test sets them.
+                "SHOP_AUTH_RATE_LIMIT_PER_MINUTE": "0", "SHOP_LOGIN_ACCOUNT_RATE_LIMIT_PER_MINUTE": "0",
+                // And place many orders per shopper, up to the contract's 1,000 units a line.
+                "SHOP_MAX_OPEN_ORDERS": "0", "SHOP_MAX_UNITS_PER_LINE": "1000",
+                // No emails (the file sender would write under ./data); a test that wants them sets its own mailer.
+                "SHOP_MAIL": "off",
+            ].merging(limits) { $1 })
     }
 
     /// Built through the one composition root, as `shop serve` is, with the test's own SQLite file,
@@ -77,7 +82,9 @@ struct TestShop {
         let images = LocalImageStore(directory: dir + "/images", secret: Array("test-upload-secret".utf8), clock: clock.wallClock)
         simulator = try Self.simulator(in: dir, clock: clock.wallClock)
         let host = HostParts(
-            stores: ShopStores(catalog: catalog ?? store, orders: store, users: store, settings: store, addresses: store, outbox: store, stats: store), localImages: images, simulatedPayments: simulator,
+            stores: ShopStores(
+                catalog: catalog ?? store, orders: store, users: store, settings: store, addresses: store, outbox: store, stats: store),
+            localImages: images, simulatedPayments: simulator,
             secrets: ShopSecrets(cursorSecret: Array("test-cursor-secret".utf8), tokenSigningKey: Self.signingKey),
             clock: clock.wallClock, logger: Logger(label: "test"))
         services = try await ShopAssembly.assemble(try Self.configuration(orderTTL: orderTTL, limits: limits), host: host).services
@@ -112,7 +119,9 @@ struct TestShop {
 
     /// Adds a product straight through the service.
     @discardableResult
-    func product(_ name: String = "Tea", price: Int = 500, quantity: Int = 10, category: String = "pantry", currency: String = "USD") async throws -> Product {
+    func product(_ name: String = "Tea", price: Int = 500, quantity: Int = 10, category: String = "pantry", currency: String = "USD")
+        async throws -> Product
+    {
         try await services.catalog.create(
             ProductFields(name: name, description: "", price: price, currency: currency, category: category), quantity: quantity)
     }
@@ -188,7 +197,8 @@ struct ShopClient: Sendable {
 
     /// Places an order shipped to `TestShop.oregon` (no sales tax) by `method` (standard: 500, free from 5000).
     func placeOrder(_ lines: [(String, Int)], token: String, key: String? = nil, method: String = "standard") async throws -> Reply {
-        let body = "{\"lines\":[" + lines.map { #"{"productId":"\#($0.0)","quantity":\#($0.1)}"# }.joined(separator: ",") + "],"
+        let body =
+            "{\"lines\":[" + lines.map { #"{"productId":"\#($0.0)","quantity":\#($0.1)}"# }.joined(separator: ",") + "],"
             + #""shippingAddress":\#(TestShop.oregonJSON),"shippingMethodId":"\#(method)"}"#
         var headers: HTTPFields = [:]
         if let key { headers[HTTPField.Name("Idempotency-Key")!] = key }
@@ -221,7 +231,8 @@ func decodeSegment(_ token: String, _ index: Int) throws -> [String: Any] {
 }
 
 func base64URL(_ data: Data) -> String {
-    data.base64EncodedString().replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
+    data.base64EncodedString().replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_").replacingOccurrences(
+        of: "=", with: "")
 }
 
 struct TestFailure: Error, CustomStringConvertible {

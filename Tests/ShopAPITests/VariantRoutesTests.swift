@@ -40,28 +40,36 @@ struct VariantRoutesTests {
 
             // A line must name its variant; an unknown one is a 404 naming both ids.
             let shopper = try await c.shopper()
-            let unnamed = try await c.send(.post, "/orders", token: shopper.idToken, json: Self.order(#"[{"productId":"\#(id)","quantity":1}]"#))
-            #expect(unnamed.status == .badRequest && unnamed.errorCode == "validation_failed" && unnamed.text.contains("lines[0].variantId"))
+            let unnamed = try await c.send(
+                .post, "/orders", token: shopper.idToken, json: Self.order(#"[{"productId":"\#(id)","quantity":1}]"#))
+            #expect(
+                unnamed.status == .badRequest && unnamed.errorCode == "validation_failed" && unnamed.text.contains("lines[0].variantId"))
             let unknown = try await c.send(
                 .post, "/orders", token: shopper.idToken, json: Self.order(#"[{"productId":"\#(id)","variantId":"nope","quantity":1}]"#))
             #expect(unknown.status == .notFound && unknown.errorCode == "variant_not_found")
             #expect(unknown.errorDetails as? [String: String] == ["productId": id, "variantId": "nope"])
-            let twice = try await c.send(.post, "/orders", token: shopper.idToken, json: Self.order(
-                #"[{"productId":"\#(id)","variantId":"\#(m)","quantity":1},{"productId":"\#(id)","variantId":"\#(m)","quantity":1}]"#))
+            let twice = try await c.send(
+                .post, "/orders", token: shopper.idToken,
+                json: Self.order(
+                    #"[{"productId":"\#(id)","variantId":"\#(m)","quantity":1},{"productId":"\#(id)","variantId":"\#(m)","quantity":1}]"#))
             #expect(twice.status == .badRequest && twice.text.contains("lines[1].variantId"))
 
             // Size M in Navy: exactly that variant's stock goes down; the line says what was bought.
-            let placed = try await c.send(.post, "/orders", token: shopper.idToken, json: Self.order(#"[{"productId":"\#(id)","variantId":"\#(m)","quantity":2}]"#))
+            let placed = try await c.send(
+                .post, "/orders", token: shopper.idToken, json: Self.order(#"[{"productId":"\#(id)","variantId":"\#(m)","quantity":2}]"#))
             #expect(placed.status == .created, "\(placed.text)")
             let line = try #require((placed["lines"] as? [[String: Any]])?.first)
             #expect(line["variantId"] as? String == m && line["sku"] as? String == madeSku && line["unitPrice"] as? Int == 13_900)
-            #expect(line["name"] as? String == "Field Jacket — M / Navy" && line["options"] as? [String: String] == ["Size": "M", "Colour": "Navy"])
+            #expect(
+                line["name"] as? String == "Field Jacket — M / Navy"
+                    && line["options"] as? [String: String] == ["Size": "M", "Colour": "Navy"])
             let after = try await c.send(.get, "/products/\(id)")
             #expect(Self.variants(after).map { $0["quantity"] as? Int } == [4, 0, 0] && after.int("quantity") == 4)
             #expect(after.headers[.eTag] != created.headers[.eTag])
 
             // Sold out: a 409 naming the variant, nothing taken.
-            let short = try await c.send(.post, "/orders", token: shopper.idToken, json: Self.order(#"[{"productId":"\#(id)","variantId":"\#(l)","quantity":1}]"#))
+            let short = try await c.send(
+                .post, "/orders", token: shopper.idToken, json: Self.order(#"[{"productId":"\#(id)","variantId":"\#(l)","quantity":1}]"#))
             #expect(short.status == .conflict && short.errorCode == "out_of_stock")
             let detail = try #require((short.errorDetails as? [[String: Any]])?.first)
             #expect(detail["variantId"] as? String == l && detail["available"] as? Int == 0 && detail["requested"] as? Int == 1)
@@ -110,7 +118,9 @@ struct VariantRoutesTests {
             // Another product may not take a SKU in use, whatever its case.
             let clash = #"{"name":"Other","category":"outdoor","variants":[{"sku":"JKT-s-olv","options":{},"price":100}]}"#
             let taken = try await c.send(.post, "/products", token: admin.idToken, json: clash)
-            #expect(taken.status == .conflict && taken.errorCode == "sku_taken" && taken.errorDetails as? [String: String] == ["sku": "JKT-s-olv"])
+            #expect(
+                taken.status == .conflict && taken.errorCode == "sku_taken"
+                    && taken.errorDetails as? [String: String] == ["sku": "JKT-s-olv"])
 
             // Broken rules name their fields by path.
             let broken = #"""
@@ -120,13 +130,20 @@ struct VariantRoutesTests {
             let refused = try await c.send(.post, "/products", token: admin.idToken, json: broken)
             #expect(refused.status == .badRequest && refused.errorCode == "validation_failed")
             let fields = Set((refused.errorDetails as? [[String: Any]] ?? []).compactMap { $0["field"] as? String })
-            #expect(fields.isSuperset(of: ["options[0].values[1]", "options[1].name", "options[1].values", "variants[0].sku", "variants[0].price", "variants[0].options"]), "\(fields)")
-            let foreign = try await c.send(.put, "/products/\(id)", token: admin.idToken, json: #"""
-                {"name":"Field Jacket","category":"outdoor","options":[{"name":"Size","values":["S"]}],
-                 "variants":[{"id":"not-mine","options":{"Size":"S"},"price":100}]}
-                """#)
+            #expect(
+                fields.isSuperset(of: [
+                    "options[0].values[1]", "options[1].name", "options[1].values", "variants[0].sku", "variants[0].price",
+                    "variants[0].options",
+                ]), "\(fields)")
+            let foreign = try await c.send(
+                .put, "/products/\(id)", token: admin.idToken,
+                json: #"""
+                    {"name":"Field Jacket","category":"outdoor","options":[{"name":"Size","values":["S"]}],
+                     "variants":[{"id":"not-mine","options":{"Size":"S"},"price":100}]}
+                    """#)
             #expect(foreign.status == .badRequest && foreign.text.contains("variants[0].id"))
-            let priced = try await c.send(.put, "/products/\(id)", token: admin.idToken, json: #"{"name":"Field Jacket","category":"outdoor","price":100}"#)
+            let priced = try await c.send(
+                .put, "/products/\(id)", token: admin.idToken, json: #"{"name":"Field Jacket","category":"outdoor","price":100}"#)
             #expect(priced.status == .conflict && priced.errorCode == "variant_required")
 
             // A kept variant without a sku keeps its own: another variant may not take it in the same edit.
@@ -141,14 +158,18 @@ struct VariantRoutesTests {
 
             // A variant an unpaid order holds cannot be removed.
             let shopper = try await c.shopper()
-            let placed = try await c.send(.post, "/orders", token: shopper.idToken, json: Self.order(#"[{"productId":"\#(id)","variantId":"\#(ids[0])","quantity":1}]"#))
+            let placed = try await c.send(
+                .post, "/orders", token: shopper.idToken,
+                json: Self.order(#"[{"productId":"\#(id)","variantId":"\#(ids[0])","quantity":1}]"#))
             #expect(placed.status == .created)
             let drop = #"""
                 {"name":"Field Jacket","category":"outdoor","options":[{"name":"Size","values":["L"]},{"name":"Colour","values":["Navy"]}],
                  "variants":[{"id":"\#(ids[2])","options":{"Size":"L","Colour":"Navy"},"price":13900}]}
                 """#
             let held = try await c.send(.put, "/products/\(id)", token: admin.idToken, json: drop)
-            #expect(held.status == .conflict && held.errorCode == "variant_in_use" && held.errorDetails as? [String: String] == ["variantId": ids[0]])
+            #expect(
+                held.status == .conflict && held.errorCode == "variant_in_use"
+                    && held.errorDetails as? [String: String] == ["variantId": ids[0]])
             #expect(try await c.send(.get, "/products/\(id)").int("version") == 2, "a refused edit changes nothing")
         }
     }
@@ -159,19 +180,24 @@ struct VariantRoutesTests {
         defer { shop.cleanUp() }
         try await shop.test { c in
             let admin = try await shop.admin(c)
-            let created = try await c.send(.post, "/products", token: admin.idToken, json: #"""
-                {"name":"Mug","category":"kitchen","options":[{"name":"Colour","values":["Red"]}],
-                 "variants":[{"options":{"Colour":"Red"},"price":900,"quantity":50}]}
-                """#)
+            let created = try await c.send(
+                .post, "/products", token: admin.idToken,
+                json: #"""
+                    {"name":"Mug","category":"kitchen","options":[{"name":"Colour","values":["Red"]}],
+                     "variants":[{"options":{"Colour":"Red"},"price":900,"quantity":50}]}
+                    """#)
             let id = created.string("id")
             let variantId = try #require(Self.variants(created).first?["id"] as? String)
             #expect(variantId != id)
             let shopper = try await c.shopper()
-            let both = try await c.send(.post, "/orders", token: shopper.idToken, json: Self.order(
-                #"[{"productId":"\#(id)","quantity":2},{"productId":"\#(id)","variantId":"\#(variantId)","quantity":2}]"#))
+            let both = try await c.send(
+                .post, "/orders", token: shopper.idToken,
+                json: Self.order(
+                    #"[{"productId":"\#(id)","quantity":2},{"productId":"\#(id)","variantId":"\#(variantId)","quantity":2}]"#))
             #expect(both.status == .badRequest && both.text.contains("lines[1].variantId"), "\(both.text)")
             #expect(try await c.send(.get, "/products/\(id)").int("quantity") == 50, "nothing taken")
-            let one = try await c.send(.post, "/orders", token: shopper.idToken, json: Self.order(#"[{"productId":"\#(id)","quantity":2}]"#))
+            let one = try await c.send(
+                .post, "/orders", token: shopper.idToken, json: Self.order(#"[{"productId":"\#(id)","quantity":2}]"#))
             #expect(one.status == .created && (one["lines"] as? [[String: Any]])?.first?["variantId"] as? String == variantId)
         }
     }
@@ -192,9 +218,12 @@ struct VariantRoutesTests {
             #expect(placed.status == .created)
             #expect((placed["lines"] as? [[String: Any]])?.first?["variantId"] as? String == id)
             #expect(try await c.send(.post, "/products/\(id)/stock", token: admin.idToken, json: #"{"delta":3}"#).int("quantity") == 8)
-            let repriced = try await c.send(.put, "/products/\(id)", token: admin.idToken, json: #"{"name":"Desk lamp","category":"home","price":4900}"#)
+            let repriced = try await c.send(
+                .put, "/products/\(id)", token: admin.idToken, json: #"{"name":"Desk lamp","category":"home","price":4900}"#)
             #expect(repriced.int("price") == 4_900 && repriced.int("quantity") == 8)
-            #expect(try await c.send(.post, "/products/\(id)/variants/\(id)/stock", token: admin.idToken, json: #"{"delta":-8}"#).int("quantity") == 0)
+            #expect(
+                try await c.send(.post, "/products/\(id)/variants/\(id)/stock", token: admin.idToken, json: #"{"delta":-8}"#).int(
+                    "quantity") == 0)
         }
     }
 }

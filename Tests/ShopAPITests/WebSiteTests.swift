@@ -25,8 +25,10 @@ import Testing
         let shop = try await TestShop()
         defer { shop.cleanUp() }
         try await shop.test(site: try site()) { client in
-            for (path, type) in [("/", "text/html; charset=utf-8"), ("/index.html", "text/html; charset=utf-8"),
-                                 ("/js/main.js", "text/javascript; charset=utf-8"), ("/css/shop.css", "text/css; charset=utf-8")] {
+            for (path, type) in [
+                ("/", "text/html; charset=utf-8"), ("/index.html", "text/html; charset=utf-8"),
+                ("/js/main.js", "text/javascript; charset=utf-8"), ("/css/shop.css", "text/css; charset=utf-8"),
+            ] {
                 let reply = try await client.send(.get, path)
                 #expect(reply.status == .ok, "\(path)")
                 #expect(reply.headers[.contentType] == type, "\(path)")
@@ -59,7 +61,9 @@ import Testing
             // A file path takes GET and HEAD only; anything else goes on to the API's router.
             #expect(try await client.send(.post, "/index.html", json: "{}").errorCode == "route_not_found")
             // No CORS headers unless an origin is listed.
-            #expect(try await client.send(.get, "/health", headers: [.origin: "https://elsewhere.example"]).headers[.accessControlAllowOrigin] == nil)
+            #expect(
+                try await client.send(.get, "/health", headers: [.origin: "https://elsewhere.example"]).headers[.accessControlAllowOrigin]
+                    == nil)
         }
     }
 
@@ -67,13 +71,17 @@ import Testing
     @Test func everyRoutesFirstSegmentIsReserved() async throws {
         let shop = try await TestShop()
         defer { shop.cleanUp() }
-        let firsts = Set(routeTable(services: shop.services).compactMap { $0.split(separator: " ").last?.split(separator: "/").first.map(String.init) })
+        let firsts = Set(
+            routeTable(services: shop.services).compactMap { $0.split(separator: " ").last?.split(separator: "/").first.map(String.init) })
         #expect(firsts.contains("settings") && firsts.contains("account"))
-        #expect(firsts.subtracting(WebSite.reservedPrefixes).isEmpty, "unreserved: \(firsts.subtracting(WebSite.reservedPrefixes).sorted())")
+        #expect(
+            firsts.subtracting(WebSite.reservedPrefixes).isEmpty, "unreserved: \(firsts.subtracting(WebSite.reservedPrefixes).sorted())")
     }
 
     @Test func filesThatWouldHideTheAPIOrHaveNoTypeAreRefused() {
-        for path in ["/products/app.js", "/orders/list.html", "/health/x.css", "/images/a.png", "/auth/x.js", "/.well-known/a.txt", "/payment/p.js"] {
+        for path in [
+            "/products/app.js", "/orders/list.html", "/health/x.css", "/images/a.png", "/auth/x.js", "/.well-known/a.txt", "/payment/p.js",
+        ] {
             if (try? WebSite(files: [path: [1]], contentSecurityPolicy: "")) != nil { Issue.record("\(path) was accepted") }
         }
         #expect((try? WebSite(files: ["/app.exe": [1]], contentSecurityPolicy: "")) == nil)
@@ -88,7 +96,9 @@ import Testing
         let configuration = try ShopConfiguration(environment: ["SHOP_WEB_DIR": repository.appendingPathComponent("web").path])
         let site = try LocalSite.load(configuration, logger: Logger(label: "test"))
         let paths = try #require(site.web).paths
-        for path in ["/", "/index.html", "/config.js", "/js/main.js", "/js/api.js", "/css/shop.css"] { #expect(paths.contains(path), "\(path)") }
+        for path in ["/", "/index.html", "/config.js", "/js/main.js", "/js/api.js", "/css/shop.css"] {
+            #expect(paths.contains(path), "\(path)")
+        }
         #expect(throws: ShopConfiguration.Invalid.self) {
             try LocalSite.load(try ShopConfiguration(environment: ["SHOP_WEB_DIR": "/nonexistent/web"]), logger: Logger(label: "test"))
         }
@@ -103,7 +113,8 @@ import Testing
         let plain = WebSite.contentSecurityPolicy()
         #expect(plain.contains("frame-src 'none'") && !plain.contains("stripe"))
         let stripe = WebSite.contentSecurityPolicy(
-            stripeJS: "http://127.0.0.1:8420", imageOrigins: ["https://cdn.example"], connectOrigins: ["https://b.s3.us-east-1.amazonaws.com"])
+            stripeJS: "http://127.0.0.1:8420", imageOrigins: ["https://cdn.example"],
+            connectOrigins: ["https://b.s3.us-east-1.amazonaws.com"])
         #expect(stripe.contains("script-src 'self' http://127.0.0.1:8420;"))
         #expect(stripe.contains("frame-src http://127.0.0.1:8420 https://hooks.stripe.com;"))
         #expect(stripe.contains("connect-src 'self' https://b.s3.us-east-1.amazonaws.com http://127.0.0.1:8420 https://api.stripe.com;"))
@@ -115,15 +126,18 @@ import Testing
     @Test func shopServeMakesItsPolicyFromTheConfiguration() throws {
         let plain = LocalSite.contentSecurityPolicy(ShopConfiguration())
         #expect(plain == WebSite.contentSecurityPolicy())
-        let stripe = LocalSite.contentSecurityPolicy(try ShopConfiguration(environment: [
-            "SHOP_PAYMENTS": "stripe", "SHOP_STRIPE_SECRET_KEY": "sk_test_x", "SHOP_PAYMENTS_WEBHOOK_SECRET": "whsec_x",
-            "SHOP_STRIPE_JS_URL": "http://127.0.0.1:8420/js.stripe.com/v3/",
-        ]))
+        let stripe = LocalSite.contentSecurityPolicy(
+            try ShopConfiguration(environment: [
+                "SHOP_PAYMENTS": "stripe", "SHOP_STRIPE_SECRET_KEY": "sk_test_x", "SHOP_PAYMENTS_WEBHOOK_SECRET": "whsec_x",
+                "SHOP_STRIPE_JS_URL": "http://127.0.0.1:8420/js.stripe.com/v3/",
+            ]))
         #expect(stripe.contains("script-src 'self' http://127.0.0.1:8420;"))
-        let s3 = LocalSite.contentSecurityPolicy(try ShopConfiguration(environment: [
-            "SHOP_IMAGES": "s3", "SHOP_S3_BUCKET": "pics", "AWS_REGION": "eu-west-1", "AWS_ACCESS_KEY_ID": "a", "AWS_SECRET_ACCESS_KEY": "b",
-            "SHOP_IMAGE_BASE_URL": "https://cdn.example.com/images",
-        ]))
+        let s3 = LocalSite.contentSecurityPolicy(
+            try ShopConfiguration(environment: [
+                "SHOP_IMAGES": "s3", "SHOP_S3_BUCKET": "pics", "AWS_REGION": "eu-west-1", "AWS_ACCESS_KEY_ID": "a",
+                "AWS_SECRET_ACCESS_KEY": "b",
+                "SHOP_IMAGE_BASE_URL": "https://cdn.example.com/images",
+            ]))
         #expect(s3.contains("connect-src 'self' https://pics.s3.eu-west-1.amazonaws.com;"))
         #expect(s3.contains("img-src 'self' blob: https://cdn.example.com;"))
         #expect(LocalSite.origin(of: "https://a.example:8443/x/y?z#w") == "https://a.example:8443")
@@ -144,16 +158,20 @@ import Testing
             let error = try await client.send(.get, "/orders", headers: [.origin: origin])
             #expect(error.status == .unauthorized && error.headers[.accessControlAllowOrigin] == origin)
 
-            let preflight = try await client.send(.options, "/orders", headers: [
-                .origin: origin, .accessControlRequestMethod: "POST", .accessControlRequestHeaders: "authorization, content-type, idempotency-key",
-            ])
+            let preflight = try await client.send(
+                .options, "/orders",
+                headers: [
+                    .origin: origin, .accessControlRequestMethod: "POST",
+                    .accessControlRequestHeaders: "authorization, content-type, idempotency-key",
+                ])
             #expect(preflight.status == .noContent)
             #expect(preflight.headers[.accessControlAllowOrigin] == origin)
             #expect(preflight.headers[.accessControlAllowMethods]?.contains("POST") == true)
             let allowed = (preflight.headers[.accessControlAllowHeaders] ?? "").lowercased()
             for name in ["authorization", "content-type", "idempotency-key", "if-match"] { #expect(allowed.contains(name)) }
 
-            let stranger = try await client.send(.options, "/orders", headers: [.origin: "https://evil.example", .accessControlRequestMethod: "POST"])
+            let stranger = try await client.send(
+                .options, "/orders", headers: [.origin: "https://evil.example", .accessControlRequestMethod: "POST"])
             #expect(stranger.status == .forbidden && stranger.errorCode == "origin_not_allowed")
             #expect(stranger.headers[.accessControlAllowOrigin] == nil)
             let strangerGet = try await client.send(.get, "/products", headers: [.origin: "https://evil.example"])

@@ -141,26 +141,33 @@ struct AddressTests {
 
     // MARK: phone
 
-    @Test("phone of digits, spaces, + ( ) - up to 30 characters", arguments: ["+1 (408) 996-1010", "0", "+44 20 7946 0958", repeated("9", 30)])
+    @Test(
+        "phone of digits, spaces, + ( ) - up to 30 characters",
+        arguments: ["+1 (408) 996-1010", "0", "+44 20 7946 0958", repeated("9", 30)])
     func phoneAccepted(_ phone: String) throws {
         #expect(try address(phone: phone).validated().phone == phone)
     }
 
-    @Test("other phone characters or more than 30 are refused", arguments: ["call me", "+1.408.996", "555-CALL", "１２３", repeated("9", 31), "+1 408 x12", "+1\t408"])
+    @Test(
+        "other phone characters or more than 30 are refused",
+        arguments: ["call me", "+1.408.996", "555-CALL", "１２３", repeated("9", 31), "+1 408 x12", "+1\t408"])
     func phoneRefused(_ phone: String) {
         #expect(invalidFields { _ = try address(phone: phone).validated() } == ["phone"])
     }
 
     // MARK: country
 
-    @Test("country codes are upper-cased (ASCII) and must be assigned", arguments: [("us", "US"), ("Us", "US"), (" gb ", "GB"), ("de", "DE")])
+    @Test(
+        "country codes are upper-cased (ASCII) and must be assigned", arguments: [("us", "US"), ("Us", "US"), (" gb ", "GB"), ("de", "DE")])
     func countryAccepted(_ input: String, _ expected: String) throws {
         let postal = ["US": "95014", "GB": "SW1A 1AA", "DE": "10115"][expected]!
         let output = try address(region: expected == "US" ? "CA" : nil, postalCode: postal, country: input).validated()
         #expect(output.country == expected)
     }
 
-    @Test("unassigned, reserved or malformed country codes are refused", arguments: ["", "XX", "UK", "EU", "ZZ", "USA", "U", "1A", "ÜS", "U S"])
+    @Test(
+        "unassigned, reserved or malformed country codes are refused",
+        arguments: ["", "XX", "UK", "EU", "ZZ", "USA", "U", "1A", "ÜS", "U S"])
     func countryRefused(_ country: String) {
         #expect(invalidFields { _ = try address(region: nil, postalCode: "12345", country: country).validated() } == ["country"])
     }
@@ -180,20 +187,24 @@ struct AddressTests {
 
     // MARK: region
 
-    @Test("US, CA and AU need a region from their list; it is stored upper-case", arguments: [
-        ("US", "ca", "95014", "CA"), ("US", "Ny", "10001", "NY"), ("US", "dc", "20001", "DC"), ("US", "pr", "00901", "PR"),
-        ("US", "UM", "96898", "UM"), ("CA", "qc", "H2X 1Y4", "QC"), ("CA", "YT", "Y1A 1A1", "YT"),
-        ("AU", "nsw", "2000", "NSW"), ("AU", "Act", "2600", "ACT"), ("AU", "nt", "0800", "NT"),
-    ])
+    @Test(
+        "US, CA and AU need a region from their list; it is stored upper-case",
+        arguments: [
+            ("US", "ca", "95014", "CA"), ("US", "Ny", "10001", "NY"), ("US", "dc", "20001", "DC"), ("US", "pr", "00901", "PR"),
+            ("US", "UM", "96898", "UM"), ("CA", "qc", "H2X 1Y4", "QC"), ("CA", "YT", "Y1A 1A1", "YT"),
+            ("AU", "nsw", "2000", "NSW"), ("AU", "Act", "2600", "ACT"), ("AU", "nt", "0800", "NT"),
+        ])
     func regionAccepted(_ country: String, _ region: String, _ postal: String, _ expected: String) throws {
         #expect(try address(in: country, region: region, postalCode: postal).validated().region == expected)
     }
 
-    @Test("US, CA and AU refuse a missing or unknown region", arguments: [
-        ("US", nil), ("US", ""), ("US", "  "), ("US", "California"), ("US", "US-CA"), ("US", "ON"), ("US", "XX"),
-        ("CA", nil), ("CA", "Ontario"), ("CA", "NY"), ("CA", "PQ"),
-        ("AU", nil), ("AU", "NY"), ("AU", "N S W"), ("AU", "QL"),
-    ] as [(String, String?)])
+    @Test(
+        "US, CA and AU refuse a missing or unknown region",
+        arguments: [
+            ("US", nil), ("US", ""), ("US", "  "), ("US", "California"), ("US", "US-CA"), ("US", "ON"), ("US", "XX"),
+            ("CA", nil), ("CA", "Ontario"), ("CA", "NY"), ("CA", "PQ"),
+            ("AU", nil), ("AU", "NY"), ("AU", "N S W"), ("AU", "QL"),
+        ] as [(String, String?)])
     func regionRefused(_ country: String, _ region: String?) {
         let postal = ["US": "95014", "CA": "K1A 0B1", "AU": "2000"][country]!
         #expect(invalidFields { _ = try address(in: country, region: region, postalCode: postal).validated() } == ["region"])
@@ -201,8 +212,12 @@ struct AddressTests {
 
     @Test("region messages name each country's kind of code")
     func regionMessages() {
-        #expect(problems(address(in: "CA", region: nil, postalCode: "K1A 0B1"))["region"] == "must be a province or territory code such as ON or QC")
-        #expect(problems(address(in: "AU", region: "Sydney", postalCode: "2000"))["region"] == "must be a state or territory code such as NSW or VIC")
+        #expect(
+            problems(address(in: "CA", region: nil, postalCode: "K1A 0B1"))["region"]
+                == "must be a province or territory code such as ON or QC")
+        #expect(
+            problems(address(in: "AU", region: "Sydney", postalCode: "2000"))["region"]
+                == "must be a state or territory code such as NSW or VIC")
     }
 
     @Test("elsewhere the region is optional free text of up to 50 characters, kept as typed")
@@ -234,35 +249,45 @@ struct AddressTests {
         #expect(try address(postalCode: zip).validated().postalCode == zip.trimmingCharacters(in: .whitespaces))
     }
 
-    @Test("other US ZIP codes are refused", arguments: ["9501", "950140", "95014-", "95014-208", "95014 2083", "95014-20833", "9501A", "ABCDE", "", "95 014", "９５０１４"])
+    @Test(
+        "other US ZIP codes are refused",
+        arguments: ["9501", "950140", "95014-", "95014-208", "95014 2083", "95014-20833", "9501A", "ABCDE", "", "95 014", "９５０１４"])
     func usZipRefused(_ zip: String) {
         #expect(invalidFields { _ = try address(postalCode: zip).validated() } == ["postalCode"])
     }
 
-    @Test("CA postal codes are upper-cased and stored A1A 1A1", arguments: [
-        ("K1A 0B1", "K1A 0B1"), ("k1a0b1", "K1A 0B1"), ("k1a 0b1", "K1A 0B1"), (" H2X1Y4 ", "H2X 1Y4"),
-    ])
+    @Test(
+        "CA postal codes are upper-cased and stored A1A 1A1",
+        arguments: [
+            ("K1A 0B1", "K1A 0B1"), ("k1a0b1", "K1A 0B1"), ("k1a 0b1", "K1A 0B1"), (" H2X1Y4 ", "H2X 1Y4"),
+        ])
     func caPostalAccepted(_ input: String, _ expected: String) throws {
         #expect(try address(in: "CA", region: "ON", postalCode: input).validated().postalCode == expected)
     }
 
-    @Test("malformed CA postal codes are refused", arguments: ["K1A  0B1", "K1A-0B1", "K1A0B", "11A 0B1", "KAA 0B1", "K1A 0BB", "K1 A0B1", "K1A 0B1 X", "12345"])
+    @Test(
+        "malformed CA postal codes are refused",
+        arguments: ["K1A  0B1", "K1A-0B1", "K1A0B", "11A 0B1", "KAA 0B1", "K1A 0BB", "K1 A0B1", "K1A 0B1 X", "12345"])
     func caPostalRefused(_ postal: String) {
         #expect(invalidFields { _ = try address(in: "CA", region: "ON", postalCode: postal).validated() } == ["postalCode"])
     }
 
-    @Test("GB postcodes are upper-cased with one space before the last three characters", arguments: [
-        ("SW1A 1AA", "SW1A 1AA"), ("sw1a1aa", "SW1A 1AA"), ("M1 1AE", "M1 1AE"), ("m11ae", "M1 1AE"),
-        ("B33 8TH", "B33 8TH"), ("CR2 6XH", "CR2 6XH"), ("DN55 1PT", "DN55 1PT"), ("W1A0AX", "W1A 0AX"),
-        ("ec1a 1bb", "EC1A 1BB"),
-    ])
+    @Test(
+        "GB postcodes are upper-cased with one space before the last three characters",
+        arguments: [
+            ("SW1A 1AA", "SW1A 1AA"), ("sw1a1aa", "SW1A 1AA"), ("M1 1AE", "M1 1AE"), ("m11ae", "M1 1AE"),
+            ("B33 8TH", "B33 8TH"), ("CR2 6XH", "CR2 6XH"), ("DN55 1PT", "DN55 1PT"), ("W1A0AX", "W1A 0AX"),
+            ("ec1a 1bb", "EC1A 1BB"),
+        ])
     func gbPostcodeAccepted(_ input: String, _ expected: String) throws {
         #expect(try address(in: "GB", region: nil, postalCode: input).validated().postalCode == expected)
     }
 
-    @Test("malformed GB postcodes are refused", arguments: [
-        "SW1A  1AA", "SW1 A1AA", "SW1A-1AA", "1A 1AA", "SWW1 1AA", "SW1A 1A", "SW1A 11A", "SW 1AA", "SW1AB 1AA", "M1", "", "12345",
-    ])
+    @Test(
+        "malformed GB postcodes are refused",
+        arguments: [
+            "SW1A  1AA", "SW1 A1AA", "SW1A-1AA", "1A 1AA", "SWW1 1AA", "SW1A 1A", "SW1A 11A", "SW 1AA", "SW1AB 1AA", "M1", "", "12345",
+        ])
     func gbPostcodeRefused(_ postal: String) {
         #expect(invalidFields { _ = try address(in: "GB", region: nil, postalCode: postal).validated() } == ["postalCode"])
     }
@@ -275,16 +300,20 @@ struct AddressTests {
         }
     }
 
-    @Test("elsewhere 1 to 12 letters, digits, spaces and hyphens; upper-cased, runs of spaces made one", arguments: [
-        ("NL", "1012  ab", "1012 AB"), ("JP", "100-0001", "100-0001"), ("IE", "d02 x285", "D02 X285"),
-        ("BR", "01310-100", "01310-100"), ("SG", "018956", "018956"), ("NZ", "A", "A"), ("CH", "123456789012", "123456789012"),
-        ("PL", "00   -  950", "00 - 950"),
-    ])
+    @Test(
+        "elsewhere 1 to 12 letters, digits, spaces and hyphens; upper-cased, runs of spaces made one",
+        arguments: [
+            ("NL", "1012  ab", "1012 AB"), ("JP", "100-0001", "100-0001"), ("IE", "d02 x285", "D02 X285"),
+            ("BR", "01310-100", "01310-100"), ("SG", "018956", "018956"), ("NZ", "A", "A"), ("CH", "123456789012", "123456789012"),
+            ("PL", "00   -  950", "00 - 950"),
+        ])
     func otherPostalAccepted(_ country: String, _ input: String, _ expected: String) throws {
         #expect(try address(in: country, region: nil, postalCode: input).validated().postalCode == expected)
     }
 
-    @Test("elsewhere other characters, empty or more than 12 are refused", arguments: ["", "   ", "1234567890123", "12_34", "12.345", "ÅB 123", "12\t34", "#1"])
+    @Test(
+        "elsewhere other characters, empty or more than 12 are refused",
+        arguments: ["", "   ", "1234567890123", "12_34", "12.345", "ÅB 123", "12\t34", "#1"])
     func otherPostalRefused(_ postal: String) {
         #expect(invalidFields { _ = try address(in: "NL", region: nil, postalCode: postal).validated() } == ["postalCode"])
     }
@@ -292,7 +321,8 @@ struct AddressTests {
     @Test("an unknown country reports the country, and checks region and postal code by the general rules")
     func unknownCountry() {
         #expect(invalidFields { _ = try address(region: nil, postalCode: "SW1A 1AA", country: "XX").validated() } == ["country"])
-        #expect(invalidFields { _ = try address(region: nil, postalCode: "SW1A_1AA", country: "XX").validated() } == ["postalCode", "country"])
+        #expect(
+            invalidFields { _ = try address(region: nil, postalCode: "SW1A_1AA", country: "XX").validated() } == ["postalCode", "country"])
     }
 
     // MARK: JSON
@@ -304,7 +334,8 @@ struct AddressTests {
         #expect(Set(object.keys) == ["name", "line1", "line2", "city", "region", "postalCode", "country", "phone"])
         #expect(object["line2"] is NSNull)
         #expect(object["postalCode"] as? String == "95014")
-        let decoded = try JSONDecoder().decode(Address.self, from: Data(#"{"name":"A","line1":"B","city":"C","postalCode":"D","country":"NL"}"#.utf8))
+        let decoded = try JSONDecoder().decode(
+            Address.self, from: Data(#"{"name":"A","line1":"B","city":"C","postalCode":"D","country":"NL"}"#.utf8))
         #expect(decoded == Address(name: "A", line1: "B", city: "C", postalCode: "D", country: "NL"))
         #expect(try JSONDecoder().decode(Address.self, from: data) == address())
     }

@@ -1,7 +1,7 @@
 import Foundation
 import ShopDomain
-import Testing
 import ShopSupport
+import Testing
 
 private let hexDigits = Set("0123456789abcdef")
 

@@ -43,7 +43,9 @@ struct PaymentLifecycleTests {
 
     @Test(arguments: table)
     func decision(_ row: Row) {
-        #expect(PaymentLifecycle.decide(row.event, orderStatus: row.status, paidByThisPayment: row.paidByThis, amountMatches: row.matches) == row.expected)
+        #expect(
+            PaymentLifecycle.decide(row.event, orderStatus: row.status, paidByThisPayment: row.paidByThis, amountMatches: row.matches)
+                == row.expected)
     }
 
     @Test func theTableCoversEveryStateAndEvent() {
@@ -53,9 +55,10 @@ struct PaymentLifecycleTests {
     }
 
     @Test func statusesAreStripes() {
-        #expect(PaymentStatus.allCases.map(\.rawValue) == [
-            "requires_payment_method", "requires_confirmation", "requires_action", "processing", "succeeded", "canceled",
-        ])
+        #expect(
+            PaymentStatus.allCases.map(\.rawValue) == [
+                "requires_payment_method", "requires_confirmation", "requires_action", "processing", "succeeded", "canceled",
+            ])
         #expect(PaymentStatus.allCases.filter(\.isOpen).count == 4)
     }
 }

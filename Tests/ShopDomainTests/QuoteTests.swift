@@ -41,11 +41,13 @@ private func quote(_ lines: [Line], _ address: Address, method: String? = nil, _
 struct QuoteTests {
     // MARK: rounding
 
-    @Test("roundedDivision rounds half away from zero", arguments: [
-        (0, 5, 0), (1, 3, 0), (2, 3, 1), (5, 2, 3), (7, 2, 4), (4, 2, 2), (-5, 2, -3), (5, -2, -3), (-5, -2, 3),
-        (-1, 3, 0), (-2, 3, -1), (-7, 2, -4), (14_5, 10, 15), (-14_5, 10, -15), (7_286_250, 100_000, 73),
-        (1_450_000, 100_000, 15), (1_449_999, 100_000, 14),
-    ])
+    @Test(
+        "roundedDivision rounds half away from zero",
+        arguments: [
+            (0, 5, 0), (1, 3, 0), (2, 3, 1), (5, 2, 3), (7, 2, 4), (4, 2, 2), (-5, 2, -3), (5, -2, -3), (-5, -2, 3),
+            (-1, 3, 0), (-2, 3, -1), (-7, 2, -4), (14_5, 10, 15), (-14_5, 10, -15), (7_286_250, 100_000, 73),
+            (1_450_000, 100_000, 15), (1_449_999, 100_000, 14),
+        ])
     func roundedDivision(_ n: Int, _ d: Int, _ expected: Int) {
         #expect(Quote.roundedDivision(n, d) == expected)
     }
@@ -89,11 +91,13 @@ struct QuoteTests {
         }
     }
 
-    @Test("binary floating point would round these the other way; the quote does not", arguments: [
-        // (lineTotal, rate, exact tax): lineTotal × rate / 100000 ends in exactly .5 (14.5, 217.5, 246.5),
-        // but 0.0725 is not a binary fraction, so lineTotal × 0.0725 lands just below: 14.499999999999998.
-        (200, 7250, 15), (3000, 7250, 218), (3400, 7250, 247),
-    ])
+    @Test(
+        "binary floating point would round these the other way; the quote does not",
+        arguments: [
+            // (lineTotal, rate, exact tax): lineTotal × rate / 100000 ends in exactly .5 (14.5, 217.5, 246.5),
+            // but 0.0725 is not a binary fraction, so lineTotal × 0.0725 lands just below: 14.499999999999998.
+            (200, 7250, 15), (3000, 7250, 218), (3400, 7250, 247),
+        ])
     func floatingPointWouldFail(_ lineTotal: Int, _ rate: Int, _ exact: Int) throws {
         let viaDouble = (Double(lineTotal) * (Double(rate) / 100_000)).rounded()  // .toNearestOrAwayFromZero
         #expect(Int(viaDouble) == exact - 1)
@@ -197,14 +201,17 @@ struct QuoteTests {
         #expect(q.total == 1000 + 2500)
     }
 
-    @Test("tax-inclusive: the net is rounded, the tax is what remains", arguments: [
-        // lineTotal, rate, included tax. 3 at 20 %: net 2.5 → 3, tax 0 (rounding 0.5 of tax directly would give 1).
-        (3, 20_000, 0), (9, 20_000, 1), (15, 20_000, 2), (1000, 20_000, 167), (1_199, 19_000, 191),
-        (1000, 0, 0), (1000, 100_000, 500), (1, 100_000, 0), (0, 7250, 0),
-    ])
+    @Test(
+        "tax-inclusive: the net is rounded, the tax is what remains",
+        arguments: [
+            // lineTotal, rate, included tax. 3 at 20 %: net 2.5 → 3, tax 0 (rounding 0.5 of tax directly would give 1).
+            (3, 20_000, 0), (9, 20_000, 1), (15, 20_000, 2), (1000, 20_000, 167), (1_199, 19_000, 191),
+            (1000, 0, 0), (1000, 100_000, 500), (1, 100_000, 0), (0, 7250, 0),
+        ])
     func inclusiveRule(_ lineTotal: Int, _ rate: Int, _ expected: Int) throws {
         #expect(Quote.includedTax(in: lineTotal, rate: rate) == expected)
-        let s = settings(includeTax: true, methods: [method("m", 0)], rates: [TaxRate(country: "US", rate: rate, name: "T", appliesToShipping: true)])
+        let s = settings(
+            includeTax: true, methods: [method("m", 0)], rates: [TaxRate(country: "US", rate: rate, name: "T", appliesToShipping: true)])
         let q = try quote([line(lineTotal)], usTX, s)
         #expect(q.lines[0].tax == expected)
         #expect(q.total == lineTotal)
@@ -212,13 +219,17 @@ struct QuoteTests {
 
     @Test("tax-inclusive without tax on shipping: shippingTax 0")
     func inclusiveNoShippingTax() throws {
-        let s = settings(includeTax: true, methods: [method("m", 1200)], rates: [TaxRate(country: "US", rate: 20_000, name: "T", appliesToShipping: false)])
+        let s = settings(
+            includeTax: true, methods: [method("m", 1200)],
+            rates: [TaxRate(country: "US", rate: 20_000, name: "T", appliesToShipping: false)])
         let q = try quote([line(1200)], usTX, s)
         #expect(q.lines[0].tax == 200)
         #expect(q.shippingTax == 0)
         #expect(q.taxTotal == 200)
         #expect(q.total == 2400)
-        let on = settings(includeTax: true, methods: [method("m", 1200)], rates: [TaxRate(country: "US", rate: 20_000, name: "T", appliesToShipping: true)])
+        let on = settings(
+            includeTax: true, methods: [method("m", 1200)],
+            rates: [TaxRate(country: "US", rate: 20_000, name: "T", appliesToShipping: true)])
         #expect(try quote([line(1200)], usTX, on).shippingTax == 200)
         #expect(try quote([line(1200)], usTX, on).total == 2400)
     }
@@ -230,10 +241,11 @@ struct QuoteTests {
         let at = try quote([line(5000)], usTX)
         #expect(at.shippingMethodId == "standard")
         #expect(at.shippingTotal == 0)
-        #expect(at.shippingMethods == [
-            ShippingOption(id: "standard", name: "Standard", price: 0, minDays: 3, maxDays: 5),
-            ShippingOption(id: "express", name: "Express", price: 1500, minDays: 1, maxDays: 2),
-        ])
+        #expect(
+            at.shippingMethods == [
+                ShippingOption(id: "standard", name: "Standard", price: 0, minDays: 3, maxDays: 5),
+                ShippingOption(id: "express", name: "Express", price: 1500, minDays: 1, maxDays: 2),
+            ])
         #expect(at.total == 5000)
         let below = try quote([line(4999)], usTX)
         #expect(below.shippingTotal == 500)
@@ -310,9 +322,10 @@ struct QuoteTests {
     func json() throws {
         let q = try quote([line(1005)], usCA)
         let object = try #require(JSONSerialization.jsonObject(with: JSONEncoder().encode(q)) as? [String: Any])
-        #expect(Set(object.keys) == [
-            "currency", "lines", "subtotal", "shippingMethods", "shippingMethodId", "shippingTotal", "shippingTax", "taxTotal", "total",
-        ])
+        #expect(
+            Set(object.keys) == [
+                "currency", "lines", "subtotal", "shippingMethods", "shippingMethodId", "shippingTotal", "shippingTax", "taxTotal", "total",
+            ])
         let firstLine = try #require((object["lines"] as? [[String: Any]])?.first)
         #expect(Set(firstLine.keys) == ["productId", "variantId", "sku", "options", "name", "unitPrice", "quantity", "lineTotal", "tax"])
         let option = try #require((object["shippingMethods"] as? [[String: Any]])?.first)

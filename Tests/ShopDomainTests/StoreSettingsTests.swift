@@ -54,26 +54,33 @@ struct StoreSettingsTests {
     @Test("the built-in default has the documented zones and rates")
     func builtInDefaultContents() {
         let d = StoreSettings.builtInDefault
-        #expect(d.shippingZones == [
-            ShippingZone(id: "us", name: "United States", countries: ["US"], methods: [
-                ShippingMethod(id: "standard", name: "Standard", price: 500, freeOver: 5000, minDays: 3, maxDays: 5),
-                ShippingMethod(id: "express", name: "Express", price: 1500, freeOver: nil, minDays: 1, maxDays: 2),
-            ]),
-            ShippingZone(id: "world", name: "Rest of the world", countries: ["*"], methods: [
-                ShippingMethod(id: "intl", name: "International", price: 2500, freeOver: nil, minDays: 7, maxDays: 14),
-            ]),
-        ])
-        #expect(d.taxRates == [
-            TaxRate(country: "US", region: "CA", rate: 7250, name: "California sales tax", appliesToShipping: false),
-            TaxRate(country: "US", region: "NY", rate: 8875, name: "New York sales tax", appliesToShipping: true),
-            TaxRate(country: "GB", region: nil, rate: 20000, name: "VAT", appliesToShipping: true),
-            TaxRate(country: "DE", region: nil, rate: 19000, name: "Mehrwertsteuer", appliesToShipping: true),
-        ])
+        #expect(
+            d.shippingZones == [
+                ShippingZone(
+                    id: "us", name: "United States", countries: ["US"],
+                    methods: [
+                        ShippingMethod(id: "standard", name: "Standard", price: 500, freeOver: 5000, minDays: 3, maxDays: 5),
+                        ShippingMethod(id: "express", name: "Express", price: 1500, freeOver: nil, minDays: 1, maxDays: 2),
+                    ]),
+                ShippingZone(
+                    id: "world", name: "Rest of the world", countries: ["*"],
+                    methods: [
+                        ShippingMethod(id: "intl", name: "International", price: 2500, freeOver: nil, minDays: 7, maxDays: 14)
+                    ]),
+            ])
+        #expect(
+            d.taxRates == [
+                TaxRate(country: "US", region: "CA", rate: 7250, name: "California sales tax", appliesToShipping: false),
+                TaxRate(country: "US", region: "NY", rate: 8875, name: "New York sales tax", appliesToShipping: true),
+                TaxRate(country: "GB", region: nil, rate: 20000, name: "VAT", appliesToShipping: true),
+                TaxRate(country: "DE", region: nil, rate: 19000, name: "Mehrwertsteuer", appliesToShipping: true),
+            ])
     }
 
     @Test("validated keeps version and updatedAt and trims names")
     func keepsVersionTrimsNames() throws {
-        var s = settings(zones: [zone("us", ["US"], [method("standard", name: " Standard ")], name: "  US ")], rates: [rate("GB", name: " VAT\n")])
+        var s = settings(
+            zones: [zone("us", ["US"], [method("standard", name: " Standard ")], name: "  US ")], rates: [rate("GB", name: " VAT\n")])
         s.version = 7
         s.updatedAt = referenceDate
         let v = try s.validated()
@@ -120,7 +127,9 @@ struct StoreSettingsTests {
 
     @Test("method ids are unique across the whole document, not only within a zone")
     func duplicateMethodIds() {
-        let across = settings(zones: [zone("a", ["US"], [method("standard"), method("express")]), zone("b", ["CA"], [method("fast"), method("standard")])])
+        let across = settings(zones: [
+            zone("a", ["US"], [method("standard"), method("express")]), zone("b", ["CA"], [method("fast"), method("standard")]),
+        ])
         #expect(fieldsOf(across) == ["shippingZones[1].methods[1].id"])
         #expect(problemsOf(across)["shippingZones[1].methods[1].id"]?.contains("shippingZones[0].methods[0]") == true)
         let within = settings(zones: [zone("a", ["US"], [method("x"), method("x")])])
@@ -131,7 +140,10 @@ struct StoreSettingsTests {
 
     @Test("names are 1 to 100 characters, bytes included")
     func names() throws {
-        _ = try settings(zones: [zone("a", ["US"], [method("m", name: repeated("😀", 100))], name: repeated("n", 100))], rates: [rate("US", name: repeated("t", 100))]).validated()
+        _ = try settings(
+            zones: [zone("a", ["US"], [method("m", name: repeated("😀", 100))], name: repeated("n", 100))],
+            rates: [rate("US", name: repeated("t", 100))]
+        ).validated()
         let s = settings(
             zones: [zone("a", ["US"], [method("m", name: "  ")], name: repeated("n", 101))],
             rates: [rate("US", name: repeated("👍🏽", 51))])
@@ -172,20 +184,37 @@ struct StoreSettingsTests {
 
     @Test("price and freeOver from 0 to 100 000 000")
     func prices() throws {
-        _ = try settings(zones: [zone("a", ["US"], [method("m1", price: 0, freeOver: 0), method("m2", price: 100_000_000, freeOver: 100_000_000)])]).validated()
-        let s = settings(zones: [zone("a", ["US"], [method("m1", price: -1, freeOver: 100_000_001), method("m2", price: 100_000_001, freeOver: -5)])])
-        #expect(fieldsOf(s) == [
-            "shippingZones[0].methods[0].price", "shippingZones[0].methods[0].freeOver",
-            "shippingZones[0].methods[1].price", "shippingZones[0].methods[1].freeOver",
+        _ = try settings(zones: [
+            zone("a", ["US"], [method("m1", price: 0, freeOver: 0), method("m2", price: 100_000_000, freeOver: 100_000_000)])
+        ]).validated()
+        let s = settings(zones: [
+            zone("a", ["US"], [method("m1", price: -1, freeOver: 100_000_001), method("m2", price: 100_000_001, freeOver: -5)])
         ])
+        #expect(
+            fieldsOf(s) == [
+                "shippingZones[0].methods[0].price", "shippingZones[0].methods[0].freeOver",
+                "shippingZones[0].methods[1].price", "shippingZones[0].methods[1].freeOver",
+            ])
     }
 
     @Test("days from 0 to 365, minDays at most maxDays")
     func days() throws {
-        _ = try settings(zones: [zone("a", ["US"], [method("m1", minDays: 0, maxDays: 0), method("m2", minDays: 365, maxDays: 365), method("m3", minDays: 2, maxDays: 3)])]).validated()
-        #expect(fieldsOf(settings(zones: [zone("a", ["US"], [method("m", minDays: 5, maxDays: 3)])])) == ["shippingZones[0].methods[0].maxDays"])
-        #expect(fieldsOf(settings(zones: [zone("a", ["US"], [method("m", minDays: -1, maxDays: 366)])])) == ["shippingZones[0].methods[0].minDays", "shippingZones[0].methods[0].maxDays"])
-        #expect(fieldsOf(settings(zones: [zone("a", ["US"], [method("m", minDays: 400, maxDays: 3)])])) == ["shippingZones[0].methods[0].minDays"])
+        _ = try settings(zones: [
+            zone(
+                "a", ["US"],
+                [method("m1", minDays: 0, maxDays: 0), method("m2", minDays: 365, maxDays: 365), method("m3", minDays: 2, maxDays: 3)])
+        ]).validated()
+        #expect(
+            fieldsOf(settings(zones: [zone("a", ["US"], [method("m", minDays: 5, maxDays: 3)])])) == ["shippingZones[0].methods[0].maxDays"]
+        )
+        #expect(
+            fieldsOf(settings(zones: [zone("a", ["US"], [method("m", minDays: -1, maxDays: 366)])])) == [
+                "shippingZones[0].methods[0].minDays", "shippingZones[0].methods[0].maxDays",
+            ])
+        #expect(
+            fieldsOf(settings(zones: [zone("a", ["US"], [method("m", minDays: 400, maxDays: 3)])])) == [
+                "shippingZones[0].methods[0].minDays"
+            ])
     }
 
     // MARK: counts
@@ -227,25 +256,30 @@ struct StoreSettingsTests {
 
     @Test("tax country must be an assigned upper-case code")
     func rateCountry() {
-        #expect(fieldsOf(settings(rates: [rate("GB"), rate("gb"), rate("XX"), rate("*")])) == ["taxRates[1].country", "taxRates[2].country", "taxRates[3].country"])
+        #expect(
+            fieldsOf(settings(rates: [rate("GB"), rate("gb"), rate("XX"), rate("*")])) == [
+                "taxRates[1].country", "taxRates[2].country", "taxRates[3].country",
+            ])
     }
 
     @Test("US, CA and AU regions must be subdivision codes; lower case accepted and stored upper-case")
     func subdivisionRegions() throws {
         let v = try settings(rates: [rate("US", "ca"), rate("CA", "On"), rate("AU", "nsw"), rate("US", " ny ")]).validated()
         #expect(v.taxRates.map(\.region) == ["CA", "ON", "NSW", "NY"])
-        #expect(fieldsOf(settings(rates: [rate("US", "California"), rate("CA", "NY"), rate("AU", "ON"), rate("US", "")])) == [
-            "taxRates[0].region", "taxRates[1].region", "taxRates[2].region", "taxRates[3].region",
-        ])
+        #expect(
+            fieldsOf(settings(rates: [rate("US", "California"), rate("CA", "NY"), rate("AU", "ON"), rate("US", "")])) == [
+                "taxRates[0].region", "taxRates[1].region", "taxRates[2].region", "taxRates[3].region",
+            ])
     }
 
     @Test("elsewhere the region is 1 to 50 characters of free text")
     func freeTextRegion() throws {
         let v = try settings(rates: [rate("ES", " Canarias "), rate("FR", repeated("r", 50))]).validated()
         #expect(v.taxRates[0].region == "Canarias")
-        #expect(fieldsOf(settings(rates: [rate("ES", ""), rate("FR", repeated("r", 51)), rate("DE", repeated("👍🏽", 26))])) == [
-            "taxRates[0].region", "taxRates[1].region", "taxRates[2].region",
-        ])
+        #expect(
+            fieldsOf(settings(rates: [rate("ES", ""), rate("FR", repeated("r", 51)), rate("DE", repeated("👍🏽", 26))])) == [
+                "taxRates[0].region", "taxRates[1].region", "taxRates[2].region",
+            ])
     }
 
     @Test("at most one rate per (country, region), regions compared case-insensitively")
@@ -266,12 +300,13 @@ struct StoreSettingsTests {
                 zone("b", ["US"], [method("m", minDays: 9, maxDays: 1)]),
             ],
             rates: [rate("US", "ZZ", 200_000)])
-        #expect(fieldsOf(s) == [
-            "currency",
-            "shippingZones[0].id", "shippingZones[0].countries[1]", "shippingZones[0].methods[0].price",
-            "shippingZones[1].countries[0]", "shippingZones[1].methods[0].id", "shippingZones[1].methods[0].maxDays",
-            "taxRates[0].region", "taxRates[0].rate",
-        ])
+        #expect(
+            fieldsOf(s) == [
+                "currency",
+                "shippingZones[0].id", "shippingZones[0].countries[1]", "shippingZones[0].methods[0].price",
+                "shippingZones[1].countries[0]", "shippingZones[1].methods[0].id", "shippingZones[1].methods[0].maxDays",
+                "taxRates[0].region", "taxRates[0].rate",
+            ])
     }
 
     // MARK: look-ups
@@ -313,12 +348,12 @@ struct StoreSettingsTests {
     @Test("decodes the documented JSON")
     func decodesContract() throws {
         let json = #"""
-        {"currency": "USD", "pricesIncludeTax": false,
-         "shippingZones": [{"id": "us", "name": "United States", "countries": ["US"],
-           "methods": [{"id": "standard", "name": "Standard", "price": 500, "freeOver": 5000, "minDays": 3, "maxDays": 5}]}],
-         "taxRates": [{"country": "US", "region": "CA", "rate": 7250, "name": "California sales tax", "appliesToShipping": false}],
-         "version": 3, "updatedAt": "2026-12-06T10:00:00.000Z"}
-        """#
+            {"currency": "USD", "pricesIncludeTax": false,
+             "shippingZones": [{"id": "us", "name": "United States", "countries": ["US"],
+               "methods": [{"id": "standard", "name": "Standard", "price": 500, "freeOver": 5000, "minDays": 3, "maxDays": 5}]}],
+             "taxRates": [{"country": "US", "region": "CA", "rate": 7250, "name": "California sales tax", "appliesToShipping": false}],
+             "version": 3, "updatedAt": "2026-12-06T10:00:00.000Z"}
+            """#
         let decoder = JSONDecoder()
         decoder.dateDecodingStrategy = .custom { d in
             let formatter = ISO8601DateFormatter()
@@ -329,7 +364,9 @@ struct StoreSettingsTests {
         let s = try decoder.decode(StoreSettings.self, from: Data(json.utf8))
         #expect(s.version == 3)
         #expect(s.updatedAt == Date(timeIntervalSince1970: 1_796_551_200))
-        #expect(s.shippingZones[0].methods[0] == ShippingMethod(id: "standard", name: "Standard", price: 500, freeOver: 5000, minDays: 3, maxDays: 5))
+        #expect(
+            s.shippingZones[0].methods[0]
+                == ShippingMethod(id: "standard", name: "Standard", price: 500, freeOver: 5000, minDays: 3, maxDays: 5))
         #expect(s.taxRates[0] == TaxRate(country: "US", region: "CA", rate: 7250, name: "California sales tax", appliesToShipping: false))
         #expect(try s.validated() == s)
     }

@@ -1,7 +1,8 @@
 import Foundation
 import ShopDomain
-@testable import ShopMail
 import Testing
+
+@testable import ShopMail
 
 @Suite("EmailRenderer: the built-in templates, a merchant's overrides, hostile names")
 struct EmailRendererTests {
@@ -69,35 +70,45 @@ struct EmailRendererTests {
     }
 
     @Test func shippedHasCarrierTrackingNumberAndLink() throws {
-        let shipment = Shipment(carrier: "Royal Mail", trackingNumber: "RM 1234-5678", trackingUrl: "https://track.example.com/?n=RM1234&x=1", shippedAt: Fixtures.date)
-        let email = try renderer.render(.orderShipped, order: Fixtures.order(shipment: shipment), refundAmount: nil, webURL: "https://shop.example.com")
+        let shipment = Shipment(
+            carrier: "Royal Mail", trackingNumber: "RM 1234-5678", trackingUrl: "https://track.example.com/?n=RM1234&x=1",
+            shippedAt: Fixtures.date)
+        let email = try renderer.render(
+            .orderShipped, order: Fixtures.order(shipment: shipment), refundAmount: nil, webURL: "https://shop.example.com")
         #expect(email.subject == "Order 3c4d5e6f has shipped")
-        #expect(email.text.contains("Carrier: Royal Mail\nTracking number: RM 1234-5678\nTrack the parcel: https://track.example.com/?n=RM1234&x=1\n"))
+        #expect(
+            email.text.contains(
+                "Carrier: Royal Mail\nTracking number: RM 1234-5678\nTrack the parcel: https://track.example.com/?n=RM1234&x=1\n"))
         #expect(email.html.contains("<dt>Carrier</dt><dd>Royal Mail</dd>"))
         #expect(email.html.contains("<dt>Tracking number</dt><dd>RM 1234-5678</dd>"))
         #expect(email.html.contains("<a href=\"https://track.example.com/?n=RM1234&amp;x=1\">Track the parcel</a>"))
 
         let bare = try renderer.render(
-            .orderShipped, order: Fixtures.order(shipment: Shipment(carrier: nil, trackingNumber: nil, trackingUrl: nil, shippedAt: Fixtures.date)),
+            .orderShipped,
+            order: Fixtures.order(shipment: Shipment(carrier: nil, trackingNumber: nil, trackingUrl: nil, shippedAt: Fixtures.date)),
             refundAmount: nil, webURL: "https://shop.example.com")
         #expect(!bare.text.contains("Carrier") && !bare.text.contains("Track"))
         #expect(bare.text.hasPrefix("Order 3c4d5e6f is on its way.\n"))
 
         let script = try renderer.render(
-            .orderShipped, order: Fixtures.order(shipment: Shipment(carrier: nil, trackingNumber: "1", trackingUrl: "javascript:alert(1)", shippedAt: Fixtures.date)),
+            .orderShipped,
+            order: Fixtures.order(
+                shipment: Shipment(carrier: nil, trackingNumber: "1", trackingUrl: "javascript:alert(1)", shippedAt: Fixtures.date)),
             refundAmount: nil, webURL: "https://shop.example.com")
         #expect(!script.html.contains("javascript:"), "only http(s) tracking links")
     }
 
     @Test func cancelledAnnouncesTheRefundOfTheTotal() throws {
-        let email = try renderer.render(.orderCancelled, order: Fixtures.order(currency: "EUR"), refundAmount: nil, webURL: "https://shop.example.com")
+        let email = try renderer.render(
+            .orderCancelled, order: Fixtures.order(currency: "EUR"), refundAmount: nil, webURL: "https://shop.example.com")
         #expect(email.subject == "Order 3c4d5e6f cancelled")
         #expect(email.text.contains("Your refund of €40.17 is on its way"))
         #expect(email.html.contains("Your refund of <strong>€40.17</strong> is on its way"))
     }
 
     @Test func refundedNamesTheAmountRefunded() throws {
-        let email = try renderer.render(.orderRefunded, order: Fixtures.order(currency: "GBP"), refundAmount: 1500, webURL: "https://shop.example.com")
+        let email = try renderer.render(
+            .orderRefunded, order: Fixtures.order(currency: "GBP"), refundAmount: 1500, webURL: "https://shop.example.com")
         #expect(email.subject == "Refund for order 3c4d5e6f")
         #expect(email.text.hasPrefix("We have refunded £15.00 for order 3c4d5e6f"))
         #expect(email.html.contains("We have refunded <strong>£15.00</strong> for order 3c4d5e6f"))
@@ -123,8 +134,11 @@ struct EmailRendererTests {
         let email = try custom.render(.orderConfirmation, order: order, refundAmount: nil, webURL: "https://shop.example.com")
         #expect(!email.subject.contains("\r") && !email.subject.contains("\n"))
         let view = try RecipientView.parse(
-            MailMessage(from: "shop@example.com", to: "a@example.org", subject: email.subject, text: email.text, html: email.html, messageId: "x@y", date: Fixtures.date)
-                .rfc5322())
+            MailMessage(
+                from: "shop@example.com", to: "a@example.org", subject: email.subject, text: email.text, html: email.html, messageId: "x@y",
+                date: Fixtures.date
+            )
+            .rfc5322())
         #expect(!view.headerNames.contains("Bcc"))
         #expect(view.subject == "<script>alert(1)</script> \"&' <img src=x onerror=alert(2)> Bcc: victim@example.net")
         #expect(view.html.contains("&lt;script&gt;"))
@@ -142,7 +156,8 @@ struct EmailRendererTests {
         let email = try custom.render(.orderShipped, order: order, refundAmount: nil, webURL: "https://shop.example.com")
         #expect(email.text == "Parcel 3c4d5e6f via DHL.\n")
         #expect(email.subject == "Order 3c4d5e6f has shipped")
-        #expect(email.html == (try renderer.render(.orderShipped, order: order, refundAmount: nil, webURL: "https://shop.example.com")).html)
+        #expect(
+            email.html == (try renderer.render(.orderShipped, order: order, refundAmount: nil, webURL: "https://shop.example.com")).html)
     }
 
     @Test func aBrokenOverrideStopsTheStartNamingFileAndLine() throws {

@@ -1,7 +1,8 @@
 import Foundation
 import Logging
-@testable import ShopMail
 import Testing
+
+@testable import ShopMail
 
 @Suite("FileMailSender: one .eml file per Message-ID")
 struct FileMailSenderTests {

@@ -1,6 +1,7 @@
 import Foundation
-@testable import ShopMail
 import Testing
+
+@testable import ShopMail
 
 @Suite("MailMessage: RFC 5322 bytes as a mail program reads them")
 struct MailMessageTests {
@@ -38,7 +39,9 @@ struct MailMessageTests {
     }
 
     @Test func crAndLFInTheSubjectNeverStartAHeader() throws {
-        for subject in ["Order 1\r\nBcc: victim@example.net", "Order 1\nX-Injected: yes", "Order 1\rX-Injected: yes", "Zoë\r\nBcc: victim@example.net"] {
+        for subject in [
+            "Order 1\r\nBcc: victim@example.net", "Order 1\nX-Injected: yes", "Order 1\rX-Injected: yes", "Zoë\r\nBcc: victim@example.net",
+        ] {
             let bytes = Fixtures.message(subject: subject, to: "a@example.org\r\nBcc: victim@example.net").rfc5322()
             let view = try RecipientView.parse(bytes)
             #expect(!view.headerNames.contains("Bcc") && !view.headerNames.contains("X-Injected"), "\(subject)")

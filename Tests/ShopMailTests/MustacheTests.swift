@@ -1,5 +1,6 @@
-@testable import ShopMail
 import Testing
+
+@testable import ShopMail
 
 @Suite("Mustache: the subset the email templates use")
 struct MustacheTests {
@@ -33,8 +34,12 @@ struct MustacheTests {
     }
 
     @Test func sectionsAndInvertedSections() throws {
-        #expect(try render("{{#yes}}Y{{/yes}}{{#no}}N{{/no}}{{#blank}}B{{/blank}}{{#empty}}E{{/empty}}{{#missing}}M{{/missing}}", context) == "Y")
-        #expect(try render("{{^yes}}Y{{/yes}}{{^no}}N{{/no}}{{^blank}}B{{/blank}}{{^empty}}E{{/empty}}{{^missing}}M{{/missing}}", context) == "NBEM")
+        #expect(
+            try render("{{#yes}}Y{{/yes}}{{#no}}N{{/no}}{{#blank}}B{{/blank}}{{#empty}}E{{/empty}}{{#missing}}M{{/missing}}", context)
+                == "Y")
+        #expect(
+            try render("{{^yes}}Y{{/yes}}{{^no}}N{{/no}}{{^blank}}B{{/blank}}{{^empty}}E{{/empty}}{{^missing}}M{{/missing}}", context)
+                == "NBEM")
         #expect(try render("a{{! a comment\nover two lines }}b", context) == "ab")
     }
 

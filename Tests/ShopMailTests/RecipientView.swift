@@ -1,7 +1,8 @@
 import Foundation
 import ShopDomain
-@testable import ShopMail
 import Testing
+
+@testable import ShopMail
 
 /// A message as a mail program shows it, read by a parser that is not ours: Python's `email` package (the system's
 /// python3, modern policy), which decodes encoded words and quoted-printable and reports what it found malformed.
@@ -56,7 +57,9 @@ struct RecipientView: Decodable {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = ["python3", "-c", script]
-        let input = Pipe(), output = Pipe(), errors = Pipe()
+        let input = Pipe()
+        let output = Pipe()
+        let errors = Pipe()
         process.standardInput = input
         process.standardOutput = output
         process.standardError = errors
@@ -83,23 +86,27 @@ enum Fixtures {
         id: String = "0193a4b2-7c1d-7e3f-9a2b-1a2b3c4d5e6f", lines: [OrderLine]? = nil, currency: String = "USD",
         shipment: Shipment? = nil, address: Address? = nil
     ) -> Order {
-        let lines = lines ?? [
-            OrderLine(productId: "p1", name: "Blue Mug", unitPrice: 1234, quantity: 2, tax: 0),
-            OrderLine(productId: "p2", name: "Tea Towel", unitPrice: 500, quantity: 1, tax: 0),
-        ]
+        let lines =
+            lines ?? [
+                OrderLine(productId: "p1", name: "Blue Mug", unitPrice: 1234, quantity: 2, tax: 0),
+                OrderLine(productId: "p2", name: "Tea Towel", unitPrice: 500, quantity: 1, tax: 0),
+            ]
         let subtotal = lines.reduce(0) { $0 + $1.lineTotal }
         return Order(
-            id: id, userId: "u1", lines: lines, total: subtotal + 799 + 250, currency: currency, status: .paid, createdAt: date, updatedAt: date,
+            id: id, userId: "u1", lines: lines, total: subtotal + 799 + 250, currency: currency, status: .paid, createdAt: date,
+            updatedAt: date,
             expiresAt: date,
-            shippingAddress: address ?? Address(
-                name: "Ada Lovelace", line1: "1 Analytical Way", line2: "Flat 2", city: "London", region: nil, postalCode: "N1 9GU",
-                country: "GB", phone: "+44 20 7946 0000"),
+            shippingAddress: address
+                ?? Address(
+                    name: "Ada Lovelace", line1: "1 Analytical Way", line2: "Flat 2", city: "London", region: nil, postalCode: "N1 9GU",
+                    country: "GB", phone: "+44 20 7946 0000"),
             shippingMethod: OrderShippingMethod(id: "std", name: "Standard", price: 799, minDays: 3, maxDays: 5), subtotal: subtotal,
             shippingTotal: 799, shippingTax: 50, taxTotal: 250, shipment: shipment)
     }
 
     static func message(
-        subject: String = "Order 3c4d5e6f confirmed", text: String = "Hello\n", html: String = "<p>Hello</p>\n", to: String = "shopper@example.org",
+        subject: String = "Order 3c4d5e6f confirmed", text: String = "Hello\n", html: String = "<p>Hello</p>\n",
+        to: String = "shopper@example.org",
         messageId: String = "0123456789abcdef@serverlessshop", from: String = "Shop <shop@example.com>"
     ) -> MailMessage {
         MailMessage(from: from, to: to, subject: subject, text: text, html: html, messageId: messageId, date: date)

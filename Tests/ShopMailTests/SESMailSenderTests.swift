@@ -1,10 +1,11 @@
-import AsyncHTTPClient
 import AWSWire
+import AsyncHTTPClient
 import Foundation
 import Logging
-@testable import ShopMail
 import TestServices
 import Testing
+
+@testable import ShopMail
 
 /// SES v2 SendEmail with raw MIME, on moto (started by ./scripts/test): moto keeps what it was sent, readable at
 /// /moto-api/data.json (`ses.RawMessage`: id, source, destinations, raw_data).
@@ -12,7 +13,8 @@ import Testing
 struct SESMailSenderTests {
     static func client(retry: RetryPolicy = .default, timeout: Duration = .seconds(10)) -> AWSSender {
         SESMailSender.client(
-            httpClient: HTTPClient.shared, region: "us-east-1", credentials: AWSCredentials(accessKeyId: "testing", secretAccessKey: "testing"),
+            httpClient: HTTPClient.shared, region: "us-east-1",
+            credentials: AWSCredentials(accessKeyId: "testing", secretAccessKey: "testing"),
             retry: retry, timeout: timeout)
     }
 
@@ -50,7 +52,8 @@ struct SESMailSenderTests {
         try await Self.verify(from, endpoint: endpoint)
         let recipient = uniqueToken("ses") + "@example.org"
         let message = Fixtures.message(
-            subject: "Order 3c4d5e6f has shipped — Zoë", text: "Tracking: RM1\n.dot\n", to: recipient, messageId: uniqueToken("ses") + "@serverlessshop",
+            subject: "Order 3c4d5e6f has shipped — Zoë", text: "Tracking: RM1\n.dot\n", to: recipient,
+            messageId: uniqueToken("ses") + "@serverlessshop",
             from: "Shop <\(from)>")
         let sender = SESMailSender(client: Self.client(), endpoint: endpoint, logger: Logger(label: "ses-test"))
         try await sender.send(message)
@@ -72,7 +75,10 @@ struct SESMailSenderTests {
         let message = Fixtures.message(to: "a@example.org", messageId: uniqueToken("ses") + "@serverlessshop", from: from)
         let sender = SESMailSender(client: Self.client(), endpoint: endpoint, logger: Logger(label: "ses-test"))
         let error = await #expect(throws: MailError.self) { try await sender.send(message) }
-        guard case .permanent(let text) = error else { Issue.record("expected a permanent error, got \(String(describing: error))"); return }
+        guard case .permanent(let text) = error else {
+            Issue.record("expected a permanent error, got \(String(describing: error))")
+            return
+        }
         #expect(text.contains("MessageRejected") && text.contains("Did not have authority to send from email \(from)"), "\(text)")
         #expect(try await Self.stored(endpoint: endpoint).filter { $0.raw_data.contains(message.messageId) }.isEmpty)
     }
@@ -80,9 +86,14 @@ struct SESMailSenderTests {
     @Test func anUnreachableEndpointIsTemporary() async throws {
         let port = try SMTPMailSenderTests.closedPort()
         // One attempt of 2 s: AsyncHTTPClient keeps trying a refused connection until the attempt's deadline.
-        let sender = SESMailSender(client: Self.client(retry: .none, timeout: .seconds(2)), endpoint: "http://127.0.0.1:\(port)", logger: Logger(label: "ses-test"))
+        let sender = SESMailSender(
+            client: Self.client(retry: .none, timeout: .seconds(2)), endpoint: "http://127.0.0.1:\(port)", logger: Logger(label: "ses-test")
+        )
         let error = await #expect(throws: MailError.self) { try await sender.send(Fixtures.message()) }
-        guard case .temporary = error else { Issue.record("expected a temporary error, got \(String(describing: error))"); return }
+        guard case .temporary = error else {
+            Issue.record("expected a temporary error, got \(String(describing: error))")
+            return
+        }
     }
 
     @Test func errorClassification() {

@@ -1,12 +1,14 @@
 import Foundation
+import Logging
+import NIOCore
+import TestServices
+import Testing
+
+@testable import ShopMail
+
 #if canImport(Glibc)
 import Glibc
 #endif
-import Logging
-import NIOCore
-@testable import ShopMail
-import TestServices
-import Testing
 
 /// Against real SMTP servers: aiosmtpd, started by scripts/smtp-server (through ./scripts/test), one plain and one
 /// that requires STARTTLS and AUTH. Each test writes to its own recipient and finds what arrived by it.
@@ -62,7 +64,9 @@ struct SMTPMailSenderTests {
     let logger = Logger(label: "smtp-test")
 
     func message(to recipient: String, subject: String = "Commande 3c4d5e6f confirmée ✓", text: String = "Hello\n") -> MailMessage {
-        Fixtures.message(subject: subject, text: text, html: "<p>Hello</p>\n", to: "Ada <\(recipient)>", messageId: uniqueToken("id") + "@serverlessshop")
+        Fixtures.message(
+            subject: subject, text: text, html: "<p>Hello</p>\n", to: "Ada <\(recipient)>", messageId: uniqueToken("id") + "@serverlessshop"
+        )
     }
 
     @Test func plainServerReceivesHeadersBothPartsAndDotStuffedLines() async throws {
@@ -71,7 +75,8 @@ struct SMTPMailSenderTests {
         let text = "Hello Ada,\n.a line that starts with a dot\n..two dots\n.\nend\n"
         let sent = message(to: recipient, text: text)
         let sender = SMTPMailSender(
-            configuration: SMTPConfiguration(host: servers.plainHost, port: servers.plainPort, tls: .off, timeout: .seconds(10)), logger: logger)
+            configuration: SMTPConfiguration(host: servers.plainHost, port: servers.plainPort, tls: .off, timeout: .seconds(10)),
+            logger: logger)
         try await sender.send(sent)
 
         let received = try servers.received(by: recipient)
@@ -122,9 +127,13 @@ struct SMTPMailSenderTests {
     @Test func tlsRequiredAgainstAServerWithoutSTARTTLSSendsNothing() async throws {
         let servers = try Servers()
         let recipient = uniqueToken("clear") + "@example.org"
-        let sender = SMTPMailSender(configuration: SMTPConfiguration(host: servers.plainHost, port: servers.plainPort, tls: .required), logger: logger)
+        let sender = SMTPMailSender(
+            configuration: SMTPConfiguration(host: servers.plainHost, port: servers.plainPort, tls: .required), logger: logger)
         let error = await #expect(throws: MailError.self) { try await sender.send(message(to: recipient)) }
-        guard case .permanent(let text) = error else { Issue.record("expected a permanent error, got \(String(describing: error))"); return }
+        guard case .permanent(let text) = error else {
+            Issue.record("expected a permanent error, got \(String(describing: error))")
+            return
+        }
         #expect(text.contains("does not offer STARTTLS") && text.contains("not sending in clear text"))
         #expect(try servers.received(by: recipient).isEmpty)
     }
@@ -134,10 +143,14 @@ struct SMTPMailSenderTests {
         let recipient = uniqueToken("badpass") + "@example.org"
         let sender = SMTPMailSender(
             configuration: SMTPConfiguration(
-                host: servers.tlsHost, port: servers.tlsPort, username: servers.user, password: "wrong", caFile: servers.caFile, timeout: .seconds(10)),
+                host: servers.tlsHost, port: servers.tlsPort, username: servers.user, password: "wrong", caFile: servers.caFile,
+                timeout: .seconds(10)),
             logger: logger)
         let error = await #expect(throws: MailError.self) { try await sender.send(message(to: recipient)) }
-        guard case .permanent(let text) = error else { Issue.record("expected a permanent error, got \(String(describing: error))"); return }
+        guard case .permanent(let text) = error else {
+            Issue.record("expected a permanent error, got \(String(describing: error))")
+            return
+        }
         #expect(text.contains("AUTH PLAIN") && text.contains("535"))
         #expect(try servers.received(by: recipient).isEmpty)
     }
@@ -151,7 +164,10 @@ struct SMTPMailSenderTests {
                 host: servers.tlsHost, port: servers.tlsPort, username: servers.user, password: servers.password, timeout: .seconds(10)),
             logger: logger)
         let error = await #expect(throws: MailError.self) { try await sender.send(message(to: recipient)) }
-        guard case .temporary(let text) = error else { Issue.record("expected a temporary error, got \(String(describing: error))"); return }
+        guard case .temporary(let text) = error else {
+            Issue.record("expected a temporary error, got \(String(describing: error))")
+            return
+        }
         #expect(text.contains("TLS handshake failed") && text.contains("CERTIFICATE_VERIFY_FAILED"), "\(text)")
         #expect(try servers.received(by: recipient).isEmpty)
     }
@@ -159,14 +175,21 @@ struct SMTPMailSenderTests {
     @Test func aRecipientRefusedWith4xxIsTemporaryAnd5xxPermanent() async throws {
         let servers = try Servers()
         let sender = SMTPMailSender(
-            configuration: SMTPConfiguration(host: servers.plainHost, port: servers.plainPort, tls: .off, timeout: .seconds(10)), logger: logger)
+            configuration: SMTPConfiguration(host: servers.plainHost, port: servers.plainPort, tls: .off, timeout: .seconds(10)),
+            logger: logger)
         let later = uniqueToken("tempfail") + "@example.org"
         let laterError = await #expect(throws: MailError.self) { try await sender.send(message(to: later)) }
-        guard case .temporary(let laterText) = laterError else { Issue.record("expected temporary, got \(String(describing: laterError))"); return }
+        guard case .temporary(let laterText) = laterError else {
+            Issue.record("expected temporary, got \(String(describing: laterError))")
+            return
+        }
         #expect(laterText.contains("RCPT TO") && laterText.contains("451 4.3.0 Try again later"))
         let never = uniqueToken("reject") + "@example.org"
         let neverError = await #expect(throws: MailError.self) { try await sender.send(message(to: never)) }
-        guard case .permanent(let neverText) = neverError else { Issue.record("expected permanent, got \(String(describing: neverError))"); return }
+        guard case .permanent(let neverText) = neverError else {
+            Issue.record("expected permanent, got \(String(describing: neverError))")
+            return
+        }
         #expect(neverText.contains("RCPT TO") && neverText.contains("550 5.1.1 No such user here"))
         #expect(try servers.received(by: later).isEmpty && servers.received(by: never).isEmpty)
     }
@@ -175,10 +198,14 @@ struct SMTPMailSenderTests {
         // A listening socket nobody accepts from: the connection is made (the kernel's backlog), no greeting comes.
         let (fd, port) = try Self.socket(listening: true)
         defer { close(fd) }
-        let sender = SMTPMailSender(configuration: SMTPConfiguration(host: "127.0.0.1", port: port, tls: .off, timeout: .seconds(1)), logger: logger)
+        let sender = SMTPMailSender(
+            configuration: SMTPConfiguration(host: "127.0.0.1", port: port, tls: .off, timeout: .seconds(1)), logger: logger)
         let started = ContinuousClock.now
         let error = await #expect(throws: MailError.self) { try await sender.send(message(to: "nobody@example.org")) }
-        guard case .temporary(let text) = error else { Issue.record("expected a temporary error, got \(String(describing: error))"); return }
+        guard case .temporary(let text) = error else {
+            Issue.record("expected a temporary error, got \(String(describing: error))")
+            return
+        }
         #expect(text.contains("no reply in time"), "\(text)")
         // The configured second, not the 30 s default (loose: a loaded machine delays the event loop, as it did in a run).
         #expect(ContinuousClock.now - started < .seconds(25))
@@ -186,9 +213,13 @@ struct SMTPMailSenderTests {
 
     @Test func aClosedPortIsTemporary() async throws {
         let port = try Self.closedPort()
-        let sender = SMTPMailSender(configuration: SMTPConfiguration(host: "127.0.0.1", port: port, tls: .off, timeout: .seconds(5)), logger: logger)
+        let sender = SMTPMailSender(
+            configuration: SMTPConfiguration(host: "127.0.0.1", port: port, tls: .off, timeout: .seconds(5)), logger: logger)
         let error = await #expect(throws: MailError.self) { try await sender.send(message(to: "nobody@example.org")) }
-        guard case .temporary(let text) = error else { Issue.record("expected a temporary error, got \(String(describing: error))"); return }
+        guard case .temporary(let text) = error else {
+            Issue.record("expected a temporary error, got \(String(describing: error))")
+            return
+        }
         #expect(text.contains("cannot connect to the SMTP server 127.0.0.1:\(port)"))
     }
 
@@ -197,7 +228,10 @@ struct SMTPMailSenderTests {
         let error = await #expect(throws: MailError.self) {
             try await sender.send(Fixtures.message(to: "a@example.org>\r\nRCPT TO:<victim@example.net"))
         }
-        guard case .permanent = error else { Issue.record("expected a permanent error, got \(String(describing: error))"); return }
+        guard case .permanent = error else {
+            Issue.record("expected a permanent error, got \(String(describing: error))")
+            return
+        }
     }
 
     @Test func dotStuffing() {

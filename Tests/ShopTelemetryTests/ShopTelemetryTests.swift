@@ -8,7 +8,8 @@ import Testing
 @testable import ShopTelemetry
 
 @Suite struct MetricTableTests {
-    static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent()
 
     /// deploy/metrics.json is the table as data, for the template's checks: it must say what the code says.
     @Test func deployMetricsFileIsTheTable() throws {
@@ -62,14 +63,16 @@ import Testing
         }
         let text = registry.emitToString()
         for metric in [
-            ShopMetricTable.httpRequests, ShopMetricTable.httpRequestDuration, ShopMetricTable.ordersPlaced, ShopMetricTable.ordersCancelled,
+            ShopMetricTable.httpRequests, ShopMetricTable.httpRequestDuration, ShopMetricTable.ordersPlaced,
+            ShopMetricTable.ordersCancelled,
             ShopMetricTable.paymentsFailed, ShopMetricTable.awsCalls, ShopMetricTable.awsCallDuration,
         ] {
             #expect(text.contains("# HELP \(metric.name) \(metric.help)\n"), "\(metric.name)")
             #expect(text.contains("# TYPE \(metric.name) \(metric.kind == .counter ? "counter" : "histogram")\n"), "\(metric.name)")
         }
-        #expect(text.contains(#"shop_http_requests_total{method="GET",route="/products/{id}",status_class="2xx"} 1"#)
-            || text.contains(#"shop_http_requests_total{route="/products/{id}",method="GET",status_class="2xx"} 1"#), "\(text)")
+        #expect(
+            text.contains(#"shop_http_requests_total{method="GET",route="/products/{id}",status_class="2xx"} 1"#)
+                || text.contains(#"shop_http_requests_total{route="/products/{id}",method="GET",status_class="2xx"} 1"#), "\(text)")
         #expect(text.contains(#"shop_orders_cancelled_total{reason="expiry"} 1"#))
         #expect(text.contains("shop_orders_placed_total 1"))
     }
@@ -164,7 +167,8 @@ import Testing
         }
         factory.flush()
         #expect(lines.all.count == 2)
-        let first = try Self.checkEMF(lines.all[0]), second = try Self.checkEMF(lines.all[1])
+        let first = try Self.checkEMF(lines.all[0])
+        let second = try Self.checkEMF(lines.all[1])
         #expect((first["AWSCallDuration"] as? [Double])?.count == 100 && (second["AWSCallDuration"] as? [Double])?.count == 50)
         #expect((first["AWSCallsOk"] as? Int ?? 0) + (second["AWSCallsOk"] as? Int ?? 0) == 150)
     }

@@ -8,9 +8,19 @@ struct AuthController<Context: ShopRequestContext>: Sendable {
     /// The local issuer's public keys; nil when tokens come from elsewhere (Cognito).
     let jwksJSON: String?
 
-    struct RegisterBody: Decodable { var email: String; var password: String; var name: String }
-    struct ConfirmBody: Decodable { var email: String; var code: String }
-    struct LoginBody: Decodable { var email: String; var password: String }
+    struct RegisterBody: Decodable {
+        var email: String
+        var password: String
+        var name: String
+    }
+    struct ConfirmBody: Decodable {
+        var email: String
+        var code: String
+    }
+    struct LoginBody: Decodable {
+        var email: String
+        var password: String
+    }
     struct RefreshBody: Decodable { var refreshToken: String }
 
     /// What `POST /auth/register` answers: the new account (201), or that a code was sent (202, Cognito).
@@ -93,7 +103,9 @@ struct AuthController<Context: ShopRequestContext>: Sendable {
             try await Task.sleep(for: limits.accountDelay)
         }
         do {
-            let tokens = try await identityCall { () throws(IdentityError) in try await identity.login(email: body.email, password: body.password) }
+            let tokens = try await identityCall { () throws(IdentityError) in
+                try await identity.login(email: body.email, password: body.password)
+            }
             if let pair { limits.failedLogins?.giveBack(pair) }
             return EditedResponse(headers: [.cacheControl: "no-store"], response: tokens)
         } catch let error where error.status == .unauthorized {

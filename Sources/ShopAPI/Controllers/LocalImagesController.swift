@@ -1,11 +1,12 @@
+import HTTPTypes
+import Hummingbird
+import ShopStorage
+
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else
 import Foundation
 #endif
-import HTTPTypes
-import Hummingbird
-import ShopStorage
 
 /// The local image store's two routes: the signed upload target and the public images.
 struct LocalImagesController<Context: ShopRequestContext>: Sendable {

@@ -94,7 +94,9 @@ struct OrdersController<Context: ShopRequestContext>: Sendable {
         } catch {
             throw APIError(.contentTooLarge, "payload_too_large", "The request body is larger than 1 MiB.")
         }
-        let input = buffer.readableBytes == 0 ? ShipmentInput() : try ShopRequestDecoder.decode(ShipmentInput.self, from: Array(buffer.readableBytesView))
+        let input =
+            buffer.readableBytes == 0
+            ? ShipmentInput() : try ShopRequestDecoder.decode(ShipmentInput.self, from: Array(buffer.readableBytesView))
         let order = try await orders.fulfil(id: id, shipment: input, caller: caller)
         context.logger.info("order fulfilled", metadata: ["order_id": "\(order.id)"])
         return try await payments.view(order)

@@ -1,7 +1,7 @@
-import ShopSupport
 import Hummingbird
 import ShopDomain
 import ShopStorage
+import ShopSupport
 
 /// `/products`: anyone reads, admins write.
 struct ProductsController<Context: ShopRequestContext>: Sendable {
@@ -39,9 +39,12 @@ struct ProductsController<Context: ShopRequestContext>: Sendable {
             let currency: String
             if let given = self.currency { currency = given } else { currency = try await settings.current().currency }
             return ProductDraft(
-                fields: ProductFields(name: name, description: description ?? "", price: price ?? 0, currency: currency, category: category),
+                fields: ProductFields(
+                    name: name, description: description ?? "", price: price ?? 0, currency: currency, category: category),
                 hasPrice: price != nil && variants == nil, quantity: quantity ?? 0, options: options,
-                variants: variants?.map { VariantSpec(id: $0.id, sku: $0.sku, options: $0.options ?? [:], price: $0.price, quantity: $0.quantity) })
+                variants: variants?.map {
+                    VariantSpec(id: $0.id, sku: $0.sku, options: $0.options ?? [:], price: $0.price, quantity: $0.quantity)
+                })
         }
     }
 
@@ -80,7 +83,8 @@ struct ProductsController<Context: ShopRequestContext>: Sendable {
     @Sendable func startImageUpload(_ request: Request, context: Context) async throws -> EditedResponse<ImageUpload> {
         _ = try context.requireAdmin()
         let input = try await request.decode(as: ImageInput.self, context: context)
-        var upload = try await images.startUpload(productId: try context.pathId(), variantId: try Self.variantId(context), contentType: input.contentType)
+        var upload = try await images.startUpload(
+            productId: try context.pathId(), variantId: try Self.variantId(context), contentType: input.contentType)
         // A local upload URL is a path on this server: make it absolute for the caller, on the public address when
         // one is set (behind TLS the request itself arrives as plain HTTP and cannot tell).
         if upload.uploadUrl.hasPrefix("/") {
@@ -103,7 +107,8 @@ struct ProductsController<Context: ShopRequestContext>: Sendable {
         let limit = try request.queryInt("limit", in: Limits.pageSizeRange, default: Limits.defaultPageSize)
         let category = request.query("category")
         if let category, !Limits.fits(category, Limits.categoryMax) {
-            throw APIError.badRequest("invalid_parameter", "'category' must be at most \(Limits.categoryMax) characters (\(4 * Limits.categoryMax) bytes).")
+            throw APIError.badRequest(
+                "invalid_parameter", "'category' must be at most \(Limits.categoryMax) characters (\(4 * Limits.categoryMax) bytes).")
         }
         let scope = "products|\(category ?? "")"
         let after = try request.query("cursor").map { cursor throws(APIError) in try cursors.decode(cursor, scope: scope) }
@@ -114,14 +119,18 @@ struct ProductsController<Context: ShopRequestContext>: Sendable {
         for product in page.items { tagged += product.id + product.entityTag }
         tagged += nextCursor ?? "-"
         let etag = "\"p-\(EntityTags.digest(tagged.utf8))\""
-        if EntityTags.matches(request.headers[.ifNoneMatch], etag, wildcard: true) { return Response(status: .notModified, headers: [.eTag: etag]) }
+        if EntityTags.matches(request.headers[.ifNoneMatch], etag, wildcard: true) {
+            return Response(status: .notModified, headers: [.eTag: etag])
+        }
         return JSONCoding.response(products: page.items, nextCursor: nextCursor, headers: [.eTag: etag])
     }
 
     @Sendable func get(_ request: Request, context: Context) async throws -> Response {
         let product = try await catalog.get(id: try context.pathId())
         let etag = product.entityTag
-        if EntityTags.matches(request.headers[.ifNoneMatch], etag, wildcard: true) { return Response(status: .notModified, headers: [.eTag: etag]) }
+        if EntityTags.matches(request.headers[.ifNoneMatch], etag, wildcard: true) {
+            return Response(status: .notModified, headers: [.eTag: etag])
+        }
         return JSONCoding.response(product: product, headers: [.eTag: etag])
     }
 
@@ -130,7 +139,8 @@ struct ProductsController<Context: ShopRequestContext>: Sendable {
         let input = try await request.decode(as: ProductInput.self, context: context)
         let product = try await catalog.create(try await input.draft(settings))
         context.logger.info("product created", metadata: ["product_id": "\(product.id)"])
-        return EditedResponse(status: .created, headers: [.location: "/products/\(product.id)", .eTag: product.entityTag], response: product)
+        return EditedResponse(
+            status: .created, headers: [.location: "/products/\(product.id)", .eTag: product.entityTag], response: product)
     }
 
     @Sendable func update(_ request: Request, context: Context) async throws -> EditedResponse<Product> {

@@ -1,11 +1,12 @@
+import ShopDomain
+import ShopStorage
+import ShopSupport
+
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else
 import Foundation
 #endif
-import ShopDomain
-import ShopStorage
-import ShopSupport
 
 /// Catalog rules: validation, ids, time; the store does each change atomically.
 public struct CatalogService: Sendable {
@@ -56,7 +57,9 @@ public struct CatalogService: Sendable {
             if draft.options.map({ !$0.isEmpty }) == true {
                 throw .invalid([FieldProblem(field: "variants", problem: "is required with options: one variant per combination you sell")])
             }
-            guard draft.hasPrice else { throw .invalid([FieldProblem(field: "price", problem: "is required (or variants, each with its price)")]) }
+            guard draft.hasPrice else {
+                throw .invalid([FieldProblem(field: "price", problem: "is required (or variants, each with its price)")])
+            }
             let fields = try validated(draft.fields)
             do { try validateQuantity(draft.quantity) } catch { throw APIError(error) }
             product = Product(id: id, fields: fields, quantity: draft.quantity, at: now)
@@ -120,7 +123,9 @@ public struct CatalogService: Sendable {
                 // A product without options has one variant, its default, whose id is the product's: given without an id it is that one.
                 let variantId = spec.id ?? (options.isEmpty ? current.id : Identifier.make(at: clock.now()))
                 if spec.id != nil && existing[variantId] == nil {
-                    problems.append(FieldProblem(field: "variants[\(index)].id", problem: "is not a variant of this product; leave it out for a new one"))
+                    problems.append(
+                        FieldProblem(
+                            field: "variants[\(index)].id", problem: "is not a variant of this product; leave it out for a new one"))
                     continue
                 }
                 var variant = Self.variant(spec, id: variantId, productName: valid.name, options: options, quantity: spec.quantity ?? 0)
@@ -131,8 +136,9 @@ public struct CatalogService: Sendable {
             var skus: [String: Int] = [:]
             for (index, variant) in variants.enumerated() {
                 if let first = skus.updateValue(index, forKey: SKU.key(variant.sku)) {
-                    problems.append(FieldProblem(
-                        field: "variants[\(index)].sku", problem: "repeats variants[\(first)]'s SKU (SKUs are compared without case)"))
+                    problems.append(
+                        FieldProblem(
+                            field: "variants[\(index)].sku", problem: "repeats variants[\(first)]'s SKU (SKUs are compared without case)"))
                 }
             }
             guard problems.isEmpty else { throw .invalid(problems) }
@@ -200,7 +206,11 @@ public struct CatalogService: Sendable {
     public func adjustStock(id: String, variantId: String? = nil, delta: Int) async throws(APIError) -> Product {
         // `magnitude`, not `abs`: abs(Int.min) traps and would take the whole process down.
         guard delta != 0, delta.magnitude <= UInt(Limits.stockRange.upperBound) else {
-            throw .invalid([FieldProblem(field: "delta", problem: "must be a non-zero integer from -\(Limits.stockRange.upperBound) to \(Limits.stockRange.upperBound)")])
+            throw .invalid([
+                FieldProblem(
+                    field: "delta",
+                    problem: "must be a non-zero integer from -\(Limits.stockRange.upperBound) to \(Limits.stockRange.upperBound)")
+            ])
         }
         do {
             return try await store.adjustStock(id: id, variantId: variantId, delta: delta, at: clock.now())
@@ -247,7 +257,9 @@ public struct ProductDraft: Sendable {
     public var options: [ProductOption]?
     public var variants: [VariantSpec]?
 
-    public init(fields: ProductFields, hasPrice: Bool = true, quantity: Int = 0, options: [ProductOption]? = nil, variants: [VariantSpec]? = nil) {
+    public init(
+        fields: ProductFields, hasPrice: Bool = true, quantity: Int = 0, options: [ProductOption]? = nil, variants: [VariantSpec]? = nil
+    ) {
         self.fields = fields
         self.hasPrice = hasPrice
         self.quantity = quantity

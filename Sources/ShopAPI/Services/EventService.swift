@@ -1,15 +1,16 @@
 import Crypto
+import Identity
+import Logging
+import ShopDomain
+import ShopStorage
+import ShopSupport
+import ShopTelemetry
+
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else
 import Foundation
 #endif
-import Identity
-import Logging
-import ShopDomain
-import ShopStorage
-import ShopTelemetry
-import ShopSupport
 
 /// Why a delivery did not go. `permanent` failures (a 5xx from a mail server, an address it refuses) are not retried.
 public struct DeliveryFailure: Error, Sendable, Equatable, CustomStringConvertible {
@@ -154,7 +155,9 @@ public struct EventService: Sendable {
             if let before, stored.record.occurredAt >= before { continue }
             if let publish, let event = try await event(stored.record) {
                 do { try await publish(event) } catch {
-                    logger.error("could not publish an event; it stays undispatched", metadata: ["event_id": "\(stored.record.id)", "error": "\(error)"])
+                    logger.error(
+                        "could not publish an event; it stays undispatched",
+                        metadata: ["event_id": "\(stored.record.id)", "error": "\(error)"])
                     continue
                 }
             }
@@ -177,7 +180,9 @@ public struct EventService: Sendable {
             if let until, Date() >= until { break }
             if item.delivery.isWebhook {
                 // Events of one order reach the webhook in order: wait while an earlier one is still on its way.
-                if timelines[item.event.orderId] == nil { timelines[item.event.orderId] = try await outbox.orderEvents(orderId: item.event.orderId) }
+                if timelines[item.event.orderId] == nil {
+                    timelines[item.event.orderId] = try await outbox.orderEvents(orderId: item.event.orderId)
+                }
                 let earlier = (timelines[item.event.orderId] ?? []).filter { $0.record.key < item.event.key }
                 let waiting = earlier.contains { stored in
                     !stored.dispatched || stored.deliveries.contains { $0.isWebhook && $0.status == .pending }
@@ -185,7 +190,8 @@ public struct EventService: Sendable {
                 if waiting {
                     var later = item.delivery
                     later.nextAttemptAt = clock.now().addingTimeInterval(min(max(policy.webhookRetryBase.seconds, 1), 60))
-                    _ = try await outbox.updateDelivery(orderId: item.event.orderId, key: item.event.key, expected: item.delivery, to: later)
+                    _ = try await outbox.updateDelivery(
+                        orderId: item.event.orderId, key: item.event.key, expected: item.delivery, to: later)
                     continue
                 }
             }
@@ -208,7 +214,12 @@ public struct EventService: Sendable {
                 due.append(DueDelivery(event: stored.record, delivery: delivery))
             }
         }
-        return Array(due.sorted { ($0.delivery.nextAttemptAt ?? now, $0.event.key, $0.delivery.name) < ($1.delivery.nextAttemptAt ?? now, $1.event.key, $1.delivery.name) }
+        return Array(
+            due.sorted {
+                ($0.delivery.nextAttemptAt ?? now, $0.event.key, $0.delivery.name) < (
+                    $1.delivery.nextAttemptAt ?? now, $1.event.key, $1.delivery.name
+                )
+            }
             .prefix(limit))
     }
 
@@ -357,7 +368,10 @@ public struct EventView: Sendable, Encodable {
                 template: template, to: d.recipient ?? "", status: d.status, attempts: d.attempts,
                 lastError: forAdmin ? .some(d.lastError) : nil)
         }
-        webhook = forAdmin ? stored.deliveries.first(where: \.isWebhook).map { Webhook(status: $0.status, attempts: $0.attempts, lastError: $0.lastError) } : nil
+        webhook =
+            forAdmin
+            ? stored.deliveries.first(where: \.isWebhook).map { Webhook(status: $0.status, attempts: $0.attempts, lastError: $0.lastError) }
+            : nil
     }
 
     enum CodingKeys: String, CodingKey { case emails, webhook }

@@ -1,11 +1,12 @@
+import ShopDomain
+import ShopStorage
+import ShopSupport
+
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else
 import Foundation
 #endif
-import ShopSupport
-import ShopDomain
-import ShopStorage
 
 /// Product images: hands out upload URLs, and points a product at an image only once
 /// the image is really there and within the rules.
@@ -80,9 +81,12 @@ public struct ImageService: Sendable {
         } catch {
             throw APIError(unexpected: error)
         }
-        guard let type = stored.contentType ?? ImageRules.contentType(ofKey: key), ImageRules.contentMatches(leading, contentType: type) else {
+        guard let type = stored.contentType ?? ImageRules.contentType(ofKey: key), ImageRules.contentMatches(leading, contentType: type)
+        else {
             try? await images.delete(key: key)
-            throw APIError(.conflict, "image_content_mismatch", "The uploaded bytes are not a \(stored.contentType ?? "declared") image; upload the image again.")
+            throw APIError(
+                .conflict, "image_content_mismatch",
+                "The uploaded bytes are not a \(stored.contentType ?? "declared") image; upload the image again.")
         }
         let url: String
         do {

@@ -1,15 +1,16 @@
 import Crypto
+import Identity
+import Logging
+import ShopDomain
+import ShopStorage
+import ShopSupport
+import ShopTelemetry
+
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else
 import Foundation
 #endif
-import ShopSupport
-import Identity
-import Logging
-import ShopDomain
-import ShopStorage
-import ShopTelemetry
 
 /// Order rules: pricing from the catalog, ownership, idempotency, the state machine.
 public struct OrderService: Sendable {
@@ -44,7 +45,8 @@ public struct OrderService: Sendable {
     /// request returns the first order; the same key with another request is a 422.
     /// Checked in this order, the first that applies answering: the body, the address, `product_not_found`,
     /// `unsupported_currency`, `shipping_unavailable`, the method, `total_too_large`, then stock.
-    public func place(userId: String, request: OrderRequest, idempotencyKey: String?, email: String? = nil) async throws(APIError) -> Order {
+    public func place(userId: String, request: OrderRequest, idempotencyKey: String?, email: String? = nil) async throws(APIError) -> Order
+    {
         try checkLines(request, also: request.shippingProblems())
         let now = clock.now()
         var claim: IdempotencyClaim?
@@ -60,7 +62,8 @@ public struct OrderService: Sendable {
             // The key first: a replay answers the original order whatever the catalog or the settings have become
             // since (a product deleted, a price or currency changed, a rate changed), before anything is priced.
             if let record = try await mapped(
-                try await orders.idempotencyRecord(userId: userId, key: idempotencyKey, at: now)) {
+                try await orders.idempotencyRecord(userId: userId, key: idempotencyKey, at: now))
+            {
                 return try await resolve(record, claim: fresh)
             }
             claim = fresh
@@ -68,8 +71,10 @@ public struct OrderService: Sendable {
         // A saved address is copied into the order: later edits of the address book change no placed order.
         let address: Address
         if let addressId = request.addressId {
-            guard let addressBook, let saved = try await mapped(
-                try await addressBook.store.address(userId: userId, id: addressId)) else {
+            guard let addressBook,
+                let saved = try await mapped(
+                    try await addressBook.store.address(userId: userId, id: addressId))
+            else {
                 throw .invalid([FieldProblem(field: "addressId", problem: "is not one of your saved addresses")])
             }
             address = saved.address
@@ -94,12 +99,13 @@ public struct OrderService: Sendable {
             }
             throw APIError(
                 .conflict, "out_of_stock", "Not enough stock for: \(names.joined(separator: ", ")).",
-                details: .array(shortages.map {
-                    .object([
-                        "productId": .string($0.productId), "variantId": .string($0.variantId), "requested": .int($0.requested),
-                        "available": .int($0.available),
-                    ])
-                }))
+                details: .array(
+                    shortages.map {
+                        .object([
+                            "productId": .string($0.productId), "variantId": .string($0.variantId), "requested": .int($0.requested),
+                            "available": .int($0.available),
+                        ])
+                    }))
         } catch .productNotFound(let id) {
             throw Self.unknownProduct(id)
         } catch .variantNotFound(let productId, let variantId) {
@@ -124,8 +130,10 @@ public struct OrderService: Sendable {
     /// What an order would cost, by the money rules (docs/API.md): nothing is stored and no stock is taken. The same
     /// checks as placing, in the same order, up to `total_too_large`.
     public func quote(_ request: QuoteRequest) async throws(APIError) -> Quote {
-        try checkLines(OrderRequest(lines: request.lines), also: request.shippingAddress == nil
-            ? [FieldProblem(field: "shippingAddress", problem: "is required")] : [])
+        try checkLines(
+            OrderRequest(lines: request.lines),
+            also: request.shippingAddress == nil
+                ? [FieldProblem(field: "shippingAddress", problem: "is required")] : [])
         if let id = request.shippingMethodId, id.isEmpty || id.utf8.count > Limits.idMaxBytes {
             throw .invalid([FieldProblem(field: "shippingMethodId", problem: "must be a shipping method id")])
         }
@@ -137,7 +145,9 @@ public struct OrderService: Sendable {
     func checkLines(_ request: OrderRequest, also extra: [FieldProblem]) throws(APIError) {
         var problems: [FieldProblem] = []
         do { try request.validate() } catch .invalid(let found) { problems = found } catch { throw APIError(error) }
-        problems += request.lines.enumerated().filter { $0.element.quantity > maxUnitsPerLine && $0.element.quantity <= Limits.lineQuantityRange.upperBound }.map {
+        problems += request.lines.enumerated().filter {
+            $0.element.quantity > maxUnitsPerLine && $0.element.quantity <= Limits.lineQuantityRange.upperBound
+        }.map {
             FieldProblem(field: "lines[\($0.offset)].quantity", problem: "must be at most \(maxUnitsPerLine) per order line")
         }
         problems += extra
@@ -150,7 +160,9 @@ public struct OrderService: Sendable {
     }
 
     /// Prices `lines` from the catalog for `address` by the settings' rules.
-    func price(lines: [OrderRequest.Line], address: Address, methodId: String?) async throws(APIError) -> (quote: Quote, method: OrderShippingMethod) {
+    func price(lines: [OrderRequest.Line], address: Address, methodId: String?) async throws(APIError) -> (
+        quote: Quote, method: OrderShippingMethod
+    ) {
         let ids = lines.map(\.productId)
         let products = try await mapped(try await catalog.products(ids: ids))
         let byId = Dictionary(products.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
@@ -167,9 +179,11 @@ public struct OrderService: Sendable {
                 variant = named
             } else {
                 guard product.hasOneVariant else {
-                    throw .invalid([FieldProblem(
-                        field: "lines[\(index)].variantId",
-                        problem: "is required: product \(product.id) comes in \(product.variants.count) variants")])
+                    throw .invalid([
+                        FieldProblem(
+                            field: "lines[\(index)].variantId",
+                            problem: "is required: product \(product.id) comes in \(product.variants.count) variants")
+                    ])
                 }
                 variant = product.variants[0]
             }
@@ -181,12 +195,16 @@ public struct OrderService: Sendable {
             }
             // A line without a variant resolves to the product's one variant: it may repeat a line that named it.
             guard seen.insert(product.id + "\u{1f}" + variant.id).inserted else {
-                throw .invalid([FieldProblem(
-                    field: "lines[\(index)].variantId", problem: "names a variant another line has; use one line per product variant")])
+                throw .invalid([
+                    FieldProblem(
+                        field: "lines[\(index)].variantId", problem: "names a variant another line has; use one line per product variant")
+                ])
             }
-            priced.append(OrderLine(
-                productId: product.id, variantId: variant.id, sku: variant.sku, options: variant.options,
-                name: variant.lineName(productName: product.name, options: product.options), unitPrice: variant.price, quantity: line.quantity))
+            priced.append(
+                OrderLine(
+                    productId: product.id, variantId: variant.id, sku: variant.sku, options: variant.options,
+                    name: variant.lineName(productName: product.name, options: product.options), unitPrice: variant.price,
+                    quantity: line.quantity))
         }
         let quote: Quote
         do {
@@ -195,9 +213,12 @@ public struct OrderService: Sendable {
             switch error {
             case .shippingUnavailable(let country):
                 throw APIError(
-                    .badRequest, "shipping_unavailable", "This store does not ship to \(country).", details: .object(["country": .string(country)]))
+                    .badRequest, "shipping_unavailable", "This store does not ship to \(country).",
+                    details: .object(["country": .string(country)]))
             case .unknownMethod:
-                throw .invalid([FieldProblem(field: "shippingMethodId", problem: "is not a shipping method for this address; see POST /orders/quote")])
+                throw .invalid([
+                    FieldProblem(field: "shippingMethodId", problem: "is not a shipping method for this address; see POST /orders/quote")
+                ])
             }
         }
         guard quote.total <= Limits.orderTotalMax else {
@@ -234,7 +255,8 @@ public struct OrderService: Sendable {
             .joined(separator: "\u{1e}")
         canonical += "\u{1d}" + (request.addressId.map { "id:" + $0 } ?? "")
         if let a = request.shippingAddress {
-            canonical += [a.name, a.line1, a.line2 ?? "", a.city, a.region ?? "", a.postalCode, a.country, a.phone ?? ""].joined(separator: "\u{1f}")
+            canonical += [a.name, a.line1, a.line2 ?? "", a.city, a.region ?? "", a.postalCode, a.country, a.phone ?? ""].joined(
+                separator: "\u{1f}")
         }
         canonical += "\u{1d}" + (request.shippingMethodId ?? "")
         return SHA256.hash(data: Data(canonical.utf8)).hexEncoded
@@ -248,7 +270,9 @@ public struct OrderService: Sendable {
         return order
     }
 
-    public func list(caller: VerifiedCaller, everyone: Bool, status: OrderStatus?, limit: Int, after: String?) async throws(APIError) -> Page<Order> {
+    public func list(caller: VerifiedCaller, everyone: Bool, status: OrderStatus?, limit: Int, after: String?) async throws(APIError)
+        -> Page<Order>
+    {
         if everyone && !caller.isAdmin { throw .forbidden }
         let userId = everyone ? nil : caller.userId
         return try await mapped(try await orders.listOrders(userId: userId, status: status, limit: limit, after: after))

@@ -1,16 +1,17 @@
-#if canImport(FoundationEssentials)
-import FoundationEssentials
-#else
-import Foundation
-#endif
 import HTTPTypes
 import Identity
 import Logging
 import Payments
 import ShopDomain
 import ShopStorage
-import ShopTelemetry
 import ShopSupport
+import ShopTelemetry
+
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
 
 /// What happens to an order's money after it is cancelled (by its owner, an admin or expiry).
 public protocol OrderSettlement: Sendable {
@@ -146,7 +147,8 @@ public struct PaymentService: OrderSettlement {
                     headers: [.retryAfter: "60"])
             }
             logger.error(
-                "webhook for an unknown payment dropped", metadata: ["event_id": "\(event.id)", "payment_id": "\(event.paymentId ?? "-")", "type": "\(event.type)"])
+                "webhook for an unknown payment dropped",
+                metadata: ["event_id": "\(event.id)", "payment_id": "\(event.paymentId ?? "-")", "type": "\(event.type)"])
             return
         }
         switch kind {
@@ -188,7 +190,8 @@ public struct PaymentService: OrderSettlement {
         _ = try await mapped(
             try await store.markEventProcessed(id: marker, at: now, keepUntil: now.addingTimeInterval(eventMemory)))
         logger.error(
-            "refund failed at the gateway", metadata: [
+            "refund failed at the gateway",
+            metadata: [
                 "payment_id": "\(payment.id)", "refund_id": "\(refundId)", "amount": "\(amount)", "reason": "\(reason ?? "-")",
                 "refund_due": "\(updated.refundDue)",
             ])
@@ -231,13 +234,18 @@ public struct PaymentService: OrderSettlement {
                 if reason == .amountMismatch {
                     logger.error(
                         "payment does not match its order; refunding",
-                        metadata: ["order_id": "\(order.id)", "payment_id": "\(payment.id)", "amount": "\(amount) \(currency)",
-                            "order_total": "\(order.total) \(order.currency)"])
+                        metadata: [
+                            "order_id": "\(order.id)", "payment_id": "\(payment.id)", "amount": "\(amount) \(currency)",
+                            "order_total": "\(order.total) \(order.currency)",
+                        ])
                 } else {
-                    logger.notice("payment cannot be taken by its order; refunding", metadata: ["order_id": "\(order.id)", "reason": "\(reason.rawValue)"])
+                    logger.notice(
+                        "payment cannot be taken by its order; refunding",
+                        metadata: ["order_id": "\(order.id)", "reason": "\(reason.rawValue)"])
                 }
                 _ = try await mapped(
-                    try await store.updatePayment(id: payment.id, status: .succeeded, failureCode: nil, failureMessage: nil, at: clock.now()))
+                    try await store.updatePayment(
+                        id: payment.id, status: .succeeded, failureCode: nil, failureMessage: nil, at: clock.now()))
                 _ = try await mapped(try await store.markRefundDue(paymentId: payment.id, at: clock.now()))
                 await settle(orderId: order.id)
                 return
@@ -264,9 +272,12 @@ public struct PaymentService: OrderSettlement {
                 // The order can no longer be paid: close its payment. If it succeeded meanwhile, its webhook refunds it.
                 do {
                     let cancelled = try await gateway.cancelPayment(id: payment.id)
-                    _ = try? await store.updatePayment(id: payment.id, status: cancelled.status, failureCode: nil, failureMessage: nil, at: clock.now())
+                    _ = try? await store.updatePayment(
+                        id: payment.id, status: cancelled.status, failureCode: nil, failureMessage: nil, at: clock.now())
                 } catch {
-                    logger.notice("could not cancel an open payment; asking the gateway", metadata: ["payment_id": "\(payment.id)", "error": "\(error)"])
+                    logger.notice(
+                        "could not cancel an open payment; asking the gateway",
+                        metadata: ["payment_id": "\(payment.id)", "error": "\(error)"])
                     await reconcile(payment)
                 }
             }
@@ -314,10 +325,12 @@ public struct PaymentService: OrderSettlement {
             _ = try await store.recordRefund(paymentId: payment.id, refundedAmount: refund.refundedTotal, at: clock.now())
             ShopMetrics.refund(sent: true)
             logger.info(
-                "refund sent", metadata: ["payment_id": "\(payment.id)", "amount": "\(refund.amount)", "status": "\(refund.status.rawValue)"])
+                "refund sent",
+                metadata: ["payment_id": "\(payment.id)", "amount": "\(refund.amount)", "status": "\(refund.status.rawValue)"])
         } catch {
             ShopMetrics.refund(sent: false)
-            logger.error("refund failed; it stays due and the sweep retries it", metadata: ["payment_id": "\(payment.id)", "error": "\(error)"])
+            logger.error(
+                "refund failed; it stays due and the sweep retries it", metadata: ["payment_id": "\(payment.id)", "error": "\(error)"])
             // To the back of the queue: refunds that keep failing cannot starve the others.
             try? await store.deferRefund(paymentId: payment.id, at: clock.now())
         }

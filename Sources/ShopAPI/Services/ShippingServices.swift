@@ -1,12 +1,13 @@
+import Identity
+import ShopDomain
+import ShopStorage
+import ShopSupport
+
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else
 import Foundation
 #endif
-import Identity
-import ShopDomain
-import ShopStorage
-import ShopSupport
 
 /// The store settings document: shipping zones, methods and tax rates. Anyone reads it; admins replace it whole.
 public struct SettingsService: Sendable {

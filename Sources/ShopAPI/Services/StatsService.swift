@@ -1,12 +1,13 @@
+import Identity
+import ShopDomain
+import ShopStorage
+import ShopSupport
+
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else
 import Foundation
 #endif
-import Identity
-import ShopDomain
-import ShopStorage
-import ShopSupport
 
 /// The merchant's figures: `GET /admin/stats` (admins only).
 public struct StatsService: Sendable {
@@ -39,7 +40,8 @@ public struct StatsService: Sendable {
         let from = try day(rawFrom, "from", default: to.adding(-29))
         guard from <= to else { throw .badRequest("invalid_parameter", "'from' must not be after 'to'.") }
         guard to.number - from.number < Self.maxDays else {
-            throw .badRequest("invalid_parameter", "The period is at most \(Self.maxDays) days; 'from' to 'to' is \(to.number - from.number + 1).")
+            throw .badRequest(
+                "invalid_parameter", "The period is at most \(Self.maxDays) days; 'from' to 'to' is \(to.number - from.number + 1).")
         }
         let figures = try await mapped(try await store.stats(from: from, to: to))
         let low = try await mapped(try await store.lowStock(below: lowStockBelow, limit: Self.lowStockLimit))
@@ -48,11 +50,13 @@ public struct StatsService: Sendable {
             from: from.description, to: to.description, lowStockBelow: lowStockBelow,
             currencies: currencies.map { currency in
                 // Every day of the period, a day without figures as zeros: what a chart draws.
-                let known = Dictionary((figures.days[currency] ?? []).map { ($0.date, $0) }, uniquingKeysWith: { a, b in
-                    var sum = a
-                    sum.add(b)
-                    return sum
-                })
+                let known = Dictionary(
+                    (figures.days[currency] ?? []).map { ($0.date, $0) },
+                    uniquingKeysWith: { a, b in
+                        var sum = a
+                        sum.add(b)
+                        return sum
+                    })
                 var days: [DayFigures] = []
                 var totals = DayFigures(date: "")
                 var d = from
