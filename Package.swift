@@ -5,18 +5,10 @@ let swiftSettings: [SwiftSetting] = [
     .enableUpcomingFeature("ExistentialAny")
 ]
 
-// `shop` in release builds on Linux: functions that run at start and on the common requests first, in the order of
-// link/shop.order (bench/link-order writes it; gold's --section-ordering-file), and no PIE. The kernel maps code 64 KB
-// around every page that runs, so code run once at start, spread over the binary, kept 11 MB of it resident; and a PIE
-// binary's relocated pointers are copied into its memory. With the per-function sections of scripts/build-release,
-// idle RSS goes from 44 to 34 MB (docs/BENCHMARKS.md, "Memory"). A name the build lacks is ignored, so a stale list
-// costs memory, never correctness.
-let shopLinkerSettings: [LinkerSetting] = [
-    .unsafeFlags(
-        ["-Xlinker", "--section-ordering-file=\(Context.packageDirectory)/link/shop.order", "-Xclang-linker", "-no-pie"],
-        .when(platforms: [.linux], configuration: .release)
-    )
-]
+// No linker flags of our own: every build links with the platform's settings (PIE) and whichever linker it is
+// given, and the package has no unsafe flags, so it can be used as a dependency. The code layout of the release
+// binary (a section per function, gold's --section-ordering-file with link/shop.order) is applied only by
+// scripts/build-release, the build the README names for running the store: docs/BENCHMARKS.md, "Memory".
 
 let package = Package(
     name: "ServerlessShop",
@@ -255,8 +247,7 @@ let package = Package(
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
             ],
-            swiftSettings: swiftSettings,
-            linkerSettings: shopLinkerSettings
+            swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "PaymentsTests",

@@ -27,21 +27,23 @@ public struct HostParts: Sendable {
     /// The simulated gateway `shop serve` runs (`SHOP_PAYMENTS=simulated`); nil in a function.
     public var simulatedPayments: (any PaymentGateway & PaymentSimulator)?
     public var secrets: ShopSecrets
-    /// One HTTP client for every AWS call and JWKS fetch of the process.
-    public var httpClient: HTTPClient
+    /// One HTTP client for every AWS call and JWKS fetch of the process, made when something first asks for it:
+    /// a SQLite `shop serve` with local identity, images and simulated payments never does.
+    public var httpClient: HTTPClient { makeHTTPClient() }
+    let makeHTTPClient: @Sendable () -> HTTPClient
     public var clock: WallClock
     public var logger: Logger
 
     public init(
         stores: ShopStores? = nil, localImages: (any LocalImageFiles)? = nil,
         simulatedPayments: (any PaymentGateway & PaymentSimulator)? = nil, secrets: ShopSecrets,
-        httpClient: HTTPClient = .shared, clock: WallClock = .system, logger: Logger
+        httpClient: @autoclosure @escaping @Sendable () -> HTTPClient = .shared, clock: WallClock = .system, logger: Logger
     ) {
         self.stores = stores
         self.localImages = localImages
         self.simulatedPayments = simulatedPayments
         self.secrets = secrets
-        self.httpClient = httpClient
+        self.makeHTTPClient = httpClient
         self.clock = clock
         self.logger = logger
     }

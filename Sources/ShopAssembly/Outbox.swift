@@ -68,24 +68,35 @@ extension ShopAssembly {
                     httpClient: host.httpClient, region: ses.aws.region, credentials: ses.aws.credentials, logger: host.logger),
                 endpoint: ses.endpoint, logger: host.logger)
         }
-        let renderer: EmailRenderer
-        do {
-            renderer = try EmailRenderer(overridesDirectory: events.templatesDirectory)
-        } catch {
-            throw ShopConfiguration.Invalid(description: "SHOP_MAIL_TEMPLATES_DIR: \(error)")
-        }
-        if events.templatesDirectory != nil {
-            host.logger.info("email templates overridden", metadata: ["files": "\(renderer.overriddenFiles)"])
+        let renderer: @Sendable () throws -> EmailRenderer
+        if let directory = events.templatesDirectory {
+            // The merchant's templates are parsed now: a mistake in one stops the start, naming the file.
+            let overridden: EmailRenderer
+            do {
+                overridden = try EmailRenderer(overridesDirectory: directory)
+            } catch {
+                throw ShopConfiguration.Invalid(description: "SHOP_MAIL_TEMPLATES_DIR: \(error)")
+            }
+            host.logger.info("email templates overridden", metadata: ["files": "\(overridden.overriddenFiles)"])
+            renderer = { overridden }
+        } else {
+            // The built-in ones (compiled in, and parsed by ShopMailTests) for the first email, not at start.
+            renderer = { try BuiltInEmailTemplates.renderer.get() }
         }
         return OrderEmails(sender: sender, renderer: renderer, from: events.mailFrom, webURL: events.webURL, clock: host.clock)
     }
+}
+
+/// ShopMail's built-in templates, parsed once, when the first email is rendered.
+enum BuiltInEmailTemplates {
+    static let renderer = Result { try EmailRenderer(overridesDirectory: nil) }
 }
 
 /// Renders an event's email with ShopMail's templates and sends it. The Message-ID is derived from the event and the
 /// template (`MailMessage.messageId`), so every attempt of one email carries the same one.
 struct OrderEmails: OrderMailer {
     let sender: any MailSender
-    let renderer: EmailRenderer
+    let renderer: @Sendable () throws -> EmailRenderer
     let from: String
     let webURL: String
     let clock: WallClock
@@ -100,7 +111,7 @@ struct OrderEmails: OrderMailer {
         guard let which = EmailTemplate(rawValue: template) else { throw DeliveryFailure("no email template \(template)", permanent: true) }
         let rendered: (subject: String, text: String, html: String)
         do {
-            rendered = try renderer.render(which, order: event.data.order, refundAmount: event.data.refund?.amount, webURL: webURL)
+            rendered = try renderer().render(which, order: event.data.order, refundAmount: event.data.refund?.amount, webURL: webURL)
         } catch {
             throw DeliveryFailure("template \(template): \(error)", permanent: true)
         }

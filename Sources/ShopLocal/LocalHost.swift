@@ -108,7 +108,7 @@ public enum LocalSite {
 /// `SHOP_STORE=sqlite`), the key files, the image files and the payment simulator under the data directory.
 public enum LocalHost {
     public static func assemble(
-        _ configuration: ShopConfiguration, logger: Logger, httpClient: HTTPClient = .shared
+        _ configuration: ShopConfiguration, logger: Logger, httpClient: @autoclosure @escaping @Sendable () -> HTTPClient = .shared
     ) async throws -> LocalStack {
         let secrets = KeyFileSecrets(dataDirectory: configuration.dataDirectory)
         var stores: ShopStores?
@@ -129,7 +129,7 @@ public enum LocalHost {
         }
         let host = HostParts(
             stores: stores, localImages: images, simulatedPayments: simulator, secrets: try await secrets.secrets(for: configuration),
-            httpClient: httpClient, logger: logger)
+            httpClient: httpClient(), logger: logger)
         return LocalStack(services: try await ShopAssembly.assemble(configuration, host: host).services, simulator: simulator)
     }
 }

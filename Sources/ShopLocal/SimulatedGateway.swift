@@ -372,11 +372,15 @@ public final class SimulatedGateway: PaymentGateway, PaymentSimulator, Sendable 
 /// the next start.
 public struct WebhookDelivery: Service {
     let gateway: SimulatedGateway
-    let httpClient: HTTPClient
+    /// Made on the first delivery, not at start.
+    let httpClient: @Sendable () -> HTTPClient
     let maxTries = 5
     let idlePoll: Duration
 
-    public init(gateway: SimulatedGateway, httpClient: HTTPClient = .shared, idlePoll: Duration = .milliseconds(25)) {
+    public init(
+        gateway: SimulatedGateway, httpClient: @autoclosure @escaping @Sendable () -> HTTPClient = .shared,
+        idlePoll: Duration = .milliseconds(25)
+    ) {
         self.gateway = gateway
         self.httpClient = httpClient
         self.idlePoll = idlePoll
@@ -440,7 +444,7 @@ public struct WebhookDelivery: Service {
             let timestamp = Int64(gateway.clock.now().timeIntervalSince1970)
             request.headers.add(name: "Stripe-Signature", value: gateway.signature.header(for: event.body, timestamp: timestamp))
             request.body = .bytes(ByteBuffer(bytes: event.body))
-            let response = try await httpClient.execute(request, timeout: .seconds(10))
+            let response = try await httpClient().execute(request, timeout: .seconds(10))
             _ = try? await response.body.collect(upTo: 1 << 16)
             delivered = (200..<300).contains(Int(response.status.code))
             outcome = "HTTP \(response.status.code)"
