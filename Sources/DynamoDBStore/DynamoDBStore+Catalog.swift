@@ -15,7 +15,8 @@ import Foundation
 // item (`Stock#v = Stock#v - n, Quantity = Quantity - n`), so a product is still the unit of contention, as before.
 //
 // Products written before variants (no `Variants`) read as one default variant (id = the product's); the
-// `2026-12-products-variants` backfill, or the first write that meets one, gives them their variant for real.
+// `2026-12-products-variants` backfill, or an admin's write (stock, image, edit), gives them their variant for real;
+// orders and their returns take them as they are (DynamoDBStore+Orders.swift, `stockTakes`).
 //
 // SKUs are unique through claim items in the same table, `ProductID = "SKU#<sku in lower case>"` with `Owner`, which
 // no index keys on and `product(id:)` never answers. A claim is written before the product and released after;

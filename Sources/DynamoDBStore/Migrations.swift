@@ -138,7 +138,7 @@ extension DynamoDBStore {
         /// `StockShard` (the `ByStock` index's key, for the merchant's low-stock list) on products made before it.
         case productsStockShard = "2026-12-products-stock-shard"
         /// Products made before variants get their default variant (id = the product's, a SKU claimed, the stock
-        /// moved to `Stock#<id>`), as the first write that meets one would do.
+        /// moved to `Stock#<id>`), as an admin's write to one does.
         case productsVariants = "2026-12-products-variants"
 
         /// What its Scan needs of an item.
