@@ -202,21 +202,25 @@ extension RawStatement {
 }
 
 extension SQLiteColumns {
-    /// A product's options column: `[]` (most products) without a parse.
+    /// The bytes of a text column, valid until the statement steps or resets.
+    func bytes(_ column: Int32) -> UnsafeBufferPointer<UInt8> {
+        guard let bytes = sqlite3_column_text(statement, column) else { return UnsafeBufferPointer(start: nil, count: 0) }
+        return UnsafeBufferPointer(start: bytes, count: Int(sqlite3_column_bytes(statement, column)))
+    }
+
+    /// A product's options column: read in place (OptionColumns), or by `JSONDecoder` when it is not of the plain form.
     func productOptions(_ column: Int32) throws(StorageError) -> [ProductOption] {
-        let text = text(column)
-        if text == "[]" { return [] }
+        if let options = OptionColumns.productOptions(bytes(column)) { return options }
         do {
-            return try documentDecoder.decode([ProductOption].self, from: Data(text.utf8))
+            return try documentDecoder.decode([ProductOption].self, from: Data(text(column).utf8))
         } catch {
             throw .backend("malformed product options: \(error)")
         }
     }
 
-    /// A variant's options column: `{}` (a default variant) without a parse. A malformed value reads as `{}`.
+    /// A variant's options column: read in place, or by `JSONDecoder`. A malformed value reads as `{}`.
     func variantOptions(_ column: Int32) -> [String: String] {
-        let text = text(column)
-        if text == "{}" { return [:] }
-        return (try? documentDecoder.decode([String: String].self, from: Data(text.utf8))) ?? [:]
+        if let options = OptionColumns.variantOptions(bytes(column)) { return options }
+        return (try? documentDecoder.decode([String: String].self, from: Data(text(column).utf8))) ?? [:]
     }
 }

@@ -1,5 +1,6 @@
 import Hummingbird
 import Identity
+import NIOCore
 import ShopDomain
 
 #if canImport(FoundationEssentials)
@@ -19,8 +20,11 @@ public struct ShopRequestState: Sendable {
     public var caller: VerifiedCaller?
     /// Set by `AuthenticationMiddleware` when credentials were sent but refused; thrown by `requireCaller()`.
     var refusal: APIError?
-    /// The socket peer's IP address, where the host knows it (`shop serve`); the rate limits key on it.
-    public var clientAddress: String?
+    /// The connection the request came on, where the host has one (`shop serve`).
+    public var connection: (any Channel)?
+    /// The socket peer's IP address, where the host knows it (`shop serve`); the rate limits key on it. Read when
+    /// asked (only the sign-in routes do): formatting it cost every request a lock and a string.
+    public var clientAddress: String? { connection?.remoteAddress?.ipAddress }
 
     public init(authorizerClaims: [String: String]? = nil) {
         self.authorizerClaims = authorizerClaims
@@ -82,6 +86,6 @@ public struct ShopContext: ShopRequestContext {
 
     public init(source: ApplicationRequestContextSource) {
         coreContext = .init(source: source)
-        shop.clientAddress = source.channel.remoteAddress?.ipAddress
+        shop.connection = source.channel
     }
 }

@@ -3,6 +3,8 @@ import DynamoDBStore
 import Foundation
 import Identity
 import Logging
+import NIOCore
+import NIOPosix
 import ServiceLifecycle
 import ShopAPI
 import ShopAssembly
@@ -59,6 +61,12 @@ struct Serve: AsyncParsableCommand {
     var noSeed = false
 
     func run() async throws {
+        // Swift concurrency's jobs run on the server's event loops (the singleton group Hummingbird serves on), not on
+        // a pool of their own: a request's handler then runs on the thread that read it, without two thread hops per
+        // request (about a fifth of a product read's time: docs/BENCHMARKS.md, "Reads, faster still"). Nothing here
+        // blocks a thread for long: bcrypt runs on NIO's thread pool, SQLite's writes on GRDB's queue; the reads (SQLite's,
+        // local image files) are short.
+        let onEventLoops = NIOSingletons.unsafeTryInstallSingletonPosixEventLoopGroupAsConcurrencyGlobalExecutor()
         LoggingSystem.bootstrap(TextLogHandler.init(label:))
         if let port, !(0...65535).contains(port) { throw ValidationError("--port must be 0 to 65535") }
         if let orderTTL, orderTTL <= 0 { throw ValidationError("--order-ttl must be a positive number of seconds") }
@@ -67,6 +75,7 @@ struct Serve: AsyncParsableCommand {
             "SHOP_SEED": noSeed ? "false" : nil,
         ])
         let logger = makeLogger(configuration)
+        if !onEventLoops { logger.notice("Swift concurrency keeps its own thread pool (the event loops could not take it over)") }
         // Before anything records a metric: SHOP_METRICS_ADDRESS set, Prometheus on its own listener; off, no backend.
         let metricsListener = MetricsListener.bootstrap(configuration.metricsAddress, logger: logger)
         let stack = try await LocalHost.assemble(configuration, logger: logger)

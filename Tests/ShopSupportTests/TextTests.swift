@@ -58,3 +58,49 @@ import Testing
         #expect(PercentEncoding.decode("%zz") == "%zz")
     }
 }
+
+/// `JSONEscaping` writes what `JSONEncoder` writes (slashes unescaped), whichever of its eight-byte strides a byte
+/// that needs an escape falls in.
+@Suite struct JSONEscapingTests {
+    func encoded(_ text: String) throws -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.withoutEscapingSlashes]
+        return String(decoding: try encoder.encode(text), as: UTF8.self)
+    }
+
+    func escaped(_ text: String) -> String {
+        var bytes: [UInt8] = []
+        JSONEscaping.appendString(text, to: &bytes)
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    @Test func agreesWithJSONEncoder() throws {
+        let specials = ["\"", "\\", "\n", "\r", "\t", "\u{08}", "\u{0C}", "\u{00}", "\u{1F}", "\u{7F}", "/", "é", "日", "🙂", " ", "!"]
+        var generator = SystemRandomNumberGenerator()
+        for length in 0..<40 {
+            for _ in 0..<25 {
+                let text = (0..<length).map { _ in
+                    Bool.random(using: &generator) ? "a" : specials.randomElement(using: &generator)!
+                }.joined()
+                #expect(escaped(text) == (try encoded(text)), "\(Array(text.utf8))")
+            }
+            // One special in an otherwise plain string, at every position.
+            for special in specials {
+                let text = String(repeating: "x", count: length) + special + String(repeating: "y", count: 17)
+                #expect(escaped(text) == (try encoded(text)))
+            }
+        }
+    }
+
+    @Test func findsEveryByteThatNeedsAnEscapeInAWord() {
+        for position in 0..<8 {
+            for byte in UInt8(0)...UInt8(255) {
+                var word = [UInt8](repeating: UInt8(ascii: "a"), count: 8)
+                word[position] = byte
+                let value = word.withUnsafeBytes { $0.loadUnaligned(as: UInt64.self) }
+                let expected = byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\")
+                #expect(JSONEscaping.needsEscape(value) == expected, "byte \(byte) at \(position)")
+            }
+        }
+    }
+}
