@@ -44,11 +44,10 @@ public func buildRouter<Context: ShopRequestContext>(
     context: Context.Type = ShopContext.self
 ) -> Router<Context> {
     let router = Router(context: Context.self)
-    router.add(middleware: ObservabilityMiddleware<Context>())
-    if !site.corsOrigins.isEmpty { router.add(middleware: CrossOriginMiddleware<Context>(origins: Set(site.corsOrigins))) }
-    router.add(middleware: EnvelopeMiddleware<Context>())
-    if let web = site.web { router.add(middleware: WebSiteMiddleware<Context>(site: web)) }
-    router.add(middleware: AuthenticationMiddleware<Context>(verifier: services.verifier))
+    router.add(
+        middleware: RequestMiddleware<Context>(
+            crossOrigin: site.corsOrigins.isEmpty ? nil : CrossOrigin(origins: Set(site.corsOrigins)), site: site.web,
+            authentication: Authentication(verifier: services.verifier)))
     addRoutes(to: router, services: services, areas: areas)
     addMethodNotAllowed(to: router)
     return router

@@ -6,11 +6,10 @@ import ShopSupport
 /// JWT authorizer verified (in a host told to trust them), else the bearer token, verified by the one
 /// `TokenVerifier`. It refuses nothing itself: public routes ignore the result, and routes that need a
 /// caller call `context.requireCaller()` or `context.requireAdmin()`.
-struct AuthenticationMiddleware<Context: ShopRequestContext>: RouterMiddleware {
+struct Authentication: Sendable {
     let verifier: TokenVerifier
 
-    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        var context = context
+    func identify<Context: ShopRequestContext>(_ request: Request, context: inout Context) async {
         if let claims = context.authorizerClaims {
             do {
                 context.shop.caller = try verifier.caller(fromAuthorizerClaims: claims)
@@ -28,6 +27,5 @@ struct AuthenticationMiddleware<Context: ShopRequestContext>: RouterMiddleware {
                 }
             }
         }
-        return try await next(request, context)
     }
 }

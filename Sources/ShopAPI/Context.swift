@@ -16,9 +16,9 @@ public struct ShopRequestState: Sendable {
     /// Claims an API Gateway JWT authorizer verified, when the host trusts them (`SHOP_TRUST_AUTHORIZER_CLAIMS`);
     /// nil means "verify the bearer token".
     public var authorizerClaims: [String: String]?
-    /// Set by `AuthenticationMiddleware`: the verified caller, if the request carried valid credentials.
+    /// Set by `Authentication` (in `RequestMiddleware`): the verified caller, if the request carried valid credentials.
     public var caller: VerifiedCaller?
-    /// Set by `AuthenticationMiddleware` when credentials were sent but refused; thrown by `requireCaller()`.
+    /// Set by `Authentication` (in `RequestMiddleware`) when credentials were sent but refused; thrown by `requireCaller()`.
     var refusal: APIError?
     /// The connection the request came on, where the host has one (`shop serve`).
     public var connection: (any Channel)?

@@ -1,3 +1,4 @@
+import ShopDomain
 import ShopSupport
 
 /// Strong entity tags and `If-None-Match`, for every representation the server revalidates: a product,
@@ -32,5 +33,45 @@ enum EntityTags {
         }
         let hex = String(hash, radix: 16)
         return String(repeating: "0", count: 16 - hex.count) + hex + "-" + String(count, radix: 16)
+    }
+
+    /// A page of products' tag, made of what their own tags are made of (id, version, stock, last change, each
+    /// variant's stock) and the next cursor, hashed as numbers: revalidating a page costs a read but no encoding,
+    /// and no string per product.
+    static func page(_ items: [Product], nextCursor: String?) -> String {
+        var hash = FNV()
+        for index in items.indices {
+            hash.add(items[index].id.utf8)
+            hash.add(items[index].version)
+            hash.add(Int(items[index].updatedAt.unixMillis))
+            for variant in items[index].variants { hash.add(variant.quantity) }
+            hash.add(-1)
+        }
+        if let nextCursor { hash.add(nextCursor.utf8) } else { hash.add(-2) }
+        let hex = String(hash.value, radix: 16)
+        return "\"p-" + String(repeating: "0", count: 16 - hex.count) + hex + "-" + String(items.count, radix: 16) + "\""
+    }
+
+    /// 64-bit FNV-1a.
+    private struct FNV {
+        var value: UInt64 = 0xcbf2_9ce4_8422_2325
+
+        mutating func add(_ bytes: String.UTF8View) {
+            for byte in bytes { add(byte: byte) }
+            add(byte: 0)
+        }
+
+        mutating func add(_ number: Int) {
+            var remaining = UInt64(bitPattern: Int64(number))
+            for _ in 0..<8 {
+                add(byte: UInt8(truncatingIfNeeded: remaining))
+                remaining >>= 8
+            }
+        }
+
+        private mutating func add(byte: UInt8) {
+            value ^= UInt64(byte)
+            value &*= 0x100_0000_01b3
+        }
     }
 }

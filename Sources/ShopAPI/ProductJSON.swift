@@ -269,9 +269,9 @@ struct JSONBytes {
 
     mutating func page(_ items: [Product], nextCursor: String?) {
         raw("{\"items\":[")
-        for (index, item) in items.enumerated() {
+        for index in items.indices {
             if index > 0 { raw(",") }
-            product(item)
+            product(items[index])
         }
         raw("],\"nextCursor\":")
         if let nextCursor { string(nextCursor) } else { raw("null") }

@@ -119,67 +119,49 @@ public struct WebSite: Sendable {
     }
 }
 
-/// Answers `GET`/`HEAD` for the website's files; every other request goes on to the API.
-struct WebSiteMiddleware<Context: ShopRequestContext>: RouterMiddleware {
-    let site: WebSite
-
-    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        if let response = site.response(for: request) {
-            // One route label for every file, for the request metrics.
-            context.coreContext.endpointPath.value = ObservabilityMiddleware<Context>.websiteRoute
-            return response
-        }
-        return try await next(request, context)
-    }
-}
-
 /// Cross-origin access for a storefront served from another origin in development (`SHOP_CORS_ORIGINS`).
 /// On AWS the HTTP API's own CORS configuration does this. A listed origin gets
 /// `Access-Control-Allow-Origin` on every answer, errors included, and its preflights are answered here;
-/// a preflight from any other origin is refused with 403 `origin_not_allowed`.
-struct CrossOriginMiddleware<Context: ShopRequestContext>: RouterMiddleware {
+/// a preflight from any other origin is refused with 403 `origin_not_allowed`. `RequestMiddleware` asks it first
+/// (`preflight`) and has it mark the answer last (`mark`).
+struct CrossOrigin: Sendable {
     let origins: Set<String>
 
     static var allowMethods: String { "GET, POST, PUT, DELETE" }
     static var allowHeaders: String { "Authorization, Content-Type, Idempotency-Key, If-Match, If-None-Match, X-Request-Id" }
     static var exposeHeaders: String { "ETag, Location, Retry-After, WWW-Authenticate, X-Request-Id" }
 
-    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        guard let origin = request.headers[.origin] else {
-            // Answers differ by Origin whenever CORS is on, so caches must know, even for a request without one.
-            var response = try await next(request, context)
+    /// The answer to a preflight (`OPTIONS` with `Access-Control-Request-Method` and an `Origin`); nil for any other request.
+    func preflight(_ request: Request) throws -> Response? {
+        guard let origin = request.headers[.origin], request.method == .options, request.headers[.accessControlRequestMethod] != nil
+        else { return nil }
+        guard origins.contains(origin) else {
+            var response = try ErrorEnvelope.response(
+                APIError(.forbidden, "origin_not_allowed", "Requests from \(origin) are not allowed; list the origin in SHOP_CORS_ORIGINS.")
+            )
             Self.varyOnOrigin(&response.headers)
+            response.headers[.requestId] = ErrorEnvelope.requestId(from: request)
             return response
         }
-        let allowed = origins.contains(origin)
-        if request.method == .options, request.headers[.accessControlRequestMethod] != nil {
-            guard allowed else {
-                var response = try EnvelopeMiddleware<Context>.envelope(
-                    APIError(
-                        .forbidden, "origin_not_allowed", "Requests from \(origin) are not allowed; list the origin in SHOP_CORS_ORIGINS."))
-                Self.varyOnOrigin(&response.headers)
-                response.headers[.requestId] = EnvelopeMiddleware<Context>.requestId(from: request)
-                return response
-            }
-            return Response(
-                status: .noContent,
-                headers: [
-                    .accessControlAllowOrigin: origin, .vary: "Origin",
-                    .accessControlAllowMethods: Self.allowMethods, .accessControlAllowHeaders: Self.allowHeaders,
-                    .accessControlMaxAge: "600", .requestId: EnvelopeMiddleware<Context>.requestId(from: request),
-                ])
-        }
-        var response = try await next(request, context)
+        return Response(
+            status: .noContent,
+            headers: [
+                .accessControlAllowOrigin: origin, .vary: "Origin",
+                .accessControlAllowMethods: Self.allowMethods, .accessControlAllowHeaders: Self.allowHeaders,
+                .accessControlMaxAge: "600", .requestId: ErrorEnvelope.requestId(from: request),
+            ])
+    }
+
+    /// Marks any other answer: `Vary: Origin` always (answers differ by Origin whenever CORS is on, so caches must
+    /// know, even for a request without one), and the allow and expose headers for a listed origin.
+    func mark(_ response: inout Response, for request: Request) {
         Self.varyOnOrigin(&response.headers)
-        if allowed {
+        if let origin = request.headers[.origin], origins.contains(origin) {
             response.headers[.accessControlAllowOrigin] = origin
             response.headers[.accessControlExposeHeaders] = Self.exposeHeaders
         }
-        return response
     }
-}
 
-extension CrossOriginMiddleware {
     /// Adds `Origin` to `Vary`, keeping what is there.
     static func varyOnOrigin(_ headers: inout HTTPFields) {
         let existing = headers[values: .vary].flatMap { $0.split(separator: ",").map { $0.trimmingWhitespace() } }

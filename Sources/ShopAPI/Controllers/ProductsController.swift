@@ -114,11 +114,7 @@ struct ProductsController<Context: ShopRequestContext>: Sendable {
         let after = try request.query("cursor").map { cursor throws(APIError) in try cursors.decode(cursor, scope: scope) }
         let page = try await catalog.list(category: category, limit: limit, after: after)
         let nextCursor = page.nextKey.map { cursors.encode($0, scope: scope) }
-        // The page's tag is made of its products' tags, so revalidating a page costs a read but no encoding.
-        var tagged = ""
-        for product in page.items { tagged += product.id + product.entityTag }
-        tagged += nextCursor ?? "-"
-        let etag = "\"p-\(EntityTags.digest(tagged.utf8))\""
+        let etag = EntityTags.page(page.items, nextCursor: nextCursor)
         if EntityTags.matches(request.headers[.ifNoneMatch], etag, wildcard: true) {
             return Response(status: .notModified, headers: [.eTag: etag])
         }
