@@ -37,10 +37,13 @@ struct RequestMiddleware<Context: ShopRequestContext>: RouterMiddleware {
         let started = ContinuousClock.now
         let trace = TraceParent.continuing(request.headers[.traceparent])
         var context = context
+        context.requestId = ErrorEnvelope.requestId(from: request)
+        // Both keys on one copy of the logger: each copy is an allocation and a copy of its metadata.
         context.logger[metadataKey: "trace_id"] = .string(trace.traceId)
+        context.logger[metadataKey: "request_id"] = .string(context.requestId)
         var response: Response
         do {
-            if let preflight = try crossOrigin?.preflight(request) {
+            if let preflight = try crossOrigin?.preflight(request, requestId: context.requestId) {
                 response = preflight
             } else {
                 response = try await answer(request, context: context, next: next)
@@ -55,11 +58,9 @@ struct RequestMiddleware<Context: ShopRequestContext>: RouterMiddleware {
         return response
     }
 
-    /// Steps 3 to 5: the route's answer, or the envelope of its error, with the request id.
+    /// Steps 3 to 5: the route's answer, or the envelope of its error, with the request id (`handle` chose it).
     private func answer(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         var context = context
-        context.requestId = ErrorEnvelope.requestId(from: request)
-        context.logger[metadataKey: "request_id"] = .string(context.requestId)
         var response: Response
         var cause: String?
         do {

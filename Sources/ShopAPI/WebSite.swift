@@ -132,7 +132,7 @@ struct CrossOrigin: Sendable {
     static var exposeHeaders: String { "ETag, Location, Retry-After, WWW-Authenticate, X-Request-Id" }
 
     /// The answer to a preflight (`OPTIONS` with `Access-Control-Request-Method` and an `Origin`); nil for any other request.
-    func preflight(_ request: Request) throws -> Response? {
+    func preflight(_ request: Request, requestId: String) throws -> Response? {
         guard let origin = request.headers[.origin], request.method == .options, request.headers[.accessControlRequestMethod] != nil
         else { return nil }
         guard origins.contains(origin) else {
@@ -140,7 +140,7 @@ struct CrossOrigin: Sendable {
                 APIError(.forbidden, "origin_not_allowed", "Requests from \(origin) are not allowed; list the origin in SHOP_CORS_ORIGINS.")
             )
             Self.varyOnOrigin(&response.headers)
-            response.headers[.requestId] = ErrorEnvelope.requestId(from: request)
+            response.headers[.requestId] = requestId
             return response
         }
         return Response(
@@ -148,7 +148,7 @@ struct CrossOrigin: Sendable {
             headers: [
                 .accessControlAllowOrigin: origin, .vary: "Origin",
                 .accessControlAllowMethods: Self.allowMethods, .accessControlAllowHeaders: Self.allowHeaders,
-                .accessControlMaxAge: "600", .requestId: ErrorEnvelope.requestId(from: request),
+                .accessControlMaxAge: "600", .requestId: requestId,
             ])
     }
 
