@@ -11,10 +11,9 @@ import FoundationEssentials
 import Foundation
 #endif
 
-/// The one middleware in front of every route, on both hosts. Each layer of middleware cost every request an
-/// async frame and a copy of the context (a fifth of the fastest route's time went to the four layers this
-/// replaces: docs/BENCHMARKS.md, "Reads, faster still"), so the steps every request takes are one function, in
-/// this order:
+/// The one middleware in front of every route, on both hosts. Each layer of middleware costs every request an
+/// async frame and a copy of the context, so the steps every request takes are one function (they were five
+/// middleware; docs/BENCHMARKS.md, "Reads, faster still", has what that measured), in this order:
 /// 1. **Trace and metrics.** A valid W3C `traceparent` is continued (its trace id as `trace_id` in the request's
 ///    log lines, a new span id), an invalid or missing one starts a new trace; the answer carries this server's
 ///    `traceparent`. Every request is counted and timed by route template (Hummingbird's matched path, such as
@@ -111,7 +110,7 @@ struct RequestMiddleware<Context: ShopRequestContext>: RouterMiddleware {
     }
 }
 
-/// The error envelope (`{"error": {"code", "message", "requestId", …}}`) and request ids.
+/// The error envelope (`{"error": {"code", "message", "details"?}}`) and request ids.
 enum ErrorEnvelope {
     static func response(_ error: APIError) throws -> Response {
         try JSONCoding.response(error.body, status: error.status, headers: error.headers)

@@ -63,7 +63,7 @@ struct Serve: AsyncParsableCommand {
     func run() async throws {
         // Swift concurrency's jobs run on the server's event loops (the singleton group Hummingbird serves on), not on
         // a pool of their own: a request's handler then runs on the thread that read it, without two thread hops per
-        // request (about a fifth of a product read's time: docs/BENCHMARKS.md, "Reads, faster still"). Nothing here
+        // request (10 to 30 % more reads a second, alternated: docs/BENCHMARKS.md, "Reads, faster still"). Nothing here
         // blocks a thread for long: bcrypt runs on NIO's thread pool, SQLite's writes on GRDB's queue; the reads (SQLite's,
         // local image files) are short.
         let onEventLoops = NIOSingletons.unsafeTryInstallSingletonPosixEventLoopGroupAsConcurrencyGlobalExecutor()
