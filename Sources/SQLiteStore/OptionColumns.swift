@@ -31,16 +31,7 @@ struct OptionColumns {
 
     // MARK: the grammar
 
-    private mutating func options() -> [ProductOption]? {
-        guard take(UInt8(ascii: "[")) else { return nil }
-        var options: [ProductOption] = []
-        if take(UInt8(ascii: "]")) { return options }
-        repeat {
-            guard let option = option() else { return nil }
-            options.append(option)
-        } while take(UInt8(ascii: ","))
-        return take(UInt8(ascii: "]")) ? options : nil
-    }
+    private mutating func options() -> [ProductOption]? { list { $0.option() } }
 
     private mutating func option() -> ProductOption? {
         guard take(UInt8(ascii: "{")) else { return nil }
@@ -69,15 +60,18 @@ struct OptionColumns {
         return take(UInt8(ascii: "}")) ? object : nil
     }
 
-    private mutating func stringArray() -> [String]? {
+    private mutating func stringArray() -> [String]? { list { $0.string() } }
+
+    /// `[element, …]`, nil if any element is.
+    private mutating func list<Element>(_ element: (inout Self) -> Element?) -> [Element]? {
         guard take(UInt8(ascii: "[")) else { return nil }
-        var array: [String] = []
-        if take(UInt8(ascii: "]")) { return array }
+        var elements: [Element] = []
+        if take(UInt8(ascii: "]")) { return elements }
         repeat {
-            guard let value = string() else { return nil }
-            array.append(value)
+            guard let next = element(&self) else { return nil }
+            elements.append(next)
         } while take(UInt8(ascii: ","))
-        return take(UInt8(ascii: "]")) ? array : nil
+        return take(UInt8(ascii: "]")) ? elements : nil
     }
 
     /// A string without escapes or control characters (nil otherwise: the caller falls back to `JSONDecoder`).

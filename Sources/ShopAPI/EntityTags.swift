@@ -24,15 +24,13 @@ enum EntityTags {
 
     /// A tag for `bytes`: 64-bit FNV-1a in hex and the length. A cache validator, not a security measure.
     static func digest(_ bytes: some Sequence<UInt8>) -> String {
-        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        var hash = FNV()
         var count = 0
         for byte in bytes {
-            hash ^= UInt64(byte)
-            hash &*= 0x100_0000_01b3
+            hash.add(byte: byte)
             count += 1
         }
-        let hex = String(hash, radix: 16)
-        return String(repeating: "0", count: 16 - hex.count) + hex + "-" + String(count, radix: 16)
+        return hash.hex + "-" + String(count, radix: 16)
     }
 
     /// A page of products' tag, made of what their own tags are made of (id, version, stock, last change, each
@@ -48,8 +46,7 @@ enum EntityTags {
             hash.add(-1)
         }
         if let nextCursor { hash.add(nextCursor.utf8) } else { hash.add(-2) }
-        let hex = String(hash.value, radix: 16)
-        return "\"p-" + String(repeating: "0", count: 16 - hex.count) + hex + "-" + String(items.count, radix: 16) + "\""
+        return "\"p-" + hash.hex + "-" + String(items.count, radix: 16) + "\""
     }
 
     /// 64-bit FNV-1a.
@@ -69,9 +66,15 @@ enum EntityTags {
             }
         }
 
-        private mutating func add(byte: UInt8) {
+        mutating func add(byte: UInt8) {
             value ^= UInt64(byte)
             value &*= 0x100_0000_01b3
+        }
+
+        /// Sixteen lower-case hex digits.
+        var hex: String {
+            let digits = String(value, radix: 16)
+            return String(repeating: "0", count: 16 - digits.count) + digits
         }
     }
 }
